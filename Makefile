@@ -1,0 +1,42 @@
+# labkit: two commands matter.
+#   make lab   set up (once) and open the workbook in JupyterLab
+#   make test  set up (once) and run every test, browser tests included
+# Both create or reuse ./.venv and are safe to run again.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.labkit-installed
+ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: setup lab test test-fast browser-deps bench release clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+lab: setup
+	$(BIN)/python -m labkit.launch $(ROOT_FLAG)
+
+# Debian's Chromium for the browser tests; never a downloaded browser.
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
+
+test: setup browser-deps
+	$(BIN)/python -m pytest
+
+test-fast: setup
+	$(BIN)/python -m pytest -m "not browser and not slow"
+
+bench: setup
+	$(BIN)/python bench/bench_sim.py
+
+clean:
+	rm -rf $(VENV) test-artifacts .pytest_cache

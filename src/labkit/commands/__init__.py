@@ -10,4 +10,5 @@ COMMANDS: list[str] = [
     "labkit.commands.knobs",
     "labkit.commands.presets",
     "labkit.commands.simulate",
+    "labkit.commands.cpd",
 ]

@@ -1,0 +1,47 @@
+"""Closed-form results the simulator should agree with, for tests and for the labs' overlays.
+
+A lab shows a learner two numbers side by side: what the simulation measured and what
+queueing, caching and retry theory predicts. This package holds the second number. Every
+function is pure (python floats and numpy arrays in and out, no simulation state), states
+its units in its argument names (``rate_rps``, ``service_ms``, ``ttl_s``) and refuses input
+outside its model with a ValueError naming the argument, the rule and the value.
+
+- ``queues``: M/M/1, M/M/c (Erlang C, wait tail, response-time quantiles, replicas for a p95
+  budget), M/G/1 (Pollaczek-Khinchine), Kingman, Allen-Cunneen, Little's law.
+- ``caches``: Zipf popularity, Che's approximation for LRU, FIFO, TTL timers, the static bound.
+- ``control``: dynamic batching, the token bucket, retries and backoff, retry budgets,
+  adaptive throttling, metastable bands, the Kubernetes HPA rule.
+
+Import everything from here: ``from labkit.sim.theory import mmc, che_lru_hit_ratio``.
+
+>>> round(mmc(rate_rps=8, service_ms=1000, servers=10).wq_ms)
+205
+"""
+from __future__ import annotations
+
+from .caches import (
+    che_characteristic_time, che_item_hit_probabilities, che_lru_hit_ratio, fifo_hit_ratio,
+    static_top_c_bound, ttl_cache_hit_ratio, ttl_hit_ratio, zipf_popularity,
+)
+from .control import (
+    adaptive_throttle_probability, backoff_bounds_ms, batch_capacity_rps, batch_service_ms,
+    expected_attempts, hpa_desired_replicas, layered_attempts, light_load_batch_size,
+    metastable_band, retry_budget_amplification, token_bucket_max_admissions,
+)
+from .queues import (
+    MAX_SERVERS, QueueMetrics, allen_cunneen, erlang_c, kingman, littles_law, md1, mg1_pk,
+    min_replicas_for_p95, mm1, mmc, mmc_response_quantile_ms, mmc_wait_exceeds,
+)
+
+__all__ = [
+    "QueueMetrics", "MAX_SERVERS", "mm1", "erlang_c", "mmc", "mmc_wait_exceeds",
+    "mmc_response_quantile_ms", "min_replicas_for_p95", "mg1_pk", "md1", "kingman",
+    "allen_cunneen", "littles_law",
+    "zipf_popularity", "che_characteristic_time", "che_item_hit_probabilities",
+    "che_lru_hit_ratio", "fifo_hit_ratio", "ttl_hit_ratio", "ttl_cache_hit_ratio",
+    "static_top_c_bound",
+    "batch_service_ms", "batch_capacity_rps", "light_load_batch_size",
+    "token_bucket_max_admissions", "expected_attempts", "layered_attempts", "metastable_band",
+    "backoff_bounds_ms", "adaptive_throttle_probability", "retry_budget_amplification",
+    "hpa_desired_replicas",
+]

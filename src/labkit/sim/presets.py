@@ -1,0 +1,74 @@
+"""Named scenarios: starting points for labs, benchmarks and experiments.
+
+Each preset is a mapping of knob overrides on top of the catalogue defaults.
+``reference`` switches on every mechanism the simulator has, and is what
+the benchmark runs; keep it current as mechanisms are added.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+__all__ = ["PRESETS", "PRESET_HELP"]
+
+_PRESETS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "reference": {
+        "load.rate_rps": 60.0, "load.duration_s": 120.0, "load.pattern": "spike",
+        "load.spike_multiplier": 1.5, "load.spike_start_s": 40.0, "load.spike_duration_s": 20.0,
+        "load.invalid_fraction": 0.02, "load.write_fraction": 0.01,
+        "gateway.rate_limit_rps": 150.0, "gateway.burst": 40, "gateway.max_queue": 400,
+        "gateway.deadline_ms": 3000.0,
+        "cache.enabled": True, "cache.capacity_items": 1000, "cache.ttl_s": 60.0,
+        "cache.content_change_s": 600.0,
+        "embed.enabled": True, "retrieval.enabled": True, "rerank.enabled": True,
+        "retrieval.error_rate": 0.01, "steps.skip_when_degraded": True,
+        "batch.max_size": 4, "batch.max_wait_ms": 10.0,
+        "model.replicas": 4, "model.service_dist": "lognormal", "model.error_rate": 0.02,
+        "model.upstream_limit_rps": 120.0,
+        "autoscale.enabled": True, "autoscale.min_replicas": 2, "autoscale.max_replicas": 12,
+        "autoscale.cold_start_s": 10.0, "autoscale.interval_s": 10.0,
+        "fault.outage_start_s": 70.0, "fault.outage_duration_s": 5.0,
+        "fault.slowdown_start_s": 90.0, "fault.slowdown_duration_s": 10.0,
+        "fault.error_rate": 0.05,
+        "retry.max_attempts": 3, "retry.timeout_ms": 1000.0, "retry.budget_ratio": 0.1,
+        "retry.adaptive_throttle": True,
+        "breaker.enabled": True,
+        "fallback.chain": ("small_model", "stale_cache", "safe_message"),
+        "boundary.policy": "approval", "boundary.reviewers": 16,
+        "world.change_at_s": 100.0,
+    },
+    "overload": {
+        "load.rate_rps": 60.0, "model.replicas": 4,
+    },
+    "cache-and-batch": {
+        "load.rate_rps": 80.0, "cache.enabled": True, "cache.capacity_items": 2000,
+        "batch.max_size": 8, "batch.max_wait_ms": 20.0,
+    },
+    "retry-storm": {
+        "load.rate_rps": 40.0, "load.duration_s": 120.0, "model.replicas": 4,
+        "model.service_ms": 80.0, "fault.mode": "hang", "fault.outage_start_s": 30.0,
+        "fault.outage_duration_s": 10.0, "retry.max_attempts": 4, "retry.timeout_ms": 500.0,
+        "retry.backoff": "none", "retry.jitter": "none",
+    },
+    "graceful-degradation": {
+        "load.rate_rps": 40.0, "model.upstream_limit_rps": 25.0,
+        "fault.slowdown_start_s": 20.0, "fault.slowdown_duration_s": 20.0,
+        "fallback.chain": ("small_model", "stale_cache", "safe_message"),
+        "cache.enabled": True, "retry.max_attempts": 2, "retry.timeout_ms": 600.0,
+        "breaker.enabled": True,
+    },
+}
+
+PRESET_HELP: dict[str, str] = {
+    "default": "The catalogue defaults: a steady service with headroom.",
+    "reference": "Every mechanism switched on at once; what the benchmark runs.",
+    "overload": "Offered load above capacity: queues and tail latency grow without bound.",
+    "cache-and-batch": "A cache and a dynamic batcher in front of the model.",
+    "retry-storm": "A short outage under high load with immediate retries and no budget.",
+    "graceful-degradation": "An upstream rate limit and a slowdown, with a fallback chain.",
+}
+
+#: Read-only view of the presets.
+PRESETS = MappingProxyType(_PRESETS)

@@ -1,0 +1,219 @@
+"""Results of one run: per-request records, per-attempt log, summary, time series.
+
+Everything is derived from two immutable numpy structured arrays:
+
+* ``records``: one row per request, with its one outcome;
+* ``attempts``: one row per attempt at the primary model (including attempts
+  refused before reaching it, flagged ``model_call = False``).
+
+The summary and the time series are computed from them on demand, so no
+quantity is counted twice in two places.  Latency percentiles are over
+requests that got an answer (``ok`` or ``degraded``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from labkit.sim.codes import ATTEMPT_RESULTS, CACHE_STATES, OUTCOMES, REASONS
+
+__all__ = ["Result", "RECORD_DTYPE", "ATTEMPT_DTYPE", "BUDGETS"]
+
+RECORD_DTYPE = np.dtype([
+    ("id", "i8"), ("arrival_s", "f8"), ("end_s", "f8"), ("latency_ms", "f8"),
+    ("outcome", "u1"), ("reason", "u1"), ("path", "u2"), ("attempts", "u1"),
+    ("model_calls", "u1"), ("cache", "u1"), ("batch_size", "u2"), ("cost", "f8"),
+    ("quality", "f8"), ("stale", "?"), ("freshness_lag_s", "f8"), ("write", "?"),
+    ("unauthorised", "?"), ("review_wait_s", "f8"), ("leak", "?"), ("prompt", "i8"),
+])
+
+ATTEMPT_DTYPE = np.dtype([
+    ("request", "i8"), ("attempt", "u1"), ("start_s", "f8"), ("end_s", "f8"),
+    ("result", "u1"), ("batch_size", "u2"), ("wait_s", "f8"), ("model_call", "?"),
+])
+
+#: Budget knob -> (summary metric, direction).
+BUDGETS: dict[str, tuple[str, str]] = {
+    "p95_ms": ("latency_ms.p95", "max"),
+    "p99_ms": ("latency_ms.p99", "max"),
+    "cost_per_1k": ("cost.per_1k", "max"),
+    "success_rate": ("success_rate", "min"),
+    "quality": ("quality_mean", "min"),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    """What one call of :func:`labkit.sim.simulate` produced."""
+
+    scenario: Any
+    seed: int
+    records: np.ndarray
+    attempts: np.ndarray
+    samples: np.ndarray          # columns t_s, queue_len, provisioned, ready, busy
+    totals: dict[str, float] = field(repr=False)
+
+    outcome_names = OUTCOMES
+    reason_names = REASONS
+    attempt_result_names = ATTEMPT_RESULTS
+    cache_state_names = CACHE_STATES
+
+    def __repr__(self) -> str:
+        s = self.summary
+        return (f"<Result seed={self.seed} requests={s['requests']} outcomes={s['outcomes']} "
+                f"p95_ms={s['latency_ms']['p95']:.1f}>")
+
+    # ------------------------------------------------------------- summary
+    @cached_property
+    def summary(self) -> dict[str, Any]:
+        """Headline numbers of the run, including every budget judged."""
+        r, a, t, sc = self.records, self.attempts, self.totals, self.scenario
+        n = len(r)
+        counts = np.bincount(r["outcome"], minlength=4)
+        outcomes = {name: int(counts[i]) for i, name in enumerate(OUTCOMES)}
+        answered = r[r["outcome"] <= 1]
+        lat = answered["latency_ms"]
+        latency = ({"mean": float(lat.mean()), "p50": _pct(lat, 50), "p95": _pct(lat, 95),
+                    "p99": _pct(lat, 99), "max": float(lat.max())} if len(lat) else
+                   {"mean": 0.0, "p50": 0.0, "p95": 0.0, "p99": 0.0, "max": 0.0})
+        looked = r["cache"] > 0
+        hits = np.isin(r["cache"], (2, 3))
+        model_calls = int(a["model_call"].sum())
+        reached = int((r["model_calls"] > 0).sum())
+        duration = sc.load.duration_s
+        served = t["model_served"]
+        replica_cost = t["replica_seconds"] * sc.model.cost_per_replica_hour / 3600.0
+        cost_total = (t["model_cost"] + t["steps_cost"] + t["fallback_cost"] + replica_cost
+                      + t["job_cost"])
+        writes = r[r["write"] & (r["outcome"] == 0)]
+        reviewed = writes["review_wait_s"][~np.isnan(writes["review_wait_s"])]
+        fb = {name: int(((r["path"] & bit) > 0).sum())
+              for name, bit in (("small_model", 256), ("stale_cache", 512), ("safe_message", 1024))}
+        summary: dict[str, Any] = {
+            "requests": n,
+            "outcomes": outcomes,
+            "success_rate": (outcomes["ok"] + outcomes["degraded"]) / n if n else 1.0,
+            "latency_ms": latency,
+            "model_wait_ms_mean": 1000.0 * t["model_wait_s"] / served if served else 0.0,
+            "throughput_rps": len(answered) / duration,
+            "cache_hit_ratio": float(hits.sum() / looked.sum()) if looked.any() else 0.0,
+            "stale_hit_ratio": float((r["cache"] == 3).sum() / looked.sum()) if looked.any() else 0.0,
+            "model_calls": model_calls,
+            "amplification": model_calls / reached if reached else 0.0,
+            "retries": int(t["retries"]),
+            "fallback_calls": int(t["fallback_calls"]),
+            "fallback_by_path": fb,
+            "wasted_work_s": float(t["wasted_s"]),
+            "wasted_calls": int(t["wasted_calls"]),
+            "breaker_opens": int(t["breaker_opens"]),
+            "quality_mean": float(answered["quality"].mean()) if len(answered) else 0.0,
+            "stale_answer_ratio": float(answered["stale"].mean()) if len(answered) else 0.0,
+            "freshness_lag_s_mean": (float(answered["freshness_lag_s"][answered["stale"]].mean())
+                                     if answered["stale"].any() else 0.0),
+            "leaks": int(r["leak"].sum()),
+            "writes": int(len(writes)),
+            "unauthorised_writes": int(r["unauthorised"].sum()),
+            "review_wait_ms_p95": 1000.0 * _pct(reviewed, 95) if len(reviewed) else 0.0,
+            "review_wait_ms_mean": 1000.0 * float(reviewed.mean()) if len(reviewed) else 0.0,
+            "replicas_mean": t["replica_seconds"] / max(t["horizon_s"], 1e-9),
+            "utilisation": (t["busy_seconds"] / t["replica_seconds"]
+                            if t["replica_seconds"] else 0.0),
+            "cost": {
+                "total": cost_total,
+                "per_1k": 1000.0 * cost_total / n if n else 0.0,
+                "calls": t["model_cost"],
+                "steps": t["steps_cost"],
+                "fallback": t["fallback_cost"],
+                "replicas": replica_cost,
+                "jobs": t["job_cost"],
+            },
+        }
+        summary["budgets"] = judge_budgets(summary, sc.budget)
+        summary["all_budgets_pass"] = all(b["pass"] for b in summary["budgets"].values())
+        return summary
+
+    # ---------------------------------------------------------- time series
+    def timeseries(self, bucket_s: float = 1.0) -> dict[str, np.ndarray]:
+        """Per-bucket counts and percentiles, bucket ``k`` covering [k*b, (k+1)*b)."""
+        if bucket_s <= 0:
+            raise ValueError(f"bucket_s must be > 0, got {bucket_s}")
+        r, a = self.records, self.attempts
+        horizon = max(self.scenario.load.duration_s, float(np.nanmax(r["end_s"])) if len(r) else 0.0)
+        nb = max(1, math.ceil(horizon / bucket_s))
+
+        def count(times: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+            idx = np.minimum((times / bucket_s).astype(np.int64), nb - 1)
+            return np.bincount(idx, weights=weights, minlength=nb)[:nb]
+
+        out: dict[str, np.ndarray] = {"t_s": np.arange(nb) * bucket_s,
+                                      "arrivals": count(r["arrival_s"])}
+        for code, name in enumerate(OUTCOMES):
+            out[name] = count(r["end_s"][r["outcome"] == code])
+        calls = a[a["model_call"]]
+        out["model_calls"] = count(calls["start_s"])
+        out["retries"] = count(calls["start_s"][calls["attempt"] > 1])
+        s = self.samples
+        sidx = np.minimum((s[:, 0] / bucket_s).astype(np.int64), nb - 1)
+        for col, name in ((1, "queue_len"), (2, "replicas"), (3, "ready"), (4, "busy")):
+            series = np.zeros(nb)
+            series[sidx] = s[:, col]  # the last sample in each bucket
+            if len(s):
+                # carry the last known value forward through buckets with no sample
+                filled = np.maximum.accumulate(np.where(np.isin(np.arange(nb), sidx),
+                                                        np.arange(nb), 0))
+                series = series[filled]
+            out[name] = series
+        answered = r[r["outcome"] <= 1]
+        bidx = np.minimum((answered["end_s"] / bucket_s).astype(np.int64), nb - 1)
+        order = np.argsort(bidx, kind="stable")
+        groups = np.split(answered["latency_ms"][order], np.cumsum(np.bincount(bidx, minlength=nb))[:-1])
+        for q in (50, 95, 99):
+            out[f"p{q}_ms"] = np.array([np.percentile(g, q) if len(g) else np.nan for g in groups])
+        out["cost"] = count(r["end_s"], r["cost"]) + (
+            self.scenario.model.cost_per_replica_hour / 3600.0 * out["replicas"] * bucket_s)
+        return out
+
+    # ------------------------------------------------------------- export
+    def trace(self, request_id: int) -> dict[str, Any]:
+        """The audit trail of one request (see :mod:`labkit.sim.trace`)."""
+        from labkit.sim.trace import trace
+
+        return trace(self, request_id)
+
+    def to_dict(self, timeseries: bool = False) -> dict[str, Any]:
+        """A JSON-ready dict: the summary plus seed and changed knobs."""
+        out: dict[str, Any] = {"seed": self.seed, "knobs": _jsonable(self.scenario.diff())}
+        out.update(self.summary)
+        if timeseries:
+            out["timeseries"] = {k: [None if isinstance(x, float) and math.isnan(x) else x
+                                     for x in v.tolist()]
+                                 for k, v in self.timeseries(1.0).items()}
+        return out
+
+
+def judge_budgets(summary: dict[str, Any], budget: Any) -> dict[str, dict[str, Any]]:
+    """Each budget's limit, the run's actual value and whether it holds (0 = not judged)."""
+    out = {}
+    for name, (metric, direction) in BUDGETS.items():
+        limit = getattr(budget, name)
+        actual: Any = summary
+        for part in metric.split("."):
+            actual = actual[part]
+        judged = limit > 0
+        ok = (actual <= limit if direction == "max" else actual >= limit) if judged else True
+        out[name] = {"limit": limit, "actual": float(actual), "pass": bool(ok),
+                     "judged": judged}
+    return out
+
+
+def _pct(values: np.ndarray, q: float) -> float:
+    return float(np.percentile(values, q)) if len(values) else 0.0
+
+
+def _jsonable(knobs: dict[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in knobs.items()}

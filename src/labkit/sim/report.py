@@ -1,0 +1,59 @@
+"""A plain-text report of one run, for the terminal and for notebooks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["format_report"]
+
+
+def format_report(result: Any, traces: list[dict[str, Any]] | None = None) -> str:
+    """The summary as aligned lines of text, budgets first."""
+    s = result.summary
+    o = s["outcomes"]
+    lat = s["latency_ms"]
+    cost = s["cost"]
+    lines = [
+        f"labkit run (seed {result.seed}); knobs changed: "
+        + (", ".join(f"{k}={_show(v)}" for k, v in result.scenario.diff().items()) or "none"),
+        "",
+        "budgets:",
+    ]
+    for name, b in s["budgets"].items():
+        if not b["judged"]:
+            continue
+        mark = "PASS" if b["pass"] else "FAIL"
+        lines.append(f"  {mark}  {name:<13} limit {b['limit']:>10.4g}   actual {b['actual']:>10.4g}")
+    lines += [
+        "",
+        f"requests         {s['requests']}  (ok {o['ok']}, degraded {o['degraded']}, "
+        f"failed {o['failed']}, rejected {o['rejected']})",
+        f"success rate     {s['success_rate']:.4f}",
+        f"latency ms       mean {lat['mean']:.1f}  p50 {lat['p50']:.1f}  p95 {lat['p95']:.1f}  "
+        f"p99 {lat['p99']:.1f}",
+        f"model queue wait {s['model_wait_ms_mean']:.1f} ms (mean)",
+        f"throughput       {s['throughput_rps']:.2f} answers/s",
+        f"cache            hit ratio {s['cache_hit_ratio']:.3f}  stale {s['stale_hit_ratio']:.3f}",
+        f"model calls      {s['model_calls']}  amplification {s['amplification']:.3f}  "
+        f"retries {s['retries']}  wasted {s['wasted_work_s']:.1f} s",
+        f"fallbacks        " + ", ".join(f"{k} {v}" for k, v in s["fallback_by_path"].items())
+        + f"   breaker opens {s['breaker_opens']}",
+        f"quality          mean {s['quality_mean']:.3f}",
+        f"cost             total {cost['total']:.4f}  per 1k {cost['per_1k']:.4f}  (calls "
+        f"{cost['calls']:.4f}, replicas {cost['replicas']:.4f}, steps {cost['steps']:.4f}, "
+        f"fallback {cost['fallback']:.4f}, jobs {cost['jobs']:.4f})",
+    ]
+    for t in traces or []:
+        lines += ["", f"trace of request {t['request']}: {t['outcome']}"
+                  + (f" ({t['reason']})" if t["reason"] else "")
+                  + f", {t['latency_ms']:.1f} ms, path {' > '.join(t['path'])}"]
+        for a in t["attempts"]:
+            lines.append(f"  attempt {a['attempt']}: {a['result']} {a['start_s']:.3f}s -> "
+                         f"{a['end_s']:.3f}s (queued {a['queue_wait_ms']:.1f} ms)")
+        lines.append(f"  answered by {t['answered_by']}; budgets broken: "
+                     + ("; ".join(t["budgets_broken"]) or "none"))
+    return "\n".join(lines)
+
+
+def _show(value: Any) -> str:
+    return ",".join(value) if isinstance(value, tuple) else str(value)

@@ -506,6 +506,16 @@ CATALOGUE = Catalogue([
        unit="people", min=1, max=1000),
     _k("boundary.review_s", "float", 20.0, "Mean time a reviewer needs for one write.",
        unit="s", min=0.1),
+    # --- guardrail and audit -------------------------------------------------
+    _k("guardrail.enabled", "bool", False, "Score every model answer for harm and replace "
+       "answers at or above the threshold with a safe message."),
+    _k("guardrail.threshold", "float", 0.7, "Harm score at or above which the guardrail "
+       "blocks an answer (lower blocks more, including harmless answers).", min=0.0,
+       max=1.0, step=0.01),
+    _k("guardrail.harmful_rate", "float", 0.01, "Share of raw model answers that are harmful.",
+       min=0.0, max=1.0, step=0.005),
+    _k("audit.enabled", "bool", True, "Log the data snapshot, model version and guardrail "
+       "threshold with every answer (without it, the audit trail cannot explain a decision)."),
     # --- budgets ------------------------------------------------------------
     _k("budget.p95_ms", "float", 1000.0, "Latency budget: 95th percentile of answered "
        "requests.", unit="ms", min=0.0, off="0 = not judged"),

@@ -23,7 +23,7 @@ OK, DEGRADED, FAILED, REJECTED = range(4)
 #: Why the primary path did not answer (index 0: it did).
 REASONS: tuple[str, ...] = (
     "", "invalid", "rate_limited", "shed", "error", "timeout", "throttled",
-    "breaker_open", "throttled_local", "killed", "deadline",
+    "breaker_open", "throttled_local", "killed", "deadline", "blocked",
 )
 
 #: What one attempt at the primary model came to.

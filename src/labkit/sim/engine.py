@@ -46,7 +46,7 @@ class Request:
 
     __slots__ = ("id", "arrival", "prompt", "write", "deadline", "attempts", "calls", "path",
                  "cache", "cost", "quality", "stale", "lag", "batch", "prev_backoff",
-                 "reason", "leak", "done")
+                 "reason", "leak", "done", "harm")
 
     def __init__(self, rid: int, arrival: float, prompt: int, write: bool, deadline: float):
         self.id = rid
@@ -67,6 +67,7 @@ class Request:
         self.reason = 0
         self.leak = False
         self.done = False
+        self.harm = -1.0  # guardrail harm score of the model's answer (-1: none)
 
 
 class Engine:
@@ -80,6 +81,8 @@ class Engine:
         self.u_steps = streams.pool("steps")
         self.u_boundary = streams.pool("boundary")
         self.u_faults = streams.pool("faults")
+        self.u_guard = streams.pool("guardrail")
+        self.harmful = np.zeros(len(workload), dtype=bool)
         self.validate_s = sc.gateway.validate_ms / 1000.0
         self.deadline_s = sc.gateway.deadline_ms / 1000.0 or _INF
         self.timeout_s = sc.retry.timeout_ms / 1000.0 or _INF
@@ -372,7 +375,25 @@ class Engine:
             if self.cache is not None:
                 self.cache.put(req.prompt, now)
             req.quality = self._answer_quality(req)
-            self._answered(req, OK, now)
+            if self._guard(req):
+                req.path |= _P["safe_message"]
+                req.quality = 0.0
+                req.reason = _R["blocked"]
+                self._answered(req, DEGRADED, now)
+            else:
+                self._answered(req, OK, now)
+
+    def _guard(self, req: Request) -> bool:
+        """Score the model's answer for harm; True when the guardrail blocks it."""
+        g = self.sc.guardrail
+        harmful = self.u_guard() < g.harmful_rate
+        v = self.u_guard()
+        # Harmful answers score in [0.5, 1); harmless ones in [0, 0.75): the
+        # overlap is where any threshold trades misses against false blocks.
+        req.harm = 0.5 + 0.5 * v if harmful else 0.75 * v
+        blocked = g.enabled and req.harm >= g.threshold
+        self.harmful[req.id] = harmful and not blocked
+        return blocked
 
     def _timed_out(self, job: Job) -> None:
         if job.closed:

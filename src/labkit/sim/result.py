@@ -30,6 +30,7 @@ RECORD_DTYPE = np.dtype([
     ("model_calls", "u1"), ("cache", "u1"), ("batch_size", "u2"), ("cost", "f8"),
     ("quality", "f8"), ("stale", "?"), ("freshness_lag_s", "f8"), ("write", "?"),
     ("unauthorised", "?"), ("review_wait_s", "f8"), ("leak", "?"), ("prompt", "i8"),
+    ("harm_score", "f8"), ("harmful", "?"),
 ])
 
 ATTEMPT_DTYPE = np.dtype([
@@ -116,6 +117,8 @@ class Result:
             "freshness_lag_s_mean": (float(answered["freshness_lag_s"][answered["stale"]].mean())
                                      if answered["stale"].any() else 0.0),
             "leaks": int(r["leak"].sum()),
+            "harmful_answers": int(r["harmful"].sum()),
+            "blocked_answers": int((r["reason"] == REASONS.index("blocked")).sum()),
             "writes": int(len(writes)),
             "unauthorised_writes": int(r["unauthorised"].sum()),
             "review_wait_ms_p95": 1000.0 * _pct(reviewed, 95) if len(reviewed) else 0.0,

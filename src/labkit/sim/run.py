@@ -73,15 +73,16 @@ def _collect(engine: Engine, sc: Scenario, seed: int) -> Result:
         rec["latency_ms"] = (engine.out_end - engine.w.arrival_s) * 1000.0
         rec["outcome"] = engine.out_outcome
         cols = list(zip(*[(q.reason, q.path, q.attempts, q.calls, q.cache, q.batch, q.cost,
-                           q.quality, q.stale, q.lag, q.leak) for q in reqs]))
+                           q.quality, q.stale, q.lag, q.leak, q.harm) for q in reqs]))
         for name, values in zip(("reason", "path", "attempts", "model_calls", "cache",
                                  "batch_size", "cost", "quality", "stale", "freshness_lag_s",
-                                 "leak"), cols):
+                                 "leak", "harm_score"), cols):
             rec[name] = values
         rec["write"] = engine.w.write
         rec["unauthorised"] = engine.unauthorised
         rec["review_wait_s"] = engine.review_wait
         rec["prompt"] = engine.w.prompt
+        rec["harmful"] = engine.harmful
     rec.flags.writeable = False
     att = np.array(engine.att, dtype=ATTEMPT_DTYPE) if engine.att else np.zeros(0, ATTEMPT_DTYPE)
     att.flags.writeable = False

@@ -23,7 +23,7 @@ __all__ = ["STREAM_NAMES", "Streams", "UniformPool"]
 
 STREAM_NAMES: tuple[str, ...] = (
     "arrivals", "prompts", "validity", "service", "errors", "cache", "retry",
-    "fallback", "faults", "steps", "boundary", "autoscale", "review",
+    "fallback", "faults", "steps", "boundary", "autoscale", "review", "guardrail",
 )
 
 

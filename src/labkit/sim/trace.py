@@ -59,6 +59,9 @@ def trace(result: Any, request_id: int) -> dict[str, Any]:
     if budget.cost_per_1k and 1000.0 * row["cost"] > budget.cost_per_1k:
         broken.append(f"cost {1000.0 * row['cost']:.2f} per 1k > budget "
                       f"{budget.cost_per_1k:g}")
+    audit = sc.audit.enabled
+    unknown = "not logged (audit.enabled is off)"
+    harm = float(row["harm_score"])
     return {
         "request": int(request_id),
         "seed": result.seed,
@@ -72,7 +75,12 @@ def trace(result: Any, request_id: int) -> dict[str, Any]:
         "cache": CACHE_STATES[row["cache"]],
         "stale_answer": bool(row["stale"]),
         "attempts": attempts,
-        "model": {"name": "primary", "version": sc.model.version},
+        "model": {"name": "primary", "version": sc.model.version if audit else unknown},
+        "data_snapshot": _snapshot(sc, row, path) if audit else unknown,
+        "guardrail": ({"enabled": sc.guardrail.enabled, "threshold": sc.guardrail.threshold,
+                       "harm_score": harm if harm >= 0 else None,
+                       "blocked": REASONS[row["reason"]] == "blocked"} if audit else unknown),
+        "harmful_answer_delivered": bool(row["harmful"]),
         "answered_by": answered_by,
         "fallback": fallback,
         "fallback_why": REASONS[row["reason"]] if fallback else None,
@@ -83,3 +91,17 @@ def trace(result: Any, request_id: int) -> dict[str, Any]:
         "retrieval_leak": bool(row["leak"]),
         "budgets_broken": broken,
     }
+
+
+def _snapshot(sc: Any, row: Any, path: list[str]) -> str:
+    """Which data the answer was built from: a batch run, an index build or live data."""
+    t = float(row["arrival_s"])
+    if "store" in path:
+        interval = sc.serving.batch_interval_s
+        return f"batch-job@{interval * int(t // interval):g}s"
+    if "retrieval" in path:
+        refresh = sc.retrieval.index_refresh_s
+        return f"retrieval-index@{refresh * int(t // refresh):g}s"
+    if CACHE_STATES[row["cache"]] in ("hit", "stale"):
+        return "cached answer (stored earlier; see cache state)"
+    return "live request only (no stored data)"

@@ -154,7 +154,7 @@ class Engine:
     # ------------------------------------------------------------------ run
     def run(self) -> None:
         env = self.env
-        env.process(self._arrivals())
+        self._start_arrivals()
         env.process(self._sampler())
         if self.sc.autoscale.enabled:
             env.process(self._autoscaler())
@@ -162,18 +162,35 @@ class Engine:
             env.timeout(self.kill_at).callbacks.append(self._throw_kill_switch)
         env.run()
 
-    def _arrivals(self):
-        env, w = self.env, self.w
-        arrival, prompt, valid, write = (w.arrival_s.tolist(), w.prompt.tolist(),
-                                         w.valid.tolist(), w.write.tolist())
+    def _start_arrivals(self) -> None:
+        w = self.w
+        self._arr = (w.arrival_s.tolist(), w.prompt.tolist(), w.valid.tolist(),
+                     w.write.tolist())
+        self._next = 0
+        if self._arr[0]:
+            self.env.timeout(self._arr[0][0] + self.validate_s).callbacks.append(self._on_arrival)
+
+    def _on_arrival(self, _event: Any) -> None:
+        # One Timeout per arrival, chained by callback: no generator to resume.
         # Validation takes the same time for every request, so the engine meets
         # each request when its validation ends: no extra event per request.
+        arrival, prompt, valid, write = self._arr
+        env = self.env
+        i = self._next
+        n = len(arrival)
+        now = env.now
         lag = self.validate_s
-        for i, t in enumerate(arrival):
-            delay = t + lag - env.now
-            if delay > 0:
-                yield env.timeout(delay)
+        while True:
+            t = arrival[i]
             self._arrive(Request(i, t, prompt[i], write[i], t + self.deadline_s), valid[i])
+            i += 1
+            if i == n:
+                break
+            delay = arrival[i] + lag - now
+            if delay > 0:
+                env.timeout(delay).callbacks.append(self._on_arrival)
+                break
+        self._next = i
 
     def _sampler(self):
         env, pool, horizon = self.env, self.pool, self.sc.load.duration_s

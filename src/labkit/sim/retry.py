@@ -58,26 +58,50 @@ def backoff_ms(policy: str, jitter: str, retry_number: int, base_ms: float, cap_
 
 
 class WindowCounter:
-    """Counts events over a trailing window, in one-second buckets."""
+    """Counts events over a trailing window of whole seconds, in O(1) per call.
 
-    __slots__ = ("n", "counts", "stamps")
+    The window covers the current second and the ``n - 1`` before it.  A
+    running total is kept; buckets that fall out of the window are
+    subtracted as the clock moves on.
+
+    >>> c = WindowCounter(3.0)
+    >>> c.add(0.5); c.add(1.5); c.add(2.5); c.total(2.9)
+    3
+    >>> c.total(3.1)
+    2
+    """
+
+    __slots__ = ("n", "counts", "sec", "sum")
 
     def __init__(self, window_s: float):
         self.n = max(1, math.ceil(window_s))
         self.counts = [0] * self.n
-        self.stamps = [-1] * self.n
+        self.sec = 0          # the newest second the buckets describe
+        self.sum = 0
+
+    def _advance(self, now_s: float) -> None:
+        sec = int(now_s)
+        if sec <= self.sec:
+            return
+        n, counts = self.n, self.counts
+        if sec - self.sec >= n:
+            self.counts = [0] * n
+            self.sum = 0
+        else:
+            for s in range(self.sec + 1, sec + 1):
+                slot = s % n
+                self.sum -= counts[slot]
+                counts[slot] = 0
+        self.sec = sec
 
     def add(self, now_s: float, k: int = 1) -> None:
-        sec = int(now_s)
-        slot = sec % self.n
-        if self.stamps[slot] != sec:
-            self.stamps[slot], self.counts[slot] = sec, 0
-        self.counts[slot] += k
+        self._advance(now_s)
+        self.counts[int(now_s) % self.n] += k
+        self.sum += k
 
     def total(self, now_s: float) -> int:
-        sec = int(now_s)
-        n = self.n
-        return sum(c for c, s in zip(self.counts, self.stamps) if sec - s < n)
+        self._advance(now_s)
+        return self.sum
 
 
 class RetryBudget:

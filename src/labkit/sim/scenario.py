@@ -65,15 +65,11 @@ class Scenario:
     configs: tuple[Any, ...]
 
     def __post_init__(self) -> None:
+        # Expose each component's config as a plain attribute (scenario.cache),
+        # so the simulator's hot path pays an ordinary attribute lookup.
+        for group, config in zip(CONFIG_CLASSES, self.configs):
+            object.__setattr__(self, group, config)
         _check_cross_rules(self)
-
-    def __getattr__(self, group: str) -> Any:
-        # Only called when normal lookup fails: expose configs as attributes.
-        try:
-            index = _GROUP_INDEX[group]
-        except KeyError:
-            raise AttributeError(f"Scenario has no component {group!r}") from None
-        return self.configs[index]
 
     @classmethod
     def from_knobs(cls, knobs: Mapping[str, Any] | None = None, /, **_: Any) -> Scenario:
@@ -112,12 +108,11 @@ class Scenario:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         object.__setattr__(self, "configs", Scenario.from_knobs(state).configs)
+        self.__post_init__()
 
     def __repr__(self) -> str:
         return f"Scenario.from_knobs({self.diff()!r})"
 
-
-_GROUP_INDEX = {g: i for i, g in enumerate(CONFIG_CLASSES)}
 
 
 def _check_cross_rules(sc: Scenario) -> None:

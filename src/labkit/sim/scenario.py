@@ -13,7 +13,7 @@ Build variants with :meth:`Scenario.with_knobs`; nothing is ever mutated.
 >>> sc.model.replicas, sc.cache.enabled
 (3, False)
 >>> sc.with_knobs({"cache.enabled": True}).diff()
-{'model.replicas': 3, 'cache.enabled': True}
+{'cache.enabled': True, 'model.replicas': 3}
 >>> Scenario.from_knobs({"autoscale.min_replicas": 5, "autoscale.max_replicas": 2})
 Traceback (most recent call last):
 ...

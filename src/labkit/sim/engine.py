@@ -245,6 +245,8 @@ class Engine:
                 if req.stale and now >= self.world_change:
                     req.lag = now - self.world_change
                 return self.finish(req, OK, now + sc.cache.hit_ms / 1000.0)
+        if now >= self.kill_at:  # the primary is switched off: straight to the fallbacks
+            return self._fallback(req, "killed")
         delay = self._steps(req, now)
         if delay:
             self.env.timeout(delay).callbacks.append(lambda _e, req=req: self._attempt(req))

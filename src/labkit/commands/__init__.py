@@ -11,4 +11,5 @@ COMMANDS: list[str] = [
     "labkit.commands.presets",
     "labkit.commands.simulate",
     "labkit.commands.cpd",
+    "labkit.commands.evidence",
 ]

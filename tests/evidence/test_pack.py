@@ -1,0 +1,252 @@
+"""The CPD evidence pack, from complete, partial and empty fixture notebooks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+import pytest
+from nbformat import v4
+
+from labkit.evidence.pack import (EVIDENCE_MIME, EXPECTED, MIN_WORDS, PackError, collect,
+                                  evidence_bundle, write_pack)
+
+ANSWER = ("I would route every refund approval through a logged review queue, keep the "
+          "model read-only by default, and name one owner for the fallback path so that an "
+          "outage has a person attached to it before it happens.")
+assert len(ANSWER.split()) >= MIN_WORDS
+
+
+def md(text: str, *tags: str):
+    return v4.new_markdown_cell(text, metadata={"tags": list(tags)})
+
+
+def code(src: str, *tags: str, outputs: list | None = None):
+    cell = v4.new_code_cell(src, metadata={"tags": list(tags)})
+    cell["outputs"] = outputs or []
+    return cell
+
+
+def payload_output(kind: str, markdown: str, problems: tuple[str, ...] = ()) -> dict:
+    bundle = evidence_bundle(kind=kind, data={"owner": "ops lead", "steps": ["a", "b"]},
+                             markdown=markdown, title=f"My {kind}", problems=problems)
+    return v4.new_output("display_data", data=bundle)
+
+
+def notebook(path: Path, title: str, cells: list) -> Path:
+    nb = v4.new_notebook()
+    nb["cells"] = [md(f"# {title}\n\n## Learning objectives\n\n- see the whole system"),
+                   md("Prose " * 250, "reading"), md("## Activity", "activity"),
+                   md("## Checkpoint", "checkpoint"), *cells]
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    return path
+
+
+def reflection(answer: str) -> list:
+    return [md("**Reflect:** what will you change at work?", "reflection"),
+            md(answer, "evidence:reflection")]
+
+
+@pytest.fixture()
+def complete(tmp_path: Path) -> list[Path]:
+    tmp_path = tmp_path / "complete"
+    tmp_path.mkdir()
+    return [
+        notebook(tmp_path / "lab1.ipynb", "Lab 1 - System shapes", [
+            code("sketch.show()", "evidence:system-sketch",
+                 outputs=[payload_output("system-sketch", "**Boundary**: read only")]),
+            *reflection(ANSWER)]),
+        notebook(tmp_path / "lab2.ipynb", "Lab 2 - Scaling", [
+            md(ANSWER + " Budgets: p95 800 ms.", "evidence:load-failure-design"),
+            *reflection(ANSWER)]),
+        notebook(tmp_path / "lab3.ipynb", "Lab 3 - Governance", [
+            code("register", "evidence:risk-register",
+                 outputs=[payload_output("risk-register", "| risk | MEASURE 2.4 |")]),
+            code("runbook", "evidence:incident-runbook",
+                 outputs=[payload_output("incident-runbook", "1. Triage")]),
+            *reflection(ANSWER + " <script>alert('x')</script>")]),
+    ]
+
+
+@pytest.fixture()
+def partial(tmp_path: Path) -> list[Path]:
+    tmp_path = tmp_path / "partial"
+    tmp_path.mkdir()
+    error = v4.new_output("error", ename="KnobError", evalue="bad owner", traceback=[])
+    return [
+        notebook(tmp_path / "lab1.ipynb", "Lab 1", [
+            code("sketch", "evidence:system-sketch", outputs=[payload_output(
+                "system-sketch", "draft", problems=("write path 'refund' has no approval",))]),
+            *reflection("Too short to count.")]),
+        notebook(tmp_path / "lab3.ipynb", "Lab 3", [
+            code("register = RiskRegister(...)", "evidence:risk-register", outputs=[error]),
+            code("runbook = Runbook(...)", "evidence:incident-runbook"),
+            code("print('notes')", "evidence:load-failure-design",
+                 outputs=[v4.new_output("stream", name="stdout", text="notes\n")]),
+            md("something else", "evidence:capstone")]),
+    ]
+
+
+@pytest.fixture()
+def empty(tmp_path: Path) -> list[Path]:
+    tmp_path = tmp_path / "empty"
+    tmp_path.mkdir()
+    return [notebook(tmp_path / "lab1.ipynb", "Lab 1", [
+        code("# YOUR CODE HERE\nraise NotImplementedError()", "evidence:system-sketch"),
+        md("**Reflect:** what changes?", "reflection"),
+        md("YOUR ANSWER HERE", "evidence:reflection")])]
+
+
+def by_name(pack) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for a in pack.artifacts:
+        out.setdefault(a.name, []).append(a)
+    return out
+
+
+def test_complete_pack_has_every_artifact(complete: list[Path]) -> None:
+    pack = collect(complete)
+    arts = by_name(pack)
+    assert set(arts) == set(EXPECTED)
+    assert all(a.status == "complete" for a in pack.artifacts), pack.problems
+    assert pack.problems == []
+    assert len(arts["reflection"]) == 3
+    assert arts["reflection"][0].prompt.startswith("**Reflect:**")
+    assert arts["system-sketch"][0].data == {"owner": "ops lead", "steps": ["a", "b"]}
+    assert [a.name for a in pack.artifacts][:4] == list(EXPECTED)[:4]   # the labs' order
+    # Timing of the three labs: 250 words -> 2 pages x 1.3 = 2.6 -> 3 min; 15 + 5 + 8 min.
+    assert pack.timing is not None and pack.timing.total_min == 3 * (3 + 15 + 5 + 8)
+
+
+def test_partial_pack_says_what_is_missing(partial: list[Path]) -> None:
+    pack = collect(partial)
+    arts = by_name(pack)
+    status = {name: [a.status for a in items] for name, items in arts.items()}
+    assert status == {"system-sketch": ["incomplete"], "load-failure-design": ["incomplete"],
+                      "risk-register": ["incomplete"], "incident-runbook": ["missing"],
+                      "reflection": ["incomplete"], "capstone": ["incomplete"]}
+    text = "\n".join(pack.problems)
+    assert "lab1.ipynb, cell 4: write path 'refund' has no approval" in text
+    assert "lab1.ipynb, cell 6: only 4 words; an auditor needs at least 25" in text
+    assert "lab3.ipynb, cell 4: the cell raised KnobError: bad owner" in text
+    assert "lab3.ipynb, cell 5: has no output: run it, then save the notebook." in text
+    assert "lab3.ipynb, cell 6: its output holds no labkit evidence record" in text
+    assert "'evidence:capstone' is not one of the evidence names" in text
+    assert arts["load-failure-design"][0].markdown == "```\nnotes\n```"
+
+
+def test_empty_pack_lists_everything_as_missing(empty: list[Path]) -> None:
+    pack = collect(empty)
+    assert {a.status for a in pack.artifacts} == {"missing"}
+    assert len(pack.problems) == len(EXPECTED)
+    text = "\n".join(pack.problems)
+    assert "lab1.ipynb, cell 4: not answered yet." in text
+    assert "lab1.ipynb, cell 6: not answered yet; write your answer in it." in text
+    assert ("Risk register entry: not in the notebooks given (lab 3: risks mapped to NIST AI "
+            "RMF subcategories, with owners and evidence); add that lab's saved notebook."
+            in text)
+
+
+def test_html_is_self_contained_and_escapes_learner_text(complete: list[Path],
+                                                         tmp_path: Path) -> None:
+    out = write_pack(collect(complete), tmp_path / "pack.html")
+    page = out.read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<script" not in page and "&lt;script&gt;" in page
+    assert not re.search(r"""(src|href)=["']?(https?:|//)""", page)   # nothing fetched
+    for heading in ("What I studied", "What I practised", "What changed in my practice",
+                    "Evidence artefact", "Timing", "Status"):
+        assert heading in page
+    assert "route every refund approval" in page            # the learner's own words
+    assert page.count('class="complete"') == 7              # 4 artifacts + 3 reflections
+    assert "1h 33m" in page                                  # 3 x 31 min of guided time
+
+
+def test_markdown_pack(partial: list[Path], tmp_path: Path) -> None:
+    out = write_pack(collect(partial), tmp_path / "pack.md")
+    text = out.read_text()
+    assert text.startswith("# CPD evidence pack")
+    assert "### Still to do" in text and "has no approval" in text
+    assert "| Claimed for the level | | | | | 12h 00m |" in text
+    html_too = write_pack(collect(partial), tmp_path / "pack.txt", markdown=True).read_text()
+    assert html_too == text
+
+
+def test_learner_markdown_cannot_break_the_document(tmp_path: Path) -> None:
+    answer = ANSWER + "\n\n# My big heading\n\n```\nunclosed fence"
+    nb = notebook(tmp_path / "lab2.ipynb", "Lab 2", [md(answer, "evidence:load-failure-design")])
+    text = collect([nb]).to_markdown()
+    assert "\n#### My big heading" in text                    # pushed below the pack's ###
+    assert text.count("```") % 2 == 0
+
+
+def test_errors_name_the_file(tmp_path: Path, complete: list[Path]) -> None:
+    with pytest.raises(PackError, match=r"nope\.ipynb: no such notebook"):
+        collect([tmp_path / "nope.ipynb"])
+    with pytest.raises(PackError, match="no notebooks given"):
+        collect([])
+    with pytest.raises(PackError, match=r"missing-dir/p\.html: cannot write the evidence pack"):
+        write_pack(collect(complete), tmp_path / "missing-dir" / "p.html")
+
+
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    from labkit.commands import evidence as command
+
+    parser = argparse.ArgumentParser(prog="labkit")
+    command.register(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    code_ = args.func(args)
+    out, err = capsys.readouterr()
+    return code_, out, err
+
+
+def test_cli(partial: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "pack.html"
+    code_, out, err = run_cli(["evidence", *map(str, partial), "-o", str(target)], capsys)
+    assert code_ == 0 and err == "" and target.exists()
+    assert out.startswith(f"Wrote {target}: 0 of 6 artifacts complete.")
+    assert "  - lab3.ipynb, cell 5: has no output" in out
+    code_, out, err = run_cli(["evidence", *map(str, partial), "-o", str(target), "--strict"],
+                              capsys)
+    assert code_ == 1
+    code_, out, err = run_cli(["evidence", str(tmp_path / "x.ipynb"), "-o", str(target)], capsys)
+    assert code_ == 2 and out == ""
+    assert err.strip() == f"labkit evidence: {tmp_path / 'x.ipynb'}: no such notebook"
+
+
+@pytest.mark.browser
+def test_pack_opens_in_chromium_without_errors(complete: list[Path], partial: list[Path],
+                                               tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    pages = [write_pack(collect(complete), tmp_path / "complete.html"),
+             write_pack(collect(partial), tmp_path / "partial.html")]
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        try:
+            page = browser.new_page()
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            requests: list[str] = []
+            page.on("request", lambda r: requests.append(r.url))
+            for path, sections, labs in ((pages[0], 7, 3), (pages[1], 6, 2)):
+                page.goto(path.as_uri())
+                assert page.title().startswith("CPD evidence pack")
+                assert page.locator("section.complete, section.incomplete, "
+                                    "section.missing").count() == sections
+                assert page.locator("h1").inner_text().startswith("CPD evidence pack")
+                assert page.locator(".bars .row").count() == labs + 2   # labs, total, claim
+            # The status table links to each artifact on the page.
+            page.goto(pages[0].as_uri())
+            first = page.locator("section.status a").first
+            target = first.get_attribute("href")
+            assert target and page.locator(target).count() == 1
+        finally:
+            browser.close()
+    assert errors == []
+    assert all(url.startswith("file://") for url in requests)

@@ -1,0 +1,174 @@
+"""Lab 1's scenarios and task judges: right answers pass, plausible wrong ones fail.
+
+The judges grade learners, so each must be able to fail, for the reason it
+names.  The seeds here are not the notebook's hidden seeds (those stay in the
+notebook); the margins are chosen from theory so any seed gives the same
+verdict:
+
+* task 1: 4 RAG replicas at 30 req/s of an 80 ms model have an M/M/4 response
+  p95 of ~270 ms plus ~63 ms of retrieval steps, against a 400 ms budget;
+  3 replicas give ~460 ms + 63 ms.
+* task 2: M/M/c at 45 req/s of 100 ms: p95 is ~351 ms with 6 replicas and
+  ~680 ms with 5, against 450 ms.
+* task 3: review p95 wait is ~4.7 s with 5 reviewers and ~13.9 s with 4,
+  against 8 s.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from labkit.labs import lab1
+from labkit.sim import simulate, theory
+
+SEEDS = (3, 5)
+GOOD_SHAPE = {"serving.pattern": "rag", "retrieval.index_refresh_s": 20.0, "model.replicas": 4}
+
+
+def test_shapes_each_break_a_different_budget_on_the_shared_workload():
+    rows = {r["shape"]: r for r in lab1.compare_shapes(seed=2)}
+    assert rows["realtime"]["quality"] == pytest.approx(0.8)   # no grounding
+    assert rows["batch"]["max_lag_s"] > 30 and rows["batch"]["p95_ms"] < 20
+    assert rows["rag"]["quality"] > 0.9 and rows["rag"]["max_lag_s"] > 30  # 300 s index
+    assert not any(r["all_pass"] for r in rows.values())
+
+
+def test_good_shape_passes_wherever_the_world_changes():
+    assert lab1.judge_shape(GOOD_SHAPE, seeds=SEEDS, change_times_s=(33.0, 71.0, 99.0)) == []
+
+
+@pytest.mark.parametrize("wrong, budget", [
+    ({"serving.pattern": "realtime"}, "quality"),
+    ({"serving.pattern": "batch", "serving.batch_interval_s": 3600.0}, "max_lag_s"),
+    ({"serving.pattern": "batch", "serving.batch_interval_s": 20.0}, "cost_per_1k"),
+    ({"serving.pattern": "rag"}, "max_lag_s"),                       # index rebuilt every 300 s
+    ({**GOOD_SHAPE, "retrieval.permission_check": False}, "leaks"),
+    ({**GOOD_SHAPE, "model.replicas": 3}, "p95_ms"),
+    ({**GOOD_SHAPE, "model.replicas": 30}, "cost_per_1k"),
+])
+def test_wrong_shapes_fail_on_the_budget_they_break(wrong, budget):
+    problems = lab1.judge_shape(wrong, seeds=SEEDS[:1], change_times_s=(33.0,))
+    assert any(f": {budget} = " in p for p in problems), problems
+
+
+@pytest.mark.parametrize("answer, message", [
+    ({"cache.enabled": True}, "'cache.enabled' is not a knob this task lets you change"),
+    ({"retrieval.index_refresh_s": 2.0}, "retrieval.index_refresh_s must lie in 10..86400"),
+    ({"serving.pattern": "stream"}, "serving.pattern must be one of realtime, batch, rag"),
+    ("rag", "must be a dict of knob names to values, got str"),
+])
+def test_shape_answer_form_errors_name_the_knob(answer, message):
+    problems = lab1.judge_shape(answer, seeds=SEEDS)
+    assert len(problems) == 1 and message in problems[0], problems
+
+
+def test_scorecard_max_lag_is_bounded_by_the_refresh_interval():
+    res = simulate({**lab1.SHAPE_WORKLOAD, **GOOD_SHAPE, "world.change_at_s": 65.0}, seed=4)
+    card = lab1.shape_scorecard(res)
+    lag = card["budgets"]["max_lag_s"]["actual"]
+    assert 0 < lag <= 20.0   # change at 65 s, rebuild at 80 s: lag just under 15 s
+    assert lag == pytest.approx(15.0, abs=1.0)
+
+
+def test_utilisation_table_matches_erlang_c_below_saturation():
+    rows = lab1.utilisation_table([20.0, 40.0, 60.0], seed=1)
+    assert [r["utilisation"] for r in rows] == pytest.approx([0.4, 0.8, 1.2])
+    mid = rows[1]
+    # 40 req/s on 4 x 80 ms: Erlang C Wq ~ 95 ms; one 120 s run is within ~35 %.
+    assert mid["theory_wait_ms"] == pytest.approx(theory.mmc(40, 80, 4).wq_ms)
+    assert mid["sim_wait_ms"] == pytest.approx(mid["theory_wait_ms"], rel=0.35)
+    assert rows[2]["theory_p95_ms"] is None and rows[2]["timed_out"] > 0.05
+
+
+def test_replica_judge_accepts_theory_answer_confirmed_by_simulation():
+    assert theory.min_replicas_for_p95(45, 100, 450) == 6
+    assert lab1.judge_replicas(6, seeds=SEEDS) == []
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (5, "6 replicas is the smallest number"),    # ceil(load): utilisation alone
+    (7, "6 already meet it"),                    # over-provisioned
+    (6.0, "must be a whole number"),
+    (True, "must be a whole number"),
+])
+def test_replica_judge_rejects_wrong_answers(wrong, message):
+    problems = lab1.judge_replicas(wrong, seeds=SEEDS)
+    assert problems and message in problems[0], problems
+
+
+def test_review_wait_theory_matches_erlang_c_tail():
+    # 0.5 writes/s, 6 s reviews: a = 3 erlangs.
+    for c in (4, 5, 6):
+        q = lab1.review_wait_theory_s(c)
+        lam, mu = 0.5, 1 / 6
+        assert theory.erlang_c(c, 3.0) * math.exp(-(c * mu - lam) * q) == pytest.approx(0.05)
+    assert lab1.review_wait_theory_s(3) == math.inf
+    assert lab1.review_wait_theory_s(9) == 0.0   # fewer than 5 % of writes wait at all
+
+
+def test_boundary_judge_accepts_approval_with_fewest_reviewers():
+    assert lab1.judge_boundary({"boundary.policy": "approval", "boundary.reviewers": 5},
+                               seeds=SEEDS) == []
+
+
+@pytest.mark.parametrize("wrong, message", [
+    ({"boundary.policy": "none"}, "unauthorised writes went through"),
+    ({"boundary.policy": "approval", "boundary.reviewers": 3}, "over the 8 s budget"),
+    ({"boundary.policy": "approval", "boundary.reviewers": 9}, "but so do 5"),
+    ({"boundary.policy": "approval", "boundary.review_s": 1.0}, "not a knob this task"),
+])
+def test_boundary_judge_rejects_wrong_answers(wrong, message):
+    problems = lab1.judge_boundary(wrong, seeds=SEEDS)
+    assert problems and message in problems[0], problems
+
+
+def test_boundary_judge_does_not_let_luck_pass_four_reviewers(monkeypatch):
+    # Whatever the seeds say, 4 reviewers are short over a long run (p95 ~13.9 s).
+    monkeypatch.setattr(lab1, "simulate", lambda knobs, seed: _Fake())
+    problems = lab1.judge_boundary({"boundary.policy": "approval", "boundary.reviewers": 4},
+                                   seeds=(1,))
+    assert problems and "passed on these seeds by luck" in problems[0]
+
+
+class _Fake:
+    summary = {"unauthorised_writes": 0, "review_wait_ms_p95": 1000.0}
+
+
+def _explain(result, request_id):
+    t = result.trace(request_id)
+    guard = t["guardrail"]
+    return {"data_snapshot": t["data_snapshot"], "model_version": t["model"]["version"],
+            "threshold": guard["threshold"] if isinstance(guard, dict) else guard}
+
+
+CASES = [({}, 3), ({"serving.pattern": "realtime", "model.version": "v1"}, 5),
+         ({"audit.enabled": False}, 7)]
+
+
+def test_incident_scenario_delivers_harmful_answers_to_explain():
+    res = simulate(lab1.INCIDENT_SCENARIO, seed=3)
+    ids = lab1.harmful_request_ids(res)
+    assert len(ids) >= 5
+    truth = lab1.incident_truth(res, ids[0])
+    assert truth["model_version"] == "v3" and truth["threshold"] == 0.9
+    assert truth["data_snapshot"].startswith("retrieval-index@")
+
+
+def test_incident_judge_accepts_reading_the_trail():
+    assert lab1.judge_incident_report(_explain, CASES) == []
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lambda r, i: {"data_snapshot": "retrieval-index@0s", "model_version": "v3",
+                   "threshold": 0.9}, "data_snapshot is 'live request only"),
+    (lambda r, i: {**_explain(r, i), "model_version": r.scenario.model.version},
+     "model_version is 'not logged"),
+    (lambda r, i: {"model_version": "v3"}, "has no 'data_snapshot' key"),
+    (lambda r, i: 1 / 0, "raised ZeroDivisionError"),
+    ("v3", "must be a function"),
+])
+def test_incident_judge_rejects_wrong_answers(wrong, message):
+    problems = lab1.judge_incident_report(wrong, CASES)
+    assert problems and message in problems[0], problems

@@ -12,4 +12,5 @@ COMMANDS: list[str] = [
     "labkit.commands.simulate",
     "labkit.commands.cpd",
     "labkit.commands.evidence",
+    "labkit.commands.sweep",
 ]

@@ -41,6 +41,17 @@ class Breaker:
         self.opens: list[float] = []
         self.transitions: list[tuple[float, str]] = []
 
+    def blocked(self, now_s: float) -> bool:
+        """Whether a call at ``now_s`` would be refused; claims nothing.
+
+        Use it before deciding to call, and :meth:`allow` at the moment the
+        call is really made, so a call dropped in between (throttled locally,
+        shed) never holds a half-open probe slot.
+        """
+        if self.state == OPEN:
+            return now_s - self.opened_at < self.open_s
+        return self.state == HALF_OPEN and self.probes_left <= 0
+
     def allow(self, now_s: float) -> bool:
         """Whether a call may go through at ``now_s`` (claims a probe slot when half-open)."""
         if self.state == OPEN:
@@ -91,6 +102,8 @@ class Breaker:
 
     def _reset(self) -> None:
         self._stamp = [-1] * self.n_buckets
+        self._calls = [0] * self.n_buckets
+        self._fails = [0] * self.n_buckets
 
     def _move(self, state: str, now_s: float) -> None:
         self.state = state

@@ -15,7 +15,7 @@ words.  Every request ends in exactly one outcome:
 from __future__ import annotations
 
 __all__ = ["OUTCOMES", "REASONS", "ATTEMPT_RESULTS", "CACHE_STATES", "PATH_BITS",
-           "path_names", "OK", "DEGRADED", "FAILED", "REJECTED"]
+           "path_names", "answering_fallback", "FALLBACKS", "OK", "DEGRADED", "FAILED", "REJECTED"]
 
 OUTCOMES: tuple[str, ...] = ("ok", "degraded", "failed", "rejected")
 OK, DEGRADED, FAILED, REJECTED = range(4)
@@ -50,3 +50,22 @@ def path_names(bits: int) -> list[str]:
     ['gateway', 'cache', 'model']
     """
     return [name for name, bit in PATH_BITS.items() if bits & bit]
+
+
+#: The fallbacks, in path order.
+FALLBACKS: tuple[str, ...] = ("small_model", "stale_cache", "safe_message")
+
+
+def answering_fallback(bits: int) -> str | None:
+    """Which fallback answered a request with path ``bits`` (None: no fallback did).
+
+    The small model can be tried and then cut short by the deadline, after
+    which a later, instant fallback answers; the instant ones answer when tried.
+
+    >>> answering_fallback(PATH_BITS["small_model"] | PATH_BITS["safe_message"])
+    'safe_message'
+    """
+    for name in ("safe_message", "stale_cache", "small_model"):
+        if bits & PATH_BITS[name]:
+            return name
+    return None

@@ -329,12 +329,20 @@ class Engine:
         req.attempts += 1
         req.path |= _P["model"]
         breaker = self.breaker
-        if breaker is not None and not breaker.allow(now):
+        if breaker is not None and breaker.blocked(now):
             self._log(req, now, now, "breaker_open", 0, 0.0, False)
             return self._fallback(req, "breaker_open")
         if self.throttle is not None and not self.throttle.admit(now):
             self._log(req, now, now, "throttled_local", 0, 0.0, False)
             return self._fallback(req, "throttled_local")
+        max_queue = self.sc.gateway.max_queue
+        if max_queue and self.pool.live >= max_queue:
+            if req.attempts == 1:
+                return self.finish(req, REJECTED, now, "shed")
+            self._log(req, now, now, "shed", 0, 0.0, False)
+            return self._failed_attempt(req, "throttled")
+        if breaker is not None:
+            breaker.allow(now)  # the call is really made: claim a half-open probe slot
         fast_fail = ""
         if self.error_outage and self.outage[0] <= now < self.outage[1]:
             fast_fail = "error"
@@ -348,12 +356,6 @@ class Engine:
             if self.throttle is not None:
                 self.throttle.on_result(now, False)
             return self._failed_attempt(req, fast_fail)
-        max_queue = self.sc.gateway.max_queue
-        if max_queue and self.pool.live >= max_queue:
-            if req.attempts == 1:
-                return self.finish(req, REJECTED, now, "shed")
-            self._log(req, now, now, "shed", 0, 0.0, False)
-            return self._failed_attempt(req, "throttled")
         req.calls += 1
         job = Job(req, now, self.factors[req.id])
         job.n = req.attempts
@@ -456,17 +458,23 @@ class Engine:
             self._fallback(job.owner, "killed")
 
     # -------------------------------------------------------------- fallback
-    def _fallback(self, req: Request, reason: str) -> None:
+    def _fallback(self, req: Request, reason: str, start: int = 0) -> None:
+        """Try the fallback chain from position ``start``; fail if nothing answers."""
         now = self.env.now
         req.reason = _R[reason]
         fb = self.sc.fallback
-        for option in fb.chain:
+        for index in range(start, len(fb.chain)):
+            option = fb.chain[index]
             if option == "small_model":
                 if now + fb.small_model_ms / 1000.0 < req.deadline:
                     req.path |= _P["small_model"]
                     self.fallback_calls += 1
                     job = Job(req, now, self.small_factors[req.id])
+                    job.n = index  # where the chain resumes if the deadline cuts it short
                     self.small.submit(job)
+                    if req.deadline < _INF:
+                        self.env.timeout(req.deadline - now).callbacks.append(
+                            lambda _e, job=job: self._small_timed_out(job))
                     return
             elif option == "stale_cache":
                 if self.cache is not None and self.cache.has_entry(req.prompt):
@@ -479,12 +487,23 @@ class Engine:
                 return self._answered(req, DEGRADED, now)
         self.finish(req, FAILED, now, reason)
 
+    def _small_timed_out(self, job: Job) -> None:
+        """The deadline passed while the small model still had the request."""
+        if job.closed:
+            return
+        job.closed = True
+        self.small.cancel(job)
+        self._fallback(job.owner, "deadline", job.n + 1)
+
     def _small_done(self, batch: list[Job], now: float) -> None:
         fb = self.sc.fallback
         for job in batch:
             req = job.owner
             req.cost += fb.small_model_cost_per_call
             self.fallback_cost += fb.small_model_cost_per_call
+            if job.closed:  # answered too late: the deadline handler moved on
+                continue
+            job.closed = True
             req.quality = fb.small_model_quality
             self._answered(req, DEGRADED, now)
 

@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from labkit.sim.codes import ATTEMPT_RESULTS, CACHE_STATES, OUTCOMES, REASONS
+from labkit.sim.codes import (ATTEMPT_RESULTS, CACHE_STATES, FALLBACKS, OUTCOMES, REASONS,
+                              answering_fallback)
 
 __all__ = ["Result", "RECORD_DTYPE", "ATTEMPT_DTYPE", "BUDGETS"]
 
@@ -93,8 +94,8 @@ class Result:
                       + t["job_cost"])
         writes = r[r["write"] & (r["outcome"] == 0)]
         reviewed = writes["review_wait_s"][~np.isnan(writes["review_wait_s"])]
-        fb = {name: int(((r["path"] & bit) > 0).sum())
-              for name, bit in (("small_model", 256), ("stale_cache", 512), ("safe_message", 1024))}
+        answered_by = [answering_fallback(int(p)) for p in r["path"][r["outcome"] == 1]]
+        fb = {name: answered_by.count(name) for name in FALLBACKS}
         summary: dict[str, Any] = {
             "requests": n,
             "outcomes": outcomes,

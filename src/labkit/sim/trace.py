@@ -12,11 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from labkit.knobs import KnobError
-from labkit.sim.codes import ATTEMPT_RESULTS, CACHE_STATES, OUTCOMES, REASONS, path_names
+from labkit.sim.codes import (ATTEMPT_RESULTS, CACHE_STATES, OUTCOMES, REASONS,
+                              answering_fallback, path_names)
 
 __all__ = ["trace"]
-
-_FALLBACKS = ("small_model", "stale_cache", "safe_message")
 
 
 def trace(result: Any, request_id: int) -> dict[str, Any]:
@@ -38,7 +37,7 @@ def trace(result: Any, request_id: int) -> dict[str, Any]:
         "batch_size": int(a["batch_size"]),
     } for a in sorted(att, key=lambda a: (a["attempt"], a["start_s"]))]
     outcome = OUTCOMES[row["outcome"]]
-    fallback = next((f for f in _FALLBACKS if f in path), None)
+    fallback = answering_fallback(int(row["path"])) if outcome == "degraded" else None
     answered_by = None
     if outcome == "ok":
         answered_by = ("cache" if CACHE_STATES[row["cache"]] in ("hit", "stale") else

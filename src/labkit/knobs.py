@@ -353,6 +353,8 @@ CATALOGUE = Catalogue([
     _k("embed.latency_ms", "float", 15.0, "Time to embed one prompt.", unit="ms", min=0.0),
     _k("embed.cost_per_call", "float", 0.0002, "Cost of one embedding call.", unit="$",
        min=0.0),
+    _k("embed.error_rate", "float", 0.0, "Probability that embedding fails (retrieval is then "
+       "skipped and the model answers without documents).", min=0.0, max=1.0, step=0.01),
     _k("retrieval.enabled", "bool", False, "Retrieve documents from a data store and add them "
        "to the prompt (retrieval-augmented generation)."),
     _k("retrieval.latency_ms", "float", 40.0, "Time of one retrieval (index lookup and fetch).",
@@ -377,6 +379,8 @@ CATALOGUE = Catalogue([
     _k("rerank.enabled", "bool", False, "Rerank retrieved documents with a second model."),
     _k("rerank.latency_ms", "float", 30.0, "Time of one rerank call.", unit="ms", min=0.0),
     _k("rerank.cost_per_call", "float", 0.001, "Cost of one rerank call.", unit="$", min=0.0),
+    _k("rerank.error_rate", "float", 0.0, "Probability that reranking fails (the documents "
+       "are used in retrieval order, without its gain).", min=0.0, max=1.0, step=0.01),
     _k("rerank.quality_gain", "float", 0.01, "Quality reranking adds to an answer.", min=0.0,
        max=1.0, step=0.01),
     _k("rerank.run_fraction", "float", 1.0, "Share of requests that run reranking.", min=0.0,

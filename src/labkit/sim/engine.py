@@ -284,6 +284,8 @@ class Engine:
             req.cost += sc.embed.cost_per_call
             req.path |= _P["embed"]
             self.steps_calls["embed"] += 1
+            if sc.embed.error_rate and u() < sc.embed.error_rate:
+                run_retrieval = False  # no query vector, no retrieval
         if run_retrieval:
             r = sc.retrieval
             delay += r.latency_ms
@@ -305,7 +307,8 @@ class Engine:
                 if sc.rerank.enabled and u() < sc.rerank.run_fraction:
                     delay += sc.rerank.latency_ms
                     req.cost += sc.rerank.cost_per_call
-                    gain += sc.rerank.quality_gain
+                    if not (sc.rerank.error_rate and u() < sc.rerank.error_rate):
+                        gain += sc.rerank.quality_gain
                     req.path |= _P["rerank"]
                     self.steps_calls["rerank"] += 1
         req.quality = gain  # the gain; the model's base quality is added on answer

@@ -34,15 +34,6 @@ from .lab import LabPage
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SERVER_START_TIMEOUT_S = 60.0
 
 
@@ -136,22 +127,9 @@ def lab_server() -> Iterator[LabServer]:
 
 
 @pytest.fixture(scope="session")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: install Debian's chromium (make browser-deps, "
-            "or apt-get install -y chromium); the browser tests never download one"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+def browser(chromium_browser):
+    """The session's Chromium (see tests/conftest.py: one Playwright driver per session)."""
+    return chromium_browser
 
 
 @pytest.fixture

@@ -218,35 +218,30 @@ def test_cli(partial: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[
 
 @pytest.mark.browser
 def test_pack_opens_in_chromium_without_errors(complete: list[Path], partial: list[Path],
-                                               tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
+                                               tmp_path: Path, chromium_browser) -> None:
     pages = [write_pack(collect(complete), tmp_path / "complete.html"),
              write_pack(collect(partial), tmp_path / "partial.html")]
     errors: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        try:
-            page = browser.new_page()
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            requests: list[str] = []
-            page.on("request", lambda r: requests.append(r.url))
-            for path, sections, labs in ((pages[0], 7, 3), (pages[1], 6, 2)):
-                page.goto(path.as_uri())
-                assert page.title().startswith("CPD evidence pack")
-                assert page.locator("section.complete, section.incomplete, "
-                                    "section.missing").count() == sections
-                assert page.locator("h1").inner_text().startswith("CPD evidence pack")
-                assert page.locator(".bars .row").count() == labs + 2   # labs, total, claim
-            # The status table links to each artifact on the page.
-            page.goto(pages[0].as_uri())
-            first = page.locator("section.status a").first
-            target = first.get_attribute("href")
-            assert target and page.locator(target).count() == 1
-        finally:
-            browser.close()
+    context = chromium_browser.new_context()
+    try:
+        page = context.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        for path, sections, labs in ((pages[0], 7, 3), (pages[1], 6, 2)):
+            page.goto(path.as_uri())
+            assert page.title().startswith("CPD evidence pack")
+            assert page.locator("section.complete, section.incomplete, "
+                                "section.missing").count() == sections
+            assert page.locator("h1").inner_text().startswith("CPD evidence pack")
+            assert page.locator(".bars .row").count() == labs + 2   # labs, total, claim
+        # The status table links to each artifact on the page.
+        page.goto(pages[0].as_uri())
+        first = page.locator("section.status a").first
+        target = first.get_attribute("href")
+        assert target and page.locator(target).count() == 1
+    finally:
+        context.close()
     assert errors == []
     assert all(url.startswith("file://") for url in requests)

@@ -1,0 +1,76 @@
+"""Figures: simulation results in, plotly figures out.
+
+Pure functions with no widgets: every view has ``<view>_figure(result)``,
+which builds a ``go.Figure``, and ``update_<view>(fig, result)``, which
+pours a new result into an existing figure (or ``FigureWidget``) in place,
+so a panel never rebuilds a chart.  :data:`VIEWS` lists the single-run views
+by name for the panels; the compare view takes two runs and the sweep plot a
+table of runs.  Colours come from :mod:`labkit.viz.colors`, so an outcome or
+a series has the same colour in every chart.
+
+>>> from labkit.sim import simulate
+>>> result = simulate({"load.duration_s": 10}, seed=1)
+>>> fig = latency_figure(result)
+>>> [t.name for t in fig.data]
+['p50', 'p95', 'p99', 'p95 budget', 'p99 budget']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import plotly.graph_objects as go
+
+from labkit.viz.amplification import amplification_figure, update_amplification
+from labkit.viz.capacity import capacity_figure, update_capacity
+from labkit.viz.colors import OUTCOME_COLORS, SERIES_COLORS
+from labkit.viz.compare import compare_figure, compare_rows, update_compare
+from labkit.viz.cost import cost_figure, update_cost
+from labkit.viz.latency import latency_figure, update_latency
+from labkit.viz.outcomes import outcomes_figure, update_outcomes
+from labkit.viz.path import path_figure, path_flows, update_path
+from labkit.viz.scorecard import scorecard_figure, scorecard_rows, update_scorecard
+from labkit.viz.sweep import sweep_figure, sweep_points
+
+__all__ = [
+    "View", "VIEWS", "ALL_VIEWS",
+    "latency_figure", "update_latency", "outcomes_figure", "update_outcomes",
+    "capacity_figure", "update_capacity", "cost_figure", "update_cost",
+    "path_figure", "update_path", "path_flows", "amplification_figure",
+    "update_amplification", "scorecard_figure", "update_scorecard", "scorecard_rows",
+    "compare_figure", "update_compare", "compare_rows", "sweep_figure", "sweep_points",
+    "OUTCOME_COLORS", "SERIES_COLORS",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class View:
+    """One chart a panel can show: how to build it and how to update it in place."""
+
+    name: str
+    title: str
+    build: Callable[[Any], go.Figure]
+    update: Callable[[go.Figure, Any], go.Figure]
+
+
+#: Single-run views by name, in the order a full panel shows them.
+VIEWS: dict[str, View] = {v.name: v for v in (
+    View(name="latency", title="Latency percentiles over time",
+         build=latency_figure, update=update_latency),
+    View(name="outcomes", title="Outcome mix over time",
+         build=outcomes_figure, update=update_outcomes),
+    View(name="capacity", title="Queue and replicas", build=capacity_figure,
+         update=update_capacity),
+    View(name="cost", title="Cost breakdown and cost per 1k", build=cost_figure,
+         update=update_cost),
+    View(name="path", title="Request path", build=path_figure, update=update_path),
+    View(name="amplification", title="Retry amplification", build=amplification_figure,
+         update=update_amplification),
+    View(name="scorecard", title="Budget scorecard", build=scorecard_figure,
+         update=update_scorecard),
+)}
+
+#: Every view a panel accepts: the single-run views plus ``compare``.
+ALL_VIEWS: tuple[str, ...] = tuple(VIEWS) + ("compare",)

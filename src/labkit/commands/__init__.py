@@ -13,4 +13,5 @@ COMMANDS: list[str] = [
     "labkit.commands.cpd",
     "labkit.commands.evidence",
     "labkit.commands.sweep",
+    "labkit.commands.monitor",
 ]

@@ -1,5 +1,8 @@
 """Fixtures shared by the whole test suite.
 
+Hypothesis runs derandomized under CI (``CI`` set), so the property tests
+explore the same examples on every CI run.
+
 ``chromium_browser``: one headless Debian Chromium for the session, driven by
 Python Playwright's sync API.  Playwright allows one sync driver per thread,
 so every browser test (JupyterLab pages, the evidence pack, Binder) takes its
@@ -10,11 +13,19 @@ with the command that installs it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# CI explores the same examples on every run (a red CI must be reproducible);
+# local runs explore new ones each time and keep failures in .hypothesis/.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

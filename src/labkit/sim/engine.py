@@ -456,7 +456,10 @@ class Engine:
 
     def _throw_kill_switch(self, _event: Any) -> None:
         for job in self.pool.drain():
+            if job.closed:  # its client gave up already: dead work, just dropped
+                continue
             job.closed = True
+            job.owner.calls -= 1  # rerouted before any replica saw it: not a model call
             self._log(job.owner, job.enq_s, self.env.now, "killed", 0, 0.0, False, job.n)
             self._fallback(job.owner, "killed")
 

@@ -174,10 +174,8 @@ class Result:
             out[name] = series
         answered = r[r["outcome"] <= 1]
         bidx = np.minimum((answered["end_s"] / bucket_s).astype(np.int64), nb - 1)
-        order = np.argsort(bidx, kind="stable")
-        groups = np.split(answered["latency_ms"][order], np.cumsum(np.bincount(bidx, minlength=nb))[:-1])
         for q in (50, 95, 99):
-            out[f"p{q}_ms"] = np.array([np.percentile(g, q) if len(g) else np.nan for g in groups])
+            out[f"p{q}_ms"] = _bucket_percentile(answered["latency_ms"], bidx, nb, q)
         out["cost"] = count(r["end_s"], r["cost"]) + (
             self.scenario.model.cost_per_replica_hour / 3600.0 * out["replicas"] * bucket_s)
         return out
@@ -212,6 +210,28 @@ def judge_budgets(summary: dict[str, Any], budget: Any) -> dict[str, dict[str, A
         ok = (actual <= limit if direction == "max" else actual >= limit) if judged else True
         out[name] = {"limit": limit, "actual": float(actual), "pass": bool(ok),
                      "judged": judged}
+    return out
+
+
+def _bucket_percentile(values: np.ndarray, bucket: np.ndarray, n_buckets: int,
+                       q: float) -> np.ndarray:
+    """Per-bucket percentile (numpy's linear method), NaN for empty buckets, vectorised.
+
+    >>> _bucket_percentile(np.array([1., 2., 3., 10.]), np.array([0, 0, 0, 2]), 3, 50)
+    array([ 2., nan, 10.])
+    """
+    order = np.lexsort((values, bucket))
+    sorted_values = values[order]
+    counts = np.bincount(bucket, minlength=n_buckets)[:n_buckets]
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    out = np.full(n_buckets, np.nan)
+    has = counts > 0
+    pos = (q / 100.0) * (counts[has] - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, counts[has] - 1)
+    frac = pos - lo
+    base = starts[has]
+    out[has] = sorted_values[base + lo] * (1 - frac) + sorted_values[base + hi] * frac
     return out
 
 

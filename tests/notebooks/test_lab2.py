@@ -1,0 +1,242 @@
+"""Lab 2 notebook: the source runs in time, the release runs up to its first task, every
+graded check can fail, and the evidence cell feeds the evidence pack.
+
+* The source notebook (solutions in) is executed once, top to bottom, in a real kernel: every
+  code cell must run without an error or a byte on stderr (nbgrader zeroes a check cell that
+  writes to stderr), within the 90 s the issue allows.
+* The committed release must run without errors up to the first unanswered task and stop there
+  with the NotImplementedError of an answer stub; it holds no solution, hidden test or mark
+  scheme.
+* For every autograded check, a plausible wrong answer is run in the same kernel: it passes the
+  visible part (the learner is not told), and the whole check, hidden part included, fails with
+  a message that says where to look.  A check that cannot fail grades nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from labkit.evidence.pack import collect
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB = "lab2-scaling-cost-reliability"
+SOURCE = ROOT / "source" / LAB / f"{LAB}.ipynb"
+RELEASE = ROOT / "release" / LAB / f"{LAB}.ipynb"
+HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
+SOURCE_BUDGET_S = 90.0
+
+
+def _nbgrader(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _by_id(nb) -> dict[str, int]:
+    return {_nbgrader(c)["grade_id"]: i for i, c in enumerate(nb.cells) if _nbgrader(c)}
+
+
+def _errors(cell) -> list[str]:
+    out = []
+    for o in cell.get("outputs", []):
+        if o.output_type == "error":
+            out.append(f"{o.ename}: {o.evalue}")
+        elif o.output_type == "stream" and o.name == "stderr":
+            out.append(f"stderr: {o.text}")
+    return out
+
+
+@pytest.fixture(scope="module")
+def source_run(tmp_path_factory):
+    """The source notebook executed top to bottom; the kernel stays up for the wrong answers."""
+    nb = nbformat.read(SOURCE, as_version=4)
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(SOURCE.parent)}})
+    with client.setup_kernel():
+        start = time.perf_counter()
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+        elapsed = time.perf_counter() - start
+        saved = tmp_path_factory.mktemp("lab2") / f"{LAB}.ipynb"
+        nbformat.write(nb, saved)
+        yield nb, client, elapsed, saved
+
+
+def _run(client, source: str) -> list[str]:
+    """Run ``source`` in the fixture's kernel; return its errors (and stderr)."""
+    cell = nbformat.v4.new_code_cell(source)
+    client.execute_cell(cell, 0)
+    return _errors(cell)
+
+
+def test_source_runs_top_to_bottom_without_errors_or_stderr(source_run):
+    nb, _, elapsed, _ = source_run
+    problems = [f"cell {i} ({c.get('id')}): {e}"
+                for i, c in enumerate(nb.cells) if c.cell_type == "code" for e in _errors(c)]
+    assert not problems, "\n".join(problems)
+    assert all(c.get("execution_count") for c in nb.cells if c.cell_type == "code")
+    assert elapsed < SOURCE_BUDGET_S, f"source took {elapsed:.1f} s (budget {SOURCE_BUDGET_S} s)"
+
+
+def test_every_check_cell_confirms_what_it_recorded(source_run):
+    nb, _, _, _ = source_run
+    for cell in nb.cells:
+        meta = _nbgrader(cell)
+        if meta.get("grade") and cell.cell_type == "code":
+            text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+            assert re.search(r"recorded|holds|hold on|recovers|agree|passes every check", text), (
+                f"{meta['grade_id']} printed no confirmation: {text!r}")
+
+
+def test_structure_tags_and_grade_ids():
+    nb = nbformat.read(SOURCE, as_version=4)
+    tags = [t for c in nb.cells for t in c.metadata.get("tags", [])]
+    assert tags.count("activity") == 7
+    assert tags.count("checkpoint") == 1 and tags.count("reflection") == 1
+    assert tags.count("evidence:load-failure-design") == 1
+    assert tags.count("evidence:reflection") == 1
+    assert tags.count("reading") >= 9
+    ids = [_nbgrader(c)["grade_id"] for c in nb.cells if _nbgrader(c)]
+    assert len(ids) == len(set(ids)), "duplicate grade_id"
+    for q in range(1, 11):   # all ten questions of the block
+        assert f"cp_q{q}_check" in ids or f"cp_q{q}_task" in ids, f"Q{q} has no graded cell"
+    for task in ("a1_scaling", "a2_cache_batch", "a3_multiplier", "a4_autoscale", "a5_retry",
+                 "a6_degrade", "a7_drill"):
+        assert f"{task}_answer" in ids and f"{task}_check" in ids, task
+    for cell in nb.cells:
+        meta = _nbgrader(cell)
+        if meta.get("grade") and cell.cell_type == "code":
+            assert cell.source.lstrip().startswith('"""'), f"{meta['grade_id']} has no docstring"
+        if meta.get("task"):
+            assert "=== BEGIN MARK SCHEME ===" in cell.source, f"{meta['grade_id']}: no mark scheme"
+        if "BEGIN HIDDEN TESTS" in cell.source:
+            hidden = cell.source.split("### BEGIN HIDDEN TESTS", 1)[1]
+            assert "seeds=[1]" not in hidden, f"{meta.get('grade_id')}: hidden part reuses seed 1"
+        assert not cell.get("outputs"), "the source must be committed with outputs cleared"
+
+
+def test_release_hides_answers_and_runs_until_the_first_unanswered_task():
+    text = RELEASE.read_text(encoding="utf-8")
+    for secret in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "MARK SCHEME", "2501", "ttl_s\": 12"):
+        assert secret not in text, f"the release shows {secret!r}"
+    nb = nbformat.read(RELEASE, as_version=4)
+    client = NotebookClient(nb, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(RELEASE.parent)}})
+    with pytest.raises(CellExecutionError) as info:
+        client.execute()
+    failed = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and _errors(c))
+    first_task = next(i for i, c in enumerate(nb.cells) if _nbgrader(c).get("solution"))
+    assert failed == first_task, f"cell {failed} failed before the first task (cell {first_task})"
+    assert "NotImplementedError" in str(info.value)
+    before = [c for c in nb.cells[:failed] if c.cell_type == "code"]
+    assert before and all(c.get("execution_count") and not _errors(c) for c in before)
+
+
+# Each case: the answer cell's grade_id, a plausible wrong answer that the visible check lets
+# through, the check cell's grade_id, and words the hidden failure message must contain.
+WRONG = [
+    pytest.param("a1_scaling_answer", 'scale_machine = "large"\nscale_replicas = 6',
+                 "a1_scaling_check", "also meets the budget for $25/h", id="task1-one-too-many"),
+    pytest.param("a2_cache_batch_answer",   # fine on seed 1, too stale on unseen seeds
+                 'cache_batch_knobs = {"cache.enabled": True, "cache.capacity_items": 5000, '
+                 '"cache.ttl_s": 30.0, "batch.max_size": 8, "batch.max_wait_ms": 10.0}',
+                 "a2_cache_batch_check", "quality", id="task2-ttl-without-headroom"),
+    pytest.param("a3_multiplier_answer",
+                 'costly_step = "retrieval"\nmultiplier_knobs = {"rerank.enabled": False}',
+                 "a3_multiplier_check", "costly_step", id="task3-wrong-step-named"),
+    pytest.param("a4_autoscale_answer", "hpa_desired = 5\nfirst_relief_s = 15",
+                 "a4_autoscale_check", "cold start", id="task4-forgets-cold-start"),
+    pytest.param("a4_autoscale_answer", "hpa_desired = 3\nfirst_relief_s = 25",
+                 "a4_autoscale_check", "hpa_desired", id="task4-no-scale"),
+    pytest.param("a5_retry_answer",   # a breaker that stays open too long keeps the service down
+                 "retry_policy = {**retry_policy, 'breaker.open_s': 10.0, "
+                 "'breaker.half_open_calls': 5}", "a5_retry_check", "did not recover",
+                 id="task5-cautious-breaker"),
+    pytest.param("a6_degrade_answer",   # a breaker that hardly ever opens
+                 "degrade_knobs = {**degrade_knobs, 'breaker.failure_rate': 0.9}",
+                 "a6_degrade_check", "p95_ms", id="task6-lazy-breaker"),
+    pytest.param("a7_drill_answer",   # copies the snapshot seen on seed 1 instead of reading it
+                 "_right = audit_answers\n"
+                 "def audit_answers(result, request_id):\n"
+                 "    out = _right(result, request_id)\n"
+                 "    if 'retrieval' in result.trace(request_id)['path']:\n"
+                 "        out['data_snapshot'] = 'retrieval-index@0s'\n"
+                 "    return out",
+                 "a7_drill_check", "in the audit trail, you gave", id="task7-copied-snapshot"),
+    pytest.param("cp_q1_answer", 'q1_answer = "A"', "cp_q1_check", "vertical", id="q1"),
+    pytest.param("cp_q2_answer", 'q2_answer = "A"', "cp_q2_check", "any replica", id="q2"),
+    pytest.param("cp_q3_answer", 'q3_answer = "B"', "cp_q3_check", "caching and batching",
+                 id="q3"),
+    pytest.param("cp_q5_answer", 'q5_answer = "C"', "cp_q5_check", "steps per request", id="q5"),
+    pytest.param("cp_q7_answer", "q7_answer = 30 * 3", "cp_q7_check", "120 attempts/s",
+                 id="q7-counts-retries-only"),
+    pytest.param("cp_q8_answer", 'q8_answer = "C"', "cp_q8_check", "retry policy", id="q8"),
+    pytest.param("cp_q9_answer", 'q9_answer = "D"', "cp_q9_check", "planned worse answer",
+                 id="q9"),
+]
+
+
+@pytest.mark.parametrize("answer_id, wrong, check_id, message", WRONG)
+def test_hidden_check_fails_a_plausible_wrong_answer(source_run, answer_id, wrong, check_id,
+                                                     message):
+    nb, client, _, _ = source_run
+    ids = _by_id(nb)
+    check = nb.cells[ids[check_id]].source
+    good = nb.cells[ids[answer_id]].source
+    try:
+        assert _run(client, wrong) == []
+        visible = _run(client, HIDDEN.sub("", check))
+        assert visible == [], f"the visible check already rejects it: {visible}"
+        errors = _run(client, check)
+        assert errors and errors[0].startswith("AssertionError"), errors
+        assert message in errors[0], errors[0]
+    finally:
+        assert _run(client, good) == [], "could not restore the model answer"
+
+
+@pytest.mark.parametrize("wrong, message", [
+    ("retry_policy = {**retry_policy, 'retry.jitter': 'none'}", "retry.jitter is 'none'"),
+    ("retry_policy = {**retry_policy, 'breaker.enabled': False}", "add a circuit breaker"),
+    ("retry_policy = {'retry.max_attempts': 4, 'retry.timeout_ms': 1000.0}", "exponential"),
+])
+def test_retry_check_names_a_missing_part_of_the_policy(source_run, wrong, message):
+    nb, client, _, _ = source_run
+    ids = _by_id(nb)
+    try:
+        assert _run(client, wrong) == []
+        errors = _run(client, HIDDEN.sub("", nb.cells[ids["a5_retry_check"]].source))
+        assert errors and message in errors[0], errors
+    finally:
+        assert _run(client, nb.cells[ids["a5_retry_answer"]].source) == []
+
+
+def test_design_check_fails_a_design_with_gaps(source_run):
+    nb, client, _, _ = source_run
+    ids = _by_id(nb)
+    try:
+        assert _run(client, "import dataclasses\ndesign = dataclasses.replace(design, "
+                            "fallback=['small_model'], kill_switch='')") == []
+        errors = _run(client, nb.cells[ids["ev_design_check"]].source)
+        assert errors and "fallback: the chain ends in 'small_model'" in errors[0], errors
+        assert "kill_switch" in errors[0]
+    finally:
+        assert _run(client, nb.cells[ids["ev_design_answer"]].source) == []
+
+
+def test_evidence_pack_collects_the_design_from_the_run_notebook(source_run):
+    _, _, _, saved = source_run
+    pack = collect([saved])
+    design = next(a for a in pack.artifacts if a.name == "load-failure-design")
+    assert design.status == "complete", design.messages
+    assert "Policy assistant" in design.markdown and design.data["fallback"][-1] == "safe_message"
+    reflection = next(a for a in pack.artifacts if a.name == "reflection")
+    assert reflection.status == "missing"   # the source leaves the reflection to the learner
+    assert json.loads(json.dumps(design.data))["retry"]["jitter"] == "full"

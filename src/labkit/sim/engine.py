@@ -426,7 +426,10 @@ class Engine:
         now = self.env.now
         req = job.owner
         if self.sc.model.cancel_on_timeout:
-            self.pool.cancel(job)
+            if job.start_s < 0:
+                self.pool.cancel(job)
+            else:
+                self.pool.abort(job)
         if self.breaker is not None:
             self.breaker.record(now, False)
         if self.throttle is not None:

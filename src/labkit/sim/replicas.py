@@ -15,6 +15,10 @@ at the speed given by a :class:`SpeedProfile`: zero during a hanging outage,
 ``1 / factor`` during a slowdown.  The completion time is computed once, so
 a batch costs exactly one simulation event however the speed changes.
 
+A server that abandons timed-out work (``model.cancel_on_timeout``) drops a
+queued job at once, and stops a batch in service when nobody waits for any
+of its jobs any more (:meth:`ReplicaPool.abort`).
+
 Replicas can be added (after a cold start, paying from the moment they start)
 and retired by the autoscaler.  Busy and provisioned replica-seconds are
 integrated exactly, for utilisation and cost.
@@ -29,7 +33,7 @@ from typing import Any
 
 import simpy
 
-__all__ = ["SpeedProfile", "Job", "ReplicaPool"]
+__all__ = ["SpeedProfile", "Job", "Batch", "ReplicaPool"]
 
 
 class SpeedProfile:
@@ -71,7 +75,7 @@ class Job:
     """One request waiting for (or in) service: an attempt at a model call."""
 
     __slots__ = ("owner", "enq_s", "alive", "factor", "start_s", "end_s", "batch_size",
-                 "work_s", "closed", "n", "timer_s", "result")
+                 "work_s", "closed", "n", "timer_s", "result", "batch")
 
     def __init__(self, owner: Any, enq_s: float, factor: float):
         self.owner = owner
@@ -86,6 +90,17 @@ class Job:
         self.n = 0
         self.timer_s = 0.0
         self.result = ""
+        self.batch: Batch | None = None  # the batch it is served in, once started
+
+
+class Batch:
+    """Jobs served together by one replica; ``aborted`` once the server gave up on it."""
+
+    __slots__ = ("jobs", "aborted")
+
+    def __init__(self, jobs: list[Job]):
+        self.jobs = jobs
+        self.aborted = False
 
 
 class ReplicaPool:
@@ -191,16 +206,18 @@ class ReplicaPool:
         b = len(batch)
         work = self.service_s * batch[0].factor * (1.0 + self.per_item * (b - 1))
         end = self.speed.finish_s(now, work)
+        record = Batch(batch)
         for job in batch:
             job.start_s = now
             job.batch_size = b
             job.work_s = work / b
+            job.batch = record
             self.wait_sum_s += now - job.enq_s
         self.batches += 1
         self.served += b
-        self.env.timeout(end - now).callbacks.append(lambda _e, batch=batch: self._finish(batch))
+        self.env.timeout(end - now).callbacks.append(lambda _e: self._finish(record))
 
-    def _finish(self, batch: list[Job]) -> None:
+    def _release_replica(self) -> None:
         self._advance()
         self.busy -= 1
         if self.to_retire:
@@ -208,12 +225,36 @@ class ReplicaPool:
             self.ready -= 1
         else:
             self.idle += 1
+
+    def _finish(self, record: Batch) -> None:
+        if record.aborted:
+            return
+        self._release_replica()
         now = self.env.now
+        batch = record.jobs
         for job in batch:
             job.end_s = now
         self.on_done(batch, now)
         if self.idle and self.live:
             self._dispatch()
+
+    def abort(self, job: Job) -> bool:
+        """Stop serving ``job``'s batch if every job in it was abandoned; True if stopped.
+
+        The replica is free at once and the batch never completes.  A batch
+        with a job someone still waits for goes on.
+        """
+        record = job.batch
+        if record is None or record.aborted or not all(j.closed for j in record.jobs):
+            return False
+        record.aborted = True
+        self._release_replica()
+        now = self.env.now
+        for j in record.jobs:
+            j.end_s = now
+        if self.idle and self.live:
+            self._dispatch()
+        return True
 
     # --- scaling -----------------------------------------------------------
     def add_replicas(self, count: int, cold_start_s: float) -> None:

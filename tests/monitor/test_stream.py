@@ -82,11 +82,19 @@ def test_null_incident_blanks_the_chosen_feature_at_the_chosen_share() -> None:
 
 
 def test_blips_are_benign_short_and_after_the_reference_window() -> None:
-    cfg, w = _world({"stream.null_blips_per_week": 10})
+    cfg, w = _world({"stream.null_blips_per_week": 10, "stream.blip_null_share": 0.6,
+                     "stream.blip_max_h": 2})
     blips = [e for e in w.events if e.kind == "blip"]
     assert blips and all(e.benign for e in blips)
-    assert all(e.start_h >= cfg.reference_h and e.end_h - e.start_h < 3 for e in blips)
+    assert all(e.start_h >= cfg.reference_h and e.end_h - e.start_h < 2 for e in blips)
     assert all(e.feature in NUMERIC_FEATURES for e in blips)
+    lone = [e for e in blips if not any(o is not e and o.feature == e.feature
+                                        and o.overlaps(e.start_h, e.end_h) for o in blips)]
+    e = lone[0]
+    col = {"amount": w.amount, "velocity": w.velocity, "device_risk": w.device_risk}[e.feature]
+    inside = (w.hour >= e.start_h) & (w.hour <= e.end_h)
+    n = inside.sum()
+    assert abs(np.isnan(col[inside]).mean() - 0.6) < 4 * math.sqrt(0.24 / n)
 
 
 def test_slowdown_and_spike_move_health() -> None:

@@ -54,6 +54,8 @@ class StreamConfig(_Group):
     fraud_rate: float = _d("stream.fraud_rate")
     base_null_rate: float = _d("stream.base_null_rate")
     null_blips_per_week: float = _d("stream.null_blips_per_week")
+    blip_null_share: float = _d("stream.blip_null_share")
+    blip_max_h: int = _d("stream.blip_max_h")
     outlier_rate: float = _d("stream.outlier_rate")
 
 

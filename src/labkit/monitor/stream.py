@@ -17,7 +17,8 @@ Injected events change the world, not the model:
 * **null feature**: a backend change leaves one feature mostly missing;
 * **slowdown** and **traffic spike**: latency, errors and rate limiting.
 
-Benign blips (a feature missing for 1-3 hours) are noise.  Every component
+Benign blips (most of a feature missing for an hour or a few, then back by
+itself) are noise.  Every component
 draws from its own named random stream (:mod:`labkit.monitor.streams`).
 """
 
@@ -184,7 +185,8 @@ def generate_stream(config, streams: dict[str, np.random.Generator]) -> Stream: 
     n_blips = b.poisson(st.null_blips_per_week * st.weeks)
     for _ in range(n_blips):
         start = int(b.integers(ref_h, H))
-        dur, feat, share = int(b.integers(1, 4)), int(b.integers(0, 3)), b.uniform(0.15, 0.35)
+        dur, feat = int(b.integers(1, st.blip_max_h + 1)), int(b.integers(0, 3))
+        share = st.blip_null_share
         end = min(H - 1, start + dur - 1)
         p_null[start:end + 1, feat] = np.maximum(p_null[start:end + 1, feat], share)
         events.append(Event(kind="blip", start_h=start, end_h=end,

@@ -1,0 +1,132 @@
+"""Binder, proven without Binder: a fresh environment built from exactly the binder/ files.
+
+repo2docker installs ``binder/requirements.txt`` with pip from the repository
+root, runs ``binder/postBuild`` and starts JupyterLab on the URL of the badge
+(``lab/tree/labs/index.ipynb``).  The slow test does the same in a new
+virtual environment made from the same Python (reusing pip's download cache,
+the only departure from repo2docker's ``--no-cache-dir``), on a copy of the
+repository's files, with empty Jupyter user folders like a fresh Binder home,
+then opens the index and the orientation lab in Debian's Chromium.
+The fast tests keep the Binder files in step with the tested environment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from labkit.launch import HIDDEN_LAB_PLUGINS, HIDDEN_SERVER_EXTENSIONS
+
+from .jlab import CHROMIUM, CHROMIUM_ARGS, LabServer, nbgrader_menu, problems, run_notebook
+from .pins import requirements_text
+
+REPO = Path(__file__).resolve().parents[2]
+BINDER = REPO / "binder"
+ARTIFACTS = REPO / "test-artifacts" / "binder"
+HIDDEN = {"@jupyter/nbgrader:formgrader": False, "@jupyter/nbgrader:create-assignment": False,
+          "@jupyter/nbgrader:course-list": False, "@jupyter/nbgrader:validate-assignment": True}
+
+
+def test_requirements_pin_exactly_the_tested_environment() -> None:
+    text = (BINDER / "requirements.txt").read_text()
+    assert text == requirements_text(), (
+        "binder/requirements.txt differs from the .venv: run "
+        ".venv/bin/python tests/binder/pins.py > binder/requirements.txt")
+    lines = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
+    assert lines[-1] == "-e ."
+    assert all(re.fullmatch(r"[A-Za-z0-9_.\-]+==[0-9A-Za-z.+!\-]+", ln) for ln in lines[:-1])
+    names = {ln.split("==")[0].lower() for ln in lines[:-1]}
+    assert {"simpy", "numpy", "plotly", "jupyterlab", "nbgrader", "ipykernel", "distributed",
+            "anywidget", "ipywidgets", "mistune"} <= names
+    assert not {"pytest", "playwright", "hypothesis"} & names      # test tools stay out
+
+
+def test_runtime_is_the_tested_python() -> None:
+    assert (BINDER / "runtime.txt").read_text().strip() == \
+        f"python-{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def test_postbuild_hides_what_the_launcher_hides() -> None:
+    script = BINDER / "postBuild"
+    assert os.access(script, os.X_OK)
+    text = script.read_text()
+    plugins = re.findall(r"^jupyter labextension disable --level=sys_prefix (\S+)$", text, re.M)
+    servers = re.findall(r"^jupyter server extension disable --sys-prefix (\S+)$", text, re.M)
+    assert plugins == list(HIDDEN_LAB_PLUGINS)
+    assert servers == list(HIDDEN_SERVER_EXTENSIONS)
+
+
+def _copy_repo(target: Path) -> None:
+    """The repository's files as a clone would have them (tracked and new, not ignored)."""
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                           cwd=REPO, capture_output=True, check=True).stdout.split(b"\0")
+    for name in filter(None, (f.decode() for f in files)):
+        source = REPO / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+
+
+def _run(cmd: list[str], **kw) -> None:
+    done = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_fresh_binder_environment_serves_the_labs(tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    repo, venv, home = tmp_path / "repo", tmp_path / "venv", tmp_path / "home"
+    _copy_repo(repo)
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("JUPYTER", "VIRTUAL_ENV", "PYTHON", "IPYTHON"))}
+    env.update(PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+               JUPYTER_CONFIG_DIR=str(home / ".jupyter"),
+               JUPYTER_DATA_DIR=str(home / ".local/share/jupyter"),
+               IPYTHONDIR=str(home / ".ipython"), PIP_DISABLE_PIP_VERSION_CHECK="1")
+    timings = {}
+    start = time.monotonic()
+    _run([getattr(sys, "_base_executable", sys.executable), "-m", "venv", str(venv)], env=env)
+    _run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "-r",
+          "binder/requirements.txt"], cwd=repo, env=env, timeout=1500)
+    _run(["bash", "binder/postBuild"], cwd=repo, env=env, timeout=300)
+    timings["build_s"] = round(time.monotonic() - start, 1)
+    # Everything the labs import comes from the fresh environment, not the project's .venv.
+    where = subprocess.run([str(venv / "bin" / "python"), "-c",
+                            "import labkit, jupyterlab; print(labkit.__file__)"],
+                           cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert where.stdout.strip() == str(repo / "src" / "labkit" / "__init__.py"), where.stderr
+
+    server = LabServer([str(venv / "bin" / "python"), "-m", "jupyter", "lab"], cwd=repo,
+                       base=tmp_path / "lab", env=env)
+    try:
+        assert server.get("formgrader") == 404
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                         args=CHROMIUM_ARGS)
+            try:
+                index = run_notebook(browser, server, "labs/index.ipynb",
+                                     ARTIFACTS / "binder-index.png", after=nbgrader_menu)
+                lab0 = sorted((repo / "release" / "lab0-orientation").glob("*.ipynb"))[0]
+                lab = run_notebook(browser, server, lab0.relative_to(repo).as_posix(),
+                                   ARTIFACTS / "binder-lab0.png")
+            finally:
+                browser.close()
+    finally:
+        server.close()
+    timings["total_s"] = round(time.monotonic() - start, 1)
+    print("binder test timings", timings, index["timing_s"], lab["timing_s"])
+    assert problems(index) == [] and problems(lab) == []
+    assert index["plotly"] == 1 and index["plugins"] == HIDDEN and lab["plugins"] == HIDDEN
+    assert index["after"] == ["Assignment List"]
+    ran = [c for c in lab["cells"] if c["type"] == "code" and c["count"] is not None]
+    assert len(ran) >= 3                         # it ran up to its first unanswered task

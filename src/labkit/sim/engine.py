@@ -7,7 +7,8 @@
          -> [approval review for write actions] -> answer
 
 The engine is event-driven with as little SimPy work per request as the
-physics allows: arrivals replay a pre-drawn workload; cache hits, gateway
+physics allows: arrivals replay a pre-drawn workload, merged into the event
+loop without an event of their own; cache hits, gateway
 rejections and fallbacks that need no queue are answered arithmetically,
 with no event; a primary-model call costs one event per *batch*; timers
 exist only for attempts that have a timeout or a deadline.  Every request
@@ -39,6 +40,15 @@ _A = {name: i for i, name in enumerate(codes.ATTEMPT_RESULTS)}
 _C = {name: i for i, name in enumerate(codes.CACHE_STATES)}
 _P = PATH_BITS
 _INF = math.inf
+
+
+class _Environment(simpy.Environment):
+    """A SimPy environment whose clock the arrival replay may move forward."""
+
+    def advance_to(self, t: float) -> None:
+        if t < self._now:  # pragma: no cover - arrivals are replayed in time order
+            raise ValueError(f"time must not go backwards: {t} < {self._now}")
+        self._now = t
 
 
 class Request:
@@ -76,7 +86,7 @@ class Engine:
     def __init__(self, scenario: Any, workload: Workload, streams: Streams):
         sc = self.sc = scenario
         self.w = workload
-        self.env = env = simpy.Environment()
+        self.env = env = _Environment()
         self.u_retry = streams.pool("retry")
         self.u_steps = streams.pool("steps")
         self.u_boundary = streams.pool("boundary")
@@ -154,49 +164,42 @@ class Engine:
     # ------------------------------------------------------------------ run
     def run(self) -> None:
         env = self.env
-        self._start_arrivals()
+        self._arrivals_done = False
         env.process(self._sampler())
         if self.sc.autoscale.enabled:
             env.process(self._autoscaler())
         if self.kill_at < _INF:
             env.timeout(self.kill_at).callbacks.append(self._throw_kill_switch)
+        self._replay_arrivals()
         env.run()
 
-    def _start_arrivals(self) -> None:
-        w = self.w
-        self._arr = (w.arrival_s.tolist(), w.prompt.tolist(), w.valid.tolist(),
-                     w.write.tolist())
-        self._next = 0
-        if self._arr[0]:
-            self.env.timeout(self._arr[0][0] + self.validate_s).callbacks.append(self._on_arrival)
+    def _replay_arrivals(self) -> None:
+        """Merge the pre-drawn arrivals into the event loop without an event each.
 
-    def _on_arrival(self, _event: Any) -> None:
-        # One Timeout per arrival, chained by callback: no generator to resume.
-        # Validation takes the same time for every request, so the engine meets
-        # each request when its validation ends: no extra event per request.
-        arrival, prompt, valid, write = self._arr
-        env = self.env
-        i = self._next
-        n = len(arrival)
-        now = env.now
-        lag = self.validate_s
-        while True:
-            t = arrival[i]
-            self._arrive(Request(i, t, prompt[i], write[i], t + self.deadline_s), valid[i])
-            i += 1
-            if i == n:
-                break
-            delay = arrival[i] + lag - now
-            if delay > 0:
-                env.timeout(delay).callbacks.append(self._on_arrival)
-                break
-        self._next = i
+        Events due up to the next arrival are stepped first; then the clock
+        moves to the arrival and it is handled directly.  Validation takes the
+        same time for every request, so the engine meets each request when its
+        validation ends.
+        """
+        env, w = self.env, self.w
+        arrival, prompt, valid, write = (w.arrival_s.tolist(), w.prompt.tolist(),
+                                         w.valid.tolist(), w.write.tolist())
+        peek, step, lag, deadline = env.peek, env.step, self.validate_s, self.deadline_s
+        arrive = self._arrive
+        for i, t in enumerate(arrival):
+            at = t + lag
+            while peek() <= at:
+                step()
+            env.advance_to(at)
+            arrive(Request(i, t, prompt[i], write[i], t + deadline), valid[i])
+        self._arrivals_done = True
 
     def _sampler(self):
         env, pool, horizon = self.env, self.pool, self.sc.load.duration_s
         while True:
             self.samples.append((env.now, pool.live, pool.provisioned, pool.ready, pool.busy))
-            if env.now >= horizon and not pool.live and not pool.busy:
+            if (env.now >= horizon and self._arrivals_done and not pool.live
+                    and not pool.busy):
                 # Replicas are paid for until the model side has drained; a
                 # review queue that outlasts it does not keep them warm.
                 self.pool_integrals = pool.utilisation_integrals()

@@ -245,3 +245,72 @@ def test_pack_opens_in_chromium_without_errors(complete: list[Path], partial: li
         context.close()
     assert errors == []
     assert all(url.startswith("file://") for url in requests)
+
+
+# --- with the real evidence helpers (labkit.evidence) ------------------------------------
+
+def sketch(**kw):
+    from labkit.evidence import Boundary, Component, DataPath, SystemSketch
+
+    base = dict(
+        title="Refund assistant", owner="Payments product lead",
+        components=[Component(name="customer", kind="client"),
+                    Component(name="api", kind="api", purpose="auth, routing"),
+                    Component(name="llm", kind="model", purpose="drafts answers"),
+                    Component(name="refunds", kind="data", purpose="refund ledger"),
+                    Component(name="agent", kind="human", purpose="approves refunds"),
+                    Component(name="monitoring", kind="monitor", logs=["latency"])],
+        paths=[DataPath(source="customer", target="api", action="call", data="question"),
+               DataPath(source="api", target="llm", action="call", timeout_ms=2000,
+                        fallback="canned answer"),
+               DataPath(source="agent", target="refunds", action="write", permission="approver",
+                        approval="human agent", logged=True),
+               DataPath(source="api", target="agent", action="call", data="refund request")],
+        boundaries=[Boundary(name="assistant", statement="The assistant can explain the policy "
+                             "but cannot approve a refund.", inside=["api", "llm"])],
+        logged=["request id", "model version", "who approved a refund"])
+    base.update(kw)
+    return SystemSketch(**base)
+
+
+def helper_output(artifact) -> dict:
+    """What JupyterLab stores for a cell whose last expression is the helper object."""
+    bundle = artifact._repr_mimebundle_()
+    return v4.new_output("execute_result", data=bundle, execution_count=1)
+
+
+def test_real_sketch_helper_output_is_collected(tmp_path: Path) -> None:
+    good = sketch()
+    assert good.check() == []
+    nb = notebook(tmp_path / "lab1.ipynb", "Lab 1", [
+        code("sketch", "evidence:system-sketch", outputs=[helper_output(good)])])
+    art = by_name(collect([nb]))["system-sketch"][0]
+    assert art.status == "complete", art.messages
+    assert art.data == good.to_dict()
+    assert "Refund assistant" in art.markdown and "cannot approve a refund" in art.markdown
+    assert art.markdown.count("Refund assistant") == good.to_markdown().count("Refund assistant")
+
+
+def test_checks_are_rerun_not_trusted_from_the_notebook(tmp_path: Path) -> None:
+    from labkit.evidence import DataPath
+
+    bad = sketch(paths=list(sketch().paths) + [
+        DataPath(source="llm", target="refunds", action="write", permission="service account")])
+    problems = bad.check()
+    assert problems                                  # an unapproved, unlogged write
+    output = helper_output(bad)
+    output["data"][EVIDENCE_MIME]["problems"] = []  # a notebook edited to look complete
+    nb = notebook(tmp_path / "lab1.ipynb", "Lab 1", [
+        code("sketch", "evidence:system-sketch", outputs=[output])])
+    art = by_name(collect([nb]))["system-sketch"][0]
+    assert art.status == "incomplete"
+    assert list(art.messages) == [f"lab1.ipynb, cell 4: {p}" for p in problems]
+
+
+def test_a_record_of_the_wrong_kind_is_flagged(tmp_path: Path) -> None:
+    nb = notebook(tmp_path / "lab3.ipynb", "Lab 3", [
+        code("sketch", "evidence:risk-register", outputs=[helper_output(sketch())])])
+    art = by_name(collect([nb]))["risk-register"][0]
+    assert art.status == "incomplete"
+    assert art.messages[0] == ("lab3.ipynb, cell 4: holds a system-sketch record, not a "
+                               "risk-register; declare the risk register entry here.")

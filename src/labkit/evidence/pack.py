@@ -28,6 +28,7 @@ and each one that is not complete carries a message saying what to do.
 from __future__ import annotations
 
 import html
+import importlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -147,11 +148,18 @@ def _read_cell(name: str, path: Path, index: int, cell: Mapping[str, Any],
     payload, errors, text = _outputs(cell)
     errors = [f"{where}: {e}" for e in errors]
     if payload is not None:
-        problems = [f"{where}: {p}" for p in payload.get("problems") or ()] + errors
-        md = _text(payload.get("markdown")) or _json_md(payload.get("data") or {})
-        md = f"**{payload['title']}**\n\n{md}" if payload.get("title") else md
+        kind, data = payload.get("kind"), payload.get("data") or {}
+        checked = _recheck(kind, data)
+        problems = [f"{where}: {p}" for p in (payload.get("problems") or ()
+                                              if checked is None else checked)] + errors
+        if kind != name and name in EXPECTED:
+            problems.insert(0, f"{where}: holds a {kind} record, not a {name}; declare the "
+                               f"{EXPECTED[name][0].lower()} here.")
+        md = _text(payload.get("markdown")) or _json_md(data)
+        if payload.get("title") and not md.lstrip().startswith("#"):
+            md = f"**{payload['title']}**\n\n{md}"
         return replace(art, status="incomplete" if problems else "complete", markdown=md,
-                       data=payload.get("data"), messages=tuple(problems))
+                       data=data, messages=tuple(problems))
     if errors:
         return replace(art, status="incomplete", markdown=text, messages=tuple(errors))
     if not cell.get("outputs"):
@@ -161,6 +169,28 @@ def _read_cell(name: str, path: Path, index: int, cell: Mapping[str, Any],
     return replace(art, status="incomplete", markdown=text, messages=(
         f"{where}: its output holds no labkit evidence record; declare the artifact with the "
         "lab's evidence helper and run the cell again.",))
+
+
+# The evidence helpers, by payload kind: the pack re-makes each artifact from its to_dict() and
+# asks it for its problems now, so a notebook saved with stale (or edited) checks still gets
+# the current verdict.  A helper that is missing, or data it no longer reads, falls back to the
+# problems stored in the payload.
+_HELPERS = {"system-sketch": ("labkit.evidence.sketch", "SystemSketch"),
+            "risk-register": ("labkit.evidence.risk", "RiskEntry"),
+            "incident-runbook": ("labkit.evidence.runbook", "Runbook"),
+            "load-failure-design": ("labkit.evidence.design", "LoadFailureDesign")}
+
+
+def _recheck(kind: Any, data: Mapping[str, Any]) -> list[str] | None:
+    """The helper's current problems with ``data``, or None when it cannot re-read it."""
+    if kind not in _HELPERS:
+        return None
+    module, name = _HELPERS[kind]
+    try:
+        artifact = getattr(importlib.import_module(module), name).from_dict(data)
+        return [str(p) for p in artifact.check()]
+    except (ImportError, AttributeError, ValueError, TypeError, KeyError):
+        return None
 
 
 def _json_md(data: Any, depth: int = 0) -> str:

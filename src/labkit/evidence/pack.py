@@ -193,18 +193,9 @@ def _recheck(kind: Any, data: Mapping[str, Any]) -> list[str] | None:
         return None
 
 
-def _json_md(data: Any, depth: int = 0) -> str:
-    """Nested data as a markdown bullet list (when a payload brings no rendering)."""
-    pad, lines = "  " * depth, []
-    items = data.items() if isinstance(data, Mapping) else enumerate(data) if isinstance(
-        data, list) else [(None, data)]
-    for key, value in items:
-        label = f"**{key}**: " if isinstance(data, Mapping) else ""
-        if isinstance(value, (Mapping, list)):
-            lines.append(f"{pad}- {label}".rstrip() + "\n" + _json_md(value, depth + 1))
-        else:
-            lines.append(f"{pad}- {label}{value}")
-    return "\n".join(lines)
+def _json_md(data: Any) -> str:
+    """A payload's data when it brings no rendering of its own."""
+    return "```json\n" + json.dumps(data, indent=2, default=str) + "\n```"
 
 
 def _load(path: Path) -> dict[str, Any]:

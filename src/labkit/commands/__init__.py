@@ -14,4 +14,5 @@ COMMANDS: list[str] = [
     "labkit.commands.evidence",
     "labkit.commands.sweep",
     "labkit.commands.monitor",
+    "labkit.commands.course",
 ]

@@ -1,0 +1,65 @@
+"""nbgrader 0.9 configuration for the labkit course.
+
+The repository root is the course directory.  Lab authors write source
+notebooks in ``source/<lab>/<lab>.ipynb``; ``labkit course release`` turns
+them into the student versions in ``release/<lab>/`` (committed).  Everything
+the instructor produces while grading lives under ``grading/`` (git-ignored
+apart from its README and test fixtures).
+
+Plain ``nbgrader`` commands run from this folder read this file too, so they
+get the same layout, the sandboxed and time-limited execution of student
+code, the tamper-proof cell restoration and the scrubbed feedback.  Use the
+``labkit course`` wrappers for parallel autograding and checked output.
+Option names are nbgrader 0.9.6's (see ``nbgrader --help-all``).
+"""
+
+import os
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput,
+                                    DeduplicateIds, GetGrades, IgnorePattern, LimitOutput,
+                                    OverwriteKernelspec, SaveAutoGrades)
+
+from labkit.course.cells import RestoreCells, ScrubFeedback
+from labkit.course.kernel import SandboxedExecute
+
+c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# --- layout -----------------------------------------------------------------
+c.CourseDirectory.root = HERE
+c.CourseDirectory.course_id = "labkit"
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "release"
+c.CourseDirectory.submitted_directory = os.path.join("grading", "submitted")
+c.CourseDirectory.autograded_directory = os.path.join("grading", "autograded")
+c.CourseDirectory.feedback_directory = os.path.join("grading", "feedback")
+c.CourseDirectory.solution_directory = os.path.join("grading", "solution")
+c.CourseDirectory.source_with_tests_directory = os.path.join("grading", "source_with_tests")
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "grading", "gradebook.db")
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+
+# --- release (generate_assignment) ------------------------------------------
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+c.ClearSolutions.enforce_metadata = True
+c.ClearHiddenTests.enforce_metadata = True
+c.ClearMarkScheme.enforce_metadata = True
+
+# --- autograde: restore tampered cells, then run student code in a sandbox ---
+c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec,
+                                      RestoreCells, CheckCellMetadata]
+c.Autograde.autograde_preprocessors = [SandboxedExecute, IgnorePattern,
+                                       ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+                                       AssignLatePenalties, CheckCellMetadata]
+c.OverwriteCells.add_missing_cells = True          # deleted test cells come back
+c.Execute.timeout = 30                             # seconds per cell
+c.Execute.iopub_timeout = 5                        # grace after an interrupt before SIGKILL
+c.Execute.interrupt_on_timeout = True
+c.SandboxedExecute.sandbox = True
+c.SandboxKernelManager.memory_mb = 2048            # address space of a grading kernel
+c.SandboxKernelManager.cpu_s = 900                 # CPU seconds per notebook
+c.SandboxKernelManager.file_mb = 64                # largest file a submission may write
+
+# --- feedback: no hidden tests or mark schemes, not even in tracebacks -------
+c.GenerateFeedback.preprocessors = [GetGrades, ScrubFeedback, CSSHTMLHeaderPreprocessor]

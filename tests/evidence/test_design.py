@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from labkit.evidence.common import EvidenceError
 from labkit.evidence.design import DesignError, LoadFailureDesign
 from labkit.evidence.pack import EVIDENCE_MIME, collect
 
@@ -91,32 +92,43 @@ def test_bad_fields_are_refused_by_name(changes, message):
 def test_round_trip_through_json():
     d = design()
     data = json.loads(json.dumps(d.to_dict()))
+    assert data["kind"] == "load-failure-design" and data["version"] == 1
     assert data["fallback"][-1] == "safe_message" and data["retry"]["on"] == ["error", "timeout"]
     assert LoadFailureDesign.from_dict(data) == d
 
 
-def test_from_dict_refuses_unknown_fields():
-    with pytest.raises(DesignError, match="unknown design field 'owner'"):
+def test_from_dict_refuses_bad_envelopes():
+    with pytest.raises(EvidenceError, match="load-failure-design data has unknown field 'owner'"):
         LoadFailureDesign.from_dict({**GOOD, "owner": "me"})
-    with pytest.raises(DesignError, match="a design must be a dict, got str"):
+    with pytest.raises(EvidenceError, match="load-failure-design data must be a dict, got str"):
         LoadFailureDesign.from_dict("design")
+    with pytest.raises(EvidenceError, match="not a 'load-failure-design' one"):
+        LoadFailureDesign.from_dict({**GOOD, "kind": "risk-register"})
+    with pytest.raises(DesignError, match="load-failure-design data is missing 'service'"):
+        LoadFailureDesign.from_dict({"budgets": {}})
+    assert issubclass(DesignError, EvidenceError)
 
 
 def test_markdown_and_html_show_every_part_and_escape():
     d = design(service="Bot <b>", notes="Peak is 3x at 09:00.")
     md, page = d.to_markdown(), d.to_html()
+    assert md.startswith("## Design for load and failure: Bot <b>")
     for part in ("budgets", "cache", "scaling", "retry", "breaker", "fallback", "kill switch",
                  "logged for trace", "logged for data", "logged for access",
                  "evidence from runs"):
-        assert f"| {part} |" in md and f"<th>{part}</th>" in page
+        assert f"| {part} |" in md and f"<td>{part}</td>" in page
     assert "small_model -> skip_retrieval -> stale_cache -> safe_message" in md
     assert "Bot &lt;b&gt;" in page and "Bot <b>" not in page
-    assert "<script" not in page and "**Checks:** all pass." in md
+    assert "<script" not in page and "Still to fix" not in md
+    assert "Complete: every check passes." in page and page.startswith("<!DOCTYPE html>")
 
 
 def test_failing_checks_are_listed_in_the_rendering():
-    md = design(fallback=[]).to_markdown()
-    assert "**Checks still failing:**" in md and "- fallback: no fallback path" in md
+    d = design(fallback=[])
+    assert "**Still to fix:**" in d.to_markdown() and "- fallback: no fallback path" in d.to_markdown()
+    assert "Still to fix" in d.to_html(full_page=False) and not d.complete
+    with pytest.raises(EvidenceError, match="fallback: no fallback path"):
+        d.assert_complete()
 
 
 def test_the_notebook_output_is_what_the_evidence_pack_reads(tmp_path):
@@ -125,7 +137,7 @@ def test_the_notebook_output_is_what_the_evidence_pack_reads(tmp_path):
     payload = bundle[EVIDENCE_MIME]
     assert payload["kind"] == "load-failure-design"
     assert payload["problems"] == d.check() and payload["data"] == d.to_dict()
-    assert "text/html" in bundle and "text/markdown" in bundle
+    assert "text/markdown" in bundle and "Still to fix" in bundle["text/markdown"]
     nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{
         "cell_type": "code", "source": "design", "execution_count": 1,
         "metadata": {"tags": ["evidence:load-failure-design"]},

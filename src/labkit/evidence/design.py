@@ -27,10 +27,11 @@ True
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
+
+from labkit.evidence.common import Artifact, EvidenceError, check_dict, html_table, md_table
 
 __all__ = ["LoadFailureDesign", "DesignError", "BUDGET_NAMES", "FALLBACKS", "LOG_AREAS",
            "KIND"]
@@ -48,7 +49,7 @@ _RETRY_KEYS = ("max_attempts", "timeout_ms", "backoff", "base_ms", "cap_ms", "ji
 _SECTIONS = ("budgets", "cache", "scaling", "retry", "breaker")
 
 
-class DesignError(ValueError):
+class DesignError(EvidenceError):
     """A design field has the wrong type; the message names the field, rule and value."""
 
 
@@ -81,7 +82,7 @@ def _number(section: Mapping[str, Any], key: str) -> float | None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class LoadFailureDesign:
+class LoadFailureDesign(Artifact):
     """A service's design for load and failure, declared in plain values.
 
     ``budgets``: ``p95_ms``, ``success_rate``, ``cost_per_1k``, ``quality``.
@@ -107,6 +108,9 @@ class LoadFailureDesign:
     logging: Mapping[str, Sequence[str]] = field(default_factory=dict)
     evidence: Mapping[str, Any] = field(default_factory=dict)
     notes: str = ""
+
+    KIND = KIND
+    TITLE = "Design for load and failure"
 
     def __post_init__(self) -> None:
         if not isinstance(self.service, str) or not self.service.strip():
@@ -210,28 +214,12 @@ class LoadFailureDesign:
         return out
 
     # --------------------------------------------------------------- rendering
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (lists for sequences) that :meth:`from_dict` reads back."""
-        def plain(v: Any) -> Any:
-            if isinstance(v, Mapping):
-                return {k: plain(x) for k, x in v.items()}
-            return list(v) if isinstance(v, tuple) else v
-        return {f.name: plain(getattr(self, f.name)) for f in fields(self)}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> LoadFailureDesign:
-        """The design ``to_dict`` produced; unknown keys are refused by name."""
-        if not isinstance(data, Mapping):
-            raise DesignError(f"a design must be a dict, got {type(data).__name__}")
-        names = {f.name for f in fields(cls)}
-        extra = [k for k in data if k not in names]
-        if extra:
-            raise DesignError(f"unknown design field {extra[0]!r}; fields: {', '.join(names)}")
-        return cls(**dict(data))
+    def _name(self) -> str:
+        return self.service
 
     def _rows(self) -> list[tuple[str, str]]:
         def fmt(section: Mapping[str, Any]) -> str:
-            return ", ".join(f"{k}={','.join(v) if isinstance(v, tuple) else v}"
+            return ", ".join(f"{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}"
                              for k, v in section.items()) or "(not declared)"
         rows = [(name, fmt(getattr(self, name))) for name in _SECTIONS]
         rows.append(("fallback", " -> ".join(self.fallback) or "(none)"))
@@ -243,35 +231,29 @@ class LoadFailureDesign:
         return rows
 
     def _markdown_body(self) -> str:
-        lines = [f"### Design for load and failure: {self.service}", "",
-                 "| part | design |", "|---|---|"]
-        lines += [f"| {k} | {v.replace('|', '/')} |" for k, v in self._rows()]
-        return "\n".join(lines + (["", self.notes] if self.notes else []))
+        return md_table(("part", "design"), self._rows()) + (
+            f"\n\n{self.notes}" if self.notes else "")
 
-    def to_markdown(self) -> str:
-        """The design as a Markdown table, with the checks that fail listed after it."""
-        problems = self.check()
-        return self._markdown_body() + "\n\n" + (
-            "**Checks:** all pass." if not problems else
-            "**Checks still failing:**\n\n" + "\n".join(f"- {p}" for p in problems))
+    def _html_body(self) -> str:
+        import html
 
-    def to_html(self) -> str:
-        """The design as a self-contained HTML fragment (escaped; no scripts)."""
-        e = html.escape
-        rows = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in self._rows())
-        problems = self.check()
-        checks = ("<p><strong>Checks:</strong> all pass.</p>" if not problems else
-                  "<p><strong>Checks still failing:</strong></p><ul>"
-                  + "".join(f"<li>{e(p)}</li>" for p in problems) + "</ul>")
-        notes = f"<p>{e(self.notes)}</p>" if self.notes else ""
-        return (f'<section class="labkit-design"><h3>Design for load and failure: '
-                f"{e(self.service)}</h3><table>{rows}</table>{notes}{checks}</section>")
+        notes = f"<p>{html.escape(self.notes)}</p>" if self.notes else ""
+        return html_table(("part", "design"), self._rows()) + notes
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from labkit.evidence.pack import evidence_bundle  # lazily: pack pulls in cpd
+    # ------------------------------------------------------------- serialising
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (lists for sequences) that :meth:`from_dict` reads back."""
+        def plain(v: Any) -> Any:
+            if isinstance(v, Mapping):
+                return {k: plain(x) for k, x in v.items()}
+            return list(v) if isinstance(v, tuple) else v
+        return {"kind": self.KIND, "version": 1,
+                **{f.name: plain(getattr(self, f.name)) for f in fields(self)}}
 
-        bundle = evidence_bundle(kind=KIND, data=self.to_dict(), markdown=self._markdown_body(),
-                                 title=f"Design for load and failure: {self.service}",
-                                 problems=self.check())
-        bundle["text/html"] = self.to_html()
-        return bundle
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LoadFailureDesign:
+        """The design ``to_dict`` produced; unknown fields are refused by name."""
+        values = check_dict(data, cls.KIND, [f.name for f in fields(cls)])
+        if "service" not in values:
+            raise DesignError(f"{cls.KIND} data is missing 'service'")
+        return cls(**values)

@@ -97,6 +97,16 @@ def test_blips_are_benign_short_and_after_the_reference_window() -> None:
     assert abs(np.isnan(col[inside]).mean() - 0.6) < 4 * math.sqrt(0.24 / n)
 
 
+def test_blips_on_one_feature_stay_a_day_apart_and_away_from_the_incident() -> None:
+    _, w = _world({"stream.null_blips_per_week": 30, "incident.null_at_day": 6})
+    spans = [e for e in w.events if e.kind in ("blip", "null_feature")]
+    assert sum(e.kind == "blip" for e in spans) > 10
+    for i, a in enumerate(spans):
+        for b in spans[i + 1:]:
+            if a.feature == b.feature:
+                assert not a.overlaps(b.start_h - 24, b.end_h + 24), (a, b)
+
+
 def test_slowdown_and_spike_move_health() -> None:
     cfg, w = _world({"incident.slow_at_day": 5, "incident.slow_duration_h": 6,
                      "incident.slow_factor": 4, "incident.spike_at_day": 8,

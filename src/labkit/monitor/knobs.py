@@ -56,7 +56,8 @@ MONITOR_CATALOGUE = Catalogue([
     _k("stream.base_null_rate", "float", 0.01, "Share of each numeric input missing on a normal "
        "day.", min=0.0, max=0.5, step=0.005),
     _k("stream.null_blips_per_week", "float", 2.0, "Benign blips per week: a flaky upstream "
-       "drops one feature for a few hours, then recovers by itself (no action needed).",
+       "drops one feature for a few hours, then recovers by itself (no action needed); "
+       "blips on one feature are at least a day apart.",
        unit="/week", min=0.0, max=50.0, step=0.5),
     _k("stream.blip_null_share", "float", 0.9, "Share of the feature missing during a blip.",
        min=0.0, max=1.0, step=0.05),

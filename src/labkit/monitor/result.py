@@ -131,7 +131,7 @@ class MonitorResult:
             return None if np.isnan(x) else float(x)
 
         return {
-            "tx_id": int(tx_id), "hour": int(row["hour"]), "day": round(row["hour"] / 24, 3),
+            "tx_id": int(tx_id), "hour": int(row["hour"]), "day": round(int(row["hour"]) / 24, 3),
             "inputs": {"amount": value(row["amount"]), "velocity": value(row["velocity"]),
                        "device_risk": value(row["device_risk"]),
                        "merchant_category": CATEGORIES[row["category"]],

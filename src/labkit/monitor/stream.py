@@ -177,20 +177,12 @@ def generate_stream(config, streams: dict[str, np.random.Generator]) -> Stream: 
     label = streams["labels"].random(n) < p
     amount = np.exp(la) * np.where(u_outlier < st.outlier_rate, 100.0, 1.0)
 
-    # Missing values: a base rate, benign blips, and the null-feature incident.
+    # Missing values: a base rate, the null-feature incident, and benign blips.  Blips on
+    # one feature are at least a day apart and a day away from an incident on it, so a
+    # blip is always short: two that touched would look like an incident.
     p_null = np.full((H, 3), st.base_null_rate)
     events: list[Event] = []
-    b = streams["blips"]
-    ref_h = config.reference_h
-    n_blips = b.poisson(st.null_blips_per_week * st.weeks)
-    for _ in range(n_blips):
-        start = int(b.integers(ref_h, H))
-        dur, feat = int(b.integers(1, st.blip_max_h + 1)), int(b.integers(0, 3))
-        share = st.blip_null_share
-        end = min(H - 1, start + dur - 1)
-        p_null[start:end + 1, feat] = np.maximum(p_null[start:end + 1, feat], share)
-        events.append(Event(kind="blip", start_h=start, end_h=end,
-                            feature=NUMERIC_FEATURES[feat], benign=True))
+    busy: list[tuple[int, int, int]] = []          # (feature, first_h, last_h) taken
     null_h = day_h(inc.null_at_day)
     if null_h >= 0:
         i = NUMERIC_FEATURES.index(inc.null_feature)
@@ -198,6 +190,21 @@ def generate_stream(config, streams: dict[str, np.random.Generator]) -> Stream: 
         p_null[null_h:end + 1, i] = np.maximum(p_null[null_h:end + 1, i], inc.null_share)
         events.append(Event(kind="null_feature", start_h=null_h, end_h=end,
                             feature=inc.null_feature))
+        busy.append((i, null_h, end))
+    b = streams["blips"]
+    n_blips = int(b.poisson(st.null_blips_per_week * st.weeks))
+    starts_b = b.integers(config.reference_h, H, size=n_blips)
+    durs = b.integers(1, st.blip_max_h + 1, size=n_blips)
+    feats = b.integers(0, 3, size=n_blips)
+    for start, dur, feat in zip(starts_b.tolist(), durs.tolist(), feats.tolist()):
+        end = min(H - 1, start + dur - 1)
+        if any(f == feat and start <= hi + 24 and end >= lo - 24 for f, lo, hi in busy):
+            continue
+        busy.append((feat, start, end))
+        p_null[start:end + 1, feat] = np.maximum(p_null[start:end + 1, feat],
+                                                 st.blip_null_share)
+        events.append(Event(kind="blip", start_h=start, end_h=end,
+                            feature=NUMERIC_FEATURES[feat], benign=True))
     missing = streams["nulls"].random((n, 3)) < p_null[hour]
     values = [np.where(missing[:, j], np.nan, v)
               for j, v in enumerate((amount, x["velocity"], x["device_risk"]))]

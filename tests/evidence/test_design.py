@@ -131,23 +131,34 @@ def test_failing_checks_are_listed_in_the_rendering():
         d.assert_complete()
 
 
-def test_the_notebook_output_is_what_the_evidence_pack_reads(tmp_path):
-    d = design(breaker={})
-    bundle = d._repr_mimebundle_()
-    payload = bundle[EVIDENCE_MIME]
-    assert payload["kind"] == "load-failure-design"
-    assert payload["problems"] == d.check() and payload["data"] == d.to_dict()
-    assert "text/markdown" in bundle and "Still to fix" in bundle["text/markdown"]
+def _notebook(path, bundle):
     nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{
         "cell_type": "code", "source": "design", "execution_count": 1,
         "metadata": {"tags": ["evidence:load-failure-design"]},
         "outputs": [{"output_type": "execute_result", "execution_count": 1, "metadata": {},
-                     "data": {k: v for k, v in bundle.items()}}]}]}
-    path = tmp_path / "lab2.ipynb"
+                     "data": dict(bundle)}]}]}
     path.write_text(json.dumps(nb))
-    art = next(a for a in collect([path]).artifacts if a.name == "load-failure-design")
+    return next(a for a in collect([path]).artifacts if a.name == "load-failure-design")
+
+
+def test_the_notebook_output_is_what_the_evidence_pack_reads(tmp_path):
+    gappy = design(breaker={})
+    bundle = gappy._repr_mimebundle_()
+    payload = bundle[EVIDENCE_MIME]
+    assert payload["kind"] == "load-failure-design"
+    assert payload["problems"] == gappy.check() and payload["data"] == gappy.to_dict()
+    assert "text/markdown" in bundle and "Still to fix" in bundle["text/markdown"]
+    art = _notebook(tmp_path / "gappy.ipynb", bundle)
     assert art.status == "incomplete"
     assert any("breaker: no circuit breaker" in m for m in art.messages)
-    path.write_text(json.dumps(nb).replace(json.dumps(payload["problems"]), "[]"))
-    art = next(a for a in collect([path]).artifacts if a.name == "load-failure-design")
+    art = _notebook(tmp_path / "whole.ipynb", design()._repr_mimebundle_())
     assert art.status == "complete" and "Policy assistant" in art.markdown
+
+
+def test_the_pack_rechecks_the_data_not_the_stored_verdict(tmp_path):
+    """A saved payload whose problems were edited away is still judged on its data."""
+    bundle = design(fallback=[])._repr_mimebundle_()
+    bundle[EVIDENCE_MIME] = {**bundle[EVIDENCE_MIME], "problems": []}
+    art = _notebook(tmp_path / "edited.ipynb", bundle)
+    assert art.status == "incomplete"
+    assert any("fallback: no fallback path" in m for m in art.messages)

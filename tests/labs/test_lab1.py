@@ -20,7 +20,7 @@ import math
 
 import pytest
 
-from labkit.labs import lab1
+from labkit.labs import _lab1_judges, lab1
 from labkit.sim import simulate, theory
 
 SEEDS = (3, 5)
@@ -76,7 +76,7 @@ def test_utilisation_table_matches_erlang_c_below_saturation():
     rows = lab1.utilisation_table([20.0, 40.0, 60.0], seed=1)
     assert [r["utilisation"] for r in rows] == pytest.approx([0.4, 0.8, 1.2])
     mid = rows[1]
-    # 40 req/s on 4 x 80 ms: Erlang C Wq ~ 95 ms; one 120 s run is within ~35 %.
+    # 40 req/s on 4 x 80 ms: Erlang C Wq ~ 60 ms; one 120 s run is within ~35 %.
     assert mid["theory_wait_ms"] == pytest.approx(theory.mmc(40, 80, 4).wq_ms)
     assert mid["sim_wait_ms"] == pytest.approx(mid["theory_wait_ms"], rel=0.35)
     assert rows[2]["theory_p95_ms"] is None and rows[2]["timed_out"] > 0.05
@@ -126,7 +126,7 @@ def test_boundary_judge_rejects_wrong_answers(wrong, message):
 
 def test_boundary_judge_does_not_let_luck_pass_four_reviewers(monkeypatch):
     # Whatever the seeds say, 4 reviewers are short over a long run (p95 ~13.9 s).
-    monkeypatch.setattr(lab1, "simulate", lambda knobs, seed: _Fake())
+    monkeypatch.setattr(_lab1_judges, "simulate", lambda knobs, seed: _Fake())
     problems = lab1.judge_boundary({"boundary.policy": "approval", "boundary.reviewers": 4},
                                    seeds=(1,))
     assert problems and "passed on these seeds by luck" in problems[0]
@@ -172,3 +172,26 @@ def test_incident_judge_accepts_reading_the_trail():
 def test_incident_judge_rejects_wrong_answers(wrong, message):
     problems = lab1.judge_incident_report(wrong, CASES)
     assert problems and message in problems[0], problems
+
+
+def test_scenarios_are_read_only():
+    with pytest.raises(TypeError):
+        lab1.REPLICA_TASK["budget.p95_ms"] = 10_000.0   # type: ignore[index]
+    with pytest.raises(TypeError):
+        lab1.SHAPES["rag"]["serving.pattern"] = "batch"   # type: ignore[index]
+
+
+def test_format_table_and_figure():
+    text = lab1.format_table([{"a": 1.23456, "b": None, "c": math.inf, "d": True}])
+    assert text.splitlines()[2] == "| 1.23 | n/a | inf | yes |"
+    assert lab1.format_table([]) == "(no rows)"
+    fig = lab1.utilisation_figure(lab1.utilisation_table([20.0, 60.0], seed=1))
+    assert [t.name for t in fig.data] == ["Erlang C (M/M/c) p95", "simulated p95", "timed out (%)"]
+    assert fig.data[0].y[1] is None   # theory has no value past saturation
+
+
+def test_panel_starts_from_the_scenario_with_shown_knobs_free():
+    p = lab1.panel(["model.replicas", "boundary.reviewers"], lab1.BOUNDARY_SCENARIO,
+                   views=["outcomes"])
+    assert p.scenario.model.replicas == 2 and p.scenario.boundary.review_s == 6.0
+    assert p.result is not None and p.result.summary["writes"] > 0

@@ -1,0 +1,103 @@
+"""Lab 1's scenarios: the knob dicts, budgets and allowed task knobs, written down once.
+
+Each scenario is a dict of knob overrides on top of the catalogue defaults
+(see ``labkit knobs``).  The simulator's own budgets are switched off (0 = not
+judged) where a task judges its own numbers, so a run's ``all_budgets_pass``
+never disagrees with the task.  Times are simulated seconds: two minutes of
+traffic stand for a working day, so every run takes a fraction of a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+__all__ = [
+    "SHAPE_WORKLOAD", "SHAPES", "SHAPE_BUDGETS", "SHAPE_TASK_KNOBS",
+    "LATENCY_SCENARIO", "REPLICA_TASK",
+    "BOUNDARY_SCENARIO", "BOUNDARY_TASK_KNOBS", "REVIEW_P95_BUDGET_S",
+    "INCIDENT_SCENARIO",
+]
+
+
+def _frozen(knobs: dict[str, Any]) -> Mapping[str, Any]:
+    """A read-only view, so a notebook cannot change a scenario the hidden tests also use."""
+    return MappingProxyType(knobs)
+
+
+_NO_BUDGETS = {"budget.p95_ms": 0.0, "budget.p99_ms": 0.0, "budget.cost_per_1k": 0.0,
+               "budget.success_rate": 0.0}
+
+# --- activity 1: three shapes, one workload -----------------------------------
+
+#: The shared workload: 30 requests/s for two simulated minutes; at 70 s the
+#: world changes (a price list, a policy), so answers built earlier go stale.
+SHAPE_WORKLOAD: Mapping[str, Any] = _frozen({
+    **_NO_BUDGETS,
+    "load.rate_rps": 30.0, "load.duration_s": 120.0, "world.change_at_s": 70.0,
+    "model.replicas": 4, "retrieval.error_rate": 0.02,
+})
+
+#: The three shapes, each as the knobs that make it.
+SHAPES: Mapping[str, Mapping[str, Any]] = _frozen({
+    "batch": _frozen({"serving.pattern": "batch", "serving.batch_interval_s": 3600.0}),
+    "realtime": _frozen({"serving.pattern": "realtime"}),
+    "rag": _frozen({"serving.pattern": "rag"}),
+})
+
+#: The budgets of the graded task (``max_lag_s``: the oldest data an answer may use).
+SHAPE_BUDGETS: Mapping[str, Any] = _frozen({
+    "p95_ms": 400.0, "cost_per_1k": 3.0, "quality": 0.90, "max_lag_s": 30.0, "leaks": 0,
+})
+
+#: Knobs the learner may set in task 1, with (lowest, highest) allowed; None = any value.
+#: The data pipeline cannot rebuild the index, or rerun the batch job, more often than
+#: every 10 s: that is how long one run takes.
+SHAPE_TASK_KNOBS: Mapping[str, Any] = _frozen({
+    "serving.pattern": None, "serving.batch_interval_s": (10.0, 86400.0),
+    "retrieval.index_refresh_s": (10.0, 86400.0), "retrieval.permission_check": None,
+    "model.replicas": (1, 40),
+})
+
+
+# --- activity 2: latency is a design constraint -------------------------------
+
+#: The exploration scenario: 4 replicas of an 80 ms model; turn load.rate_rps up.
+LATENCY_SCENARIO: Mapping[str, Any] = _frozen({
+    **_NO_BUDGETS, "load.duration_s": 120.0, "model.replicas": 4, "model.service_ms": 80.0,
+    "model.service_dist": "exponential", "gateway.deadline_ms": 1000.0,
+})
+
+#: Task 2: the fewest replicas whose p95 meets the budget at this load.
+REPLICA_TASK: Mapping[str, Any] = _frozen({
+    **_NO_BUDGETS, "load.rate_rps": 45.0, "load.duration_s": 120.0, "model.service_ms": 100.0,
+    "model.service_dist": "exponential", "budget.p95_ms": 450.0,
+})
+
+
+# --- activity 3: boundaries ---------------------------------------------------
+
+#: An assistant that reads (explains a policy) and writes (approves a refund):
+#: 10 requests/s, 5% of them writes; a careful review takes 6 s on average.
+BOUNDARY_SCENARIO: Mapping[str, Any] = _frozen({
+    **_NO_BUDGETS, "load.rate_rps": 10.0, "load.duration_s": 600.0, "model.replicas": 2,
+    "load.write_fraction": 0.05, "boundary.wrong_write_rate": 0.08, "boundary.review_s": 6.0,
+    "audit.enabled": True,
+})
+
+#: What a learner may change in task 3, and the review-wait budget (95th percentile).
+BOUNDARY_TASK_KNOBS: Mapping[str, Any] = _frozen({
+    "boundary.policy": None, "boundary.reviewers": (1, 50),
+})
+REVIEW_P95_BUDGET_S = 8.0
+
+
+# --- activity 4: orchestration and traceability -------------------------------
+
+#: A RAG assistant with a guardrail whose threshold is set too high.
+INCIDENT_SCENARIO: Mapping[str, Any] = _frozen({
+    **_NO_BUDGETS, "load.rate_rps": 20.0, "load.duration_s": 120.0, "serving.pattern": "rag",
+    "retrieval.index_refresh_s": 60.0, "model.version": "v3", "guardrail.enabled": True,
+    "guardrail.threshold": 0.9, "guardrail.harmful_rate": 0.01, "audit.enabled": True,
+})

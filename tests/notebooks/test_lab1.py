@@ -1,0 +1,279 @@
+"""Lab 1 notebook: the source runs, the release runs up to its first task, and every graded
+check can fail.
+
+* The source notebook (solutions in) is executed once, top to bottom, in a real kernel: every
+  code cell must run without an error or a byte on stderr (nbgrader zeroes a check cell that
+  writes to stderr), within the 60 s the issue allows.
+* The committed release must run without errors up to the first unanswered task, and stop
+  there with the NotImplementedError of an answer stub.
+* For every graded check, a plausible wrong answer is run in the same kernel: it must pass the
+  visible part of the check (so the learner is not told) and fail the whole check, hidden part
+  included, with a specific message.  A check that cannot fail grades nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB = "lab1-system-shapes"
+SOURCE = ROOT / "source" / LAB / f"{LAB}.ipynb"
+RELEASE = ROOT / "release" / LAB / f"{LAB}.ipynb"
+HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
+SOURCE_BUDGET_S = 60.0
+
+
+def _nbgrader(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _by_id(nb) -> dict[str, int]:
+    return {_nbgrader(c)["grade_id"]: i for i, c in enumerate(nb.cells) if _nbgrader(c)}
+
+
+def _errors(cell) -> list[str]:
+    out = []
+    for o in cell.get("outputs", []):
+        if o.output_type == "error":
+            out.append(f"{o.ename}: {o.evalue}")
+        elif o.output_type == "stream" and o.name == "stderr":
+            out.append(f"stderr: {o.text}")
+    return out
+
+
+@pytest.fixture(scope="module")
+def source_run():
+    """The source notebook executed top to bottom; the kernel stays up for the wrong answers."""
+    nb = nbformat.read(SOURCE, as_version=4)
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(SOURCE.parent)}})
+    with client.setup_kernel():
+        start = time.perf_counter()
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+        elapsed = time.perf_counter() - start
+        yield nb, client, elapsed
+
+
+def _run(client, source: str) -> list[str]:
+    """Run ``source`` in the fixture's kernel; return its errors (and stderr)."""
+    cell = nbformat.v4.new_code_cell(source)
+    client.execute_cell(cell, 0)
+    return _errors(cell)
+
+
+def test_source_runs_top_to_bottom_without_errors_or_stderr(source_run):
+    nb, _, elapsed = source_run
+    problems = [f"cell {i} ({_nbgrader(c).get('grade_id', 'no id')}): {e}"
+                for i, c in enumerate(nb.cells) if c.cell_type == "code" for e in _errors(c)]
+    assert not problems, "\n".join(problems)
+    ran = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.get("execution_count") for c in ran), "some code cells did not run"
+    assert elapsed < SOURCE_BUDGET_S, f"source took {elapsed:.1f} s (budget {SOURCE_BUDGET_S} s)"
+
+
+def test_every_check_cell_says_it_passed(source_run):
+    nb, _, _ = source_run
+    for cell in nb.cells:
+        meta = _nbgrader(cell)
+        if meta.get("grade") and cell.cell_type == "code":
+            text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+            assert "graded" in text, f"{meta['grade_id']} printed no confirmation: {text!r}"
+
+
+def test_structure_tags_and_grade_ids():
+    nb = nbformat.read(SOURCE, as_version=4)
+    tags = [t for c in nb.cells for t in c.metadata.get("tags", [])]
+    assert tags.count("activity") == 4
+    assert tags.count("checkpoint") == 1 and tags.count("reflection") == 1
+    assert tags.count("evidence:system-sketch") == 1 and tags.count("evidence:reflection") == 1
+    assert tags.count("reading") >= 8
+    ids = [_nbgrader(c)["grade_id"] for c in nb.cells if _nbgrader(c)]
+    assert len(ids) == len(set(ids)), "duplicate grade_id"
+    for q in range(1, 10):   # all nine questions of the block
+        assert f"q{q}_check" in ids or f"q{q}_task" in ids, f"Q{q} has no graded cell"
+    for cell in nb.cells:
+        meta = _nbgrader(cell)
+        if meta.get("grade") and cell.cell_type == "code":
+            assert cell.source.lstrip().startswith('"""'), f"{meta['grade_id']} has no docstring"
+        if meta.get("task"):
+            assert "=== BEGIN MARK SCHEME ===" in cell.source, f"{meta['grade_id']}: no mark scheme"
+        assert not cell.get("outputs"), "source must be committed with outputs cleared"
+
+
+def test_release_runs_until_the_first_unanswered_task():
+    nb = nbformat.read(RELEASE, as_version=4)
+    text = RELEASE.read_text(encoding="utf-8")
+    assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
+    assert "MARK SCHEME" not in text
+    client = NotebookClient(nb, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(RELEASE.parent)}})
+    with pytest.raises(CellExecutionError) as info:
+        client.execute()
+    failed = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and _errors(c))
+    first_task = next(i for i, c in enumerate(nb.cells) if _nbgrader(c).get("solution"))
+    assert failed == first_task, f"cell {failed} failed before the first task (cell {first_task})"
+    assert "NotImplementedError" in str(info.value)
+    before = [c for c in nb.cells[:failed] if c.cell_type == "code"]
+    assert all(c.get("execution_count") and not _errors(c) for c in before)
+
+
+# Each case: the answer cell's grade_id, a plausible wrong answer that the visible check lets
+# through, the check cell's grade_id, and words the hidden failure message must contain.
+WRONG = [
+    pytest.param("a1_shape_answer",   # the index rebuild lines up with the visible change only
+                 'shape_knobs = {"serving.pattern": "rag", "retrieval.index_refresh_s": 70.0,'
+                 ' "model.replicas": 4}', "a1_shape_check", "max_lag_s", id="task1-aligned-refresh"),
+    pytest.param("a2_replicas_answer",   # over-provisioned: passes the budget, wastes a replica
+                 'replicas_needed = 7\nconfirmed_p95_ms = simulate({**lab1.REPLICA_TASK, '
+                 '"model.replicas": 7}, seed=1).summary["latency_ms"]["p95"]',
+                 "a2_replicas_check", "6 already meet it", id="task2-overprovisioned"),
+    pytest.param("a3_boundary_answer",
+                 'boundary_knobs = {"boundary.policy": "approval", "boundary.reviewers": 7}',
+                 "a3_boundary_check", "but so do 5", id="task3-overstaffed"),
+    pytest.param("a4_explain_answer",   # copies the visible run's values instead of the trail
+                 'def explain(result, request_id):\n    return {"data_snapshot": '
+                 '"retrieval-index@0s", "model_version": "v3", "threshold": 0.9}',
+                 "a4_explain_check", "in the audit trail, you gave", id="task4-hardcoded"),
+    pytest.param("a4b_answer", 'a4b_answer = "A"', "a4b_check", "not the right option",
+                 id="task4b-blames-model"),
+    pytest.param("q2_answer", 'q2_answer = "C"', "q2_check", "not the right option", id="q2"),
+    pytest.param("q3_answer", 'q3_answer = "A"', "q3_check", "not the right option", id="q3"),
+    pytest.param("q4_answer", "q4_answer = 40 * 0.1", "q4_check", "not the expected number",
+                 id="q4-old-latency"),
+    pytest.param("q5_answer", 'q5_answer = "A"', "q5_check", "not the right option", id="q5"),
+    pytest.param("q6_answer", 'q6_answer = "B"', "q6_check", "not the right option", id="q6"),
+    pytest.param("q7_answer", 'q7_answer = "B"', "q7_check", "not the right option", id="q7"),
+]
+
+
+@pytest.mark.parametrize("answer_id, wrong, check_id, message", WRONG)
+def test_hidden_check_fails_a_plausible_wrong_answer(source_run, answer_id, wrong, check_id,
+                                                     message):
+    nb, client, _ = source_run
+    ids = _by_id(nb)
+    check = nb.cells[ids[check_id]].source
+    good = nb.cells[ids[answer_id]].source
+    try:
+        assert _run(client, wrong) == []
+        visible = _run(client, HIDDEN.sub("", check))
+        assert visible == [], f"the visible check already rejects it: {visible}"
+        errors = _run(client, check)
+        assert errors and errors[0].startswith("AssertionError"), errors
+        assert message in errors[0], errors[0]
+    finally:
+        assert _run(client, good) == [], "could not restore the model answer"
+
+
+def test_sketch_check_fails_the_starter_sketch(source_run):
+    """The starter sketch (a write with no approval, no timeouts) must fail the check."""
+    nb, client, _ = source_run
+    ids = _by_id(nb)
+    try:
+        assert _run(client, "sketch = starter") == []
+        errors = _run(client, nb.cells[ids["sketch_check"]].source)
+        assert errors and errors[0].startswith("AssertionError"), errors
+        assert "a write has no approval step" in errors[0], errors[0]
+    finally:
+        assert _run(client, nb.cells[ids["sketch_answer"]].source) == []
+
+
+def test_sketch_cell_output_is_complete_evidence(source_run):
+    """The evidence pack reads the sketch cell's output: it must carry a complete artifact."""
+    from labkit.evidence.pack import EVIDENCE_MIME
+
+    nb, _, _ = source_run
+    cell = nb.cells[_by_id(nb)["sketch_answer"]]
+    payloads = [o["data"][EVIDENCE_MIME] for o in cell.outputs if EVIDENCE_MIME in o.get("data", {})]
+    assert len(payloads) == 1
+    payload = payloads[0] if isinstance(payloads[0], dict) else json.loads(payloads[0])
+    assert payload["kind"] == "system-sketch" and payload["problems"] == []
+
+
+# ----------------------------------------------------------------- the pipeline round trip
+STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
+SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION\n?", re.S)
+WRITTEN = "A model maps inputs to outputs; the system adds the API layer, retrieval with " \
+          "permission checks, the approval queue for refunds and the audit trail."
+
+
+def _fill(release, source, wrong: dict[str, str] | None = None):
+    """The release with every answer cell filled from the source's solutions (or ``wrong``)."""
+    import copy
+
+    nb = copy.deepcopy(release)
+    src = {_nbgrader(c).get("grade_id"): c for c in source.cells if _nbgrader(c)}
+    for cell in nb.cells:
+        gid = _nbgrader(cell).get("grade_id")
+        if _nbgrader(cell).get("solution") and "# YOUR CODE HERE" in cell.source:
+            answer = (wrong or {}).get(gid) or "".join(SOLUTION.findall(src[gid].source))
+            indent = re.search(r"^( *)# YOUR CODE HERE", cell.source, re.M).group(1)
+            body = "\n".join(indent + line if line.strip() and not line.startswith(indent)
+                             else line for line in answer.rstrip("\n").split("\n"))
+            cell.source = cell.source.replace(indent + STUB.replace("\n", "\n" + indent),
+                                              body)
+        elif cell.cell_type == "markdown" and cell.source.startswith("*Write your answer"):
+            cell.source = WRITTEN
+    return nb
+
+
+def _grade_of(grades, student: str) -> dict[str, tuple[float, float]]:
+    return {g.cell: (g.auto_score, g.max_score) for g in grades if g.student == student}
+
+
+@pytest.mark.slow
+def test_round_trip_perfect_empty_and_tampered(tmp_path):
+    """nbgrader's real autograde on three submissions: full, zero, and tampered-but-restored."""
+    import shutil
+
+    from labkit.course.autograde import autograde
+    from labkit.course.collect import collect
+    from labkit.course.gradebook import cell_grades
+    from labkit.course.layout import Course
+
+    root = tmp_path / "course"
+    for rel in ("source", "release"):
+        shutil.copytree(ROOT / rel / LAB, root / rel / LAB)
+    shutil.copy2(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
+    course = Course.at(root)
+    release = nbformat.read(RELEASE, as_version=4)
+    source = nbformat.read(SOURCE, as_version=4)
+
+    perfect = _fill(release, source)
+    tampered = _fill(release, source, wrong={
+        "a3_boundary_answer": 'boundary_knobs = {"boundary.policy": "none"}',
+        "q2_answer": 'q2_answer = "C"'})
+    ids = _by_id(tampered)
+    tampered.cells[ids["a3_boundary_check"]].source = 'print("all good")'
+    tampered.cells[ids["a3_boundary_check"]].metadata.nbgrader["points"] = 10
+    tampered.cells[ids["q2_check"]].source = "pass"
+    del tampered.cells[ids["q5_check"]]          # deleted: must come back and be graded
+    subs = tmp_path / "handed-in"
+    subs.mkdir()
+    for name, nb in (("perfect", perfect), ("empty", release), ("tampered", tampered)):
+        nbformat.write(nb, subs / f"{name}.ipynb")
+    assert all(c.ok for c in collect(course, LAB, sorted(subs.glob("*.ipynb"))))
+
+    outcomes = autograde(course, LAB, workers=2)
+    assert [o.student for o in outcomes if not o.graded] == [], outcomes
+    grades = cell_grades(course.db_url, LAB)
+    auto = {gid: float(_nbgrader(c)["points"]) for gid, i in _by_id(source).items()
+            for c in [source.cells[i]] if _nbgrader(c).get("grade") and c.cell_type == "code"}
+
+    got = _grade_of(grades, "perfect")
+    assert {k: got[k][0] for k in auto} == auto, "the perfect submission lost points"
+    got = _grade_of(grades, "empty")
+    assert {k: got[k][0] for k in auto} == dict.fromkeys(auto, 0.0)
+    got = _grade_of(grades, "tampered")
+    assert got["a3_boundary_check"] == (0.0, 3.0)   # restored check, wrong answer, 3 points
+    assert got["q2_check"][0] == 0.0                # restored hidden test catches "C"
+    assert got["q5_check"] == (1.0, 1.0)            # deleted check restored and graded
+    assert got["a1_shape_check"] == (4.0, 4.0)

@@ -355,13 +355,16 @@ def count_lab(notebooks: Sequence[str | Path], name: str,
 
 
 def find_root(start: str | Path | None = None) -> Path:
-    """The workbook root: the nearest folder at or above ``start`` (default: the current
-    folder) holding ``release/``; else the checkout this package was installed from."""
+    """The workbook root: the nearest folder at or above ``start`` holding ``release/``.
+
+    Without ``start`` the search begins at the current folder and falls back to the checkout
+    this package was installed from; an explicit ``start`` never falls back elsewhere.
+    """
     here = Path(start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / "release").is_dir():
             return folder
-    return Path(__file__).resolve().parents[2]
+    return Path(__file__).resolve().parents[2] if start is None else here
 
 
 def find_lab_dirs(root: str | Path) -> list[Path]:

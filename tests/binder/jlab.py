@@ -16,6 +16,7 @@ import os
 import secrets
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -40,6 +41,30 @@ _STATE_JS = """(path) => {
       outputs: c.model.type === 'code' ? c.model.outputs.toJSON() : []}));
   return {status: k.status, cells: cells};
 }"""
+
+
+def in_thread(fn: Any, *args: Any) -> Any:
+    """Run ``fn(*args)`` in a fresh thread and return its result (or raise its error).
+
+    Each Playwright sync session gets a thread of its own: a session can leave its
+    event loop marked as running in the thread it ran in, which would make the next
+    session in the same thread (another test, or the browser tests' session fixture)
+    refuse to start.
+    """
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = fn(*args)
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box.get("result")
 
 
 def nbgrader_menu(page: Any) -> list[str]:
@@ -175,3 +200,21 @@ def problems(result: dict[str, Any]) -> list[str]:
     if result["widget_errors"]:
         found.append(f"{result['widget_errors']} widget(s) failed to display")
     return found
+
+
+def run_notebooks(server: LabServer, jobs: list[tuple[str, Path, Any]]) -> list[dict[str, Any]]:
+    """``run_notebook`` for each (path, screenshot, after) in one Chromium, in its own thread."""
+
+    def session() -> list[dict[str, Any]]:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                         args=CHROMIUM_ARGS)
+            try:
+                return [run_notebook(browser, server, path, shot, after=after)
+                        for path, shot, after in jobs]
+            finally:
+                browser.close()
+
+    return in_thread(session)

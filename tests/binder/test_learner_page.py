@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .jlab import (CHROMIUM, CHROMIUM_ARGS, CURRENT_PATH_JS, LabServer, nbgrader_menu, problems,
-                   run_notebook)
+from .jlab import CURRENT_PATH_JS, LabServer, nbgrader_menu, problems, run_notebooks
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "binder"
@@ -35,21 +34,13 @@ def menu_then_first_lab_link(page) -> dict:
 @pytest.mark.browser
 def test_learner_sees_the_index_without_errors_and_its_links_open_the_labs(
         tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"),
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     server = LabServer([sys.executable, "-m", "labkit.launch"], cwd=REPO, base=tmp_path, env=env)
     try:
         assert server.get("formgrader") == 404
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                         args=CHROMIUM_ARGS)
-            try:
-                index = run_notebook(browser, server, "labs/index.ipynb",
-                                     ARTIFACTS / "learner-index.png", after=menu_then_first_lab_link)
-            finally:
-                browser.close()
+        [index] = run_notebooks(server, [("labs/index.ipynb", ARTIFACTS / "learner-index.png",
+                                          menu_then_first_lab_link)])
     finally:
         server.close()
     assert problems(index) == []

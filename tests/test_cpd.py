@@ -280,3 +280,17 @@ def test_cli_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str
     code, out, err = run_cli(["cpd", str(tmp_path / "missing.ipynb")], capsys)
     assert code == 2 and out == ""
     assert err.strip() == f"labkit cpd: {tmp_path / 'missing.ipynb'}: no such notebook"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("## Learning objectives\n\n- one\n- two\n\nProse after.", ["one", "two"]),
+    ("Intro.\n\n**Learning objectives.** By the end of this lab you can:\n\n1. explain a\n"
+     "   wrapped item;\n2. size replicas.\n\nThe system you will watch",
+     ["explain a wrapped item;", "size replicas."]),
+    ("**By the end you will be able to**\n\n* read a trace\n", ["read a trace"]),
+    ("# Lab\n\n- a list that is not objectives", []),
+])
+def test_objectives_are_read_from_the_lab_introduction(text: str, expected: list) -> None:
+    from labkit.cpd import objectives
+
+    assert objectives(text) == expected

@@ -43,7 +43,7 @@ from typing import Any
 __all__ = [
     "Assumptions", "LabTiming", "Breakdown", "CpdError", "TAGS",
     "prose_words", "reading_minutes", "count_notebook", "count_lab",
-    "find_lab_dirs", "find_root", "breakdown", "format_minutes",
+    "find_lab_dirs", "find_root", "breakdown", "format_minutes", "objectives",
 ]
 
 TAGS = ("reading", "activity", "checkpoint", "reflection")
@@ -300,7 +300,32 @@ def _tags(cell: dict[str, Any]) -> set[str]:
 
 
 _HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$", re.M)
-_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(.*\S)\s*$", re.M)
+_ITEM = re.compile(r"^\s{0,3}(?:[-*+]|\d+[.)])\s+(.*\S)\s*$")
+_OBJECTIVES = re.compile(r"^#{1,6}.*objective.*$|\*\*[^*\n]*(?:objective|by the end)[^*\n]*\*\*",
+                         re.I | re.M)
+
+
+def objectives(markdown: str) -> list[str]:
+    r"""The list after a heading or bold lead-in about objectives ("By the end ..."), with
+    wrapped items joined; empty when the text has none.
+
+    >>> objectives("**By the end you will be able to**\n\n1. size a fleet\n   for a budget\n"
+    ...            "2. read a trace\n\nMore prose.")
+    ['size a fleet for a budget', 'read a trace']
+    """
+    match = _OBJECTIVES.search(markdown)
+    if not match:
+        return []
+    items: list[list[str]] = []
+    for line in markdown[match.end():].splitlines():
+        item = _ITEM.match(line)
+        if item:
+            items.append([item.group(1)])
+        elif items and line.strip() and line[:1] in (" ", "\t"):
+            items[-1].append(line.strip())
+        elif items and line.strip():
+            break
+    return [" ".join(parts) for parts in items]
 
 
 def count_notebook(path: str | Path, assumptions: Assumptions | None = None) -> tuple[
@@ -309,15 +334,14 @@ def count_notebook(path: str | Path, assumptions: Assumptions | None = None) -> 
     path = Path(path)
     nb, a, warnings = _load(path), assumptions or Assumptions(), []
     counts = dict.fromkeys(TAGS, 0)
-    words, title, objectives = 0, "", []
+    words, title, goals = 0, "", []
     for index, cell in enumerate(nb["cells"]):
         tags, kind, text = _tags(cell), cell.get("cell_type"), _source(cell)
         if kind == "markdown" and not title:
             match = _HEADING.search(text)
             title = match.group(1).strip() if match else ""
-        if kind == "markdown" and not objectives and re.search(
-                r"^#{1,6}.*objective", text, re.I | re.M):
-            objectives = [m.group(1) for m in _ITEM.finditer(text)]
+        if kind == "markdown" and not goals:
+            goals = objectives(text)
         for tag in TAGS:
             counts[tag] += tag in tags
         if "reading" in tags:
@@ -329,7 +353,7 @@ def count_notebook(path: str | Path, assumptions: Assumptions | None = None) -> 
     timing = LabTiming(name=path.stem, notebooks=(str(path),), reading_words=words,
                        activities=counts["activity"], checkpoint_blocks=counts["checkpoint"],
                        reflections=counts["reflection"], title=title,
-                       objectives=tuple(objectives), assumptions=a)
+                       objectives=tuple(goals), assumptions=a)
     return timing, warnings
 
 

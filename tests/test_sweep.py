@@ -198,6 +198,30 @@ def test_dask_local_cluster_matches_the_process_pool(serial) -> None:
     assert table.rows == serial.rows
 
 
+@pytest.mark.slow
+def test_dask_scheduler_address_matches_the_process_pool(serial, tmp_path: Path) -> None:
+    """A running cluster reached by its tcp:// address (a real scheduler on loopback)."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None, silence_logs=50) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        out = tmp_path / "r.csv"
+        table = run_sweep(GRID, seeds=3, fixed=SMALL, dask=cluster.scheduler_address, out=out)
+    assert table.rows == serial.rows
+    assert len(out.read_text().splitlines()) == 1 + 12
+
+
+@pytest.mark.slow
+def test_unreachable_scheduler_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import labkit.sweep
+
+    monkeypatch.setattr(labkit.sweep, "DASK_CONNECT_TIMEOUT_S", 1)
+    with pytest.raises(SweepError, match=r"cannot reach the Dask scheduler at "
+                                         r"tcp://127\.0\.0\.1:9: "):
+        run_sweep(GRID, seeds=1, fixed=SMALL, dask="tcp://127.0.0.1:9")
+
+
 def test_dask_address_is_checked() -> None:
     with pytest.raises(SweepError, match=r"--dask takes 'local' or tcp://HOST:PORT, got 'x:1'"):
         run_sweep(GRID, seeds=1, fixed=SMALL, dask="x:1")

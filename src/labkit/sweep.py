@@ -246,6 +246,9 @@ def _on_pool(tasks: list, workers: int, accept: Callable[[dict[str, Any]], None]
     pool.shutdown(wait=True)
 
 
+DASK_CONNECT_TIMEOUT_S = 10   # how long to wait for a remote scheduler before giving up
+
+
 def _on_dask(tasks: list, address: str, accept: Callable[[dict[str, Any]], None]) -> None:
     import logging
 
@@ -259,7 +262,7 @@ def _on_dask(tasks: list, address: str, accept: Callable[[dict[str, Any]], None]
             cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                    host="127.0.0.1", dashboard_address=None,
                                    silence_logs=logging.ERROR)
-        client = Client(cluster or address, timeout="10s")
+        client = Client(cluster or address, timeout=f"{DASK_CONNECT_TIMEOUT_S}s")
     except (OSError, TimeoutError) as exc:
         if cluster is not None:
             cluster.close()

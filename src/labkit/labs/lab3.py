@@ -36,7 +36,8 @@ from labkit.monitor import (AlertRule, MonitorConfig, MonitorResult, best_thresh
 from labkit.monitor.knobs import MONITOR_CATALOGUE, NUMERIC_FEATURES
 
 __all__ = ["THRESHOLD_COSTS", "OFFLINE_SCENARIO", "evaluation_set", "quality_table",
-           "labels_known", "noise_table",
+           "labels_known", "noise_table", "alerts_table", "SUGGESTED_SUBCATEGORIES",
+           "subcategory_table",
            "judge_threshold", "ALERT_SCENARIO", "ALERT_BUDGET", "null_rules", "rule_report",
            "judge_null_rules", "alert_run", "DRIFT_SCENARIOS", "drift_runs", "RETRAIN_SCENARIO",
            "RETRAIN_POLICIES", "RETRAIN_TASK_KNOBS", "RETRAIN_BUDGET", "retrain_table",
@@ -81,7 +82,11 @@ def table(rows: Sequence[Mapping[str, Any]]) -> Any:
             if not self.rows:
                 return "(no rows)"
             head = list(self.rows[0])
-            fmt = lambda v: f"{v:.3g}" if isinstance(v, float) else str(v)  # noqa: E731
+            def fmt(v: Any) -> str:
+                if isinstance(v, float):
+                    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
+                return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
+
             lines = [sep.join(head)] + [sep.join(fmt(r.get(k, "")) for k in head)
                                         for r in self.rows]
             return "\n".join(lines)
@@ -134,6 +139,32 @@ def noise_table(probabilities: Sequence[float] = (0.05, 0.01, 0.001), *, weeks: 
         rows.append({"false-positive rate per check": p, "theory: pages a week": 168 * p,
                      "simulated: pages a week": fired / (values.size / 168)})
     return table(rows)
+
+
+def alerts_table(result: MonitorResult, limit: int = 15) -> Any:
+    """The first alerts of a run: rule, owner, when, how long, judged true or false."""
+    rows = []
+    for a in result.alerts[:limit]:
+        rows.append({"rule": str(a["rule"]), "owner": str(a["owner"]),
+                     "opened (day)": round(int(a["opened_h"]) / 24, 2),
+                     "hours open": int(a["last_h"]) - int(a["opened_h"]) + 1,
+                     "value": float(a["value"]), "true": bool(a["true"]),
+                     "event": str(a["event"]) or "-"})
+    return table(rows)
+
+
+#: The NIST AI RMF 1.0 subcategories that fit an operational risk like those of this lab.
+SUGGESTED_SUBCATEGORIES = ("GOVERN 1.5", "GOVERN 2.1", "GOVERN 4.3", "GOVERN 6.2", "MAP 3.5",
+                           "MEASURE 2.4", "MEASURE 2.6", "MEASURE 3.1", "MANAGE 2.3",
+                           "MANAGE 2.4", "MANAGE 4.1", "MANAGE 4.3")
+
+
+def subcategory_table(ids: Sequence[str] = SUGGESTED_SUBCATEGORIES) -> Any:
+    """NIST AI RMF 1.0 subcategories with their meaning, paraphrased."""
+    from labkit.evidence.nist_rmf import SUBCATEGORIES
+
+    return table([{"subcategory": i, "what it asks (paraphrased)": SUBCATEGORIES[i]}
+                  for i in ids])
 
 
 def quality_table(result: MonitorResult) -> Any:

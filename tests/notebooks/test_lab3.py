@@ -1,0 +1,310 @@
+"""Lab 3 notebook: the source runs, the release runs up to its first task, every graded check
+can fail, hidden checks judge seeds the learner never saw, and the evidence cells carry
+complete artifacts.
+
+* The source notebook (solutions in) is executed once, top to bottom, in a real kernel: every
+  code cell must run without an error or a byte on stderr (nbgrader zeroes a check cell that
+  writes to stderr), within the 60 s the issue allows.
+* The committed release must run without errors up to the first unanswered task, and stop
+  there with the NotImplementedError of an answer stub.
+* For every check whose visible part only validates the form (multiple choice, the audit
+  trail), a plausible wrong answer passes the visible part and fails the hidden part.  For every
+  simulation task, an answer that only just passes on the visible seed 1 fails on the hidden
+  seeds: the hidden seeds are what makes the task robust.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB = "lab3-evaluation-governance"
+SOURCE = ROOT / "source" / LAB / f"{LAB}.ipynb"
+RELEASE = ROOT / "release" / LAB / f"{LAB}.ipynb"
+HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
+SOURCE_BUDGET_S = 60.0
+# Every "check your understanding" question of the block, by number: its graded cell.
+QUESTIONS = {1: "q1_check", 2: "q2_check", 3: "q3_check", 4: "q4_check", 5: "q5_check",
+             6: "q6_task", 7: "q7_check", 8: "q8_check", 9: "q9_check", 10: "q10_task",
+             11: "q11_task"}
+
+
+def _nbgrader(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _by_id(nb) -> dict[str, int]:
+    return {_nbgrader(c)["grade_id"]: i for i, c in enumerate(nb.cells) if _nbgrader(c)}
+
+
+def _errors(cell) -> list[str]:
+    out = []
+    for o in cell.get("outputs", []):
+        if o.output_type == "error":
+            out.append(f"{o.ename}: {o.evalue}")
+        elif o.output_type == "stream" and o.name == "stderr":
+            out.append(f"stderr: {o.text}")
+    return out
+
+
+@pytest.fixture(scope="module")
+def source_run():
+    """The source notebook executed top to bottom; the kernel stays up for the wrong answers."""
+    nb = nbformat.read(SOURCE, as_version=4)
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(SOURCE.parent)}})
+    with client.setup_kernel():
+        start = time.perf_counter()
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+        elapsed = time.perf_counter() - start
+        yield nb, client, elapsed
+
+
+def _run(client, source: str) -> list[str]:
+    cell = nbformat.v4.new_code_cell(source)
+    client.execute_cell(cell, 0)
+    return _errors(cell)
+
+
+def test_source_runs_top_to_bottom_without_errors_or_stderr(source_run):
+    nb, _, elapsed = source_run
+    problems = [f"cell {i} ({_nbgrader(c).get('grade_id', 'no id')}): {e}"
+                for i, c in enumerate(nb.cells) if c.cell_type == "code" for e in _errors(c)]
+    assert not problems, "\n".join(problems)
+    assert all(c.get("execution_count") for c in nb.cells if c.cell_type == "code")
+    assert elapsed < SOURCE_BUDGET_S, f"source took {elapsed:.1f} s (budget {SOURCE_BUDGET_S} s)"
+
+
+def test_every_check_cell_confirms(source_run):
+    nb, _, _ = source_run
+    for cell in nb.cells:
+        meta = _nbgrader(cell)
+        if meta.get("grade") and cell.cell_type == "code":
+            text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+            assert "graded" in text, f"{meta['grade_id']} printed no confirmation: {text!r}"
+
+
+def test_structure_tags_and_grade_ids():
+    nb = nbformat.read(SOURCE, as_version=4)
+    tags = [t for c in nb.cells for t in c.metadata.get("tags", [])]
+    assert tags.count("activity") == 4
+    assert tags.count("checkpoint") == 1 and tags.count("reflection") == 1
+    for name in ("risk-register", "incident-runbook", "reflection"):
+        assert tags.count(f"evidence:{name}") == 1, name
+    assert tags.count("reading") >= 10
+    ids = [_nbgrader(c)["grade_id"] for c in nb.cells if _nbgrader(c)]
+    assert len(ids) == len(set(ids)), "duplicate grade_id"
+    assert set(QUESTIONS.values()) <= set(ids), "a question of the block has no graded cell"
+    for cell in nb.cells:
+        meta = _nbgrader(cell)
+        if meta.get("grade") and cell.cell_type == "code":
+            assert cell.source.lstrip().startswith('"""'), f"{meta['grade_id']} has no docstring"
+            assert "### BEGIN HIDDEN TESTS" in cell.source, f"{meta['grade_id']}: no hidden part"
+        if meta.get("task"):
+            assert "=== BEGIN MARK SCHEME ===" in cell.source, f"{meta['grade_id']}: no scheme"
+        assert not cell.get("outputs"), "source must be committed with outputs cleared"
+    # one answer cell directly before each check cell
+    for gid, i in _by_id(nb).items():
+        if gid.endswith("_check"):
+            assert _nbgrader(nb.cells[i - 1]).get("solution"), f"{gid}: no answer cell before it"
+
+
+def test_release_runs_until_the_first_unanswered_task():
+    nb = nbformat.read(RELEASE, as_version=4)
+    text = RELEASE.read_text(encoding="utf-8")
+    assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
+    assert "MARK SCHEME" not in text
+    client = NotebookClient(nb, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(RELEASE.parent)}})
+    with pytest.raises(CellExecutionError) as info:
+        client.execute()
+    failed = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and _errors(c))
+    first_task = next(i for i, c in enumerate(nb.cells) if _nbgrader(c).get("solution"))
+    assert failed == first_task, f"cell {failed} failed before the first task (cell {first_task})"
+    assert "NotImplementedError" in str(info.value)
+    before = [c for c in nb.cells[:failed] if c.cell_type == "code"]
+    assert all(c.get("execution_count") and not _errors(c) for c in before)
+
+
+# The visible check only validates the form: the wrong answer passes it, the hidden part fails.
+FORM_ONLY = [
+    pytest.param('q1_answer = "C"', "q1_check", "not the right option", id="q1"),
+    pytest.param('q2_answer = "A"', "q2_check", "not the right option", id="q2"),
+    pytest.param('q3_answer = "A"', "q3_check", "not the right option", id="q3-recall"),
+    pytest.param('q4_answer = "A"', "q4_check", "not the right option", id="q4-precision"),
+    pytest.param('q5_answer = "C"', "q5_check", "not the right option", id="q5"),
+    pytest.param('q7_answer = "A"', "q7_check", "not the right option", id="q7-retrain-first"),
+    pytest.param('q8_answer = "D"', "q8_check", "not the right option", id="q8-concept"),
+    pytest.param('q9_answer = "A"', "q9_check", "not the right option", id="q9-data"),
+    pytest.param('t4_trace = {"model_version": "v1", "data_snapshot": "offline-clean-v1", '
+                 '"features": ["amount", "velocity", "device_risk", "merchant_category"], '
+                 '"threshold": 0.2, "missing": ["device_risk"]}', "t4_check",
+                 "not the one that decided", id="t4-threshold-before-the-change"),
+    # Simulation tasks: only just inside the budget on seed 1, outside it on hidden seeds.
+    pytest.param("t1_threshold = 0.08", "t1_check", "T1 on unseen seeds", id="t1-edge"),
+    pytest.param('t2_rule = {"threshold": 0.85, "window_h": 4}', "t2_check",
+                 "T2 on unseen seeds", id="t2-edge"),
+    pytest.param('t3_policy = {"retrain.policy": "trigger", "retrain.trigger_on": "recall", '
+                 '"alerts.recall_floor": 0.2, "retrain.cooldown_days": 7}', "t3_check",
+                 "T3 on unseen seeds", id="t3-edge"),
+    pytest.param('t5_containment = {"threshold": 0.5, "window_h": 3, "fallback": '
+                 '"rules_review", "duration_h": 24}', "t5_check", "T5 on unseen seeds",
+                 id="t5-edge"),
+]
+
+
+@pytest.mark.parametrize("wrong, check_id, message", FORM_ONLY)
+def test_hidden_part_fails_a_plausible_wrong_answer(source_run, wrong, check_id, message):
+    nb, client, _ = source_run
+    ids = _by_id(nb)
+    check = nb.cells[ids[check_id]].source
+    answer_cell = nb.cells[ids[check_id] - 1].source
+    try:
+        assert _run(client, wrong) == []
+        visible = _run(client, HIDDEN.sub("", check))
+        assert visible == [], f"the visible check already rejects it: {visible}"
+        errors = _run(client, check)
+        assert errors and errors[0].startswith("AssertionError"), errors
+        assert message in errors[0], errors[0]
+    finally:
+        assert _run(client, answer_cell) == [], "could not restore the model answer"
+
+
+# Simulation tasks: a clearly wrong answer is already refused on the visible seed.
+VISIBLE = [
+    pytest.param("t1_threshold = 0.5", "t1_check", "compare the cost curve", id="t1-habit"),
+    pytest.param('t2_rule = {"threshold": 0.05, "window_h": 1}', "t2_check",
+                 "false alerts a week", id="t2-default-rule"),
+    pytest.param("t3_policy = {}", "t3_check", "per transaction, above", id="t3-never"),
+    pytest.param('t5_containment = {"threshold": 0.6, "window_h": 6, "fallback": "review_all", '
+                 '"duration_h": 24}', "t5_check", "reviews waited", id="t5-review-all"),
+    pytest.param("t1_threshold = None", "t1_check", "not answered yet", id="t1-unanswered"),
+]
+
+
+@pytest.mark.parametrize("wrong, check_id, message", VISIBLE)
+def test_visible_check_refuses_a_clearly_wrong_answer(source_run, wrong, check_id, message):
+    nb, client, _ = source_run
+    ids = _by_id(nb)
+    answer_cell = nb.cells[ids[check_id] - 1].source
+    try:
+        assert _run(client, wrong) == []
+        errors = _run(client, HIDDEN.sub("", nb.cells[ids[check_id]].source))
+        assert errors and message in errors[0], errors
+    finally:
+        assert _run(client, answer_cell) == [], "could not restore the model answer"
+
+
+def test_evidence_checks_fail_incomplete_artifacts(source_run):
+    nb, client, _ = source_run
+    ids = _by_id(nb)
+    try:
+        assert _run(client, "from dataclasses import replace\n"
+                            "risk_entry = replace(risk_entry, owner='the team', nist=())\n"
+                            "runbook = replace(runbook, containment=('Fix it quickly.',))") == []
+        errors = _run(client, nb.cells[ids["risk_check"]].source)
+        assert errors and "names nobody in particular" in errors[0], errors
+        errors = _run(client, nb.cells[ids["runbook_check"]].source)
+        assert errors and "containment does not name the fallback" in errors[0], errors
+    finally:
+        for gid in ("risk_answer", "runbook_answer"):
+            assert _run(client, nb.cells[ids[gid]].source) == []
+
+
+def test_evidence_cells_output_complete_artifacts(source_run):
+    """The evidence pack reads the answer cells' outputs: each must carry a complete artifact."""
+    from labkit.evidence.pack import EVIDENCE_MIME
+
+    nb, _, _ = source_run
+    ids = _by_id(nb)
+    for gid, kind in (("risk_answer", "risk-register"), ("runbook_answer", "incident-runbook")):
+        cell = nb.cells[ids[gid]]
+        payloads = [o["data"][EVIDENCE_MIME] for o in cell.outputs
+                    if EVIDENCE_MIME in o.get("data", {})]
+        assert len(payloads) == 1, gid
+        payload = payloads[0] if isinstance(payloads[0], dict) else json.loads(payloads[0])
+        assert payload["kind"] == kind and payload["problems"] == []
+
+
+# ----------------------------------------------------------------- the pipeline round trip
+STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
+SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION\n?", re.S)
+WRITTEN = ("Alert fatigue: so many false pages that people stop reading them, so the real "
+           "incident is missed.")
+
+
+def _fill(release, source, wrong: dict[str, str] | None = None):
+    """The release with every answer cell filled from the source's solutions (or ``wrong``)."""
+    import copy
+
+    nb = copy.deepcopy(release)
+    src = {_nbgrader(c).get("grade_id"): c for c in source.cells if _nbgrader(c)}
+    for cell in nb.cells:
+        gid = _nbgrader(cell).get("grade_id")
+        if _nbgrader(cell).get("solution") and "# YOUR CODE HERE" in cell.source:
+            answer = (wrong or {}).get(gid) or "".join(SOLUTION.findall(src[gid].source))
+            cell.source = cell.source.replace(STUB, answer.rstrip("\n"))
+        elif cell.cell_type == "markdown" and cell.source.startswith("*Write your answer"):
+            cell.source = WRITTEN
+    return nb
+
+
+@pytest.mark.slow
+def test_round_trip_perfect_empty_and_tampered(tmp_path):
+    """nbgrader's real autograde on three submissions: full, zero, and tampered-but-restored."""
+    import shutil
+
+    from labkit.course.autograde import autograde
+    from labkit.course.collect import collect
+    from labkit.course.gradebook import cell_grades
+    from labkit.course.layout import Course
+
+    root = tmp_path / "course"
+    for rel in ("source", "release"):
+        shutil.copytree(ROOT / rel / LAB, root / rel / LAB)
+    shutil.copy2(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
+    course = Course.at(root)
+    release = nbformat.read(RELEASE, as_version=4)
+    source = nbformat.read(SOURCE, as_version=4)
+
+    perfect = _fill(release, source)
+    tampered = _fill(release, source, wrong={"t2_answer": 't2_rule = {"threshold": 0.05, '
+                                                          '"window_h": 1}',
+                                             "q3_answer": 'q3_answer = "A"'})
+    ids = _by_id(tampered)
+    tampered.cells[ids["t2_check"]].source = 'print("all good")'
+    tampered.cells[ids["q3_check"]].source = "pass"
+    del tampered.cells[ids["q5_check"]]          # deleted: must come back and be graded
+    subs = tmp_path / "handed-in"
+    subs.mkdir()
+    for name, nb in (("perfect", perfect), ("empty", release), ("tampered", tampered)):
+        nbformat.write(nb, subs / f"{name}.ipynb")
+    assert all(c.ok for c in collect(course, LAB, sorted(subs.glob("*.ipynb"))))
+
+    outcomes = autograde(course, LAB, workers=2)
+    assert [o.student for o in outcomes if not o.graded] == [], outcomes
+    grades = cell_grades(course.db_url, LAB)
+    auto = {gid: float(_nbgrader(c)["points"]) for gid, i in _by_id(source).items()
+            for c in [source.cells[i]] if _nbgrader(c).get("grade") and c.cell_type == "code"}
+
+    def got(student: str) -> dict[str, tuple[float, float]]:
+        return {g.cell: (g.auto_score, g.max_score) for g in grades if g.student == student}
+
+    perfect_grades = got("perfect")
+    assert {k: perfect_grades[k][0] for k in auto} == auto, "the perfect submission lost points"
+    empty_grades = got("empty")
+    assert {k: empty_grades[k][0] for k in auto} == dict.fromkeys(auto, 0.0)
+    tampered_grades = got("tampered")
+    assert tampered_grades["t2_check"] == (0.0, 3.0)   # restored check, wrong answer
+    assert tampered_grades["q3_check"][0] == 0.0       # restored hidden test catches "A"
+    assert tampered_grades["q5_check"] == (1.0, 1.0)   # deleted check restored and graded
+    assert tampered_grades["t1_check"] == (2.0, 2.0)

@@ -21,17 +21,20 @@ import math
 from typing import Any
 
 import numpy as np
-import simpy
 
 from labkit.sim import codes
-from labkit.sim.breaker import OPEN, Breaker
-from labkit.sim.cache import EXPIRED, HIT, MISS, STALE, LRUCache
-from labkit.sim.codes import DEGRADED, FAILED, OK, PATH_BITS, REASONS, REJECTED
+from labkit.sim.breaker import Breaker
+from labkit.sim.cache import HIT, STALE, LRUCache
+from labkit.sim.codes import DEGRADED, OK, PATH_BITS, REASONS, REJECTED
 from labkit.sim.gateway import TokenBucket
 from labkit.sim.load import Workload
 from labkit.sim.replicas import Job, ReplicaPool, SpeedProfile
 from labkit.sim.retry import AdaptiveThrottle, RetryBudget, backoff_ms
 from labkit.sim.streams import Streams
+from labkit.sim.actions import Actions
+from labkit.sim.fallback import FallbackChain
+from labkit.sim.request import Request, _Environment
+from labkit.sim.steps import PipelineSteps
 
 __all__ = ["Engine"]
 
@@ -42,45 +45,7 @@ _P = PATH_BITS
 _INF = math.inf
 
 
-class _Environment(simpy.Environment):
-    """A SimPy environment whose clock the arrival replay may move forward."""
-
-    def advance_to(self, t: float) -> None:
-        if t < self._now:  # pragma: no cover - arrivals are replayed in time order
-            raise ValueError(f"time must not go backwards: {t} < {self._now}")
-        self._now = t
-
-
-class Request:
-    """Mutable state of one request while it is in flight."""
-
-    __slots__ = ("id", "arrival", "prompt", "write", "deadline", "attempts", "calls", "path",
-                 "cache", "cost", "quality", "stale", "lag", "batch", "prev_backoff",
-                 "reason", "leak", "done", "harm")
-
-    def __init__(self, rid: int, arrival: float, prompt: int, write: bool, deadline: float):
-        self.id = rid
-        self.arrival = arrival
-        self.prompt = prompt
-        self.write = write
-        self.deadline = deadline
-        self.attempts = 0
-        self.calls = 0
-        self.path = _P["gateway"]
-        self.cache = 0
-        self.cost = 0.0
-        self.quality = 0.0
-        self.stale = False
-        self.lag = 0.0
-        self.batch = 0
-        self.prev_backoff = 0.0
-        self.reason = 0
-        self.leak = False
-        self.done = False
-        self.harm = -1.0  # guardrail harm score of the model's answer (-1: none)
-
-
-class Engine:
+class Engine(PipelineSteps, FallbackChain, Actions):
     """Builds the components of one scenario and runs it (see :func:`simulate`)."""
 
     def __init__(self, scenario: Any, workload: Workload, streams: Streams):
@@ -220,8 +185,10 @@ class Engine:
             desired = min(a.max_replicas, max(a.min_replicas, desired))
             if desired > current:
                 pool.add_replicas(desired - current, a.cold_start_s)
-            elif desired < current:
-                pool.remove_replicas(current - desired)
+            elif desired < current and not pool.starting:
+                # Scale down only once every started replica is warm, and never
+                # below the floor of ready replicas.
+                pool.remove_replicas(current - desired, keep_ready=a.min_replicas)
             self.autoscale_log.append((env.now, current, desired))
 
     # ----------------------------------------------------------- the request
@@ -259,69 +226,6 @@ class Engine:
     def _answer_quality(self, req: Request) -> float:
         # Before the answer, req.quality holds the gain from retrieval/reranking.
         return min(1.0, self.primary_quality + req.quality)
-
-    def _from_store(self, req: Request, now: float) -> None:
-        sv = self.sc.serving
-        req.path |= _P["store"]
-        last_job = math.floor(now / sv.batch_interval_s) * sv.batch_interval_s
-        req.stale = last_job < self.world_change <= now
-        if req.stale:
-            req.lag = now - self.world_change
-        req.quality = self.sc.fallback.stale_quality if req.stale else self.primary_quality
-        self.finish(req, OK, now + sv.store_ms / 1000.0)
-
-    def _steps(self, req: Request, now: float) -> float:
-        """Run the pre-model pipeline steps; returns their total delay (s)."""
-        sc = self.sc
-        rag = sc.serving.pattern == "rag"
-        if not (rag or sc.embed.enabled or sc.retrieval.enabled or sc.rerank.enabled):
-            return 0.0
-        if sc.steps.skip_when_degraded and self._degraded(now):
-            return 0.0
-        u = self.u_steps
-        delay, gain = 0.0, 0.0
-        retrieval_on = rag or sc.retrieval.enabled
-        run_retrieval = retrieval_on and u() < sc.retrieval.run_fraction
-        if sc.embed.enabled or (rag and run_retrieval):
-            delay += sc.embed.latency_ms
-            req.cost += sc.embed.cost_per_call
-            req.path |= _P["embed"]
-            self.steps_calls["embed"] += 1
-            if sc.embed.error_rate and u() < sc.embed.error_rate:
-                run_retrieval = False  # no query vector, no retrieval
-        if run_retrieval:
-            r = sc.retrieval
-            delay += r.latency_ms
-            req.cost += r.cost_per_call
-            req.path |= _P["retrieval"]
-            self.steps_calls["retrieval"] += 1
-            if u() >= r.error_rate:
-                gain += r.quality_gain
-                if r.permission_check:
-                    delay += r.permission_ms
-                elif u() < r.restricted_fraction:
-                    req.leak = True
-                at = now + delay / 1000.0
-                if at >= self.world_change:
-                    refreshed = math.floor(at / r.index_refresh_s) * r.index_refresh_s
-                    if refreshed < self.world_change:
-                        req.stale = True
-                        req.lag = at - self.world_change
-                if sc.rerank.enabled and u() < sc.rerank.run_fraction:
-                    delay += sc.rerank.latency_ms
-                    req.cost += sc.rerank.cost_per_call
-                    if not (sc.rerank.error_rate and u() < sc.rerank.error_rate):
-                        gain += sc.rerank.quality_gain
-                    req.path |= _P["rerank"]
-                    self.steps_calls["rerank"] += 1
-        req.quality = gain  # the gain; the model's base quality is added on answer
-        self.steps_cost += req.cost
-        return delay / 1000.0
-
-    def _degraded(self, now: float) -> bool:
-        if self.breaker is not None and self.breaker.state == OPEN:
-            return True
-        return self.upstream is not None and self.upstream.tokens < 1.0
 
     # -------------------------------------------------------- primary model
     def _attempt(self, req: Request) -> None:
@@ -410,18 +314,6 @@ class Engine:
             else:
                 self._answered(req, OK, now)
 
-    def _guard(self, req: Request) -> bool:
-        """Score the model's answer for harm; True when the guardrail blocks it."""
-        g = self.sc.guardrail
-        harmful = self.u_guard() < g.harmful_rate
-        v = self.u_guard()
-        # Harmful answers score in [0.5, 1); harmless ones in [0, 0.75): the
-        # overlap is where any threshold trades misses against false blocks.
-        req.harm = 0.5 + 0.5 * v if harmful else 0.75 * v
-        blocked = g.enabled and req.harm >= g.threshold
-        self.harmful[req.id] = harmful and not blocked
-        return blocked
-
     def _timed_out(self, job: Job) -> None:
         if job.closed:
             return
@@ -460,82 +352,7 @@ class Engine:
                 return
         self._fallback(req, kind)
 
-    def _throw_kill_switch(self, _event: Any) -> None:
-        for job in self.pool.drain():
-            if job.closed:  # its client gave up already: dead work, just dropped
-                continue
-            job.closed = True
-            job.owner.calls -= 1  # rerouted before any replica saw it: not a model call
-            self._log(job.owner, job.enq_s, self.env.now, "killed", 0, 0.0, False, job.n)
-            self._fallback(job.owner, "killed")
-
-    # -------------------------------------------------------------- fallback
-    def _fallback(self, req: Request, reason: str, start: int = 0) -> None:
-        """Try the fallback chain from position ``start``; fail if nothing answers."""
-        now = self.env.now
-        req.reason = _R[reason]
-        fb = self.sc.fallback
-        for index in range(start, len(fb.chain)):
-            option = fb.chain[index]
-            if option == "small_model":
-                if now + fb.small_model_ms / 1000.0 < req.deadline:
-                    req.path |= _P["small_model"]
-                    self.fallback_calls += 1
-                    job = Job(req, now, self.small_factors[req.id])
-                    job.n = index  # where the chain resumes if the deadline cuts it short
-                    self.small.submit(job)
-                    if req.deadline < _INF:
-                        self.env.timeout(req.deadline - now).callbacks.append(
-                            lambda _e, job=job: self._small_timed_out(job))
-                    return
-            elif option == "stale_cache":
-                if self.cache is not None and self.cache.has_entry(req.prompt):
-                    req.path |= _P["stale_cache"]
-                    req.quality = fb.stale_quality
-                    return self._answered(req, DEGRADED, now + self.sc.cache.hit_ms / 1000.0)
-            else:
-                req.path |= _P["safe_message"]
-                req.quality = 0.0
-                return self._answered(req, DEGRADED, now)
-        self.finish(req, FAILED, now, reason)
-
-    def _small_timed_out(self, job: Job) -> None:
-        """The deadline passed while the small model still had the request."""
-        if job.closed:
-            return
-        job.closed = True
-        self.small.cancel(job)
-        self._fallback(job.owner, "deadline", job.n + 1)
-
-    def _small_done(self, batch: list[Job], now: float) -> None:
-        fb = self.sc.fallback
-        for job in batch:
-            req = job.owner
-            req.cost += fb.small_model_cost_per_call
-            self.fallback_cost += fb.small_model_cost_per_call
-            if job.closed:  # answered too late: the deadline handler moved on
-                continue
-            job.closed = True
-            req.quality = fb.small_model_quality
-            self._answered(req, DEGRADED, now)
-
-    # ------------------------------------------------------ writes, records
-    def _answered(self, req: Request, outcome: int, end: float) -> None:
-        if req.write and outcome == OK:
-            wrong = self.u_boundary() < self.sc.boundary.wrong_write_rate
-            if self.review is not None:
-                req.path |= _P["review"]
-                job = Job(req, end, self.review_factors[req.id])
-                job.result = "wrong" if wrong else "right"
-                self.review.submit(job)
-            else:
-                self.unauthorised[req.id] = wrong
-        self.finish(req, outcome, end, REASONS[req.reason])
-
-    def _review_done(self, batch: list[Job], now: float) -> None:
-        for job in batch:
-            self.review_wait[job.owner.id] = job.start_s - job.enq_s
-
+    # ------------------------------------------------------------- records
     def finish(self, req: Request, outcome: int, end: float, reason: str = "") -> None:
         """Write the request's one and only record."""
         if req.done:  # pragma: no cover - guarded by construction

@@ -271,10 +271,11 @@ class ReplicaPool:
         if self.live:
             self._dispatch()
 
-    def remove_replicas(self, count: int) -> None:
-        """Retire ``count`` ready replicas: idle ones at once, busy ones after their batch."""
+    def remove_replicas(self, count: int, keep_ready: int = 1) -> None:
+        """Retire up to ``count`` ready replicas, keeping ``keep_ready``: idle ones at once,
+        busy ones after their batch."""
         self._advance()
-        count = min(count, self.ready - self.to_retire - 1)
+        count = max(0, min(count, self.ready - self.to_retire - max(1, keep_ready)))
         now_idle = min(count, self.idle)
         self.idle -= now_idle
         self.ready -= now_idle

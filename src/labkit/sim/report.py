@@ -36,7 +36,7 @@ def format_report(result: Any, traces: list[dict[str, Any]] | None = None) -> st
         f"cache            hit ratio {s['cache_hit_ratio']:.3f}  stale {s['stale_hit_ratio']:.3f}",
         f"model calls      {s['model_calls']}  amplification {s['amplification']:.3f}  "
         f"retries {s['retries']}  wasted {s['wasted_work_s']:.1f} s",
-        f"fallbacks        " + ", ".join(f"{k} {v}" for k, v in s["fallback_by_path"].items())
+        "fallbacks        " + ", ".join(f"{k} {v}" for k, v in s["fallback_by_path"].items())
         + f"   breaker opens {s['breaker_opens']}",
         f"quality          mean {s['quality_mean']:.3f}",
         f"cost             total {cost['total']:.4f}  per 1k {cost['per_1k']:.4f}  (calls "

@@ -372,6 +372,9 @@ CATALOGUE = Catalogue([
     _k("retrieval.index_refresh_s", "float", 300.0, "How often the retrieval index is "
        "rebuilt; answers after a world change stay stale until the next rebuild.", unit="s",
        min=1.0),
+    _k("retrieval.index_rebuild_cost", "float", 0.0, "Cost of one rebuild of the retrieval "
+       "index (paid every retrieval.index_refresh_s while retrieval is on), so a fresher "
+       "index costs more.", unit="$", min=0.0, off="0 = free"),
     _k("retrieval.quality_gain", "float", 0.15, "Quality the retrieved context adds to an "
        "answer.", min=0.0, max=1.0, step=0.01),
     _k("retrieval.run_fraction", "float", 1.0, "Share of requests that run retrieval (gate "

@@ -102,6 +102,10 @@ def _collect(engine: Engine, sc: Scenario, seed: int) -> Result:
     if sc.serving.pattern == "batch":
         job_cost = math.ceil(sc.load.duration_s / sc.serving.batch_interval_s) * \
             sc.serving.batch_job_cost
+    elif sc.serving.pattern == "rag" or sc.retrieval.enabled:
+        # Keeping a retrieval index fresh is a scheduled job too.
+        job_cost = math.ceil(sc.load.duration_s / sc.retrieval.index_refresh_s) * \
+            sc.retrieval.index_rebuild_cost
     model_cost = engine.model_cost
     totals = {
         "model_served": served, "model_wait_s": pool.wait_sum_s, "busy_seconds": busy_s,

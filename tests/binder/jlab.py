@@ -139,9 +139,20 @@ class LabServer:
                 self.proc.wait(timeout=10)
 
 
+_RUN_FIRST_JS = """(k) => {
+  const app = window.jupyterapp; const nb = app.shell.currentWidget.content;
+  const code = nb.widgets.map((c, i) => [c, i]).filter(([c]) => c.model.type === 'code');
+  if (k >= code.length) return app.commands.execute('notebook:run-all-cells');
+  nb.activeCellIndex = code[k][1];        // run everything above the (k+1)-th code cell
+  return app.commands.execute('notebook:run-all-above');
+}"""
+
+
 def run_notebook(browser: Any, server: LabServer, path: str, screenshot: Path,
-                 timeout_s: float = 180.0, after: Any = None) -> dict[str, Any]:
-    """Open ``path``, run all cells, wait for the kernel; return what the page shows.
+                 timeout_s: float = 180.0, after: Any = None,
+                 code_cells: int | None = None) -> dict[str, Any]:
+    """Open ``path``, run its cells (all, or the first ``code_cells`` code cells), wait for
+    the kernel; return what the page shows.
 
     ``after(page)``, if given, runs last (its result is returned under ``"after"``).
     """
@@ -155,11 +166,11 @@ def run_notebook(browser: Any, server: LabServer, path: str, screenshot: Path,
         page.goto(server.url(f"lab/tree/{path}"))
         page.wait_for_function(_STATE_JS, arg=path, timeout=timeout_s * 1000)
         t1 = time.monotonic()
-        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        page.evaluate(_RUN_FIRST_JS, 10**6 if code_cells is None else code_cells)
         deadline = time.monotonic() + timeout_s
         while True:
             state = page.evaluate(_STATE_JS, path)
-            counts = [c["count"] for c in state["cells"] if c["type"] == "code"]
+            counts = [c["count"] for c in state["cells"] if c["type"] == "code"][:code_cells]
             stopped = any(o.get("output_type") == "error"
                           for c in state["cells"] for o in c["outputs"])
             if state["status"] == "idle" and (all(n is not None for n in counts) or stopped):
@@ -178,9 +189,11 @@ def run_notebook(browser: Any, server: LabServer, path: str, screenshot: Path,
         panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
         text = panel.inner_text()
         plotly = panel.locator(".js-plotly-plot").count()
+        widgets = panel.locator(".jp-OutputArea .jupyter-widgets").count()
         extra = after(page) if after else None
         return {"cells": state["cells"], "console": console, "plugins": plugins, "after": extra,
-                "plotly": plotly, "widget_errors": text.count("Error displaying widget"),
+                "plotly": plotly, "widgets": widgets,
+                "widget_errors": text.count("Error displaying widget"),
                 "timing_s": {"open": round(t1 - t0, 1), "run": round(t2 - t1, 1)}}
     finally:
         context.close()
@@ -202,8 +215,10 @@ def problems(result: dict[str, Any]) -> list[str]:
     return found
 
 
-def run_notebooks(server: LabServer, jobs: list[tuple[str, Path, Any]]) -> list[dict[str, Any]]:
-    """``run_notebook`` for each (path, screenshot, after) in one Chromium, in its own thread."""
+def run_notebooks(server: LabServer, jobs: list[tuple[str, Path, Any, int | None]]
+                  ) -> list[dict[str, Any]]:
+    """``run_notebook`` for each (path, screenshot, after, code_cells) in one Chromium, in a
+    thread of its own."""
 
     def session() -> list[dict[str, Any]]:
         from playwright.sync_api import sync_playwright
@@ -212,8 +227,8 @@ def run_notebooks(server: LabServer, jobs: list[tuple[str, Path, Any]]) -> list[
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
                                          args=CHROMIUM_ARGS)
             try:
-                return [run_notebook(browser, server, path, shot, after=after)
-                        for path, shot, after in jobs]
+                return [run_notebook(browser, server, path, shot, after=after, code_cells=n)
+                        for path, shot, after, n in jobs]
             finally:
                 browser.close()
 

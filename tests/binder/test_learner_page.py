@@ -40,7 +40,7 @@ def test_learner_sees_the_index_without_errors_and_its_links_open_the_labs(
     try:
         assert server.get("formgrader") == 404
         [index] = run_notebooks(server, [("labs/index.ipynb", ARTIFACTS / "learner-index.png",
-                                          menu_then_first_lab_link)])
+                                          menu_then_first_lab_link, None)])
     finally:
         server.close()
     assert problems(index) == []

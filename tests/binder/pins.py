@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import importlib.metadata as md
 import re
+import tomllib
+from pathlib import Path
 
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 HEADER = """\
 # Binder (repo2docker) installs this with pip from the repository root.
 # Exact versions of labkit's runtime dependencies and everything they pull in, as installed
@@ -27,10 +30,14 @@ def _canon(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def runtime_closure(root: str = "labkit") -> dict[str, str]:
-    """{distribution name: installed version} for every runtime dependency of ``root``."""
+def runtime_closure(pyproject: Path = PYPROJECT) -> dict[str, str]:
+    """{distribution name: installed version} for every runtime dependency that
+    ``pyproject``'s ``[project] dependencies`` pull in (read from the file, so a stale
+    editable install's metadata cannot hide a new dependency)."""
     seen: dict[str, set[str]] = {}
-    stack: list[tuple[str, frozenset[str]]] = [(root, frozenset())]
+    roots = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+    stack = [(req.name, frozenset(req.extras)) for req in map(Requirement, roots)
+             if req.marker is None or req.marker.evaluate()]
     while stack:
         name, extras = stack.pop()
         key = _canon(name)
@@ -44,7 +51,6 @@ def runtime_closure(root: str = "labkit") -> dict[str, str]:
                 if req.marker is None or req.marker.evaluate(env):
                     stack.append((req.name, frozenset(req.extras)))
                     break
-    seen.pop(_canon(root))
     return {md.distribution(k).metadata["Name"]: md.version(k) for k in sorted(seen)}
 
 

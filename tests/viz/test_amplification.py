@@ -23,7 +23,7 @@ def test_overall_amplification_matches_summary_and_theory(retry_run):
     # equal odds (sd 0.5), so over ~2,400 requests the standard error is ~0.01: 0.05 is 5 SE.
     assert amp == pytest.approx((1 - 0.5 ** 2) / (1 - 0.5), abs=0.05)
     assert float(np.sum(bars.y)) * width == pytest.approx(retry_run.summary["retries"])
-    assert f"{amp:.2f}× overall" in fig.layout.title.text
+    assert f"{amp:.2f}× overall" in fig.layout.title.subtitle.text
     assert list(one.y) == [1.0, 1.0]
 
 

@@ -30,4 +30,4 @@ def test_autoscaling_moves_the_provisioned_line_within_its_bounds(reference_run)
     assert provisioned.max() > provisioned.min()           # the spike made it scale
     np.testing.assert_array_equal(provisioned, series(reference_run)["replicas"])
     s = reference_run.summary
-    assert f"utilisation {100 * s['utilisation']:.0f}%" in fig.layout.title.text
+    assert f"utilisation {100 * s['utilisation']:.0f}%" in fig.layout.title.subtitle.text

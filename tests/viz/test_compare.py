@@ -14,7 +14,7 @@ def test_without_baseline_only_the_change_is_drawn(default_run):
     lines = fig.data[:6]
     assert [len(t.x) for t in lines[0::2]] == [0, 0, 0]          # baseline traces empty
     assert all(len(t.x) > 0 for t in lines[1::2])
-    assert "pin a baseline" in fig.layout.title.text
+    assert "pin a baseline" in fig.layout.title.subtitle.text
     assert list(fig.data[6].cells.values[1])[0] == "—"
 
 

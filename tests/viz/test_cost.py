@@ -29,7 +29,7 @@ def test_bullet_shows_cost_per_1k_against_the_budget(default_run):
     fig = cost_figure(broke)
     assert not broke.summary["budgets"]["cost_per_1k"]["pass"]
     assert fig.data[1].gauge.bar.color == FAIL_COLOR
-    assert "budget $0.50 ✗" in fig.layout.title.text
+    assert "budget $0.50 ✗" in fig.layout.title.subtitle.text
 
 
 def test_fallback_slice_is_the_degraded_colour(default_run):

@@ -34,7 +34,7 @@ def test_budget_lines_sit_at_the_limits_and_hide_when_not_judged(default_run):
     assert list(fig.data[3].y) == [1000.0, 1000.0]     # budget.p95_ms default
     assert list(fig.data[4].y) == [2000.0, 2000.0]     # budget.p99_ms default
     p95 = default_run.summary["latency_ms"]["p95"]
-    assert f"p95 {p95:,.0f} ms ≤ 1,000 ms ✓" in fig.layout.title.text
+    assert f"p95 {p95:,.0f} ms ≤ 1,000 ms ✓" in fig.layout.title.subtitle.text
     unjudged = simulate({"budget.p95_ms": 0.0, "load.duration_s": 10.0}, seed=1)
     fig = latency_figure(unjudged)
     assert list(fig.data[3].y) == [] and fig.data[3].visible == "legendonly"
@@ -43,7 +43,7 @@ def test_budget_lines_sit_at_the_limits_and_hide_when_not_judged(default_run):
 def test_a_broken_budget_is_marked_in_the_title():
     run = simulate({"budget.p95_ms": 50.0, "load.duration_s": 10.0}, seed=1)
     assert run.summary["latency_ms"]["p95"] > 50.0
-    assert "> 50 ms ✗" in latency_figure(run).layout.title.text
+    assert "> 50 ms ✗" in latency_figure(run).layout.title.subtitle.text
 
 
 def test_update_in_place_keeps_the_traces_and_shows_the_new_run(default_run, more_replicas_run):
@@ -57,4 +57,4 @@ def test_update_in_place_keeps_the_traces_and_shows_the_new_run(default_run, mor
     before = default_run.summary["latency_ms"]["p95"]
     after = more_replicas_run.summary["latency_ms"]["p95"]
     assert after < before
-    assert f"p95 {after:,.0f} ms" in fig.layout.title.text
+    assert f"p95 {after:,.0f} ms" in fig.layout.title.subtitle.text

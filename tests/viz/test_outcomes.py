@@ -30,7 +30,7 @@ def test_title_carries_success_rate_and_counts(reference_run, default_run):
     fig = outcomes_figure(default_run)
     update_outcomes(fig, reference_run)
     s = reference_run.summary
-    title = fig.layout.title.text
+    title = fig.layout.title.subtitle.text
     assert f"{100 * s['success_rate']:.1f}% answered" in title
     assert f"{s['outcomes']['degraded']:,} degraded" in title
     assert ("✓" in title) == s["budgets"]["success_rate"]["pass"]

@@ -32,4 +32,4 @@ def test_broken_budget_is_red_and_named_in_the_title():
     assert cells.fill.color[3][i] == rgba(FAIL_COLOR, 0.22)
     j = labels.index("p99 latency")
     assert cells.fill.color[3][j] == rgba(PASS_COLOR, 0.22)
-    assert fig.layout.title.text.startswith("Budgets — 1 of 4 broken: p95 latency")
+    assert "1 of 4 broken: p95 latency ✗" in fig.layout.title.subtitle.text

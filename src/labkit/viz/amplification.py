@@ -18,7 +18,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from labkit.viz.colors import BUDGET_COLOR, SERIES_COLORS, rgba
-from labkit.viz.common import apply, base_layout, nice_axis, series
+from labkit.viz.common import apply, base_layout, headline, nice_axis, series
 
 __all__ = ["amplification_figure", "update_amplification"]
 
@@ -35,9 +35,10 @@ def amplification_figure(result: Any, *, bucket_s: float | None = None) -> go.Fi
                              line={"color": BUDGET_COLOR, "dash": "dot", "width": 1}))
     fig.update_layout(base_layout(
         "Retry amplification", "simulated time (s)", "model calls per first attempt (×)",
+        subtitle=True,
         yaxis2={"title": {"text": "retries (per s)"}, "overlaying": "y", "side": "right",
                 "rangemode": "tozero", "showgrid": False},
-        bargap=0.05, margin={"l": 64, "r": 64, "t": 64, "b": 48}))
+        bargap=0.05, margin={"l": 64, "r": 64, "t": 70, "b": 92}))
     return update_amplification(fig, result, bucket_s=bucket_s)
 
 
@@ -54,11 +55,11 @@ def update_amplification(fig: go.Figure, result: Any, *,
     top = float(np.nanmax(amp)) if np.isfinite(amp).any() else 1.0
     span = [float(t[0]), float(t[-1])] if len(t) else []
     s = result.summary
-    title = (f"Retry amplification — {s['amplification']:.2f}× overall, "
-             f"{s['retries']:,} retries, {s['wasted_work_s']:,.1f} s of wasted model work")
+    title = headline("Retry amplification", f"{s['amplification']:.2f}× overall · "
+                     f"{s['retries']:,} retries · {s['wasted_work_s']:,.1f} s of wasted model work")
     traces = [{"x": t, "y": retries / width}, {"x": t, "y": amp},
               {"x": span, "y": [1.0, 1.0] if span else []}]
     peak = float((retries / width).max()) if len(t) else 0.0
-    layout = {"title": {"text": title}, "yaxis": {"range": [0, max(2.0, top * 1.1)]},
+    layout = {"title": title, "yaxis": {"range": [0, max(2.0, top * 1.1)]},
               "yaxis2": nice_axis(peak)}
     return apply(fig, traces, layout)

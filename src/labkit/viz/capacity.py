@@ -15,7 +15,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from labkit.viz.colors import SERIES_COLORS, rgba
-from labkit.viz.common import apply, base_layout, fmt_ms, fmt_pct, nice_axis, series
+from labkit.viz.common import apply, base_layout, fmt_ms, fmt_pct, headline, nice_axis, series
 
 __all__ = ["capacity_figure", "update_capacity"]
 
@@ -42,10 +42,10 @@ def capacity_figure(result: Any, *, bucket_s: float | None = None) -> go.Figure:
                              line={"color": rgba(busy, 0.9), "width": 1},
                              hovertemplate="%{y:,.0f}", yaxis="y2"))
     fig.update_layout(base_layout(
-        "Capacity", "simulated time (s)", "queue length (requests)",
+        "Capacity", "simulated time (s)", "queue length (requests)", subtitle=True,
         yaxis2={"title": {"text": "replicas"}, "overlaying": "y", "side": "right",
                 "rangemode": "tozero", "showgrid": False},
-        margin={"l": 64, "r": 64, "t": 64, "b": 48}))
+        margin={"l": 64, "r": 64, "t": 70, "b": 92}))
     return update_capacity(fig, result, bucket_s=bucket_s)
 
 
@@ -55,8 +55,8 @@ def update_capacity(fig: go.Figure, result: Any, *, bucket_s: float | None = Non
     t = ts["t_s"]
     traces = [{"x": t, "y": ts[name]} for name in ("queue_len", "replicas", "ready", "busy")]
     s = result.summary
-    title = (f"Capacity — utilisation {fmt_pct(s['utilisation'], 0)}, "
-             f"{s['replicas_mean']:.1f} replicas on average, "
-             f"model queue wait {fmt_ms(s['model_wait_ms_mean'])}")
+    title = headline("Capacity", f"utilisation {fmt_pct(s['utilisation'], 0)} · "
+                     f"{s['replicas_mean']:.1f} replicas on average · "
+                     f"queue wait {fmt_ms(s['model_wait_ms_mean'])}")
     top = max(float(ts["replicas"].max()) if len(t) else 1.0, 1.0)
-    return apply(fig, traces, {"title": {"text": title}, "yaxis2": nice_axis(top)})
+    return apply(fig, traces, {"title": title, "yaxis2": nice_axis(top)})

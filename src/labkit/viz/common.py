@@ -23,28 +23,35 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-__all__ = ["FIGURE_HEIGHT_PX", "base_layout", "apply", "series", "bucket_for", "nice_axis",
+__all__ = ["FIGURE_HEIGHT_PX", "base_layout", "headline", "apply", "series", "bucket_for",
+           "nice_axis",
            "fmt_ms", "fmt_money", "fmt_pct", "fmt_count"]
 
-FIGURE_HEIGHT_PX = 330
+FIGURE_HEIGHT_PX = 370
 _FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 _NICE_BUCKETS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400)
 _MAX_POINTS = 150
 _SERIES_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def base_layout(title: str, x_title: str | None = None, y_title: str | None = None,
-                **extra: Any) -> dict[str, Any]:
-    """The common layout: white theme, compact margins, legend on top."""
+def base_layout(title: str, x_title: str | None = None, y_title: str | None = None, *,
+                subtitle: bool = False, **extra: Any) -> dict[str, Any]:
+    """The common layout: white theme, compact margins, legend on top.
+
+    ``subtitle=True`` is the look of the panel views: a second title line for
+    the run's numbers (see :func:`headline`) and the legend at the bottom, so
+    neither can run into the other in a narrow chart.
+    """
     layout: dict[str, Any] = {
         "template": "plotly_white",
         "height": FIGURE_HEIGHT_PX,
-        "margin": {"l": 64, "r": 24, "t": 64, "b": 48},
+        "margin": {"l": 64, "r": 24, "t": 70 if subtitle else 64, "b": 92 if subtitle else 48},
         "font": {"family": _FONT, "size": 12, "color": "#262626"},
-        "title": {"text": title, "x": 0.01, "xanchor": "left", "y": 0.97, "yanchor": "top",
-                  "font": {"size": 14}},
-        "legend": {"orientation": "h", "x": 0.0, "y": 1.0, "yanchor": "bottom",
-                   "xanchor": "left", "font": {"size": 11}, "bgcolor": "rgba(0,0,0,0)"},
+        "title": {"text": f"<b>{title}</b>" if title else "", "x": 0.01, "xanchor": "left",
+                  "yref": "container", "y": 0.975, "yanchor": "top", "font": {"size": 14}},
+        "legend": {"orientation": "h", "x": 0.0, "y": 1.02, "yanchor": "bottom",
+                   "xanchor": "left", "font": {"size": 10}, "bgcolor": "rgba(0,0,0,0)",
+                   "itemwidth": 30, "tracegroupgap": 0},
         "hovermode": "x unified",
         "uirevision": "labkit",   # keep the learner's zoom across updates
     }
@@ -52,8 +59,20 @@ def base_layout(title: str, x_title: str | None = None, y_title: str | None = No
         layout["xaxis"] = {"title": {"text": x_title}, "zeroline": False}
     if y_title is not None:
         layout["yaxis"] = {"title": {"text": y_title}, "rangemode": "tozero"}
+    if subtitle:
+        layout["title"]["subtitle"] = {"text": "", "font": {"size": 11.5, "color": "#595959"}}
+        layout["legend"].update({"yref": "container", "y": 0.0, "yanchor": "bottom"})
     layout.update(extra)
     return layout
+
+
+def headline(name: str, detail: str = "") -> dict[str, Any]:
+    """A chart title: the view's name in bold, the run's numbers as the subtitle.
+
+    >>> headline("Cost", "$4.98 for the run")
+    {'text': '<b>Cost</b>', 'subtitle': {'text': '$4.98 for the run'}}
+    """
+    return {"text": f"<b>{name}</b>", "subtitle": {"text": detail}}
 
 
 def apply(fig: go.Figure, traces: Sequence[Mapping[str, Any]],

@@ -18,11 +18,12 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from labkit.viz.colors import BASELINE_COLOR, CHANGE_COLOR, FAIL_COLOR, PASS_COLOR
-from labkit.viz.common import apply, base_layout, bucket_for, fmt_ms, fmt_money, fmt_pct, series
+from labkit.viz.common import (apply, base_layout, bucket_for, fmt_ms, fmt_money, fmt_pct,
+                               headline, series)
 
 __all__ = ["compare_figure", "update_compare", "compare_rows", "COMPARE_HEIGHT_PX"]
 
-COMPARE_HEIGHT_PX = 500
+COMPARE_HEIGHT_PX = 520
 _PANELS = ((1, 1, "p95 latency (ms)"), (1, 2, "answered (req/s)"), (1, 3, "cumulative cost ($)"))
 
 # label, getter, formatter, better ("lower" | "higher")
@@ -82,9 +83,11 @@ def compare_figure(baseline: Any | None, change: Any) -> go.Figure:
         cells={"values": [[]] * (len(_METRICS) + 1), "align": "left", "height": 24,
                "font": {"size": 12}, "line": {"color": "white"}, "fill": {"color": "white"}}),
         row=2, col=1)
-    fig.update_layout(base_layout("Compare", height=COMPARE_HEIGHT_PX,
+    fig.update_layout(base_layout("Compare", subtitle=True, height=COMPARE_HEIGHT_PX,
                                   margin={"l": 56, "r": 24, "t": 96, "b": 16}))
-    fig.update_layout(legend={"y": 1.06}, hovermode="x")
+    fig.update_layout(legend={"yref": "container", "y": 0.985, "yanchor": "top", "x": 1.0,
+                              "xanchor": "right"}, hovermode="x")
+    fig.update_annotations(font_size=12)
     for _, col, _ in _PANELS:
         fig.update_xaxes(title_text="simulated time (s)", row=1, col=col)
         fig.update_yaxes(rangemode="tozero", row=1, col=col)
@@ -111,16 +114,18 @@ def update_compare(fig: go.Figure, baseline: Any | None, change: Any) -> go.Figu
     rows = compare_rows(baseline, change)
     delta_colors = [PASS_COLOR if r["verdict"] == "better" else
                     FAIL_COLOR if r["verdict"] == "worse" else "#595959" for r in rows]
-    columns = [["baseline", "change", "Δ"]] + [[r["baseline"], r["change"], r["delta"] or "="]
+    same = "=" if baseline is not None else "—"
+    columns = [["baseline", "change", "Δ"]] + [[r["baseline"], r["change"], r["delta"] or same]
                                                for r in rows]
     run_colors = [BASELINE_COLOR, CHANGE_COLOR, "#262626"]
     fonts = [run_colors] + [[BASELINE_COLOR, CHANGE_COLOR, c] for c in delta_colors]
     traces.append({"cells": {"values": columns, "font": {"color": fonts}}})
     if baseline is None:
-        title = "Compare — pin a baseline, then change a knob to see both runs"
+        title = headline("Compare", "pin a baseline, then change a knob to see both runs")
     else:
         b, c = baseline.summary, change.summary
-        title = (f"Compare — p95 {fmt_ms(b['latency_ms']['p95'])} → "
-                 f"{fmt_ms(c['latency_ms']['p95'])}, cost per 1k "
-                 f"{fmt_money(b['cost']['per_1k'])} → {fmt_money(c['cost']['per_1k'])}")
-    return apply(fig, traces, {"title": {"text": title}})
+        title = headline("Compare: baseline → change",
+                         f"p95 {fmt_ms(b['latency_ms']['p95'])} → "
+                         f"{fmt_ms(c['latency_ms']['p95'])} · cost per 1k "
+                         f"{fmt_money(b['cost']['per_1k'])} → {fmt_money(c['cost']['per_1k'])}")
+    return apply(fig, traces, {"title": title})

@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from labkit.viz.colors import BUDGET_COLOR, FAIL_COLOR, PASS_COLOR, SERIES_COLORS, CHANGE_COLOR
-from labkit.viz.common import apply, base_layout, fmt_money
+from labkit.viz.common import apply, base_layout, fmt_money, headline
 
 __all__ = ["cost_figure", "update_cost", "COST_PARTS"]
 
@@ -48,7 +48,8 @@ def cost_figure(result: Any) -> go.Figure:
                "threshold": {"line": {"color": BUDGET_COLOR, "width": 3}, "thickness": 0.9,
                              "value": 0}},
         domain={"x": [0.3, 0.86]}), row=2, col=1)
-    fig.update_layout(base_layout("Cost"))
+    fig.update_layout(base_layout("Cost", subtitle=True,
+                                  margin={"l": 64, "r": 24, "t": 70, "b": 36}))
     fig.update_xaxes(title_text="cost of the run ($)", rangemode="tozero", tickprefix="$",
                      row=1, col=1)
     fig.update_yaxes(autorange="reversed", row=1, col=1)
@@ -69,9 +70,9 @@ def update_cost(fig: go.Figure, result: Any) -> go.Figure:
     color = (PASS_COLOR if budget["pass"] else FAIL_COLOR) if judged else CHANGE_COLOR
     gauge = {"axis": {"range": [0, top], "tickprefix": "$"}, "bar": {"color": color},
              "threshold": {"value": limit if judged else -1.0}}
-    title = f"Cost — {fmt_money(cost['total'])} for the run, {fmt_money(per_1k)} per 1k requests"
+    detail = f"{fmt_money(cost['total'])} for the run · {fmt_money(per_1k)} per 1k requests"
     if judged:
-        title += f" {'≤' if budget['pass'] else '>'} budget {fmt_money(limit)} " \
-                 f"{'✓' if budget['pass'] else '✗'}"
+        detail += f" {'≤' if budget['pass'] else '>'} budget {fmt_money(limit)} " \
+                  f"{'✓' if budget['pass'] else '✗'}"
     return apply(fig, [{"x": values}, {"value": per_1k, "gauge": gauge}],
-                 {"title": {"text": title}})
+                 {"title": headline("Cost", detail)})

@@ -16,7 +16,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from labkit.viz.colors import BUDGET_COLOR, SERIES_COLORS
-from labkit.viz.common import apply, base_layout, fmt_ms, series
+from labkit.viz.common import apply, base_layout, fmt_ms, headline, series
 
 __all__ = ["latency_figure", "update_latency"]
 
@@ -37,7 +37,7 @@ def latency_figure(result: Any, *, bucket_s: float | None = None) -> go.Figure:
             name=f"{name.split('_')[0]} budget", mode="lines",
             line={"color": BUDGET_COLOR, "dash": dash, "width": 1.4},
             hovertemplate="%{y:,.0f} ms"))
-    fig.update_layout(base_layout("Latency", "simulated time (s)", "latency (ms)"))
+    fig.update_layout(base_layout("Latency", "simulated time (s)", "latency (ms)", subtitle=True))
     return update_latency(fig, result, bucket_s=bucket_s)
 
 
@@ -66,5 +66,5 @@ def _content(result: Any, bucket_s: float | None) -> tuple[list[dict], dict]:
         if b.get("judged"):
             text += f" {'≤' if b['pass'] else '>'} {fmt_ms(b['limit'])} {'✓' if b['pass'] else '✗'}"
         parts.append(text)
-    title = "Latency — " + " · ".join(parts)
-    return traces, {"title": {"text": title}}
+    title = headline("Latency", " · ".join(parts))
+    return traces, {"title": title}

@@ -16,7 +16,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from labkit.viz.colors import OUTCOME_COLORS, rgba
-from labkit.viz.common import apply, base_layout, fmt_pct, series
+from labkit.viz.common import apply, base_layout, fmt_pct, headline, series
 
 __all__ = ["outcomes_figure", "update_outcomes"]
 
@@ -32,7 +32,7 @@ def outcomes_figure(result: Any, *, bucket_s: float | None = None) -> go.Figure:
             name=name, mode="lines", stackgroup="outcomes", line={"color": color, "width": 0.8},
             fillcolor=rgba(color, 0.75), hovertemplate="%{y:,.1f} req/s"))
     fig.update_layout(base_layout("Outcomes", "simulated time (s)",
-                                  "finished requests (req/s)"))
+                                  "finished requests (req/s)", subtitle=True))
     fig.update_layout(legend={"traceorder": "normal"})
     return update_outcomes(fig, result, bucket_s=bucket_s)
 
@@ -45,9 +45,9 @@ def update_outcomes(fig: go.Figure, result: Any, *, bucket_s: float | None = Non
     traces = [{"x": t, "y": ts[name] / width} for name in OUTCOMES]
     s = result.summary
     o = s["outcomes"]
-    title = f"Outcomes — {fmt_pct(s['success_rate'])} answered"
+    detail = f"{fmt_pct(s['success_rate'])} answered"
     b = s["budgets"].get("success_rate", {"judged": False})
     if b.get("judged"):
-        title += f" (budget {fmt_pct(b['limit'])} {'✓' if b['pass'] else '✗'})"
-    title += f"; {o['degraded']:,} degraded, {o['failed']:,} failed, {o['rejected']:,} rejected"
-    return apply(fig, traces, {"title": {"text": title}})
+        detail += f" {'≥' if b['pass'] else '<'} {fmt_pct(b['limit'])} {'✓' if b['pass'] else '✗'}"
+    detail += f" · {o['degraded']:,} degraded · {o['failed']:,} failed · {o['rejected']:,} rejected"
+    return apply(fig, traces, {"title": headline("Outcomes", detail)})

@@ -21,7 +21,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from labkit.viz.colors import OUTCOME_COLORS, STAGE_COLOR, rgba
-from labkit.viz.common import apply, base_layout, fmt_count
+from labkit.viz.common import apply, base_layout, fmt_count, headline
 
 __all__ = ["path_figure", "update_path", "path_flows", "NODES"]
 
@@ -73,8 +73,8 @@ def path_figure(result: Any) -> go.Figure:
               "line": {"color": "white", "width": 0.5}},
         link={"source": [], "target": [], "value": [], "color": []},
     ))
-    fig.update_layout(base_layout("Request path"))
-    fig.update_layout(hovermode="closest", margin={"l": 16, "r": 16, "t": 64, "b": 16})
+    fig.update_layout(base_layout("Request path", subtitle=True))
+    fig.update_layout(hovermode="closest", margin={"l": 16, "r": 16, "t": 70, "b": 16})
     return update_path(fig, result)
 
 
@@ -106,7 +106,7 @@ def update_path(fig: go.Figure, result: Any) -> go.Figure:
     labels = [f"{name} {fmt_count(totals[name])}" if name in totals else
               name if through[name] >= floor else "" for name in NODES]
     s = result.summary
-    title = (f"Request path — {fmt_count(s['requests'])} requests, "
-             f"cache hit ratio {s['cache_hit_ratio']:.0%}, "
-             f"{s['retries']:,} retries, {s['fallback_calls']:,} fallback calls")
-    return apply(fig, [{"link": link, "node": {"label": labels}}], {"title": {"text": title}})
+    title = headline("Request path", f"{fmt_count(s['requests'])} requests · "
+                     f"cache hits {s['cache_hit_ratio']:.0%} · {s['retries']:,} retries · "
+                     f"{s['fallback_calls']:,} fallback calls")
+    return apply(fig, [{"link": link, "node": {"label": labels}}], {"title": title})

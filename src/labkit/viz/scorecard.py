@@ -16,7 +16,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from labkit.viz.colors import FAIL_COLOR, NEUTRAL_COLOR, PASS_COLOR, rgba
-from labkit.viz.common import apply, base_layout, fmt_ms, fmt_money, fmt_pct
+from labkit.viz.common import apply, base_layout, fmt_ms, fmt_money, fmt_pct, headline
 
 __all__ = ["scorecard_figure", "update_scorecard", "scorecard_rows"]
 
@@ -56,8 +56,8 @@ def scorecard_figure(result: Any) -> go.Figure:
         cells={"values": [[], [], [], []], "align": "left", "height": 30,
                "font": {"size": 13, "color": "#262626"}, "line": {"color": "white"}},
     ))
-    fig.update_layout(base_layout("Budgets"))
-    fig.update_layout(margin={"l": 16, "r": 16, "t": 64, "b": 8})
+    fig.update_layout(base_layout("Budgets", subtitle=True))
+    fig.update_layout(margin={"l": 16, "r": 16, "t": 70, "b": 8})
     return update_scorecard(fig, result)
 
 
@@ -79,10 +79,10 @@ def update_scorecard(fig: go.Figure, result: Any) -> go.Figure:
     judged = [r for r in rows if r["judged"]]
     broken = [r for r in judged if not r["pass"]]
     if not judged:
-        title = "Budgets — none judged (set a budget above 0)"
+        title = headline("Budgets", "none judged (set a budget above 0)")
     elif broken:
-        title = (f"Budgets — {len(broken)} of {len(judged)} broken: "
-                 + ", ".join(r["label"] for r in broken) + " ✗")
+        title = headline("Budgets", f"{len(broken)} of {len(judged)} broken: "
+                         + ", ".join(r["label"] for r in broken) + " ✗")
     else:
-        title = f"Budgets — all {len(judged)} hold ✓"
-    return apply(fig, [{"cells": cells}], {"title": {"text": title}})
+        title = headline("Budgets", f"all {len(judged)} hold ✓")
+    return apply(fig, [{"cells": cells}], {"title": title})

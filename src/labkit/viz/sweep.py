@@ -27,7 +27,7 @@ import plotly.graph_objects as go
 
 from labkit.tdist import mean_ci
 from labkit.viz.colors import SEQUENCE
-from labkit.viz.common import base_layout
+from labkit.viz.common import base_layout, headline
 
 __all__ = ["sweep_figure", "sweep_points", "axis_title"]
 
@@ -129,10 +129,13 @@ def sweep_figure(table: Any, *, x: str, y: str, color: str | None = None,
             hovertemplate=f"{x} = %{{x}}<br>{y} = %{{y:,.4g}} ± %{{error_y.array:,.3g}}"
                           "<extra>%{fullData.name}</extra>"))
     seeds = max(p["n"] for pts in groups.values() for p in pts)
-    text = title or (f"{y} against {x}" + (f", by {color}" if color else "")
-                     + f" — mean of {seeds} seed{'s' if seeds != 1 else ''}"
-                     + (", 95% CI" if seeds > 1 else ""))
-    fig.update_layout(base_layout(text, axis_title(x), axis_title(y), hovermode="closest"))
+    detail = f"mean of {seeds} seed{'s' if seeds != 1 else ''}" + (
+        ", 95% CI" if seeds > 1 else "")
+    text = title or (f"{y} against {x}" + (f", by {color}" if color else ""))
+    text = headline(text, detail)
+    fig.update_layout(base_layout("", axis_title(x), axis_title(y), subtitle=True,
+                                  hovermode="closest"))
+    fig.update_layout(title=text)
     xs = sorted({p["x"] for pts in groups.values() for p in pts}, key=_sort_key)
     if len(xs) <= 12 and all(isinstance(v, (int, float)) for v in xs):
         fig.update_xaxes(tickmode="array", tickvals=xs)

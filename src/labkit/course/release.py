@@ -13,8 +13,11 @@ release of an unchanged ``source/`` is byte-identical to the committed one;
 from __future__ import annotations
 
 import filecmp
+import hashlib
 import shutil
+import sqlite3
 import tempfile
+from contextlib import closing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +28,8 @@ from labkit.course.cells import DELIMITERS, REGIONS, normalise, secret_lines
 from labkit.course.layout import CONFIG_NAME, Course, CourseError
 from labkit.course.worker import run_step
 
-__all__ = ["ReleaseResult", "release_labs", "register_lab", "find_leaks", "stale_release"]
+__all__ = ["ReleaseResult", "release_labs", "register_lab", "ensure_registered", "find_leaks",
+           "stale_release"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,6 +86,43 @@ def register_lab(course: Course, lab: str, *, log_dir: Path | None = None) -> No
                           f"(log: {result.log_path})")
 
 
+def _fingerprint(course: Course, lab: str) -> str:
+    digest = hashlib.sha256(course.config_file.read_bytes())
+    for nb in sorted((course.source_dir / lab).glob("*.ipynb")):
+        digest.update(nb.name.encode() + b"\0" + nb.read_bytes())
+    return digest.hexdigest()
+
+
+def _marker(course: Course, lab: str) -> Path:
+    return course.grading_dir / ".registered" / f"{lab}.sha256"
+
+
+def _in_gradebook(course: Course, lab: str) -> bool:
+    if not course.db_path.is_file():
+        return False
+    with closing(sqlite3.connect(course.db_path)) as db:
+        try:
+            return db.execute("SELECT 1 FROM assignment WHERE name = ?", (lab,)).fetchone() is not None
+        except sqlite3.DatabaseError:
+            return False
+
+
+def _remember(course: Course, lab: str) -> None:
+    marker = _marker(course, lab)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(_fingerprint(course, lab) + "\n", encoding="utf-8")
+
+
+def ensure_registered(course: Course, lab: str) -> None:
+    """Register ``lab`` in the gradebook unless it already is, from this very source."""
+    marker = _marker(course, lab)
+    if (marker.is_file() and marker.read_text(encoding="utf-8").strip() == _fingerprint(course, lab)
+            and _in_gradebook(course, lab)):
+        return
+    register_lab(course, lab)
+    _remember(course, lab)
+
+
 def _last_line(text: str) -> str:
     lines = [x for x in text.strip().splitlines() if x.strip()]
     return lines[-1] if lines else "unknown error"
@@ -112,6 +153,7 @@ def release_labs(course: Course, labs: Sequence[str] | None = None) -> list[Rele
         for path in out_dir.rglob("*"):
             if path.is_file():
                 path.chmod(0o644)
+        _remember(course, lab)
         results.append(ReleaseResult(lab=lab, notebooks=notebooks))
     return results
 

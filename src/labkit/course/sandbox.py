@@ -227,6 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--file-mb", type=int, default=SandboxLimits.file_mb)
     parser.add_argument("--processes", type=int, default=SandboxLimits.processes)
     parser.add_argument("--scratch", required=True, help="private writable folder (HOME, TMPDIR)")
+    parser.add_argument("--log", help="file for the kernel's own stdout/stderr (default: discard)")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = [c for c in args.command if c != "--"] if args.command[:1] == ["--"] else args.command
@@ -244,11 +245,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.update({"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                        "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"})
     reads = list(_SYSTEM_READ) + _python_paths() + ([connection_file] if connection_file else [])
+    # The kernel's own fds 1 and 2 must not reach the grader: it reads results from its stdout.
+    sink = os.open(args.log or os.devnull, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         restrict(write_paths=[workdir, scratch, "/dev/null"], read_paths=reads, bind_ports=ports, limits=limits)
     except (SandboxError, OSError, ValueError) as exc:
+        os.write(sink, f"labkit sandbox: {exc}\n".encode())
         sys.stderr.write(f"labkit sandbox: {exc}\n")
         return 3
+    os.dup2(sink, 1)
+    os.dup2(sink, 2)
     os.execvp(command[0], command)
     return 0  # pragma: no cover - execvp does not return
 

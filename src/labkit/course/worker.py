@@ -23,7 +23,7 @@ from typing import Any
 
 from labkit.course.layout import CourseError, grading_environment
 
-__all__ = ["StepResult", "run_step", "main"]
+__all__ = ["StepResult", "run_step", "main", "RESULT_PREFIX"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,6 +82,8 @@ def _config(args: argparse.Namespace) -> Any:
         config.Execute.timeout = int(round(args.cell_timeout)) or 1
     if args.memory_mb is not None:
         config.SandboxKernelManager.memory_mb = args.memory_mb
+    if args.kernel_log:
+        config.SandboxKernelManager.kernel_log = args.kernel_log
     return config
 
 
@@ -105,11 +107,43 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     raise CourseError(f"unknown step {args.step!r}")
 
 
+RESULT_PREFIX = "LABKIT-RESULT "
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Autograde lane: one request per stdin line, one result line per request.
+
+    A request is ``{"student", "root", "db_url", "log"}`` (an isolated copy of
+    the course for one submission).  nbgrader is imported once per lane, not
+    once per submission.  The kernel's own output goes to the student's log,
+    never to this process's stdout, so a submission cannot forge a result line.
+    """
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        args.root, args.db_url, args.student = request["root"], request["db_url"], request["student"]
+        args.kernel_log = request["log"]
+        try:
+            result = _run(args)
+        except Exception as exc:  # noqa: BLE001 - reported for this submission, lane goes on
+            result = {"success": False, "error": f"{type(exc).__name__}: {exc}"}
+        with open(request["log"], "a", encoding="utf-8") as log:
+            log.write(result.get("log") or "")
+            log.write(result.get("error") or "")
+        sys.stdout.write(RESULT_PREFIX + json.dumps({
+            "student": request["student"], "success": bool(result.get("success")),
+            "error": (result.get("error") or "")[-2000:]}) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="labkit.course.worker")
-    parser.add_argument("step", choices=["generate_assignment", "autograde", "generate_feedback"])
+    parser.add_argument("step", choices=["generate_assignment", "autograde", "generate_feedback",
+                                         "autograde-lane"])
     parser.add_argument("--config", required=True)
-    parser.add_argument("--root", required=True)
+    parser.add_argument("--root", default="")
     parser.add_argument("--lab", required=True, action="append")
     parser.add_argument("--student")
     parser.add_argument("--db-url")
@@ -117,6 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cell-timeout", type=float)
     parser.add_argument("--memory-mb", type=int)
     args = parser.parse_args(argv)
+    args.kernel_log = None
+    if args.step == "autograde-lane":
+        args.step = "autograde"
+        return _serve(args)
     result = _run(args)
     if result.get("log"):
         sys.stderr.write(result["log"])

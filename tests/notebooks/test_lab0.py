@@ -1,0 +1,119 @@
+"""Lab 0 notebook: the source runs quickly and cleanly, the release runs up to its first task,
+the panel works, and every graded check can fail.
+
+Executed in a real kernel with nbclient; the kernel is kept for running wrong answers.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB = "lab0-orientation"
+SOURCE = ROOT / "source" / LAB / f"{LAB}.ipynb"
+RELEASE = ROOT / "release" / LAB / f"{LAB}.ipynb"
+SOURCE_BUDGET_S = 60.0
+
+
+def problems(cell):
+    out = []
+    for o in cell.get("outputs", []):
+        if o.output_type == "error":
+            out.append(f"{o.ename}: {o.evalue}")
+        elif o.output_type == "stream" and o.name == "stderr":
+            out.append(f"stderr: {o.text}")
+    return out
+
+
+def execute(path, tmp_path_factory):
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(tmp_path_factory.mktemp("run"))}})
+    return nb, client
+
+
+@pytest.fixture(scope="module")
+def source_run(tmp_path_factory):
+    nb, client = execute(SOURCE, tmp_path_factory)
+    with client.setup_kernel():
+        start = time.perf_counter()
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+        yield nb, client, time.perf_counter() - start
+
+
+def run_in(client, source):
+    cell = nbformat.v4.new_code_cell(source)
+    client.execute_cell(cell, 0)
+    return problems(cell)
+
+
+def by_id(nb, cell_id):
+    return next(c for c in nb.cells if c.get("id") == cell_id)
+
+
+def test_source_runs_top_to_bottom_without_errors_or_stderr(source_run):
+    nb, _, elapsed = source_run
+    for cell in nb.cells:
+        assert problems(cell) == [], cell.get("id")
+    assert elapsed < SOURCE_BUDGET_S
+
+
+def test_first_run_prints_the_headline_numbers(source_run):
+    nb, _, _ = source_run
+    text = by_id(nb, "lab0-first-run").outputs[0].text
+    assert "requests" in text and "answered" in text and "p95 latency" in text
+
+
+def test_panel_shows_a_widget_and_keeps_its_result(source_run):
+    nb, client, _ = source_run
+    panel_out = by_id(nb, "lab0-panel").outputs
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in panel_out)
+    p95 = by_id(nb, "lab0-panel-result").outputs[0]["data"]["text/plain"]
+    assert float(p95) > 0
+    assert run_in(client, "assert panel.scenario.to_knobs()['model.replicas'] >= 1") == []
+
+
+def test_checks_pass_on_the_solutions_and_print_their_verdicts(source_run):
+    nb, _, _ = source_run
+    assert "Q1: answer B recorded" in by_id(nb, "lab0-q1-check").outputs[0].text
+    assert "Q2: answer 3.2 replicas recorded" in by_id(nb, "lab0-q2-check").outputs[0].text
+    assert by_id(nb, "lab0-q3-check").outputs[0].text == "Q3: every budget holds on seed 1.\n"
+
+
+@pytest.mark.parametrize("answer, check, message", [
+    ('q1_answer = "A"', "lab0-q1-check", "Q1: not the right option"),
+    ('q1_answer = "E"', "lab0-q1-check", "Q1: 'E' is not one of the options"),
+    ("q2_answer = 40 * 80", "lab0-q2-check", "Q2: not the expected number"),      # ms not s
+    ("q2_answer = 0.8", "lab0-q2-check", "Q2: not the expected number"),          # utilisation
+    ('q3_knobs = {"model.replicas": 5}', "lab0-q3-check", "Q3: p95_ms does not hold on seed 1"),
+    ('q3_knobs = {"model.replicas": 12}', "lab0-q3-check", "Q3: cost_per_1k does not hold"),
+    ('q3_knobs = {"budget.p95_ms": 5000}', "lab0-q3-check", "Q3: this task lets you change only"),
+])
+def test_every_check_can_fail_with_a_useful_message(source_run, answer, check, message):
+    nb, client, _ = source_run
+    errors = run_in(client, answer + "\n" + by_id(nb, check).source)
+    assert errors and message in errors[0], errors
+
+
+def test_q3_alternatives_that_hold_on_every_seed(source_run):
+    nb, client, _ = source_run
+    for answer in ('q3_knobs = {"model.replicas": 7}', 'q3_knobs = {"cache.enabled": True}',
+                   'q3_knobs = {"model.replicas": 4, "cache.enabled": True}'):
+        assert run_in(client, answer + "\n" + by_id(nb, "lab0-q3-check").source) == [], answer
+
+
+def test_release_runs_until_the_first_unanswered_question(tmp_path_factory):
+    nb, client = execute(RELEASE, tmp_path_factory)
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+            if problems(cell):
+                break
+    assert cell.get("id") == "lab0-q1-answer"
+    assert problems(cell) == ["NotImplementedError: "]

@@ -35,7 +35,7 @@ FAST: dict[str, tuple[float, float]] = {
     "cache.content_change_s": (0.0, 20.0),
     "embed.latency_ms": (0.0, 100.0), "retrieval.latency_ms": (0.0, 100.0),
     "retrieval.permission_ms": (0.0, 50.0), "rerank.latency_ms": (0.0, 100.0),
-    "retrieval.index_refresh_s": (1.0, 20.0),
+    "retrieval.index_refresh_s": (1.0, 20.0), "retrieval.index_rebuild_cost": (0.0, 5.0),
     "embed.cost_per_call": (0.0, 0.01), "retrieval.cost_per_call": (0.0, 0.01),
     "rerank.cost_per_call": (0.0, 0.01),
     "batch.max_size": (1, 32), "batch.max_wait_ms": (0.0, 50.0),

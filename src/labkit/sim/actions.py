@@ -13,15 +13,10 @@
 
 from __future__ import annotations
 
-import math
-
-from labkit.sim.codes import OK, PATH_BITS, REASONS
+from labkit.sim.codes import OK, REASONS
+from labkit.sim.codes import PATH_BITS as _P
 from labkit.sim.replicas import Job
 from labkit.sim.request import Request
-
-_R = {name: i for i, name in enumerate(REASONS)}
-_P = PATH_BITS
-_INF = math.inf
 
 __all__ = ["Actions"]
 

@@ -15,6 +15,7 @@ words.  Every request ends in exactly one outcome:
 from __future__ import annotations
 
 __all__ = ["OUTCOMES", "REASONS", "ATTEMPT_RESULTS", "CACHE_STATES", "PATH_BITS",
+           "REASON_CODE", "ATTEMPT_CODE", "CACHE_CODE",
            "path_names", "answering_fallback", "FALLBACKS", "OK", "DEGRADED", "FAILED", "REJECTED"]
 
 OUTCOMES: tuple[str, ...] = ("ok", "degraded", "failed", "rejected")
@@ -34,6 +35,11 @@ ATTEMPT_RESULTS: tuple[str, ...] = (
 
 #: Cache lookup result per request (``none``: not looked up).
 CACHE_STATES: tuple[str, ...] = ("none", "miss", "hit", "stale", "expired")
+
+#: Word -> code, for writing records.
+REASON_CODE: dict[str, int] = {name: i for i, name in enumerate(REASONS)}
+ATTEMPT_CODE: dict[str, int] = {name: i for i, name in enumerate(ATTEMPT_RESULTS)}
+CACHE_CODE: dict[str, int] = {name: i for i, name in enumerate(CACHE_STATES)}
 
 #: Stages a request passed through, as bits of the ``path`` column.
 PATH_BITS: dict[str, int] = {

@@ -18,31 +18,30 @@ reaches :meth:`Engine.finish` exactly once, which writes its record.
 from __future__ import annotations
 
 import math
+from math import inf as _INF
 from typing import Any
 
 import numpy as np
 
-from labkit.sim import codes
+from labkit.sim.actions import Actions
 from labkit.sim.breaker import Breaker
 from labkit.sim.cache import HIT, STALE, LRUCache
-from labkit.sim.codes import DEGRADED, OK, PATH_BITS, REASONS, REJECTED
+from labkit.sim.codes import ATTEMPT_CODE as _A
+from labkit.sim.codes import CACHE_CODE as _C
+from labkit.sim.codes import DEGRADED, OK, REJECTED
+from labkit.sim.codes import PATH_BITS as _P
+from labkit.sim.codes import REASON_CODE as _R
+from labkit.sim.fallback import FallbackChain
 from labkit.sim.gateway import TokenBucket
 from labkit.sim.load import Workload
 from labkit.sim.replicas import Job, ReplicaPool, SpeedProfile
-from labkit.sim.retry import AdaptiveThrottle, RetryBudget, backoff_ms
-from labkit.sim.streams import Streams
-from labkit.sim.actions import Actions
-from labkit.sim.fallback import FallbackChain
 from labkit.sim.request import Request, _Environment
+from labkit.sim.retry import AdaptiveThrottle, RetryBudget, backoff_ms
 from labkit.sim.steps import PipelineSteps
+from labkit.sim.streams import Streams
 
 __all__ = ["Engine"]
 
-_R = {name: i for i, name in enumerate(REASONS)}
-_A = {name: i for i, name in enumerate(codes.ATTEMPT_RESULTS)}
-_C = {name: i for i, name in enumerate(codes.CACHE_STATES)}
-_P = PATH_BITS
-_INF = math.inf
 
 
 class Engine(PipelineSteps, FallbackChain, Actions):

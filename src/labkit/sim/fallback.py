@@ -15,16 +15,14 @@ primary gets no call after it and nothing is lost.
 
 from __future__ import annotations
 
-import math
+from math import inf as _INF
 from typing import Any
 
-from labkit.sim.codes import DEGRADED, FAILED, PATH_BITS, REASONS
+from labkit.sim.codes import DEGRADED, FAILED
+from labkit.sim.codes import PATH_BITS as _P
+from labkit.sim.codes import REASON_CODE as _R
 from labkit.sim.replicas import Job
 from labkit.sim.request import Request
-
-_R = {name: i for i, name in enumerate(REASONS)}
-_P = PATH_BITS
-_INF = math.inf
 
 __all__ = ["FallbackChain"]
 

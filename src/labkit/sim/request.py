@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import simpy
 
-from labkit.sim.codes import PATH_BITS
-
-_P = PATH_BITS
+from labkit.sim.codes import PATH_BITS as _P
 
 __all__ = ["Request", "_Environment"]
 

@@ -19,13 +19,10 @@ from __future__ import annotations
 
 import math
 
-from labkit.sim.codes import OK, PATH_BITS, REASONS
-from labkit.sim.request import Request
-
-_R = {name: i for i, name in enumerate(REASONS)}
-_P = PATH_BITS
-_INF = math.inf
 from labkit.sim.breaker import OPEN
+from labkit.sim.codes import OK
+from labkit.sim.codes import PATH_BITS as _P
+from labkit.sim.request import Request
 
 __all__ = ["PipelineSteps"]
 

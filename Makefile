@@ -12,10 +12,13 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: setup lab test test-fast browser-deps bench release clean
 
-$(STAMP): pyproject.toml
+# The runtime dependencies are installed at exactly the versions pinned for Binder
+# (binder/requirements.txt), so every machine tests the environment learners get.
+$(STAMP): pyproject.toml binder/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	grep -v '^-e ' binder/requirements.txt > $(VENV)/constraints.txt
+	$(BIN)/python -m pip install --quiet -c $(VENV)/constraints.txt -e ".[test]"
 	touch $(STAMP)
 
 setup: $(STAMP)

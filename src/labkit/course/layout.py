@@ -72,7 +72,10 @@ class Course:
     @classmethod
     def find(cls, start: str | os.PathLike[str] | None = None) -> Course:
         """The course whose root is ``start`` or its nearest parent holding nbgrader_config.py."""
-        here = Path(start or os.getcwd()).resolve()
+        try:
+            here = Path(start or os.getcwd()).resolve()
+        except OSError as exc:        # the current folder was deleted under us
+            raise CourseError(f"cannot tell where the course is: {exc}; pass --root") from None
         for folder in (here, *here.parents):
             if (folder / CONFIG_NAME).is_file() and (folder / "source").is_dir():
                 return cls(root=folder)

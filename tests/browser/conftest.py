@@ -134,16 +134,30 @@ def browser(chromium_browser):
 
 @pytest.fixture
 def open_notebook(lab_server: LabServer, browser):
-    """``open_notebook(path, name=None)`` -> a :class:`LabPage` with every cell run."""
+    """``open_notebook(path, ...)`` -> a :class:`LabPage` with every cell run.
+
+    ``viewport`` sizes the browser window; ``sidebar=False`` folds JupyterLab's left
+    area away, as a learner does to give a panel the whole width.
+    """
     contexts = []
 
-    def _open(source: Path, name: str | None = None, run_all: bool = True) -> LabPage:
-        target = lab_server.root / (name or source.name)
+    def _open(source: Path, name: str | None = None, run_all: bool = True, *,
+              viewport: tuple[int, int] = (1440, 1000), sidebar: bool = True) -> LabPage:
+        # A fresh file name per call: JupyterLab gives each path its own kernel session,
+        # so a second test never inherits the widgets of the first.
+        opened = len(contexts)
+        target = lab_server.root / (name or f"{source.stem}-{os.getpid()}-{opened}{source.suffix}")
+        while target.exists():
+            opened += 1
+            target = lab_server.root / f"{source.stem}-{os.getpid()}-{opened}{source.suffix}"
         shutil.copyfile(source, target)
-        context = browser.new_context(viewport={"width": 1440, "height": 1000})
+        context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
         contexts.append(context)
         page = LabPage(context.new_page(), lab_server, target.name, ARTIFACTS)
         page.open()
+        if not sidebar:
+            page.page.evaluate("() => window.jupyterapp.commands.execute("
+                               "'application:toggle-left-area')")
         if run_all:
             page.run_all()
         return page

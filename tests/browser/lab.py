@@ -165,6 +165,20 @@ class LabPage:
             arg=selector, timeout=timeout_s * 1000,
         )
 
+    def set_number(self, widget_selector: str, value: str) -> None:
+        """Type ``value`` into a number box and press Enter (what a learner does)."""
+        box = self.page.locator(f"{widget_selector} input").first
+        box.scroll_into_view_if_needed()
+        box.fill(value)
+        box.press("Enter")
+
+    def open_section(self, title: str) -> None:
+        """Open the accordion section of a panel whose title starts with ``title``."""
+        header = self.page.locator(".labkit-accordion .jupyter-widget-Collapse-header",
+                                   has_text=title).first
+        header.scroll_into_view_if_needed()
+        header.click()
+
     def screenshot(self, name: str, selector: str | None = None) -> Path:
         self.artifacts.mkdir(parents=True, exist_ok=True)
         path = self.artifacts / f"{name}.png"

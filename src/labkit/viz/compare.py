@@ -34,7 +34,7 @@ _METRICS: tuple[tuple[str, Callable[[dict], float], Callable[[float], str], str]
     ("success rate", lambda s: s["success_rate"], lambda v: fmt_pct(v, 2), "higher"),
     ("cost per 1k", lambda s: s["cost"]["per_1k"], fmt_money, "lower"),
     ("model calls", lambda s: s["model_calls"], lambda v: f"{v:,.0f}", "lower"),
-    ("amplification", lambda s: s["amplification"], lambda v: f"{v:.2f}×", "lower"),
+    ("calls per request", lambda s: s["amplification"], lambda v: f"{v:.2f}×", "lower"),
     ("cache hit ratio", lambda s: s["cache_hit_ratio"], lambda v: fmt_pct(v), "higher"),
     ("mean quality", lambda s: s["quality_mean"], lambda v: f"{v:.3f}", "higher"),
     ("budgets held", lambda s: sum(b["pass"] for b in s["budgets"].values()

@@ -1,0 +1,133 @@
+"""Benchmark: from a knob change to new data in the charts, inside a real Jupyter kernel.
+
+A learner releases a knob; the panel simulates the new scenario, summarises it
+and pours the result into its eight charts.  This benchmark starts a Python
+kernel (jupyter_client, the same machinery JupyterLab uses), builds a full
+``Panel`` in it for each lab's default scenario, and times, inside the kernel,
+``widget.value = new`` until the call returns, when every chart's traces hold
+the new run (the benchmark checks the latency chart's p95 line against the
+run it reports, so a skipped update cannot look fast).  Each change is a new
+scenario (``model.service_ms`` nudged by 1%), so no change is served from the
+cache.  The time includes the simulation, the summary, the per-bucket series
+and the comm messages the widgets send; it excludes the browser's drawing.
+
+Lab scenarios are the presets named ``lab*``; when there are none, the
+catalogue defaults.  Target: median at most 150 ms per change.
+
+    python bench/bench_ui.py [--changes 15] [--preset NAME ...] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from jupyter_client.manager import start_new_kernel
+
+TARGET_MS = 150.0
+
+KERNEL_CODE = r'''
+import json, statistics, time
+import numpy as np
+from labkit.sim import simulate
+from labkit.ui import Panel
+from labkit.viz.common import series
+
+def _bench(preset, changes):
+    panel = Panel(preset=None if preset == "default" else preset)
+    widget = panel.controls["model.service_ms"]
+    base = float(widget.value)
+    wall, cpu, sim = [], [], []
+    for k in range(1, changes + 1):
+        value = round(base * (1 + 0.01 * k), 6)
+        c0, t0 = time.process_time(), time.perf_counter()
+        widget.value = value
+        t1, c1 = time.perf_counter(), time.process_time()
+        result = panel.result
+        shown = np.asarray(panel.figures["latency"].data[1].y, float)
+        if panel.error or result.scenario.model.service_ms != value or not np.allclose(
+                shown, series(result)["p95_ms"], equal_nan=True):
+            raise RuntimeError(f"the charts did not update for {value}: {panel.error}")
+        s0 = time.perf_counter()
+        simulate(result.scenario, seed=result.seed)
+        sim.append(time.perf_counter() - s0)
+        wall.append(t1 - t0)
+        cpu.append(c1 - c0)
+    ms = lambda xs: 1000.0 * statistics.median(xs)
+    return {"preset": preset, "requests": result.summary["requests"], "changes": changes,
+            "median_ms": ms(wall), "p90_ms": 1000.0 * sorted(wall)[int(0.9 * (len(wall) - 1))],
+            "cpu_median_ms": ms(cpu), "simulate_median_ms": ms(sim)}
+'''
+
+
+def lab_presets() -> list[str]:
+    from labkit.sim import PRESETS
+
+    labs = sorted(name for name in PRESETS if name.startswith("lab"))
+    return labs or ["default"]
+
+
+def run(presets: list[str], changes: int) -> list[dict]:
+    # the kernelspec runs "python": make it this interpreter
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    km, kc = start_new_kernel(kernel_name="python3", stderr=subprocess.DEVNULL)
+    rows: list[dict] = []
+    try:
+        def execute(code: str) -> list[str]:
+            out: list[str] = []
+
+            def hook(msg: dict) -> None:
+                kind = msg["msg_type"]
+                if kind == "stream" and msg["content"]["name"] == "stdout":
+                    out.append(msg["content"]["text"])
+                elif kind == "error":
+                    raise RuntimeError("\n".join(msg["content"]["traceback"]))
+
+            reply = kc.execute_interactive(code, timeout=600, output_hook=hook)
+            if reply["content"]["status"] != "ok":
+                raise RuntimeError(f"kernel error: {reply['content'].get('evalue')}")
+            return out
+
+        execute(KERNEL_CODE)
+        for preset in presets:
+            out = execute(f"print(json.dumps(_bench({preset!r}, {changes})))")
+            rows.append(json.loads("".join(out)))
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    for row in rows:
+        row["target_ms"] = TARGET_MS
+        row["ratio_to_target"] = row["median_ms"] / TARGET_MS
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--changes", type=int, default=15, help="knob changes per scenario")
+    parser.add_argument("--preset", action="append", help="preset(s) to time instead of the "
+                        "lab defaults")
+    parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    args = parser.parse_args(argv)
+    if args.changes < 3:
+        parser.error(f"--changes must be >= 3, got {args.changes}")
+    rows = run(args.preset or lab_presets(), args.changes)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"knob change -> chart traces updated, in a Jupyter kernel ({args.changes} changes "
+          f"each, target {TARGET_MS:.0f} ms median)")
+    print(f"{'scenario':<22}{'requests':>9}{'median':>10}{'p90':>10}{'cpu':>9}"
+          f"{'simulate':>10}{'ratio':>8}")
+    for r in rows:
+        print(f"{r['preset']:<22}{r['requests']:>9,}{r['median_ms']:>8.0f}ms{r['p90_ms']:>8.0f}ms"
+              f"{r['cpu_median_ms']:>7.0f}ms{r['simulate_median_ms']:>8.0f}ms"
+              f"{r['ratio_to_target']:>7.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

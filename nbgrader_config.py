@@ -10,18 +10,12 @@ Plain ``nbgrader`` commands run from this folder read this file too, so they
 get the same layout, the sandboxed and time-limited execution of student
 code, the tamper-proof cell restoration and the scrubbed feedback.  Use the
 ``labkit course`` wrappers for parallel autograding and checked output.
-Option names are nbgrader 0.9.6's (see ``nbgrader --help-all``).
+Option names are nbgrader 0.9.6's (see ``nbgrader --help-all``).  Preprocessors are
+named by dotted path, so reading this file imports nothing (learner-side
+nbgrader extensions that read it never load the grading code).
 """
 
 import os
-
-from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput,
-                                    DeduplicateIds, GetGrades, IgnorePattern, LimitOutput,
-                                    OverwriteKernelspec, SaveAutoGrades)
-
-from labkit.course.cells import RestoreCells, ScrubFeedback
-from labkit.course.kernel import SandboxedExecute
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -47,12 +41,16 @@ c.ClearHiddenTests.enforce_metadata = True
 c.ClearMarkScheme.enforce_metadata = True
 
 # --- autograde: restore tampered cells, then run student code in a sandbox ---
-c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec,
-                                      RestoreCells, CheckCellMetadata]
-c.Autograde.autograde_preprocessors = [SandboxedExecute, IgnorePattern,
-                                       ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
-                                       AssignLatePenalties, CheckCellMetadata]
-c.OverwriteCells.add_missing_cells = True          # deleted test cells come back
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput", "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec", "labkit.course.cells.RestoreCells",
+    "nbgrader.preprocessors.CheckCellMetadata"]
+c.Autograde.autograde_preprocessors = [
+    "labkit.course.kernel.SandboxedExecute", "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor", "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades", "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata"]
+c.OverwriteCells.add_missing_cells = True          # deleted test cells come back (RestoreCells)
 c.Execute.timeout = 30                             # seconds per cell
 c.Execute.iopub_timeout = 5                        # grace after an interrupt before SIGKILL
 c.Execute.interrupt_on_timeout = True
@@ -62,4 +60,6 @@ c.SandboxKernelManager.cpu_s = 900                 # CPU seconds per notebook
 c.SandboxKernelManager.file_mb = 64                # largest file a submission may write
 
 # --- feedback: no hidden tests or mark schemes, not even in tracebacks -------
-c.GenerateFeedback.preprocessors = [GetGrades, ScrubFeedback, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades", "labkit.course.cells.ScrubFeedback",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]

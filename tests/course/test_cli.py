@@ -120,3 +120,14 @@ def test_cli_outside_a_course_says_where_it_looked(tmp_path, capsys, monkeypatch
     proc = cli("release", cwd=tmp_path, capsys=capsys, monkeypatch=monkeypatch)
     assert proc.returncode == 2
     assert proc.stderr.startswith("labkit course release: no nbgrader_config.py next to a source/")
+
+
+def test_autograde_refuses_to_run_student_code_without_landlock(course, monkeypatch):
+    from labkit.course import sandbox
+
+    collect(course, LAB, [FIXTURES / "perfect.ipynb"])
+    monkeypatch.setattr(sandbox, "landlock_abi", lambda: 0)
+    with pytest.raises(sandbox.SandboxError, match=r"Linux Landlock is not available on this "
+                                                    r"machine \(kernel >= 5.13"):
+        autograde(course, LAB)
+    assert not (course.autograded_dir / "perfect").exists()

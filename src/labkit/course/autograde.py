@@ -32,6 +32,7 @@ from pathlib import Path
 from labkit.course.gradebook import merge_submission, submission_score
 from labkit.course.layout import Course, CourseError, check_name, grading_environment
 from labkit.course.release import ensure_registered
+from labkit.course.sandbox import check_available
 from labkit.course.worker import RESULT_PREFIX
 
 __all__ = ["SubmissionOutcome", "autograde"]
@@ -159,6 +160,8 @@ def autograde(course: Course, lab: str, *, workers: int = 2, students: Sequence[
     if not wanted:
         raise CourseError(f"no submissions of {lab} in {course.submitted_dir}/<student>/{lab}/; "
                           f"collect them first (labkit course collect {lab} FILES...)")
+    if _sandboxed(course):
+        check_available()              # refuse here, clearly, rather than per kernel
     log_dir = course.logs_dir / lab
     log_dir.mkdir(parents=True, exist_ok=True)
     ensure_registered(course, lab)
@@ -187,6 +190,11 @@ def autograde(course: Course, lab: str, *, workers: int = 2, students: Sequence[
         for lane in lanes:
             lane.join()
     return sorted(outcomes, key=lambda o: o.student)
+
+
+def _sandboxed(course: Course) -> bool:
+    value = course.config().get("SandboxedExecute", {}).get("sandbox", True)
+    return bool(value)
 
 
 def _finish(course: Course, lab: str, student: str, root: Path, seconds: float, success: bool,

@@ -156,7 +156,7 @@ class SandboxedExecute(Execute):
             if self._restarts > self.max_restarts:
                 return
             try:
-                await self.kc._async_execute_interactive(       # type: ignore[attr-defined]
+                await self.kc.execute_interactive(
                     cell.source, store_history=False, allow_stdin=False,
                     timeout=self.timeout, output_hook=lambda msg: None)
             except (TimeoutError, asyncio.TimeoutError, RuntimeError):

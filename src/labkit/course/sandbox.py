@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 from labkit.course import seccomp
 
-__all__ = ["SandboxLimits", "SandboxError", "landlock_abi", "restrict", "main"]
+__all__ = ["SandboxLimits", "SandboxError", "landlock_abi", "check_available", "restrict", "main"]
 
 _SYS_CREATE, _SYS_ADD_RULE, _SYS_RESTRICT = 444, 445, 446   # x86_64 and aarch64 alike
 _PR_SET_NO_NEW_PRIVS, _PR_CAPBSET_DROP, _PR_SET_SECUREBITS = 38, 24, 28
@@ -109,6 +109,18 @@ def landlock_abi() -> int:
     return int(version) if version > 0 else 0
 
 
+def check_available() -> int:
+    """The Landlock ABI, or :class:`SandboxError` saying why student code cannot be contained here."""
+    abi = landlock_abi()
+    if abi < 1:
+        raise SandboxError("Linux Landlock is not available on this machine (kernel >= 5.13 with "
+                           "landlock in the LSM list is required to grade untrusted notebooks)")
+    machine = os.uname().machine.lower()
+    if {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine) not in ("x86_64", "aarch64"):
+        raise SandboxError(f"the grading sandbox supports x86_64 and aarch64, not {machine}")
+    return abi
+
+
 def _fs_rights(abi: int) -> int:
     rights = (1 << 13) - 1              # ABI 1: execute .. make_sym
     if abi >= 2:
@@ -172,10 +184,7 @@ def restrict(*, write_paths: Sequence[str], read_paths: Sequence[str],
     Raises :class:`SandboxError` when Landlock is unavailable: grading
     without it would let a submission write anywhere the grader can.
     """
-    abi = landlock_abi()
-    if abi < 1:
-        raise SandboxError("Linux Landlock is not available on this machine (kernel >= 5.13 with "
-                           "landlock in the LSM list is required to grade untrusted notebooks)")
+    abi = check_available()
     handled_fs = _fs_rights(abi)
     handled_net = (_NET_BIND | _NET_CONNECT) if abi >= 4 else 0
     scoped = (_SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL) if abi >= 6 else 0

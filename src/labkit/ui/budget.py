@@ -26,7 +26,8 @@ import plotly.graph_objects as go
 from labkit.knobs import CATALOGUE, KnobError
 from labkit.ui.controls import knob_widget, set_widget_value, widget_value
 from labkit.ui.figurewidget import LabFigureWidget
-from labkit.ui.resize import make_responsive
+from labkit.ui.resize import ChartResizer, make_responsive
+from labkit.ui.style import stylesheet
 from labkit.viz.colors import FAIL_COLOR, NEUTRAL_COLOR, PASS_COLOR
 from labkit.viz.scorecard import scorecard_figure, scorecard_rows, update_scorecard
 
@@ -96,10 +97,18 @@ class BudgetPanel:
         children: list[widgets.Widget] = [
             widgets.HTML("<div class='labkit-section-title'>Budgets</div>"),
             *self.controls.values(), self.verdicts]
-        if self.scorecard is not None:
-            children.append(self.scorecard)
         self.widget = widgets.VBox(children)
         self.widget.add_class("labkit-budgets")
+        if self.scorecard is not None:   # on its own: a small panel of its own
+            self.scorecard.add_class("labkit-view")
+            chart = widgets.Box([self.scorecard], layout=widgets.Layout(
+                flex="1 1 auto", min_width="0", width="100%"))
+            chart.add_class("labkit-view-cell")
+            column = widgets.VBox([self.widget], layout=widgets.Layout(
+                width="450px", min_width="450px"))
+            self.widget = widgets.VBox([stylesheet(), ChartResizer(), widgets.HBox(
+                [column, chart], layout=widgets.Layout(width="100%", align_items="flex-start"))])
+            self.widget.add_class("labkit-panel")
 
     def values(self) -> dict[str, Any]:
         """The budget knob values the controls hold."""

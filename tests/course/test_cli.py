@@ -131,3 +131,55 @@ def test_autograde_refuses_to_run_student_code_without_landlock(course, monkeypa
                                                     r"machine \(kernel >= 5.13"):
         autograde(course, LAB)
     assert not (course.autograded_dir / "perfect").exists()
+
+
+def test_collect_names_what_it_expected(course, tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    empty_dir = tmp_path / "ada"
+    empty_dir.mkdir()
+    results = collect(course, LAB, [text, empty_dir])
+    assert results[0].message == f"{text}: expected <student>.ipynb or a <student>/ folder"
+    assert results[1].message == f"{empty_dir}: no lab0-orientation.ipynb inside this folder"
+    with pytest.raises(CourseError, match="collect needs at least one <student>.ipynb file"):
+        collect(course, LAB, [])
+
+
+def test_export_needs_a_folder_to_write_into(course, tmp_path):
+    from labkit.course.export import export_grades
+
+    course.db_path.write_bytes(b"")
+    with pytest.raises(CourseError, match=r"cannot write .*g\.csv: folder .*nowhere does not exist"):
+        export_grades(course, tmp_path / "nowhere" / "g.csv")
+
+
+def test_feedback_that_still_leaks_is_deleted(course, monkeypatch):
+    from labkit.course import feedback as fb
+    from labkit.course.worker import StepResult
+
+    page = course.feedback_dir / "ada" / LAB / f"{LAB}.html"
+    (course.autograded_dir / "ada" / LAB).mkdir(parents=True)
+
+    def leaky_nbgrader(step, **kwargs):
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text("<pre><span>assert</span> q1 == &quot;B&quot;, <b>why</b></pre>")
+        return StepResult(step=step, success=True, error="", log_path=course.logs_dir / "f.log")
+
+    monkeypatch.setattr(fb, "run_step", leaky_nbgrader)
+    monkeypatch.setattr(fb, "lab_secrets", lambda course, lab: {'assert q1 == "B", why'})
+    with pytest.raises(CourseError, match=r"lab0-orientation.html quoted hidden material "
+                                          r"\('assert q1 == \"B\", why'\); it was deleted"):
+        fb.generate_feedback(course, LAB)
+    assert not page.exists()
+
+
+def test_feedback_needs_the_lab_in_the_gradebook(course):
+    from nbgrader.api import Gradebook
+
+    from labkit.course.feedback import lab_secrets
+
+    with Gradebook(course.db_url):
+        pass                                                  # an empty nbgrader gradebook
+    with pytest.raises(CourseError, match=r"lab0-orientation is not in the gradebook .*; "
+                                          r"autograde it first"):
+        lab_secrets(course, LAB)

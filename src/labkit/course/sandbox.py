@@ -22,7 +22,8 @@ anything it starts:
 * **privileges**: when started as root, every capability is dropped (so the
   kernel cannot mount, reboot, load modules or override file permissions).
 * **resources**: ``RLIMIT_AS`` (memory), ``RLIMIT_CPU`` (CPU seconds for the
-  whole kernel), ``RLIMIT_FSIZE`` (largest file) and ``RLIMIT_NPROC``.
+  whole kernel), ``RLIMIT_FSIZE`` (largest file) and ``RLIMIT_NPROC`` (processes
+  beyond those the user already runs; the kernel ignores it for root).
 
 Wall-clock limits per cell are enforced by the grader (see
 :mod:`labkit.course.kernel`), which kills the kernel's process group when a
@@ -166,11 +167,29 @@ def _drop_capabilities() -> None:
     _check(_libc.capset(header, data), "dropping capabilities")
 
 
+def _user_tasks(uid: int) -> int:
+    """Threads the user already runs (RLIMIT_NPROC counts them all, system-wide)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status", encoding="ascii", errors="replace") as fh:
+                fields = dict(line.split(":", 1) for line in fh if ":" in line)
+            if int(fields["Uid"].split()[0]) == uid:
+                total += int(fields["Threads"])
+        except (OSError, KeyError, ValueError):
+            continue
+    return total
+
+
 def _set_limits(limits: SandboxLimits) -> None:
+    # RLIMIT_NPROC is per user, not per process tree: allow `processes` more than already run.
+    nproc = limits.processes + _user_tasks(os.getuid()) if limits.processes else 0
     pairs = [(resource.RLIMIT_AS, limits.memory_mb * 1024 * 1024),
              (resource.RLIMIT_CPU, limits.cpu_s),
              (resource.RLIMIT_FSIZE, limits.file_mb * 1024 * 1024),
-             (resource.RLIMIT_NPROC, limits.processes),
+             (resource.RLIMIT_NPROC, nproc),
              (resource.RLIMIT_CORE, 0)]
     for which, value in pairs:
         if value or which == resource.RLIMIT_CORE:

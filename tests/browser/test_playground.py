@@ -72,7 +72,11 @@ def test_charts_fit_their_cells(open_notebook):
           element: el.getBoundingClientRect().width,
           cell: el.parentElement.getBoundingClientRect().width,
           drawn: el._fullLayout ? el._fullLayout.width : -1}))""")
-    assert len(sizes) == 8
+    # the full panel's eight views, then the scorecard of the BudgetPanel at the end
+    assert [s["name"] for s in sizes] == [
+        "labkit-view-latency", "labkit-view-outcomes", "labkit-view-capacity",
+        "labkit-view-cost", "labkit-view-path", "labkit-view-amplification",
+        "labkit-view-scorecard", "labkit-view-compare", "labkit-view-scorecard"]
     for s in sizes:
         assert s["element"] <= s["cell"] + 1, s              # no chart spills over its cell
         assert abs(s["drawn"] - s["element"]) <= 2, s        # and plotly drew it at that width

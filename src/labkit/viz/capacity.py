@@ -59,4 +59,6 @@ def update_capacity(fig: go.Figure, result: Any, *, bucket_s: float | None = Non
                      f"{s['replicas_mean']:.1f} replicas on average · "
                      f"queue wait {fmt_ms(s['model_wait_ms_mean'])}")
     top = max(float(ts["replicas"].max()) if len(t) else 1.0, 1.0)
-    return apply(fig, traces, {"title": title, "yaxis2": nice_axis(top)})
+    queue_top = max(float(ts["queue_len"].max()) if len(t) else 0.0, 4.0)
+    return apply(fig, traces, {"title": title, "yaxis": nice_axis(queue_top),
+                               "yaxis2": nice_axis(top)})

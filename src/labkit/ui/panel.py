@@ -125,6 +125,11 @@ class Panel:
         return values
 
     @property
+    def widget(self) -> widgets.Widget:
+        """The panel's root widget, to place it inside another layout."""
+        return self.ui.root
+
+    @property
     def seed(self) -> int:
         return int(self.ui.seed.value)
 

@@ -7,7 +7,9 @@ every case in order, so the suite starts few kernels.
 
 from __future__ import annotations
 
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
@@ -93,8 +95,14 @@ def test_kernel_code_runs_sandboxed(graded, name):
     assert errors(cells[name])[0][0] == "PermissionError"
 
 
-def test_restarts_are_bounded(tmp_path):
+def scratch_dirs():
+    return set(Path(tempfile.gettempdir()).glob("labkit-kernel-*"))
+
+
+def test_restarts_are_bounded_and_leave_no_scratch_folders(tmp_path):
+    before = scratch_dirs()
     nb, _ = run(["import os\nos._exit(1)"] * 3 + ["print('never')"], tmp_path, max_restarts=1)
+    assert scratch_dirs() <= before            # every kernel's private folder was removed
     assert errors(nb.cells[0])[0][0] == "KernelDied"
     assert errors(nb.cells[2])[0][0] == "KernelGaveUp"
     assert errors(nb.cells[3])[0][0] == "KernelGaveUp"

@@ -65,11 +65,14 @@ class SandboxKernelManager(AsyncKernelManager):
         return [sys.executable, "-m", "labkit.course.sandbox", *limits.as_args(),
                 "--scratch", self._scratch, *log, "--", *cmd]
 
-    async def cleanup_resources(self, restart: bool = False) -> None:  # type: ignore[override]
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
         if self._scratch is not None and not restart:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
+
+    # shutdown_kernel calls _async_cleanup_resources; nbclient calls cleanup_resources
+    cleanup_resources = _async_cleanup_resources  # type: ignore[assignment]
 
 
 _STOPPERS = ("CellTimeoutError", "KernelDied", "KernelGaveUp")

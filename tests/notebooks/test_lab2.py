@@ -1,9 +1,9 @@
-"""Lab 2 notebook: the source runs in time, the release runs up to its first task, every
+"""Lab 2 notebook: the source runs cleanly, the release runs up to its first task, every
 graded check can fail, and the evidence cell feeds the evidence pack.
 
 * The source notebook (solutions in) is executed once, top to bottom, in a real kernel: every
   code cell must run without an error or a byte on stderr (nbgrader zeroes a check cell that
-  writes to stderr), within the 90 s the issue allows.
+  writes to stderr); its running time against the issue's 90 s is bench/bench_notebooks.py's job.
 * The committed release must run without errors up to the first unanswered task and stop there
   with the NotImplementedError of an answer stub; it holds no solution, hidden test or mark
   scheme.
@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -26,70 +24,37 @@ from nbclient.exceptions import CellExecutionError
 
 from labkit.evidence.pack import collect
 
+from .nbrun import ROOT, cell_errors, executed, grade_index, lab_paths, nbgrader_meta, run_snippet
+
+
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 LAB = "lab2-scaling-cost-reliability"
-SOURCE = ROOT / "source" / LAB / f"{LAB}.ipynb"
-RELEASE = ROOT / "release" / LAB / f"{LAB}.ipynb"
+SOURCE, RELEASE = lab_paths(LAB)
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
-SOURCE_BUDGET_S = 90.0
-
-
-def _nbgrader(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
-def _by_id(nb) -> dict[str, int]:
-    return {_nbgrader(c)["grade_id"]: i for i, c in enumerate(nb.cells) if _nbgrader(c)}
-
-
-def _errors(cell) -> list[str]:
-    out = []
-    for o in cell.get("outputs", []):
-        if o.output_type == "error":
-            out.append(f"{o.ename}: {o.evalue}")
-        elif o.output_type == "stream" and o.name == "stderr":
-            out.append(f"stderr: {o.text}")
-    return out
 
 
 @pytest.fixture(scope="module")
 def source_run(tmp_path_factory):
     """The source notebook executed top to bottom; the kernel stays up for the wrong answers."""
-    nb = nbformat.read(SOURCE, as_version=4)
-    client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(SOURCE.parent)}})
-    with client.setup_kernel():
-        start = time.perf_counter()
-        for index, cell in enumerate(nb.cells):
-            client.execute_cell(cell, index)
-        elapsed = time.perf_counter() - start
+    with executed(SOURCE) as (nb, client):
         saved = tmp_path_factory.mktemp("lab2") / f"{LAB}.ipynb"
         nbformat.write(nb, saved)
-        yield nb, client, elapsed, saved
-
-
-def _run(client, source: str) -> list[str]:
-    """Run ``source`` in the fixture's kernel; return its errors (and stderr)."""
-    cell = nbformat.v4.new_code_cell(source)
-    client.execute_cell(cell, 0)
-    return _errors(cell)
+        yield nb, client, saved
 
 
 def test_source_runs_top_to_bottom_without_errors_or_stderr(source_run):
-    nb, _, elapsed, _ = source_run
+    nb, _, _ = source_run
     problems = [f"cell {i} ({c.get('id')}): {e}"
-                for i, c in enumerate(nb.cells) if c.cell_type == "code" for e in _errors(c)]
+                for i, c in enumerate(nb.cells) if c.cell_type == "code" for e in cell_errors(c)]
     assert not problems, "\n".join(problems)
     assert all(c.get("execution_count") for c in nb.cells if c.cell_type == "code")
-    assert elapsed < SOURCE_BUDGET_S, f"source took {elapsed:.1f} s (budget {SOURCE_BUDGET_S} s)"
 
 
 def test_every_check_cell_confirms_what_it_recorded(source_run):
-    nb, _, _, _ = source_run
+    nb, _, _ = source_run
     for cell in nb.cells:
-        meta = _nbgrader(cell)
+        meta = nbgrader_meta(cell)
         if meta.get("grade") and cell.cell_type == "code":
             text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
             assert re.search(r"recorded|holds|hold on|recovers|agree|passes every check", text), (
@@ -104,7 +69,7 @@ def test_structure_tags_and_grade_ids():
     assert tags.count("evidence:load-failure-design") == 1
     assert tags.count("evidence:reflection") == 1
     assert tags.count("reading") >= 9
-    ids = [_nbgrader(c)["grade_id"] for c in nb.cells if _nbgrader(c)]
+    ids = [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c)]
     assert len(ids) == len(set(ids)), "duplicate grade_id"
     for q in range(1, 11):   # all ten questions of the block
         assert f"cp_q{q}_check" in ids or f"cp_q{q}_task" in ids, f"Q{q} has no graded cell"
@@ -112,7 +77,7 @@ def test_structure_tags_and_grade_ids():
                  "a6_degrade", "a7_drill"):
         assert f"{task}_answer" in ids and f"{task}_check" in ids, task
     for cell in nb.cells:
-        meta = _nbgrader(cell)
+        meta = nbgrader_meta(cell)
         if meta.get("grade") and cell.cell_type == "code":
             assert cell.source.lstrip().startswith('"""'), f"{meta['grade_id']} has no docstring"
         if meta.get("task"):
@@ -132,12 +97,12 @@ def test_release_hides_answers_and_runs_until_the_first_unanswered_task():
                             resources={"metadata": {"path": str(RELEASE.parent)}})
     with pytest.raises(CellExecutionError) as info:
         client.execute()
-    failed = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and _errors(c))
-    first_task = next(i for i, c in enumerate(nb.cells) if _nbgrader(c).get("solution"))
+    failed = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and cell_errors(c))
+    first_task = next(i for i, c in enumerate(nb.cells) if nbgrader_meta(c).get("solution"))
     assert failed == first_task, f"cell {failed} failed before the first task (cell {first_task})"
     assert "NotImplementedError" in str(info.value)
     before = [c for c in nb.cells[:failed] if c.cell_type == "code"]
-    assert before and all(c.get("execution_count") and not _errors(c) for c in before)
+    assert before and all(c.get("execution_count") and not cell_errors(c) for c in before)
 
 
 # Each case: the answer cell's grade_id, a plausible wrong answer that the visible check lets
@@ -187,19 +152,19 @@ WRONG = [
 @pytest.mark.parametrize("answer_id, wrong, check_id, message", WRONG)
 def test_hidden_check_fails_a_plausible_wrong_answer(source_run, answer_id, wrong, check_id,
                                                      message):
-    nb, client, _, _ = source_run
-    ids = _by_id(nb)
+    nb, client, _ = source_run
+    ids = grade_index(nb)
     check = nb.cells[ids[check_id]].source
     good = nb.cells[ids[answer_id]].source
     try:
-        assert _run(client, wrong) == []
-        visible = _run(client, HIDDEN.sub("", check))
+        assert run_snippet(client, wrong) == []
+        visible = run_snippet(client, HIDDEN.sub("", check))
         assert visible == [], f"the visible check already rejects it: {visible}"
-        errors = _run(client, check)
+        errors = run_snippet(client, check)
         assert errors and errors[0].startswith("AssertionError"), errors
         assert message in errors[0], errors[0]
     finally:
-        assert _run(client, good) == [], "could not restore the model answer"
+        assert run_snippet(client, good) == [], "could not restore the model answer"
 
 
 @pytest.mark.parametrize("wrong, message", [
@@ -208,31 +173,31 @@ def test_hidden_check_fails_a_plausible_wrong_answer(source_run, answer_id, wron
     ("retry_policy = {'retry.max_attempts': 4, 'retry.timeout_ms': 1000.0}", "exponential"),
 ])
 def test_retry_check_names_a_missing_part_of_the_policy(source_run, wrong, message):
-    nb, client, _, _ = source_run
-    ids = _by_id(nb)
+    nb, client, _ = source_run
+    ids = grade_index(nb)
     try:
-        assert _run(client, wrong) == []
-        errors = _run(client, HIDDEN.sub("", nb.cells[ids["a5_retry_check"]].source))
+        assert run_snippet(client, wrong) == []
+        errors = run_snippet(client, HIDDEN.sub("", nb.cells[ids["a5_retry_check"]].source))
         assert errors and message in errors[0], errors
     finally:
-        assert _run(client, nb.cells[ids["a5_retry_answer"]].source) == []
+        assert run_snippet(client, nb.cells[ids["a5_retry_answer"]].source) == []
 
 
 def test_design_check_fails_a_design_with_gaps(source_run):
-    nb, client, _, _ = source_run
-    ids = _by_id(nb)
+    nb, client, _ = source_run
+    ids = grade_index(nb)
     try:
-        assert _run(client, "import dataclasses\ndesign = dataclasses.replace(design, "
+        assert run_snippet(client, "import dataclasses\ndesign = dataclasses.replace(design, "
                             "fallback=['small_model'], kill_switch='')") == []
-        errors = _run(client, nb.cells[ids["ev_design_check"]].source)
+        errors = run_snippet(client, nb.cells[ids["ev_design_check"]].source)
         assert errors and "fallback: the chain ends in 'small_model'" in errors[0], errors
         assert "kill_switch" in errors[0]
     finally:
-        assert _run(client, nb.cells[ids["ev_design_answer"]].source) == []
+        assert run_snippet(client, nb.cells[ids["ev_design_answer"]].source) == []
 
 
 def test_evidence_pack_collects_the_design_from_the_run_notebook(source_run):
-    _, _, _, saved = source_run
+    _, _, saved = source_run
     pack = collect([saved])
     design = next(a for a in pack.artifacts if a.name == "load-failure-design")
     assert design.status == "complete", design.messages
@@ -252,10 +217,10 @@ def _submission(release, source, wrong: dict[str, str] | None = None):
     import copy
 
     nb = copy.deepcopy(release)
-    src = {_nbgrader(c).get("grade_id"): c for c in source.cells if _nbgrader(c)}
+    src = {nbgrader_meta(c).get("grade_id"): c for c in source.cells if nbgrader_meta(c)}
     for cell in nb.cells:
-        gid = _nbgrader(cell).get("grade_id")
-        if not (_nbgrader(cell).get("solution") and "# YOUR CODE HERE" in cell.source):
+        gid = nbgrader_meta(cell).get("grade_id")
+        if not (nbgrader_meta(cell).get("solution") and "# YOUR CODE HERE" in cell.source):
             continue
         if wrong and gid in wrong:
             cell.source = wrong[gid]
@@ -287,7 +252,7 @@ def test_round_trip_perfect_empty_and_tampered(tmp_path):
     tampered = _submission(release, source, wrong={
         "a2_cache_batch_answer": 'cache_batch_knobs = {"cache.enabled": True}',
         "cp_q8_answer": 'q8_answer = "C"'})
-    ids = _by_id(tampered)
+    ids = grade_index(tampered)
     tampered.cells[ids["a5_retry_check"]].source = '"""mine"""\nprint("recovers")'
     tampered.cells[ids["a5_retry_check"]].metadata.nbgrader["points"] = 50
     tampered.cells[ids["cp_q8_check"]].source = "pass"
@@ -301,8 +266,8 @@ def test_round_trip_perfect_empty_and_tampered(tmp_path):
     outcomes = autograde(course, LAB, workers=2)
     assert [o.student for o in outcomes if not o.graded] == [], outcomes
     grades = cell_grades(course.db_url, LAB)
-    auto = {_nbgrader(c)["grade_id"]: float(_nbgrader(c)["points"]) for c in source.cells
-            if _nbgrader(c).get("grade") and c.cell_type == "code"}
+    auto = {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"]) for c in source.cells
+            if nbgrader_meta(c).get("grade") and c.cell_type == "code"}
     assert sum(auto.values()) == 35
 
     def got(student):

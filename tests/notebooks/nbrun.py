@@ -43,11 +43,15 @@ def cell_errors(cell) -> list[str]:
 
 
 @contextmanager
-def executed(path: Path, timeout_s: int = 120) -> Iterator[tuple[object, NotebookClient]]:
-    """``path`` executed top to bottom in a fresh kernel, which stays up inside the block."""
+def executed(path: Path, timeout_s: int = 120,
+             cwd: Path | None = None) -> Iterator[tuple[object, NotebookClient]]:
+    """``path`` executed top to bottom in a fresh kernel, which stays up inside the block.
+
+    The kernel starts in ``cwd`` (default: the notebook's folder).
+    """
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout_s, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(path.parent)}})
+                            resources={"metadata": {"path": str(cwd or path.parent)}})
     with client.setup_kernel():
         for index, cell in enumerate(nb.cells):
             client.execute_cell(cell, index)

@@ -12,7 +12,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,3 +65,27 @@ def run_snippet(client: NotebookClient, source: str) -> list[str]:
     cell = nbformat.v4.new_code_cell(source)
     client.execute_cell(cell, 0)
     return cell_errors(cell)
+
+
+def release_run_stops_at_first_task(release: Path) -> list:
+    """Run a released notebook; assert it stops with an answer stub at its first task.
+
+    Every code cell before the first autograded answer cell must have run without an error
+    or stderr, and that answer cell must raise the stub's NotImplementedError.  Returns the
+    executed cells before it.
+    """
+    nb = nbformat.read(release, as_version=4)
+    text = release.read_text(encoding="utf-8")
+    for secret in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "MARK SCHEME"):
+        assert secret not in text, f"the release shows {secret!r}"
+    client = NotebookClient(nb, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(release.parent)}})
+    with pytest.raises(CellExecutionError) as info:
+        client.execute()
+    failed = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and cell_errors(c))
+    first_task = next(i for i, c in enumerate(nb.cells) if nbgrader_meta(c).get("solution"))
+    assert failed == first_task, f"cell {failed} failed before the first task (cell {first_task})"
+    assert "NotImplementedError" in str(info.value)
+    before = [c for c in nb.cells[:failed] if c.cell_type == "code"]
+    assert all(c.get("execution_count") and not cell_errors(c) for c in before)
+    return before

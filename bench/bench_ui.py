@@ -11,8 +11,10 @@ scenario (``model.service_ms`` nudged by 1%), so no change is served from the
 cache.  The time includes the simulation, the summary, the per-bucket series
 and the comm messages the widgets send; it excludes the browser's drawing.
 
-Lab scenarios are the presets named ``lab*``; when there are none, the
-catalogue defaults.  Target: median at most 150 ms per change.
+Scenarios: the catalogue defaults, and each lab's first panel scenario
+(``labkit.labs.lab1.SHAPE_WORKLOAD``, served in real time, and
+``labkit.labs.lab2.CAPACITY_SCENARIO``); ``--preset NAME`` times a preset
+instead.  Target: median at most 150 ms per change.
 
     python bench/bench_ui.py [--changes 15] [--preset NAME ...] [--json]
 """
@@ -37,8 +39,22 @@ from labkit.sim import simulate
 from labkit.ui import Panel
 from labkit.viz.common import series
 
+def _scenario(spec):
+    """'default', 'preset:NAME' or 'module:ATTR[+module:ATTR...]' (knob dicts merged)."""
+    import importlib
+    if spec == "default":
+        return {}, None
+    if spec.startswith("preset:"):
+        return {}, spec.split(":", 1)[1]
+    knobs = {}
+    for part in spec.split("+"):
+        module, attr = part.split(":")
+        knobs.update(getattr(importlib.import_module(module), attr))
+    return knobs, None
+
 def _bench(preset, changes):
-    panel = Panel(preset=None if preset == "default" else preset)
+    base, name = _scenario(preset)
+    panel = Panel(preset=name, base=base)
     widget = panel.controls["model.service_ms"]
     base = float(widget.value)
     wall, cpu, sim = [], [], []
@@ -64,11 +80,12 @@ def _bench(preset, changes):
 '''
 
 
-def lab_presets() -> list[str]:
-    from labkit.sim import PRESETS
-
-    labs = sorted(name for name in PRESETS if name.startswith("lab"))
-    return labs or ["default"]
+#: What a learner meets first: the defaults (lab 0 and the playground) and each lab's first panel.
+LAB_SCENARIOS = [
+    "default",
+    "labkit.labs.lab1:SHAPE_WORKLOAD",
+    "labkit.labs.lab2:CAPACITY_SCENARIO",
+]
 
 
 def run(presets: list[str], changes: int) -> list[dict]:
@@ -114,16 +131,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.changes < 3:
         parser.error(f"--changes must be >= 3, got {args.changes}")
-    rows = run(args.preset or lab_presets(), args.changes)
+    rows = run([f"preset:{p}" for p in args.preset] if args.preset else LAB_SCENARIOS,
+               args.changes)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     print(f"knob change -> chart traces updated, in a Jupyter kernel ({args.changes} changes "
           f"each, target {TARGET_MS:.0f} ms median)")
-    print(f"{'scenario':<22}{'requests':>9}{'median':>10}{'p90':>10}{'cpu':>9}"
+    print(f"{'scenario':<40}{'requests':>9}{'median':>10}{'p90':>10}{'cpu':>9}"
           f"{'simulate':>10}{'ratio':>8}")
     for r in rows:
-        print(f"{r['preset']:<22}{r['requests']:>9,}{r['median_ms']:>8.0f}ms{r['p90_ms']:>8.0f}ms"
+        print(f"{r['preset'][-40:]:<40}{r['requests']:>9,}{r['median_ms']:>8.0f}ms{r['p90_ms']:>8.0f}ms"
               f"{r['cpu_median_ms']:>7.0f}ms{r['simulate_median_ms']:>8.0f}ms"
               f"{r['ratio_to_target']:>7.2f}x")
     return 0

@@ -43,7 +43,6 @@ from labkit.sim.streams import Streams
 __all__ = ["Engine"]
 
 
-
 class Engine(PipelineSteps, FallbackChain, Actions):
     """Builds the components of one scenario and runs it (see :func:`simulate`)."""
 
@@ -75,7 +74,7 @@ class Engine(PipelineSteps, FallbackChain, Actions):
         self.budget = (RetryBudget(ratio=sc.retry.budget_ratio, window_s=sc.retry.budget_window_s)
                        if sc.retry.budget_ratio > 0 else None)
         self.throttle = (AdaptiveThrottle(k=sc.retry.throttle_k, window_s=sc.retry.throttle_window_s,
-                                          uniform=streams.pool("retry", 1024))
+                                          uniform=streams.pool("throttle"))
                          if sc.retry.adaptive_throttle else None)
         b = sc.breaker
         self.breaker = (Breaker(failure_rate=b.failure_rate, min_calls=b.min_calls,
@@ -123,7 +122,7 @@ class Engine(PipelineSteps, FallbackChain, Actions):
         self.fallback_calls = 0
         self.steps_calls = {"embed": 0, "retrieval": 0, "rerank": 0}
         self.samples: list[tuple[float, int, int, int, int]] = []
-        self.autoscale_log: list[tuple[float, int, int]] = []
+        self.autoscale_log: list[tuple[float, int, int]] = []  # (t_s, replicas, desired)
 
     # ------------------------------------------------------------------ run
     def run(self) -> None:

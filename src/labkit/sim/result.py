@@ -109,6 +109,7 @@ class Result:
             "amplification": model_calls / reached if reached else 0.0,
             "retries": int(t["retries"]),
             "fallback_calls": int(t["fallback_calls"]),
+            "steps_calls": dict(t["steps_calls"]),
             "fallback_by_path": fb,
             "wasted_work_s": float(t["wasted_s"]),
             "wasted_calls": int(t["wasted_calls"]),

@@ -114,7 +114,8 @@ def _collect(engine: Engine, sc: Scenario, seed: int) -> Result:
         "wasted_s": engine.wasted_s, "wasted_calls": engine.wasted_calls,
         "breaker_opens": len(engine.breaker.opens) if engine.breaker else 0,
         "model_cost": model_cost, "steps_cost": engine.steps_cost,
-        "fallback_cost": engine.fallback_cost,
+        "fallback_cost": engine.fallback_cost, "steps_calls": dict(engine.steps_calls),
+        "autoscale_decisions": len(engine.autoscale_log),
     }
     return Result(scenario=sc, seed=seed, records=rec, attempts=att, samples=samples,
                   totals=totals)

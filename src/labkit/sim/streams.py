@@ -24,6 +24,7 @@ __all__ = ["STREAM_NAMES", "Streams", "UniformPool"]
 STREAM_NAMES: tuple[str, ...] = (
     "arrivals", "prompts", "validity", "service", "errors", "cache", "retry",
     "fallback", "faults", "steps", "boundary", "autoscale", "review", "guardrail",
+    "throttle",
 )
 
 

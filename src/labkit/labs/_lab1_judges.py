@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from labkit.knobs import CATALOGUE, KnobError
+from labkit.knobs import CATALOGUE
+from labkit.labs._tasks import check_task_knobs
 from labkit.labs._lab1_scenarios import (
     BOUNDARY_SCENARIO, BOUNDARY_TASK_KNOBS, INCIDENT_SCENARIO, LATENCY_SCENARIO, REPLICA_TASK,
     REVIEW_P95_BUDGET_S, SHAPE_BUDGETS, SHAPE_TASK_KNOBS, SHAPE_WORKLOAD, SHAPES,
@@ -61,30 +62,6 @@ def compare_shapes(seed: int = 1, knobs: Mapping[str, Any] | None = None) -> lis
                      "stale_answer_ratio": card["stale_answer_ratio"],
                      "all_pass": card["all_pass"]})
     return rows
-
-
-def check_task_knobs(answer: Any, allowed: Mapping[str, tuple[float, float] | None],
-                     task: str) -> list[str]:
-    """Problems with the *form* of a knob answer: a dict of allowed, valid knobs."""
-    if not isinstance(answer, Mapping):
-        return [f"{task}: the answer must be a dict of knob names to values, "
-                f"got {type(answer).__name__}"]
-    problems = []
-    for name, value in answer.items():
-        if name not in allowed:
-            problems.append(f"{task}: {name!r} is not a knob this task lets you change; "
-                            f"allowed: {', '.join(allowed)}")
-            continue
-        try:
-            value = CATALOGUE[name].check(value)
-        except KnobError as exc:
-            problems.append(f"{task}: {exc}")
-            continue
-        bounds = allowed[name]
-        if bounds is not None and not bounds[0] <= value <= bounds[1]:
-            problems.append(f"{task}: {name} must lie in {bounds[0]:g}..{bounds[1]:g} for "
-                            f"this task, got {value!r}")
-    return problems
 
 
 def judge_shape(answer: Any, seeds: Iterable[int],

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from labkit.checkpoints import SimTask
-from labkit.knobs import CATALOGUE, KnobError
+from labkit.knobs import CATALOGUE
+from labkit.labs._tasks import check_task_knobs
 from labkit.sim import Result, simulate
 
 __all__ = [
@@ -30,29 +31,6 @@ __all__ = [
     "DRILL_SCENARIO", "DRILL_TASK_KNOBS", "drill_truth", "judge_drill", "judge_audit_answers",
 ]
 
-Bounds = "tuple[float, float] | None"
-
-def check_task_knobs(answer: Any, allowed: Mapping[str, Any], task: str) -> list[str]:
-    """Problems with the *form* of a knob answer: a dict of allowed, valid knob values."""
-    if not isinstance(answer, Mapping):
-        return [f"{task}: the answer must be a dict of knob names to values, "
-                f"got {type(answer).__name__}"]
-    problems = []
-    for name, value in answer.items():
-        if name not in allowed:
-            problems.append(f"{task}: {name!r} is not a knob this task lets you change; "
-                            f"allowed: {', '.join(allowed)}")
-            continue
-        try:
-            value = CATALOGUE[name].check(value)
-        except KnobError as exc:
-            problems.append(f"{task}: {exc}")
-            continue
-        bounds = allowed[name]
-        if bounds is not None and not bounds[0] <= value <= bounds[1]:
-            problems.append(f"{task}: {name} must lie in {bounds[0]:g}..{bounds[1]:g} for "
-                            f"this task, got {value!r}")
-    return problems
 
 def _budget_problems(result: Result, case: str, hints: Mapping[str, str]) -> list[str]:
     out = []

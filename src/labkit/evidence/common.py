@@ -20,7 +20,7 @@ import html
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
-__all__ = ["EvidenceError", "Artifact", "text", "texts", "md_cell", "md_table", "html_table",
+__all__ = ["EvidenceError", "Artifact", "text", "texts", "items", "md_cell", "md_table", "html_table",
            "html_list", "html_page", "VAGUE_OWNERS", "mentions", "check_dict"]
 
 
@@ -47,6 +47,29 @@ def texts(value: Any, field: str) -> tuple[str, ...]:
     if not isinstance(value, Iterable) or isinstance(value, Mapping):
         raise EvidenceError(f"{field} must be a list of text, got {type(value).__name__}")
     return tuple(text(v, f"{field}[{i}]") for i, v in enumerate(value))
+
+
+def items(values: Any, cls: type, field: str) -> tuple[Any, ...]:
+    """``values`` as a tuple of ``cls``: instances kept, dicts built into ``cls``.
+
+    A lone instance or dict counts as a list of one.  Anything else is an
+    :class:`EvidenceError` naming the field and the position.
+    """
+    if isinstance(values, (cls, Mapping)):
+        values = [values]
+    out = []
+    for i, v in enumerate(values or ()):
+        if isinstance(v, cls):
+            out.append(v)
+        elif isinstance(v, Mapping):
+            try:
+                out.append(cls(**v))
+            except TypeError as exc:
+                raise EvidenceError(f"{field}[{i}]: {exc}") from None
+        else:
+            raise EvidenceError(f"{field}[{i}] must be a {cls.__name__} or a dict, got "
+                                f"{type(v).__name__}")
+    return tuple(out)
 
 
 def mentions(items: Iterable[str], words: Iterable[str]) -> bool:

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from labkit.evidence.common import (VAGUE_OWNERS, Artifact, EvidenceError, check_dict,
-                                    html_table, md_table, text)
+                                    html_table, items, md_table, text)
 from labkit.evidence.nist_rmf import SUBCATEGORIES, closest, function_of, normalise
 
 __all__ = ["RiskEntry", "Control", "RmfMapping", "LIKELIHOOD", "IMPACT", "RESPONSES",
@@ -111,24 +111,6 @@ class RmfMapping:
         return SUBCATEGORIES.get(self.subcategory, "(not a NIST AI RMF 1.0 subcategory)")
 
 
-def _items(values: Any, cls: type, field_name: str) -> tuple[Any, ...]:
-    if isinstance(values, (cls, Mapping)):
-        values = [values]
-    out = []
-    for i, v in enumerate(values or ()):
-        if isinstance(v, cls):
-            out.append(v)
-        elif isinstance(v, Mapping):
-            try:
-                out.append(cls(**v))
-            except TypeError as exc:
-                raise EvidenceError(f"{field_name}[{i}]: {exc}") from None
-        else:
-            raise EvidenceError(f"{field_name}[{i}] must be a {cls.__name__} or a dict, got "
-                                f"{type(v).__name__}")
-    return tuple(out)
-
-
 @dataclass(frozen=True, kw_only=True)
 class RiskEntry(Artifact):
     """One row of a risk register, mapped to NIST AI RMF 1.0."""
@@ -158,8 +140,8 @@ class RiskEntry(Artifact):
             raise EvidenceError(f"response must be one of {', '.join(RESPONSES)}, got "
                                 f"{self.response!r}")
         object.__setattr__(self, "response", response)
-        object.__setattr__(self, "controls", _items(self.controls, Control, "controls"))
-        object.__setattr__(self, "nist", _items(self.nist, RmfMapping, "nist"))
+        object.__setattr__(self, "controls", items(self.controls, Control, "controls"))
+        object.__setattr__(self, "nist", items(self.nist, RmfMapping, "nist"))
 
     @property
     def rating(self) -> tuple[int, str]:

@@ -47,7 +47,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from labkit.evidence.common import (VAGUE_OWNERS, Artifact, EvidenceError, check_dict,
-                                    html_list, html_table, md_table, mentions, text, texts)
+                                    html_list, html_table, items, md_table, mentions, text,
+                                    texts)
 
 __all__ = ["SystemSketch", "Component", "DataPath", "Boundary", "COMPONENT_KINDS", "ACTIONS"]
 
@@ -131,22 +132,6 @@ class Boundary:
         object.__setattr__(self, "inside", texts(self.inside, f"boundary {self.name!r} inside"))
 
 
-def _items(values: Any, cls: type, field_name: str) -> tuple[Any, ...]:
-    out = []
-    for i, v in enumerate(values or ()):
-        if isinstance(v, cls):
-            out.append(v)
-        elif isinstance(v, Mapping):
-            try:
-                out.append(cls(**v))
-            except TypeError as exc:
-                raise EvidenceError(f"{field_name}[{i}]: {exc}") from None
-        else:
-            raise EvidenceError(f"{field_name}[{i}] must be a {cls.__name__} or a dict, got "
-                                f"{type(v).__name__}")
-    return tuple(out)
-
-
 @dataclass(frozen=True, kw_only=True)
 class SystemSketch(Artifact):
     """The whole sketch; see the module docstring for the rules it is checked against."""
@@ -164,9 +149,9 @@ class SystemSketch(Artifact):
     def __post_init__(self) -> None:
         object.__setattr__(self, "title", text(self.title, "title"))
         object.__setattr__(self, "owner", text(self.owner, "owner"))
-        object.__setattr__(self, "components", _items(self.components, Component, "components"))
-        object.__setattr__(self, "paths", _items(self.paths, DataPath, "paths"))
-        object.__setattr__(self, "boundaries", _items(self.boundaries, Boundary, "boundaries"))
+        object.__setattr__(self, "components", items(self.components, Component, "components"))
+        object.__setattr__(self, "paths", items(self.paths, DataPath, "paths"))
+        object.__setattr__(self, "boundaries", items(self.boundaries, Boundary, "boundaries"))
         object.__setattr__(self, "logged", texts(self.logged, "logged"))
 
     def _name(self) -> str:

@@ -54,10 +54,18 @@ c.OverwriteCells.add_missing_cells = True          # deleted test cells come bac
 c.Execute.timeout = 30                             # seconds per cell
 c.Execute.iopub_timeout = 5                        # grace after an interrupt before SIGKILL
 c.Execute.interrupt_on_timeout = True
-c.SandboxedExecute.sandbox = True
-c.SandboxKernelManager.memory_mb = 2048            # address space of a grading kernel
-c.SandboxKernelManager.cpu_s = 900                 # CPU seconds per notebook
-c.SandboxKernelManager.file_mb = 64                # largest file a submission may write
+c.SandboxedExecute.sandbox = True                  # own root, user, cgroup; no network (needs root)
+c.SandboxedExecute.submission_timeout = 1800       # wall-clock seconds per notebook, all cells
+c.SandboxedExecute.max_cell_output_bytes = 16 * 1024 ** 2   # output one cell may keep
+c.SandboxedExecute.max_output_bytes = 64 * 1024 ** 2        # output one notebook may keep
+# Per submission (the kernel and everything it starts, in one cgroup); 0 switches a limit off.
+c.SandboxKernelManager.memory_mb = 2048            # total memory, its work folder included
+c.SandboxKernelManager.processes = 128             # processes and threads at once
+c.SandboxKernelManager.cpus = 1.0                  # CPUs at once
+c.SandboxKernelManager.work_mb = 256               # its only writable folder (HOME, cwd, /tmp)
+c.SandboxKernelManager.cpu_s = 900                 # CPU seconds per process
+c.SandboxKernelManager.file_mb = 64                # largest file it may write
+c.SandboxKernelManager.pass_env = ["PYTHONPATH"]   # the only grader variables a kernel sees
 
 # --- feedback: no hidden tests or mark schemes, not even in tracebacks -------
 c.GenerateFeedback.preprocessors = [

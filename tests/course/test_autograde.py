@@ -54,8 +54,8 @@ def test_a_hanging_grader_is_stopped_by_the_watchdog(course, monkeypatch):
     fake_lane(monkeypatch, "import time; time.sleep(600)")
     outcomes = ag.autograde(course, LAB, workers=1, students=["perfect"], submission_timeout_s=1)
     (outcome,) = outcomes
-    assert not outcome.graded and outcome.error == "grading did not finish within 1 s"
-    assert outcome.seconds < 30
+    assert not outcome.graded and outcome.error == "grading did not finish within 6 s"
+    assert 6 <= outcome.seconds < 30                  # the 1 s budget and ag.watchdog_margin_s(1)
 
 
 def test_a_forged_result_line_for_another_student_is_ignored(course, monkeypatch):

@@ -123,12 +123,12 @@ def test_cli_outside_a_course_says_where_it_looked(tmp_path, capsys, monkeypatch
 
 
 def test_autograde_refuses_to_run_student_code_without_landlock(course, monkeypatch):
-    from labkit.course import sandbox
+    from labkit.course import landlock, sandbox
 
     collect(course, LAB, [FIXTURES / "perfect.ipynb"])
-    monkeypatch.setattr(sandbox, "landlock_abi", lambda: 0)
-    with pytest.raises(sandbox.SandboxError, match=r"Linux Landlock is not available on this "
-                                                    r"machine \(kernel >= 5.13"):
+    monkeypatch.setattr(landlock, "landlock_abi", lambda: 0)
+    with pytest.raises(sandbox.SandboxError, match=r"landlock: Linux Landlock is not available "
+                                                    r"\(kernel >= 5.13"):
         autograde(course, LAB)
     assert not (course.autograded_dir / "perfect").exists()
 

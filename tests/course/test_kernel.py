@@ -30,7 +30,7 @@ CELLS = {
     "after_exit": "print(x, y)",
     "memory": "blob = bytearray(6 * 1024 ** 3)",              # > the 2 GiB default limit
     "after_memory": "print('alive')",
-    "escape": "open('/tmp/labkit-kernel-escape.txt', 'w')",
+    "escape": f"open({str(Path(__file__).resolve())!r}, 'a')",   # a host file: not even visible
     "chmod": "import os\nos.chmod('.', 0o777)",
 }
 
@@ -89,10 +89,10 @@ def test_memory_limit_raises_memory_error_in_the_cell(graded):
     assert stdout(cells["after_memory"]) == "alive\n"
 
 
-@pytest.mark.parametrize("name", ["escape", "chmod"])
-def test_kernel_code_runs_sandboxed(graded, name):
+def test_kernel_code_runs_sandboxed(graded):
     cells, _ = graded
-    assert errors(cells[name])[0][0] == "PermissionError"
+    assert errors(cells["escape"])[0][0] == "FileNotFoundError"    # the host is not in its root
+    assert errors(cells["chmod"])[0][0] == "PermissionError"       # seccomp
 
 
 def scratch_dirs():

@@ -175,12 +175,12 @@ def test_the_hostile_submission_really_tried(graded):
     cell = next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
                 == "q1_answer")
     report = "".join(o.text for o in cell.outputs if o.output_type == "stream").splitlines()
-    allowed = [line for line in report if line.startswith("ALLOWED")]
-    assert allowed == [line for line in report if line.endswith("write own folder")]
-    assert len(allowed) == 1
-    targeted = [line for line in report if str(course.db_path) in line]
+    allowed = sorted(line.split()[-1] for line in report if line.startswith("ALLOWED"))
+    assert allowed == ["/tmp", "folder"]          # its own folder, and /tmp, which is inside it
+    # the course is not in its world: every guess at the gradebook meets a wall
+    assert not any(str(course.root) in line for line in report)
+    targeted = [line for line in report if "gradebook.db" in line]
     assert len(targeted) >= 3 and all(line.startswith("blocked") for line in targeted)
-    assert any(f"overwrite {course.source_dir / LAB}" in line for line in report)
     assert any(line.startswith("blocked") and "kill the grader" in line for line in report)
     assert any(line.startswith("blocked") and "patch installed labkit" in line for line in report)
 

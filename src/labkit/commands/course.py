@@ -50,11 +50,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     a.add_argument("--cell-timeout", type=float, metavar="SECONDS",
                    help="per-cell time limit (default: Execute.timeout in nbgrader_config.py)")
     a.add_argument("--memory-mb", type=int, metavar="MB", help="memory limit of each kernel")
+    a.add_argument("--submission-timeout", type=float, metavar="SECONDS",
+                   help="wall-time budget of each submission (default: "
+                        "SandboxedExecute.submission_timeout in nbgrader_config.py)")
     a.set_defaults(func=_autograde)
 
     f = sub.add_parser("feedback", help="write scrubbed HTML feedback for autograded submissions")
     f.add_argument("lab")
     f.add_argument("--student", action="append", dest="students", metavar="ID")
+    f.add_argument("--allow", action="append", default=[], metavar="GLOB",
+                   help="also hand learners files matching this pattern (default: HTML pages only)")
     f.set_defaults(func=_feedback)
 
     e = sub.add_parser("export", help="export grades as CSV")
@@ -137,12 +142,14 @@ def _autograde(args: argparse.Namespace) -> int:
     from labkit.course.autograde import autograde
 
     outcomes = autograde(_course(args), args.lab, workers=args.workers, students=args.students,
-                         cell_timeout_s=args.cell_timeout, memory_mb=args.memory_mb, progress=_bar)
+                         cell_timeout_s=args.cell_timeout, memory_mb=args.memory_mb,
+                         submission_timeout_s=args.submission_timeout, progress=_bar)
     for o in outcomes:
+        notes = "; ".join(o.notes)
         if o.graded:
-            print(f"{o.student}\t{o.score:g}/{o.max_score:g}\t{o.seconds:.1f}s")
+            print(f"{o.student}\t{o.score:g}/{o.max_score:g}\t{o.seconds:.1f}s\t{notes}".rstrip("\t"))
         else:
-            print(f"{o.student}\tNOT GRADED\t{o.error} (log: {o.log_path})")
+            print(f"{o.student}\tNOT GRADED\t{o.error} (log: {o.log_path})\t{notes}".rstrip("\t"))
     return 0 if all(o.graded for o in outcomes) else 1
 
 
@@ -150,7 +157,7 @@ def _autograde(args: argparse.Namespace) -> int:
 def _feedback(args: argparse.Namespace) -> int:
     from labkit.course.feedback import generate_feedback
 
-    for page in generate_feedback(_course(args), args.lab, args.students):
+    for page in generate_feedback(_course(args), args.lab, args.students, allow=args.allow):
         print(f"{page.student}\t{page.path}")
     return 0
 

@@ -12,6 +12,15 @@ student's grades into the real gradebook (:mod:`labkit.course.gradebook`).
 Submissions share no state, so the order they finish in cannot change a
 grade; one that could not be graded is reported and leaves the gradebook as
 it was.
+
+A submission is untrusted data from the moment it is filed: its folder is
+copied into the isolated course with :func:`labkit.course.untrusted.copy_tree`
+(no links followed, no special files opened, capped in size), anything
+refused is written to the student's log and line, and every failure of one
+submission, whatever its cause, is reported on that student's line while the
+batch goes on.  Each submission has a wall-time budget
+(``SandboxedExecute.submission_timeout``; the lane's watchdog allows a margin
+on top for nbgrader's own work).
 """
 
 from __future__ import annotations
@@ -28,11 +37,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from labkit.course.cgroups import KernelCgroup
 from labkit.course.gradebook import merge_submission, submission_score
-from labkit.course.layout import Course, CourseError, check_name, grading_environment
+from labkit.course.layout import CONFIG_NAME, Course, CourseError, check_name, grading_environment
 from labkit.course.release import ensure_registered
-from labkit.course.sandbox import check_available
+from labkit.course.sandbox import SandboxError, SandboxLimits, check_available
+from labkit.course.untrusted import TreeLimits, copy_tree
 from labkit.course.worker import RESULT_PREFIX
 
 __all__ = ["SubmissionOutcome", "autograde"]
@@ -49,6 +61,7 @@ class SubmissionOutcome:
     seconds: float
     log_path: Path
     error: str = ""
+    notes: tuple[str, ...] = ()
 
 
 def _copy_db(src: Path, dst: Path) -> None:
@@ -61,17 +74,28 @@ def _copy_db(src: Path, dst: Path) -> None:
         a.close()
 
 
-def _prepare(course: Course, lab: str, student: str, scratch: Path) -> Path:
-    """An isolated course for one submission; returns its root."""
+#: What the grader takes from a student's submitted folder.
+SUBMISSION_LIMITS = TreeLimits(max_files=50, max_bytes=64 * 1024 * 1024, max_depth=4)
+def watchdog_margin_s(budget_s: float) -> float:
+    """Time the lane allows nbgrader's own work beyond a notebook's budget (restarts, writing)."""
+    return min(300.0, max(5.0, 0.2 * budget_s))
+
+
+def _prepare(course: Course, lab: str, student: str, scratch: Path) -> tuple[Path, list[str]]:
+    """An isolated course for one submission: its root, and what was refused from the folder."""
     root = scratch / student
     _copy_db(course.db_path, _db_in(course, root))
     src = course.source_dir / lab
     dst = root / course.source_dir.relative_to(course.root) / lab
     shutil.copytree(src, dst, ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
     sub_rel = course.submitted_dir.relative_to(course.root)
-    shutil.copytree(course.submitted_dir / student / lab, root / sub_rel / student / lab,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    return root
+    copied = copy_tree(course.submitted_dir / student / lab, root / sub_rel / student / lab,
+                       limits=SUBMISSION_LIMITS, accept=lambda rel: ".ipynb_checkpoints" not in rel)
+    refused = [f"refused {r}" for r in copied.refused]
+    if f"{lab}.ipynb" not in copied.files:
+        why = next((r for r in refused if r.startswith(f"refused {lab}.ipynb:")), "")
+        raise CourseError(why or f"no regular file {lab}.ipynb in the submitted folder")
+    return root, refused
 
 
 def _db_in(course: Course, root: Path) -> Path:
@@ -83,38 +107,63 @@ class _Lane(threading.Thread):
 
     def __init__(self, course: Course, lab: str, todo: queue.Queue, done: queue.Queue,
                  roots: dict[str, Path], options: list[str], log_dir: Path, limit_s: float,
-                 index: int):
+                 index: int, scratch: Path):
         super().__init__(daemon=True)
         self.course, self.lab, self.todo, self.done, self.roots = course, lab, todo, done, roots
         self.options, self.log_dir, self.limit_s, self.index = options, log_dir, limit_s, index
+        self.scratch = scratch
         self.proc: subprocess.Popen | None = None
+        self.group: KernelCgroup | None = None
 
     def _start(self) -> subprocess.Popen:
         args = [sys.executable, "-m", "labkit.course.worker", "autograde-lane", "--config",
-                str(self.course.config_file), "--lab", self.lab, *self.options]
+                str(self.course.config_file), "--lab", self.lab, "--scratch-dir", str(self.scratch),
+                *self.options]
         log = open(self.log_dir / f"lane-{self.index}.log", "a", encoding="utf-8")
         return subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
                                 text=True, env=grading_environment(), bufsize=1)
 
-    def run(self) -> None:
-        while True:
-            try:
-                student = self.todo.get_nowait()
-            except queue.Empty:
-                break
-            if self.proc is None or self.proc.poll() is not None:
-                self.proc = self._start()
-            self.done.put(self._grade(student))
+    def _launch(self) -> None:
+        """Start a worker in the lane's control group (created once), so nothing it starts escapes."""
+        self.proc = self._start()
+        if self.group is not None:
+            for procs in self.group.procs_files:     # before any request: no kernel exists yet
+                with open(procs, "w", encoding="ascii") as fh:
+                    fh.write(str(self.proc.pid))
+
+    def _stop_everything(self) -> None:
+        """Kill the worker and every kernel it started (the whole lane cgroup)."""
         if self.proc is not None:
-            self.proc.stdin.close()
+            self.proc.kill()
             self.proc.wait()
+            self.proc = None
+        if self.group is not None:
+            self.group.kill()
+
+    def run(self) -> None:
+        try:
+            while True:
+                try:
+                    student = self.todo.get_nowait()
+                except queue.Empty:
+                    break
+                if self.proc is None or self.proc.poll() is not None:
+                    self._launch()
+                self.done.put(self._grade(student))
+            if self.proc is not None:
+                self.proc.stdin.close()
+                self.proc.wait()
+        finally:
+            if self.group is not None:
+                self.group.kill()
+                self.group.remove()
 
     def _grade(self, student: str) -> tuple[str, float, bool, str, Path]:
         assert self.proc is not None and self.proc.stdin and self.proc.stdout
         root = self.roots[student]
         log = self.log_dir / f"autograde-{student}.log"
-        log.write_text("", encoding="utf-8")
-        request = {"student": student, "root": str(root), "log": str(log),
+        report = self.scratch / f"{student}.sandbox.json"
+        request = {"student": student, "root": str(root), "log": str(log), "report": str(report),
                    "db_url": f"sqlite:///{_db_in(self.course, root)}"}
         start = time.monotonic()
         watchdog = threading.Timer(self.limit_s, self.proc.kill)
@@ -124,7 +173,10 @@ class _Lane(threading.Thread):
             self.proc.stdin.flush()
             for line in self.proc.stdout:
                 if line.startswith(RESULT_PREFIX):
-                    result = json.loads(line[len(RESULT_PREFIX):])
+                    try:
+                        result = json.loads(line[len(RESULT_PREFIX):])
+                    except ValueError:
+                        continue
                     if result.get("student") == student:
                         return (student, time.monotonic() - start, bool(result["success"]),
                                 result.get("error", ""), log)
@@ -132,8 +184,7 @@ class _Lane(threading.Thread):
             pass
         finally:
             watchdog.cancel()
-        self.proc.kill()
-        self.proc = None
+        self._stop_everything()
         elapsed = time.monotonic() - start
         why = (f"grading did not finish within {self.limit_s:g} s" if elapsed >= self.limit_s
                else "the grading process ended unexpectedly")
@@ -142,26 +193,36 @@ class _Lane(threading.Thread):
 
 def autograde(course: Course, lab: str, *, workers: int = 2, students: Sequence[str] | None = None,
               cell_timeout_s: float | None = None, memory_mb: int | None = None,
-              submission_timeout_s: float = 3600.0,
+              submission_timeout_s: float | None = None,
               progress: Callable[[SubmissionOutcome, int, int], None] | None = None,
               ) -> list[SubmissionOutcome]:
-    """Autograde every submission of ``lab`` (or the ``students`` named), ``workers`` at a time."""
+    """Autograde every submission of ``lab`` (or the ``students`` named), ``workers`` at a time.
+
+    ``submission_timeout_s`` is each notebook's wall-time budget (default:
+    ``SandboxedExecute.submission_timeout`` in ``nbgrader_config.py``).
+    """
     course.check_lab(lab)
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise CourseError(f"workers must be a whole number >= 1, got {workers!r}")
     if cell_timeout_s is not None and not cell_timeout_s > 0:
         raise CourseError(f"cell_timeout_s must be > 0 seconds, got {cell_timeout_s!r}")
+    if submission_timeout_s is not None and not submission_timeout_s > 0:
+        raise CourseError(f"submission_timeout_s must be > 0 seconds, got {submission_timeout_s!r}")
     found = course.submissions(lab)
+    linked = {} if students else course.refused_submissions(lab)
     wanted = [check_name("student", s) for s in students] if students else found
     missing = sorted(set(wanted) - set(found))
     if missing:
         raise CourseError(f"no submission of {lab} for {', '.join(missing)} in "
                           f"{course.submitted_dir}/<student>/{lab}/")
-    if not wanted:
+    if not wanted and not linked:
         raise CourseError(f"no submissions of {lab} in {course.submitted_dir}/<student>/{lab}/; "
                           f"collect them first (labkit course collect {lab} FILES...)")
-    if _sandboxed(course):
-        check_available()              # refuse here, clearly, rather than per kernel
+    config = course.config()
+    if _sandboxed(config):
+        check_available(_limits(config, memory_mb))   # refuse here, clearly, rather than per kernel
+    budget = submission_timeout_s or float(config.get("SandboxedExecute", {}).get(
+        "submission_timeout", 1800) or 0)
     log_dir = course.logs_dir / lab
     log_dir.mkdir(parents=True, exist_ok=True)
     ensure_registered(course, lab)
@@ -170,46 +231,105 @@ def autograde(course: Course, lab: str, *, workers: int = 2, students: Sequence[
         options += ["--cell-timeout", str(cell_timeout_s)]
     if memory_mb is not None:
         options += ["--memory-mb", str(memory_mb)]
+    if submission_timeout_s is not None:
+        options += ["--submission-timeout", str(submission_timeout_s)]
+    watchdog_s = budget + watchdog_margin_s(budget) if budget else 24 * 3600.0
     outcomes: list[SubmissionOutcome] = []
     with tempfile.TemporaryDirectory(prefix="labkit-autograde-") as tmp:
-        roots = {s: _prepare(course, lab, s, Path(tmp)) for s in wanted}
+        scratch = Path(tmp)
+        roots: dict[str, Path] = {}
+        refused: dict[str, list[str]] = {}
         todo: queue.Queue = queue.Queue()
-        for student in wanted:
-            todo.put(student)
         done: queue.Queue = queue.Queue()
-        lanes = [_Lane(course, lab, todo, done, roots, options, log_dir, submission_timeout_s, i)
-                 for i in range(min(workers, len(wanted)))]
+        for student, why in linked.items():
+            log = log_dir / f"autograde-{student}.log"
+            log.write_text("", encoding="utf-8")
+            _log(log, [why])
+            done.put((student, 0.0, False, why, log))
+        for student in wanted:
+            log = log_dir / f"autograde-{student}.log"
+            log.write_text("", encoding="utf-8")
+            try:
+                roots[student], refused[student] = _prepare(course, lab, student, scratch)
+                _log(log, refused[student])
+                todo.put(student)
+            except (CourseError, OSError, sqlite3.Error) as exc:
+                why = f"could not be prepared: {exc}"
+                _log(log, [why])
+                done.put((student, 0.0, False, why, log))
+        lanes = [_Lane(course, lab, todo, done, roots, options, log_dir, watchdog_s, i, scratch)
+                 for i in range(min(workers, len(roots)))]
         for lane in lanes:
+            if _sandboxed(config):
+                lane.group = KernelCgroup.create(controllers=("pids", "memory"))
             lane.start()
-        while len(outcomes) < len(wanted):
+        while len(outcomes) < len(wanted) + len(linked):
             student, seconds, success, error, log = done.get()
-            outcome = _finish(course, lab, student, roots[student], seconds, success, error, log)
+            notes = refused.get(student, []) + _notes(scratch / f"{student}.sandbox.json")
+            outcome = _finish(course, lab, student, roots.get(student), seconds, success, error,
+                              log, tuple(notes))
             outcomes.append(outcome)
             if progress is not None:
-                progress(outcome, len(outcomes), len(wanted))
+                progress(outcome, len(outcomes), len(wanted) + len(linked))
         for lane in lanes:
             lane.join()
     return sorted(outcomes, key=lambda o: o.student)
 
 
-def _sandboxed(course: Course) -> bool:
-    value = course.config().get("SandboxedExecute", {}).get("sandbox", True)
-    return bool(value)
+def _sandboxed(config: Any) -> bool:
+    return bool(config.get("SandboxedExecute", {}).get("sandbox", True))
 
 
-def _finish(course: Course, lab: str, student: str, root: Path, seconds: float, success: bool,
-            error: str, log: Path) -> SubmissionOutcome:
-    if not success:
-        lines = [x for x in (error or "autograde failed").strip().splitlines() if x.strip()]
+def _limits(config: Any, memory_mb: int | None) -> SandboxLimits:
+    """The kernel limits ``nbgrader_config.py`` sets (``--memory-mb`` overriding memory)."""
+    section = config.get("SandboxKernelManager", {})
+    defaults = SandboxLimits()
+    values = {name: section.get(name, getattr(defaults, name))
+              for name in ("memory_mb", "cpu_s", "file_mb", "processes", "cpus", "work_mb", "shm_mb")}
+    if memory_mb is not None:
+        values["memory_mb"] = memory_mb
+    try:
+        return SandboxLimits(**values)
+    except SandboxError as exc:
+        raise CourseError(f"{CONFIG_NAME}: {exc}") from None
+
+
+def _log(log: Path, lines: Sequence[str]) -> None:
+    if lines:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.writelines(f"labkit: {line}\n" for line in lines)
+
+
+def _notes(path: Path) -> list[str]:
+    """The sandbox's sentences about one submission (written by SandboxedExecute)."""
+    try:
+        notes = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [str(n) for n in notes if isinstance(n, str)] if isinstance(notes, list) else []
+
+
+def _finish(course: Course, lab: str, student: str, root: Path | None, seconds: float, success: bool,
+            error: str, log: Path, notes: tuple[str, ...]) -> SubmissionOutcome:
+    """Copy one graded submission into place and merge its grades; never raises."""
+    def failed(why: str) -> SubmissionOutcome:
+        lines = [x for x in (why or "autograde failed").strip().splitlines() if x.strip()]
         return SubmissionOutcome(student=student, graded=False, score=None, max_score=None,
-                                 seconds=seconds, log_path=log, error=lines[-1])
-    made = root / course.autograded_dir.relative_to(course.root) / student / lab
-    target = course.autograded_dir / student / lab
-    if target.exists():
-        shutil.rmtree(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(made, target)
-    merge_submission(course.db_url, f"sqlite:///{_db_in(course, root)}", lab, student)
-    score, max_score = submission_score(course.db_url, lab, student)
+                                 seconds=seconds, log_path=log, error=lines[-1], notes=notes)
+
+    if not success or root is None:
+        return failed(error)
+    try:
+        made = root / course.autograded_dir.relative_to(course.root) / student / lab
+        target = course.autograded_dir / student / lab
+        copied = copy_tree(made, target, limits=SUBMISSION_LIMITS, replace=True)
+        if copied.refused:
+            _log(log, [f"refused in the graded folder {r}" for r in copied.refused])
+        merge_submission(course.db_url, f"sqlite:///{_db_in(course, root)}", lab, student)
+        score, max_score = submission_score(course.db_url, lab, student)
+    except Exception as exc:  # noqa: BLE001 - one submission's failure never ends the batch
+        _log(log, [f"could not be merged: {type(exc).__name__}: {exc}"])
+        return failed(f"could not be merged: {type(exc).__name__}: {exc}")
+    _log(log, list(notes))
     return SubmissionOutcome(student=student, graded=True, score=score, max_score=max_score,
-                             seconds=seconds, log_path=log)
+                             seconds=seconds, log_path=log, notes=notes)

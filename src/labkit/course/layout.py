@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,8 +154,40 @@ class Course:
         return lab
 
     def submissions(self, lab: str) -> list[str]:
-        """Students who submitted ``lab``: ``<submitted>/<student>/<lab>/`` exists with a notebook."""
+        """Students who submitted ``lab``: a real ``<submitted>/<student>/<lab>/`` folder.
+
+        Links are never followed: a student folder that is a symbolic link is
+        not a submission (it could point at another learner's work).
+        """
         if not self.submitted_dir.is_dir():
             return []
-        return sorted(p.name for p in self.submitted_dir.iterdir()
-                      if (p / lab).is_dir() and any((p / lab).glob("*.ipynb")))
+        found = []
+        for entry in os.scandir(self.submitted_dir):
+            if not entry.is_dir(follow_symlinks=False) or not _NAME.match(entry.name):
+                continue
+            lab_dir = Path(entry.path) / lab
+            try:
+                if stat.S_ISDIR(os.lstat(lab_dir).st_mode):
+                    found.append(entry.name)
+            except OSError:
+                continue
+        return sorted(found)
+
+    def refused_submissions(self, lab: str) -> dict[str, str]:
+        """Entries of the submitted folder that look like a submission of ``lab`` but are not
+        real folders (student id -> why), so the grader can say it did not follow them."""
+        if not self.submitted_dir.is_dir():
+            return {}
+        refused = {}
+        for entry in os.scandir(self.submitted_dir):
+            for path, what in ((Path(entry.path), "the student folder"),
+                               (Path(entry.path) / lab, f"the {lab} folder")):
+                try:
+                    mode = os.lstat(path).st_mode
+                except OSError:
+                    break
+                if not stat.S_ISDIR(mode):
+                    if stat.S_ISLNK(mode):
+                        refused[entry.name] = f"refused: {what} is a symbolic link (not followed)"
+                    break
+        return dict(sorted(refused.items()))

@@ -1,33 +1,49 @@
-"""The grading sandbox: run a learner's kernel so it can only hurt itself.
+"""The grading sandbox: run a learner's kernel so it can only hurt itself, and say what it tried.
 
-A submitted notebook is untrusted code.  When it is graded it runs in a
-kernel started through this module (``python -m labkit.course.sandbox
-[limits] -- KERNEL COMMAND``), which restricts the process and then
-``exec``s the kernel, so every restriction is inherited by the kernel and
-anything it starts:
+A submitted notebook is untrusted code.  When it is graded, its kernel is
+started through this module (``python -m labkit.course.sandbox [limits] --
+KERNEL COMMAND``), which the grader's kernel manager
+(:class:`labkit.course.kernel.SandboxKernelManager`) calls with a private
+scratch folder, a control group and an unused user id prepared for it.
+The controls, each from its own module:
 
-* **files**: Linux Landlock (no extra package, works as root and in
-  containers) allows writing only inside the kernel's working folder (the
-  student's own ``autograded/<student>/<lab>`` folder) and a private scratch
-  folder, and reading only the Python installation, system folders, the
-  scratch folder and the kernel's connection file.  The gradebook, other
-  students' files and ``source/`` are neither writable nor readable.
-* **network and signals** (Landlock ABI >= 4 / >= 6): the kernel may bind
-  only its own five ports and connect nowhere; it cannot signal processes
-  outside its sandbox (such as the grader).
-* **metadata and dangerous calls**: a seccomp filter (:mod:`labkit.course.seccomp`)
-  refuses chmod/chown/utime/xattr changes, mounting, tracing, rebooting,
-  module loading, clock changes and new namespaces, which Landlock does not
-  cover.
-* **privileges**: when started as root, every capability is dropped (so the
-  kernel cannot mount, reboot, load modules or override file permissions).
-* **resources**: ``RLIMIT_AS`` (memory), ``RLIMIT_CPU`` (CPU seconds for the
-  whole kernel), ``RLIMIT_FSIZE`` (largest file) and ``RLIMIT_NPROC`` (processes
-  beyond those the user already runs; the kernel ignores it for root).
+===================  ===========================================================  ==========================
+control              what it stops                                                module
+===================  ===========================================================  ==========================
+own root             reading or writing anything on the host but the system and   :mod:`~labkit.course.jail`
+                     Python folders (read-only) and its own work folder: no
+                     course, gradebook, other students, ``/root``, ``/tmp``
+own user             file permissions apply (``/etc/shadow``), ``RLIMIT_NPROC``    :mod:`~labkit.course.nsinit`
+                     counts only its processes, no capabilities, no setuid gain
+PID namespace        seeing or signalling other processes; any process it starts  :mod:`~labkit.course.nsinit`
+                     (``setsid`` included) dies when the kernel ends
+network namespace    every network: it has no interface; the grader talks to it  :mod:`~labkit.course.jail`
+                     over Unix sockets in the one folder they share
+seccomp              sockets other than ``AF_UNIX``, io_uring, new namespaces,    :mod:`~labkit.course.seccomp`
+                     mount, ptrace, BPF, modules, clock, metadata changes
+Landlock             writes outside its work folder, TCP, signals out, abstract   :mod:`~labkit.course.landlock`
+                     sockets (a second wall behind the private root)
+cgroup               more than N processes, more than M MiB in total (children    :mod:`~labkit.course.cgroups`
+                     and its tmpfs included), more than C CPUs
+tmpfs work folder    writing more than W MiB in total; nothing it writes is ever  :mod:`~labkit.course.jail`
+                     copied back or followed by the grader
+rlimits              one process's address space, CPU seconds, file size          :mod:`~labkit.course.nsinit`
+minimal environment  the grader's environment variables (tokens) never reach it   this module
+===================  ===========================================================  ==========================
 
-Wall-clock limits per cell are enforced by the grader (see
-:mod:`labkit.course.kernel`), which kills the kernel's process group when a
-cell ignores the interrupt.
+Grading needs Linux (x86_64 or aarch64) with Landlock, seccomp user
+notification, namespaces and writable cgroups, run as root.
+:func:`check_available` says which control is missing, and the grader then
+refuses to run student code rather than run it half-protected.
+
+Process tree: this launcher (the kernel manager's child, in the kernel's
+process group) joins the control group, moves its children into a fresh PID
+namespace and forks process 1 there (:mod:`labkit.course.nsinit`), which
+builds the kernel's world and forks the kernel.  The launcher waits, forwards a
+terminate or hang-up to process 1 (which kills the kernel, writes its report
+and exits, taking the whole namespace with it; after a few seconds the
+launcher kills it outright), and exits with the kernel's status.  The init process writes a JSON report (``--report``) when
+the kernel ends.
 """
 
 from __future__ import annotations
@@ -36,26 +52,19 @@ import argparse
 import ctypes
 import json
 import os
-import resource
+import signal
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from labkit.course import seccomp
+from labkit.course import cgroups, jail, landlock, nsinit, seccomp
 
-__all__ = ["SandboxLimits", "SandboxError", "landlock_abi", "check_available", "restrict", "main"]
+__all__ = ["SandboxLimits", "SandboxError", "check_available", "controls", "free_uid", "main",
+           "python_paths", "kernel_environment"]
 
-_SYS_CREATE, _SYS_ADD_RULE, _SYS_RESTRICT = 444, 445, 446   # x86_64 and aarch64 alike
-_PR_SET_NO_NEW_PRIVS, _PR_CAPBSET_DROP, _PR_SET_SECUREBITS = 38, 24, 28
-_RULE_PATH_BENEATH, _RULE_NET_PORT = 1, 2
-_FS_EXECUTE, _FS_WRITE_FILE, _FS_READ_FILE, _FS_READ_DIR = 1, 2, 4, 8
-_FS_TRUNCATE, _FS_IOCTL_DEV = 1 << 14, 1 << 15
-_FILE_RIGHTS = _FS_EXECUTE | _FS_WRITE_FILE | _FS_READ_FILE | _FS_TRUNCATE | _FS_IOCTL_DEV
-_READ_RIGHTS = _FS_EXECUTE | _FS_READ_FILE | _FS_READ_DIR
-_NET_BIND, _NET_CONNECT = 1, 2
-_SCOPE_ABSTRACT_UNIX, _SCOPE_SIGNAL = 1, 2
-_SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/sys",
-                "/opt", "/dev/urandom", "/dev/random", "/dev/zero", "/dev/null", "/proc")
+_KERNEL_ARCHES = ("x86_64", "aarch64")
+_END_GRACE_S = 3.0          # after a terminate, how long process 1 may take to write its report
 
 
 class SandboxError(RuntimeError):
@@ -64,227 +73,245 @@ class SandboxError(RuntimeError):
 
 @dataclass(frozen=True, kw_only=True)
 class SandboxLimits:
-    """Resource limits for one grading kernel (``0`` switches a limit off)."""
+    """Resource limits for one grading kernel and everything it starts (``0`` switches one off).
+
+    ``memory_mb``, ``processes`` and ``cpus`` hold for the kernel's whole
+    control group; ``cpu_s`` and ``file_mb`` for each process; ``work_mb`` is
+    the size of its only writable folder; ``shm_mb`` of its ``/dev/shm``.
+    """
 
     memory_mb: int = 2048
     cpu_s: int = 900
     file_mb: int = 64
-    processes: int = 256
+    processes: int = 128
+    cpus: float = 1.0
+    work_mb: int = 256
+    shm_mb: int = 64
 
     def __post_init__(self) -> None:
-        for name in ("memory_mb", "cpu_s", "file_mb", "processes"):
+        for name in ("memory_mb", "cpu_s", "file_mb", "processes", "work_mb", "shm_mb"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise SandboxError(f"sandbox.{name} must be a whole number >= 0, got {value!r}")
+        if isinstance(self.cpus, bool) or not isinstance(self.cpus, (int, float)) or not 0 <= self.cpus <= 256:
+            raise SandboxError(f"sandbox.cpus must be a number of CPUs from 0 to 256, got {self.cpus!r}")
         if 0 < self.memory_mb < 256:
             raise SandboxError(f"sandbox.memory_mb must be >= 256 (a Python kernel needs "
                                f"that much address space), got {self.memory_mb}")
+        if 0 < self.processes < 16:
+            raise SandboxError(f"sandbox.processes must be >= 16 (a kernel runs about ten "
+                               f"threads), got {self.processes}")
+        if self.work_mb < 1 or self.shm_mb < 1:
+            raise SandboxError(f"sandbox.work_mb and sandbox.shm_mb must be >= 1, got "
+                               f"{self.work_mb} and {self.shm_mb}")
 
     def as_args(self) -> list[str]:
         return ["--memory-mb", str(self.memory_mb), "--cpu-s", str(self.cpu_s),
-                "--file-mb", str(self.file_mb), "--processes", str(self.processes)]
+                "--file-mb", str(self.file_mb), "--processes", str(self.processes),
+                "--cpus", repr(float(self.cpus)), "--work-mb", str(self.work_mb),
+                "--shm-mb", str(self.shm_mb)]
 
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.syscall.restype = ctypes.c_long
+def _machine() -> str:
+    return seccomp.machine()
 
 
-class _RulesetAttr(ctypes.Structure):
-    _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+def _notify_supported() -> bool:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    sizes = (ctypes.c_uint16 * 3)()
+    number = {"x86_64": 317, "aarch64": 277}.get(_machine())
+    return number is not None and libc.syscall(ctypes.c_long(number), ctypes.c_uint(3),
+                                               ctypes.c_uint(0), ctypes.byref(sizes)) == 0
 
 
-class _PathBeneath(ctypes.Structure):
-    _pack_ = 1
-    _fields_ = [("allowed", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
-
-
-class _NetPort(ctypes.Structure):
-    _fields_ = [("allowed", ctypes.c_uint64), ("port", ctypes.c_uint64)]
-
-
-def landlock_abi() -> int:
-    """The Landlock ABI version this kernel offers (0 when Landlock is unavailable)."""
-    if not sys.platform.startswith("linux"):
-        return 0
-    version = _libc.syscall(_SYS_CREATE, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
-    return int(version) if version > 0 else 0
-
-
-def check_available() -> int:
-    """The Landlock ABI, or :class:`SandboxError` saying why student code cannot be contained here."""
-    abi = landlock_abi()
-    if abi < 1:
-        raise SandboxError("Linux Landlock is not available on this machine (kernel >= 5.13 with "
-                           "landlock in the LSM list is required to grade untrusted notebooks)")
-    machine = os.uname().machine.lower()
-    if {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine) not in ("x86_64", "aarch64"):
-        raise SandboxError(f"the grading sandbox supports x86_64 and aarch64, not {machine}")
-    return abi
-
-
-def _fs_rights(abi: int) -> int:
-    rights = (1 << 13) - 1              # ABI 1: execute .. make_sym
-    if abi >= 2:
-        rights |= 1 << 13               # refer
-    if abi >= 3:
-        rights |= _FS_TRUNCATE
-    if abi >= 5:
-        rights |= _FS_IOCTL_DEV
-    return rights
-
-
-def _check(result: int, what: str) -> None:
-    if result < 0:
-        raise SandboxError(f"{what} failed: {os.strerror(ctypes.get_errno())}")
-
-
-def _add_path(ruleset: int, path: str, rights: int, handled: int) -> None:
-    try:
-        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-    except OSError:
-        return                           # a path that does not exist needs no rule
-    try:
-        if not os.path.isdir(path):
-            rights &= _FILE_RIGHTS
-        rule = _PathBeneath(rights & handled, fd)
-        _check(_libc.syscall(_SYS_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(_RULE_PATH_BENEATH),
-                             ctypes.byref(rule), ctypes.c_uint32(0)), f"landlock rule for {path}")
-    finally:
-        os.close(fd)
-
-
-def _drop_capabilities() -> None:
-    """As root: empty the bounding set and the process's capability sets."""
-    if os.geteuid() != 0:
-        return
-    for cap in range(64):
-        if _libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() == 22:
-            break                        # EINVAL: past the last capability
-    # securebits NOROOT | NOROOT_LOCKED | NO_SETUID_FIXUP | its lock: uid 0 regains nothing on exec
-    _libc.prctl(_PR_SET_SECUREBITS, 0x0F, 0, 0, 0)
-    header = (ctypes.c_uint32 * 2)(0x20080522, 0)       # _LINUX_CAPABILITY_VERSION_3, this process
-    data = (ctypes.c_uint32 * 6)()                      # effective, permitted, inheritable = 0
-    _check(_libc.capset(header, data), "dropping capabilities")
-
-
-def _user_tasks(uid: int) -> int:
-    """Threads the user already runs (RLIMIT_NPROC counts them all, system-wide)."""
-    total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+def _namespaces_work() -> str:
+    """'' when this process can make every namespace the sandbox uses, else why not."""
+    pid = os.fork()
+    if pid == 0:
         try:
-            with open(f"/proc/{entry}/status", encoding="ascii", errors="replace") as fh:
-                fields = dict(line.split(":", 1) for line in fh if ":" in line)
-            if int(fields["Uid"].split()[0]) == uid:
-                total += int(fields["Threads"])
-        except (OSError, KeyError, ValueError):
-            continue
-    return total
+            jail.unshare(jail.NEW_PID | jail.NEW_REST)
+            os._exit(0)
+        except BaseException:  # noqa: BLE001
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    return "" if status == 0 else "new mount, PID, network, IPC, UTS and cgroup namespaces cannot be made"
 
 
-def _set_limits(limits: SandboxLimits) -> None:
-    # RLIMIT_NPROC is per user, not per process tree: allow `processes` more than already run.
-    nproc = limits.processes + _user_tasks(os.getuid()) if limits.processes else 0
-    pairs = [(resource.RLIMIT_AS, limits.memory_mb * 1024 * 1024),
-             (resource.RLIMIT_CPU, limits.cpu_s),
-             (resource.RLIMIT_FSIZE, limits.file_mb * 1024 * 1024),
-             (resource.RLIMIT_NPROC, nproc),
-             (resource.RLIMIT_CORE, 0)]
-    for which, value in pairs:
-        if value or which == resource.RLIMIT_CORE:
-            resource.setrlimit(which, (value, value))
+def controls(limits: SandboxLimits = SandboxLimits()) -> dict[str, str]:
+    """Each control the sandbox applies -> '' when it works here, else why it cannot."""
+    out: dict[str, str] = {}
+    arch = _machine()
+    linux = sys.platform.startswith("linux") and arch in _KERNEL_ARCHES
+    out["platform"] = "" if linux else f"Linux on x86_64 or aarch64 is required, not {sys.platform} {arch}"
+    root = os.geteuid() == 0
+    out["root"] = "" if root else ("grading must run as root: each kernel gets its own user, "
+                                   "namespaces and control group")
+    out["landlock"] = "" if linux and landlock.landlock_abi() >= 1 else (
+        "Linux Landlock is not available (kernel >= 5.13 with landlock in the LSM list)")
+    out["seccomp"] = "" if linux and _notify_supported() else (
+        "seccomp user notification is not available (kernel >= 5.5)")
+    out["namespaces"] = _namespaces_work() if linux and root else "needs root"
+    wanted = tuple(n for n, v in (("pids", limits.processes), ("memory", limits.memory_mb),
+                                  ("cpu", limits.cpus)) if v)
+    missing = cgroups.available(wanted) if linux else wanted
+    out["cgroups"] = "" if not missing else (f"no writable cgroup for {', '.join(missing)} "
+                                             f"(set those limits to 0 to grade without them)")
+    return out
 
 
-def restrict(*, write_paths: Sequence[str], read_paths: Sequence[str],
-             bind_ports: Sequence[int] = (), limits: SandboxLimits = SandboxLimits()) -> int:
-    """Restrict the calling process for good and return the Landlock ABI used.
-
-    Raises :class:`SandboxError` when Landlock is unavailable: grading
-    without it would let a submission write anywhere the grader can.
-    """
-    abi = check_available()
-    handled_fs = _fs_rights(abi)
-    handled_net = (_NET_BIND | _NET_CONNECT) if abi >= 4 else 0
-    scoped = (_SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL) if abi >= 6 else 0
-    attr = _RulesetAttr(handled_fs, handled_net, scoped)
-    size = ctypes.sizeof(attr) if abi >= 6 else (16 if abi >= 4 else 8)
-    ruleset = _libc.syscall(_SYS_CREATE, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
-    _check(ruleset, "creating the landlock ruleset")
-    try:
-        for path in read_paths:
-            _add_path(ruleset, path, _READ_RIGHTS, handled_fs)
-        for path in write_paths:
-            _add_path(ruleset, path, handled_fs, handled_fs)
-        for port in list(bind_ports) + [0] if handled_net else ():  # 0: ephemeral (IOPub pipe)
-            rule = _NetPort(_NET_BIND, int(port))
-            _check(_libc.syscall(_SYS_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(_RULE_NET_PORT),
-                                 ctypes.byref(rule), ctypes.c_uint32(0)), f"landlock port {port}")
-        _set_limits(limits)
-        _check(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "setting no_new_privs")
-        _drop_capabilities()
-        _check(_libc.syscall(_SYS_RESTRICT, ctypes.c_int(ruleset), ctypes.c_uint32(0)),
-               "enforcing the landlock ruleset")
-        seccomp.install()
-    finally:
-        os.close(ruleset)
-    return abi
+def check_available(limits: SandboxLimits = SandboxLimits()) -> None:
+    """Raise :class:`SandboxError` naming every control that cannot be applied here."""
+    missing = {name: why for name, why in controls(limits).items() if why}
+    if missing:
+        raise SandboxError("cannot grade untrusted notebooks safely here: " +
+                           "; ".join(f"{name}: {why}" for name, why in missing.items()))
 
 
-def _python_paths() -> list[str]:
-    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
-    paths.update(p for p in sys.path if p and os.path.isabs(p))
-    return sorted(paths)
+def free_uid(base: int, span: int, *, seed: int) -> int:
+    """An unused user id in ``[base, base + span)``: no process runs as it (checked in /proc)."""
+    taken: set[int] = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                taken.add(os.stat(f"/proc/{entry}").st_uid)
+            except OSError:
+                continue
+    for step in range(span):
+        uid = base + (seed + step) % span
+        if uid not in taken:
+            return uid
+    raise SandboxError(f"no unused user id between {base} and {base + span - 1}")
 
 
-def _kernel_ports(command: Sequence[str]) -> tuple[str | None, list[int]]:
+def python_paths() -> list[str]:
+    """Folders the kernel's Python needs: prefixes, the interpreter's folder, ``sys.path``."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix,
+             os.path.dirname(os.path.realpath(sys.executable)), os.path.dirname(sys.executable)}
+    paths.update(p for p in sys.path if p and os.path.isabs(p) and os.path.exists(p))
+    here = os.getcwd()            # `python -m` puts the working folder on sys.path: not Python's
+    return sorted(p for p in paths if p not in (here, "/"))
+
+
+def kernel_environment(command0: str, passed: dict[str, str]) -> dict[str, str]:
+    """The kernel's whole environment: paths into its own world, nothing of the grader's."""
+    work = jail.WORK
+    env = {"PATH": os.pathsep.join([os.path.dirname(command0), "/usr/local/bin", "/usr/bin", "/bin"]),
+           "HOME": work, "TMPDIR": work + "/.tmp", "TEMP": work + "/.tmp", "TMP": work + "/.tmp",
+           "IPYTHONDIR": work + "/.ipython", "MPLCONFIGDIR": work + "/.config/matplotlib",
+           "XDG_CACHE_HOME": work + "/.cache", "XDG_CONFIG_HOME": work + "/.config",
+           "JUPYTER_CONFIG_DIR": work + "/.jupyter", "JUPYTER_DATA_DIR": work + "/.local/share/jupyter",
+           "JUPYTER_RUNTIME_DIR": work + "/.local/share/jupyter/runtime",
+           "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0",
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
+           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env.update(passed)
+    return env
+
+
+def _connection(command: list[str], ipc_dir: str) -> tuple[list[str], dict | None]:
+    """Rewrite the kernel command and its connection info to the paths the kernel sees."""
     if "-f" not in command:
-        return None, []
-    path = command[command.index("-f") + 1]
-    with open(path, encoding="utf-8") as fh:
+        return command, None
+    at = command.index("-f") + 1
+    with open(command[at], encoding="utf-8") as fh:
         info = json.load(fh)
-    return path, [int(info[k]) for k in ("shell_port", "iopub_port", "stdin_port",
-                                           "control_port", "hb_port") if info.get(k)]
+    if info.get("transport") != "ipc":
+        raise SandboxError("the grading kernel must use the ipc transport (it has no network)")
+    ip = os.path.normpath(str(info.get("ip", "")))
+    if os.path.dirname(ip) != os.path.normpath(ipc_dir):
+        raise SandboxError(f"the kernel's sockets must live in {ipc_dir}, not {ip}")
+    info["ip"] = f"{jail.IPC}/{os.path.basename(ip)}"
+    rewritten = list(command)
+    rewritten[at] = f"{jail.IPC}/kernel-sandbox.json"
+    return rewritten, info
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: ``python -m labkit.course.sandbox [limits] --scratch DIR -- CMD...``."""
+    """Entry point: ``python -m labkit.course.sandbox [limits] --scratch DIR --uid N -- CMD...``."""
     parser = argparse.ArgumentParser(prog="labkit.course.sandbox")
-    parser.add_argument("--memory-mb", type=int, default=SandboxLimits.memory_mb)
-    parser.add_argument("--cpu-s", type=int, default=SandboxLimits.cpu_s)
-    parser.add_argument("--file-mb", type=int, default=SandboxLimits.file_mb)
-    parser.add_argument("--processes", type=int, default=SandboxLimits.processes)
-    parser.add_argument("--scratch", required=True, help="private writable folder (HOME, TMPDIR)")
+    defaults = SandboxLimits()
+    parser.add_argument("--memory-mb", type=int, default=defaults.memory_mb)
+    parser.add_argument("--cpu-s", type=int, default=defaults.cpu_s)
+    parser.add_argument("--file-mb", type=int, default=defaults.file_mb)
+    parser.add_argument("--processes", type=int, default=defaults.processes)
+    parser.add_argument("--cpus", type=float, default=defaults.cpus)
+    parser.add_argument("--work-mb", type=int, default=defaults.work_mb)
+    parser.add_argument("--shm-mb", type=int, default=defaults.shm_mb)
+    parser.add_argument("--scratch", required=True, help="private folder of this kernel (root-only)")
+    parser.add_argument("--uid", type=int, required=True, help="the kernel's own unused user id")
+    parser.add_argument("--cgroup-procs", action="append", default=[],
+                        help="cgroup.procs file to join (one per hierarchy)")
+    parser.add_argument("--report", help="file receiving the JSON report when the kernel ends")
     parser.add_argument("--log", help="file for the kernel's own stdout/stderr (default: discard)")
+    parser.add_argument("--pass-env", action="append", default=[], metavar="NAME",
+                        help="environment variable handed to the kernel (repeatable)")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
-    command = [c for c in args.command if c != "--"] if args.command[:1] == ["--"] else args.command
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("no kernel command given after --")
-    limits = SandboxLimits(memory_mb=args.memory_mb, cpu_s=args.cpu_s, file_mb=args.file_mb,
-                           processes=args.processes)
-    workdir, scratch = os.getcwd(), os.path.abspath(args.scratch)
-    connection_file, ports = _kernel_ports(command)
-    for name in ("HOME", "TMPDIR", "TEMP", "TMP", "IPYTHONDIR", "MPLCONFIGDIR", "XDG_CACHE_HOME",
-                 "XDG_CONFIG_HOME", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR"):
-        os.environ[name] = scratch
-    for sub in ("startup", "log", "pid", "security"):   # IPython would copy files in (chmod)
-        os.makedirs(os.path.join(scratch, "profile_default", sub), exist_ok=True)
-    os.environ.update({"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-                       "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"})
-    reads = list(_SYSTEM_READ) + _python_paths() + ([connection_file] if connection_file else [])
-    # The kernel's own fds 1 and 2 must not reach the grader: it reads results from its stdout.
-    sink = os.open(args.log or os.devnull, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    sink = os.open(args.log or os.devnull, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
-        restrict(write_paths=[workdir, scratch, "/dev/null"], read_paths=reads, bind_ports=ports, limits=limits)
+        limits = SandboxLimits(memory_mb=args.memory_mb, cpu_s=args.cpu_s, file_mb=args.file_mb,
+                               processes=args.processes, cpus=args.cpus, work_mb=args.work_mb,
+                               shm_mb=args.shm_mb)
+        if args.uid < 1000:
+            raise SandboxError(f"--uid must be an unprivileged id >= 1000, got {args.uid}")
+        scratch = os.path.abspath(args.scratch)
+        ipc_dir = os.path.join(scratch, "ipc")
+        command, connection = _connection(command, ipc_dir)
+        passed = {name: os.environ[name] for name in args.pass_env if name in os.environ}
+        plan = nsinit.KernelPlan(
+            root=jail.RootPlan(read_only=jail.read_only_paths(python_paths()), ipc_dir=ipc_dir,
+                               uid=args.uid, gid=args.uid, work_mb=limits.work_mb,
+                               shm_mb=limits.shm_mb, seed_dir=os.path.join(scratch, "seed")),
+            staging=os.path.join(scratch, "root"),
+            command=tuple(command), env=kernel_environment(command[0], passed),
+            memory_mb=limits.memory_mb, cpu_s=limits.cpu_s, file_mb=limits.file_mb,
+            processes=limits.processes, connection=connection)
+        for procs in args.cgroup_procs:
+            with open(procs, "w", encoding="ascii") as fh:
+                fh.write(str(os.getpid()))
+        report = os.open(args.report or os.devnull,
+                         os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        jail.unshare(jail.NEW_PID)
     except (SandboxError, OSError, ValueError) as exc:
         os.write(sink, f"labkit sandbox: {exc}\n".encode())
         sys.stderr.write(f"labkit sandbox: {exc}\n")
         return 3
     os.dup2(sink, 1)
     os.dup2(sink, 2)
-    os.execvp(command[0], command)
-    return 0  # pragma: no cover - execvp does not return
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the kernel gets it through the process group
+    child = os.fork()
+    if child == 0:
+        nsinit.main_init(plan, report)
+    os.close(report)
+
+    asked = {"at": 0.0}
+
+    def end_all(signum: int, frame: object) -> None:
+        if not asked["at"]:
+            asked["at"] = time.monotonic()
+        try:
+            os.kill(child, signal.SIGTERM)      # process 1 ends the kernel, reports, exits
+        except ProcessLookupError:
+            pass
+
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(sig, end_all)
+    while True:
+        try:
+            pid, status = os.waitpid(child, os.WNOHANG)
+        except ChildProcessError:
+            return 1
+        if pid == child:
+            break
+        if asked["at"] and time.monotonic() - asked["at"] > _END_GRACE_S:
+            os.kill(child, signal.SIGKILL)      # process 1 gone: the whole namespace goes
+        time.sleep(0.02)
+    code = os.waitstatus_to_exitcode(status)
+    return code if code >= 0 else 128 - code
 
 
 if __name__ == "__main__":

@@ -84,6 +84,12 @@ def _config(args: argparse.Namespace) -> Any:
         config.SandboxKernelManager.memory_mb = args.memory_mb
     if args.kernel_log:
         config.SandboxKernelManager.kernel_log = args.kernel_log
+    if args.scratch_dir:
+        config.SandboxKernelManager.scratch_dir = args.scratch_dir
+    if args.submission_timeout is not None:
+        config.SandboxedExecute.submission_timeout = max(1, int(round(args.submission_timeout)))
+    if args.report:
+        config.SandboxedExecute.report_file = args.report
     return config
 
 
@@ -113,8 +119,9 @@ RESULT_PREFIX = "LABKIT-RESULT "
 def _serve(args: argparse.Namespace) -> int:
     """Autograde lane: one request per stdin line, one result line per request.
 
-    A request is ``{"student", "root", "db_url", "log"}`` (an isolated copy of
-    the course for one submission).  nbgrader is imported once per lane, not
+    A request is ``{"student", "root", "db_url", "log", "report"}`` (an
+    isolated copy of the course for one submission; ``report`` receives what
+    the sandbox refused).  nbgrader is imported once per lane, not
     once per submission.  The kernel's own output goes to the student's log,
     never to this process's stdout, so a submission cannot forge a result line.
     """
@@ -124,6 +131,7 @@ def _serve(args: argparse.Namespace) -> int:
         request = json.loads(line)
         args.root, args.db_url, args.student = request["root"], request["db_url"], request["student"]
         args.kernel_log = request["log"]
+        args.report = request.get("report")
         try:
             result = _run(args)
         except Exception as exc:  # noqa: BLE001 - reported for this submission, lane goes on
@@ -150,8 +158,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--release-dir")
     parser.add_argument("--cell-timeout", type=float)
     parser.add_argument("--memory-mb", type=int)
+    parser.add_argument("--submission-timeout", type=float)
+    parser.add_argument("--scratch-dir")
     args = parser.parse_args(argv)
-    args.kernel_log = None
+    args.kernel_log = args.report = None
     if args.step == "autograde-lane":
         args.step = "autograde"
         return _serve(args)

@@ -23,7 +23,7 @@ NONE_, C_MISS, C_HIT, C_STALE, C_EXPIRED = range(5)
 assert CACHE_STATES == ("none", "miss", "hit", "stale", "expired")
 
 
-def cache(capacity=3, ttl=0.0, change=0.0, u=0.5, world=math.inf):
+def cache(capacity=3, ttl=None, change=None, u=0.5, world=math.inf):
     return LRUCache(capacity_items=capacity, ttl_s=ttl, content_change_s=change,
                     rng=lambda: u, world_change_s=world)
 
@@ -80,8 +80,8 @@ def test_expired_entries_stay_for_the_stale_cache_fallback_until_stored_again():
     assert c.lookup(1, 2.5) == HIT
 
 
-def test_ttl_zero_never_expires():
-    c = cache(ttl=0.0)
+def test_no_ttl_never_expires():
+    c = cache(ttl=None)
     c.put(1, 0.0)
     assert c.lookup(1, 1e9) == HIT
 

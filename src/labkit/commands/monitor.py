@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 __all__ = ["register"]
 
@@ -50,18 +49,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     try:
         seed = int(args.seed)
-        if seed < 0:
-            raise ValueError
     except ValueError:
-        print(f"labkit monitor: --seed must be a whole number >= 0, got {args.seed!r}",
-              file=sys.stderr)
-        return 2
-    try:
-        knobs = dict(parse_assignment(text, MONITOR_CATALOGUE) for text in args.set)
-        res = run_monitor(knobs, seed=seed)
-    except (KnobError, ValueError) as exc:
-        print(f"labkit monitor: {exc}", file=sys.stderr)
-        return 2
+        seed = -1
+    if seed < 0:
+        raise KnobError(f"--seed must be a whole number >= 0, got {args.seed!r}")
+    knobs = dict(parse_assignment(text, MONITOR_CATALOGUE) for text in args.set)
+    res = run_monitor(knobs, seed=seed)
     if args.json:
         print(json.dumps(res.to_dict(audit=args.audit), indent=2))
         return 0

@@ -38,7 +38,7 @@ from labkit.sim.replicas import Job, ReplicaPool, SpeedProfile
 from labkit.sim.request import Request, _Environment
 from labkit.sim.retry import AdaptiveThrottle, RetryBudget, backoff_ms
 from labkit.sim.steps import PipelineSteps
-from labkit.sim.streams import Streams
+from labkit.streams import Streams
 
 __all__ = ["Engine"]
 
@@ -57,22 +57,22 @@ class Engine(PipelineSteps, FallbackChain, Actions):
         self.u_guard = streams.pool("guardrail")
         self.harmful = np.zeros(len(workload), dtype=bool)
         self.validate_s = sc.gateway.validate_ms / 1000.0
-        self.deadline_s = sc.gateway.deadline_ms / 1000.0 or _INF
-        self.timeout_s = sc.retry.timeout_ms / 1000.0 or _INF
-        self.kill_at = sc.kill.at_s if sc.kill.at_s >= 0 else _INF
+        self.deadline_s = _INF if sc.gateway.deadline_ms is None else sc.gateway.deadline_ms / 1000.0
+        self.timeout_s = _INF if sc.retry.timeout_ms is None else sc.retry.timeout_ms / 1000.0
+        self.kill_at = _INF if sc.kill.at_s is None else sc.kill.at_s
         self.limiter = (TokenBucket(rate_per_s=sc.gateway.rate_limit_rps, burst=sc.gateway.burst)
-                        if sc.gateway.rate_limit_rps > 0 else None)
+                        if sc.gateway.rate_limit_rps is not None else None)
         self.upstream = (TokenBucket(rate_per_s=sc.model.upstream_limit_rps,
                                      burst=sc.model.upstream_burst)
-                         if sc.model.upstream_limit_rps > 0 else None)
-        world = sc.world.change_at_s if sc.world.change_at_s >= 0 else _INF
+                         if sc.model.upstream_limit_rps is not None else None)
+        world = _INF if sc.world.change_at_s is None else sc.world.change_at_s
         self.world_change = world
         self.cache = (LRUCache(capacity_items=sc.cache.capacity_items, ttl_s=sc.cache.ttl_s,
                                content_change_s=sc.cache.content_change_s,
                                rng=streams.pool("cache"), world_change_s=world)
                       if sc.cache.enabled else None)
         self.budget = (RetryBudget(ratio=sc.retry.budget_ratio, window_s=sc.retry.budget_window_s)
-                       if sc.retry.budget_ratio > 0 else None)
+                       if sc.retry.budget_ratio is not None else None)
         self.throttle = (AdaptiveThrottle(k=sc.retry.throttle_k, window_s=sc.retry.throttle_window_s,
                                           uniform=streams.pool("throttle"))
                          if sc.retry.adaptive_throttle else None)
@@ -104,8 +104,8 @@ class Engine(PipelineSteps, FallbackChain, Actions):
                                    max_size=1, max_wait_s=0.0, on_done=self._review_done)
                        if sc.boundary.policy == "approval" else None)
         self.factors = _service_factors(sc.model, workload, streams)
-        self.small_factors = streams.rng("fallback").exponential(1.0, len(workload)).tolist()
-        self.review_factors = streams.rng("review").exponential(1.0, len(workload)).tolist()
+        self.small_factors = streams["fallback"].exponential(1.0, len(workload)).tolist()
+        self.review_factors = streams["review"].exponential(1.0, len(workload)).tolist()
         self.primary_quality = sc.model.quality
         # --- outputs ---------------------------------------------------------
         n = len(workload)
@@ -244,7 +244,7 @@ class Engine(PipelineSteps, FallbackChain, Actions):
             self._log(req, now, now, "throttled_local", 0, 0.0, False)
             return self._fallback(req, "throttled_local")
         max_queue = self.sc.gateway.max_queue
-        if max_queue and self.pool.live >= max_queue:
+        if max_queue is not None and self.pool.live >= max_queue:
             if req.attempts == 1:
                 return self.finish(req, REJECTED, now, "shed")
             self._log(req, now, now, "shed", 0, 0.0, False)
@@ -375,5 +375,5 @@ def _service_factors(model: Any, w: Workload, streams: Streams) -> list[float]:
     if model.service_dist == "exponential":
         return (-np.log1p(-u)).tolist()
     sigma2 = math.log1p(model.service_cv ** 2)
-    z = streams.rng("service").standard_normal(len(u))
+    z = streams["service"].standard_normal(len(u))
     return np.exp(-sigma2 / 2.0 + math.sqrt(sigma2) * z).tolist()

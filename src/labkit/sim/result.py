@@ -70,6 +70,12 @@ class Result:
         return (f"<Result seed={self.seed} requests={s['requests']} outcomes={s['outcomes']} "
                 f"p95_ms={s['latency_ms']['p95']:.1f}>")
 
+    def _repr_html_(self) -> str:
+        """A summary table, shown when a notebook cell ends with a result."""
+        from labkit.sim.report import format_html
+
+        return format_html(self)
+
     # ------------------------------------------------------------- summary
     @cached_property
     def summary(self) -> dict[str, Any]:
@@ -200,17 +206,22 @@ class Result:
 
 
 def judge_budgets(summary: dict[str, Any], budget: Any) -> dict[str, dict[str, Any]]:
-    """Each budget's limit, the run's actual value and whether it holds (0 = not judged)."""
+    """Each budget's limit, the run's actual value and whether it holds.
+
+    A budget that is off (``None``: not judged) always holds; its ``limit`` is
+    reported as its knob value (0).
+    """
     out = {}
+    knob_values = budget.knob_values()
     for name, (metric, direction) in BUDGETS.items():
         limit = getattr(budget, name)
         actual: Any = summary
         for part in metric.split("."):
             actual = actual[part]
-        judged = limit > 0
+        judged = limit is not None
         ok = (actual <= limit if direction == "max" else actual >= limit) if judged else True
-        out[name] = {"limit": limit, "actual": float(actual), "pass": bool(ok),
-                     "judged": judged}
+        out[name] = {"limit": knob_values[f"budget.{name}"], "actual": float(actual),
+                     "pass": bool(ok), "judged": judged}
     return out
 
 

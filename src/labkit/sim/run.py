@@ -27,9 +27,17 @@ from labkit.sim.load import draw_workload
 from labkit.sim.presets import PRESETS
 from labkit.sim.result import ATTEMPT_DTYPE, RECORD_DTYPE, Result
 from labkit.sim.scenario import Scenario
-from labkit.sim.streams import Streams
+from labkit.streams import Streams
 
-__all__ = ["simulate"]
+__all__ = ["simulate", "STREAMS"]
+
+#: The run's random streams, one per purpose.  Append-only: a new purpose goes at the
+#: end, so the streams before it keep their draws for every seed.
+STREAMS: tuple[str, ...] = (
+    "arrivals", "prompts", "validity", "service", "errors", "cache", "retry",
+    "fallback", "faults", "steps", "boundary", "autoscale", "review", "guardrail",
+    "throttle",
+)
 
 # Request attribute -> record column, read in one C-level pass per request.
 _ROW_FIELDS = (("reason", "reason"), ("path", "path"), ("attempts", "attempts"),
@@ -48,7 +56,7 @@ def simulate(scenario: Scenario | Mapping[str, Any] | None = None, seed: int = 1
     ``preset`` starts from a named scenario and applies the mapping on top.
     """
     scenario = _resolve(scenario, preset)
-    streams = Streams(seed)
+    streams = Streams(seed, STREAMS)
     workload = draw_workload(scenario.load, streams)
     engine = Engine(scenario, workload, streams)
     engine.run()

@@ -48,14 +48,14 @@ def trace(result: Any, request_id: int) -> dict[str, Any]:
     broken = []
     budget = sc.budget
     if outcome in ("ok", "degraded"):
-        if budget.p95_ms and latency > budget.p95_ms:
+        if budget.p95_ms is not None and latency > budget.p95_ms:
             broken.append(f"latency {latency:.0f} ms > p95 budget {budget.p95_ms:g} ms")
-        if budget.quality and row["quality"] < budget.quality:
+        if budget.quality is not None and row["quality"] < budget.quality:
             broken.append(f"quality {row['quality']:.2f} < floor {budget.quality:g}")
     else:
-        broken.append(f"no answer ({outcome}): counts against success_rate "
-                      f"{budget.success_rate:g}")
-    if budget.cost_per_1k and 1000.0 * row["cost"] > budget.cost_per_1k:
+        success = budget.knob_values()["budget.success_rate"]
+        broken.append(f"no answer ({outcome}): counts against success_rate {success:g}")
+    if budget.cost_per_1k is not None and 1000.0 * row["cost"] > budget.cost_per_1k:
         broken.append(f"cost {1000.0 * row['cost']:.2f} per 1k > budget "
                       f"{budget.cost_per_1k:g}")
     audit = sc.audit.enabled

@@ -289,7 +289,7 @@ def test_describe_format_and_as_dict():
         assert knob.check(knob.format(knob.default)) == knob.default, knob.name
 
 
-# -- off: None in the config, the catalogue's number as a knob value ----------------------------------
+# -- off: None in the config, the catalogue's number as a knob value --------------------
 OFF_KNOBS = {
     "gateway.rate_limit_rps": "0 = off", "gateway.max_queue": "0 = unbounded",
     "gateway.deadline_ms": "0 = none", "world.change_at_s": "-1 = never",
@@ -337,7 +337,7 @@ def test_a_bool_knob_still_reads_off_as_false():
     assert CATALOGUE["cache.enabled"].check("off") is False
 
 
-# -- declaring knobs on config fields -------------------------------------------------------------------
+# -- declaring knobs on config fields --------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
 class PumpConfig(Config, group="pump"):
     """A small config declared the way the simulators declare theirs."""

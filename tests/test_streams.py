@@ -12,7 +12,7 @@ import pytest
 from labkit.errors import LabkitError
 from labkit.monitor.run import STREAMS as MONITOR_STREAMS
 from labkit.sim.run import STREAMS as SIM_STREAMS
-from labkit.streams import SeedError, Streams, UniformPool, check_seed
+from labkit.streams import SeedError, Streams, check_seed, uniform_pool
 
 
 @pytest.mark.parametrize("seed", [-1, 1.5, "3", True, None])
@@ -72,7 +72,7 @@ def test_a_stream_is_the_seed_sequence_child_at_its_position():
 def test_uniform_pool_hands_out_the_generators_draws_in_order():
     rng = np.random.Generator(np.random.PCG64(3))
     expected = np.random.Generator(np.random.PCG64(3)).random(10).tolist()
-    pool = UniformPool(rng, block=4)
+    pool = uniform_pool(rng, block=4)
     assert [pool() for _ in range(10)] == expected
     pool = Streams(2, ("u",)).pool("u", block=3)
     assert [pool() for _ in range(7)] == Streams(2, ("u",))["u"].random(7).tolist()

@@ -91,7 +91,7 @@ def test_knob_errors_name_knob_rule_and_value(name: str, value: object, message:
     assert str(exc.value) == message
 
 
-# -- configs ------------------------------------------------------------------------------------------
+# -- configs --------------------------------------------------------------------------------
 def test_defaults_come_from_the_catalogue() -> None:
     assert MonitorConfig().to_knobs() == MONITOR_CATALOGUE.defaults()
     assert MonitorConfig().diff() == {}

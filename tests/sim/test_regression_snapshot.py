@@ -1,12 +1,14 @@
 """Regression net: the same knobs and seed give exactly the numbers they gave before.
 
 ``snapshots/sim_summaries.json`` was written from the simulator as it stood before the
-knob and engine refactor of issue 13.  For every preset and seeds 1, 2 and 3 it holds the
-full ``Result.summary`` and a SHA-256 digest of the records, the attempt log and the
-samples; every value must come back exactly (floats compared after a JSON round trip,
-which is exact for Python floats).  ``snapshots/knobs.json`` is ``labkit knobs --json``
-from the same moment: every knob it lists must still be listed with the same group, type,
-default, unit, range, choices, "off" note and help.
+knob and engine refactor of issue 13 (main at 866ef15).  For every preset and seeds 1, 2
+and 3 it holds the full ``Result.summary``, a SHA-256 digest of the records, the attempt
+log and the samples, and the audit trail (``Result.trace``) of a few requests (the first,
+middle and last, and the first of every outcome); every value must come back exactly
+(floats compared after a JSON round trip, which is exact for Python floats).
+``snapshots/knobs.json`` is ``labkit knobs --json`` from the same moment: every knob it
+lists must still be listed with the same group, type, default, unit, range, choices,
+"off" note and help.
 
 A change that is *meant* to move numbers rewrites the snapshot on purpose::
 
@@ -44,11 +46,23 @@ def digest(array: np.ndarray) -> str:
     return h.hexdigest()
 
 
+def traced(res: Any) -> list[int]:
+    """Requests whose audit trail is kept: first, middle, last, first of each outcome."""
+    n = len(res.records)
+    ids = {0, n // 2, n - 1}
+    for code in range(4):
+        hits = np.flatnonzero(res.records["outcome"] == code)
+        if len(hits):
+            ids.add(int(hits[0]))
+    return sorted(ids)
+
+
 def capture(preset: str, seed: int) -> dict[str, Any]:
     res = simulate(preset=preset, seed=seed)
     return {"summary": json.loads(json.dumps(res.summary)),
             "records": digest(res.records), "attempts": digest(res.attempts),
-            "samples": digest(res.samples)}
+            "samples": digest(res.samples),
+            "traces": json.loads(json.dumps([res.trace(i) for i in traced(res)]))}
 
 
 def knobs_json() -> list[dict[str, Any]]:
@@ -88,6 +102,7 @@ def test_every_preset_and_seed_gives_exactly_the_snapshot(preset, seed):
     want = _load(SUMMARIES)[preset][str(seed)]
     got = capture(preset, seed)
     assert same(want["summary"], got["summary"], "summary") == []
+    assert same(want["traces"], got["traces"], "traces") == []
     for part in ("records", "attempts", "samples"):
         assert got[part] == want[part], f"{preset} seed {seed}: {part} changed"
 

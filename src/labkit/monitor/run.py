@@ -6,7 +6,7 @@ on clean data, and take the reference window.  **Operate**: the live model
 decides every transaction; whenever something acts (a scheduled or
 triggered retraining, a canary's verdict, a threshold change, a shutdown or
 a restore) the decisions from that hour on are redone under the new state
-and the act is written to the audit trail (:mod:`labkit.monitor.engine`).
+and the act is written to the audit trail (:mod:`labkit.monitor.operations`).
 **Collect**: every alert rule is evaluated on the final metrics and judged
 against the injected events; records and summary are frozen into a
 :class:`~labkit.monitor.result.MonitorResult`.
@@ -31,7 +31,7 @@ from labkit.monitor.audit import AuditLog
 from labkit.monitor.config import MonitorConfig
 from labkit.monitor.decisions import (Decisions, build_reference, fill_decision_stats,
                                       fill_input_stats, score_reference)
-from labkit.monitor.engine import RELEASE_OWNER, State, apply_action, decide, next_due, \
+from labkit.monitor.operations import RELEASE_OWNER, State, apply_action, decide, next_due, \
     trigger_hours
 from labkit.monitor.model import ModelVersion, train_model
 from labkit.monitor.monitors import HourlyStats, series

@@ -17,13 +17,13 @@ Two clocks make a cached answer less useful:
   the change is a *stale hit*: fast, counted as a hit, but wrong.  Each entry
   draws its next change time when it is stored, so staleness is consistent.
 
->>> from labkit.streams import Streams
->>> c = LRUCache(capacity_items=2, ttl_s=None, content_change_s=None,
-...              rng=Streams(1, ["cache"]).pool("cache"))
->>> c.put(1, 0.0); c.put(2, 0.0); c.lookup(1, 1.0); c.put(3, 1.0)
-'hit'
->>> c.lookup(2, 2.0), c.lookup(1, 2.0)
-('miss', 'hit')
+Lookups answer with a :class:`~labkit.sim.codes.CacheState` code:
+
+>>> c = LRUCache(capacity_items=2, ttl_s=None, content_change_s=None, rng=lambda: 0.5)
+>>> c.put(1, 0.0); c.put(2, 0.0); c.lookup(1, 1.0) == HIT; c.put(3, 1.0)
+True
+>>> c.lookup(2, 2.0) == MISS, c.lookup(1, 2.0) == HIT
+(True, True)
 """
 
 from __future__ import annotations
@@ -32,9 +32,11 @@ import math
 from collections import OrderedDict
 from collections.abc import Callable
 
+from labkit.sim.codes import CacheState
+
 __all__ = ["LRUCache", "HIT", "STALE", "MISS", "EXPIRED"]
 
-HIT, STALE, MISS, EXPIRED = "hit", "stale", "miss", "expired"
+HIT, STALE, MISS, EXPIRED = CacheState.HIT, CacheState.STALE, CacheState.MISS, CacheState.EXPIRED
 
 
 class LRUCache:
@@ -60,8 +62,8 @@ class LRUCache:
     def __len__(self) -> int:
         return len(self._store)
 
-    def lookup(self, key: int, now_s: float) -> str:
-        """``hit``, ``stale`` (hit on outdated content), ``expired`` or ``miss``."""
+    def lookup(self, key: int, now_s: float) -> int:
+        """``HIT``, ``STALE`` (hit on outdated content), ``EXPIRED`` or ``MISS``."""
         entry = self._store.get(key)
         if entry is None:
             return MISS

@@ -285,8 +285,8 @@ def test_describe_format_and_as_dict():
     assert chain["default"] == [] and chain["choices"] == list(CONTRACT_CHOICES["fallback.chain"])
     assert CATALOGUE["gateway.max_queue"].as_dict()["off"] == "0 = unbounded"
     # Every value a knob formats parses back to itself.
-    for knob in CATALOGUE.values():
-        assert knob.check(knob.format(knob.default)) == knob.default, knob.name
+    for k in CATALOGUE.values():
+        assert k.check(k.format(k.default)) == k.default, k.name
 
 
 # -- off: None in the config, the catalogue's number as a knob value --------------------

@@ -572,12 +572,18 @@ def parse_assignment(text: str, catalogue: Catalogue | None = None) -> tuple[str
     ('model.replicas', 4)
     """
     if catalogue is None:
-        from labkit.sim.scenario import CATALOGUE as catalogue
+        from labkit.sim.scenario import CATALOGUE
+
+        catalogue = CATALOGUE
     if "=" not in text:
         raise KnobError(f"--set takes KNOB=VALUE, got {text!r}")
     name, _, value = text.partition("=")
     k = catalogue.get_knob(name.strip())
     return k.name, k.check(value)
+
+
+#: The simulator's catalogue (labkit.sim.CATALOGUE), provided on first use by __getattr__.
+CATALOGUE: Catalogue
 
 
 def __getattr__(name: str) -> Any:

@@ -1,6 +1,7 @@
 """The autoscaler: the HPA rule on a bare replica pool, and its direction of effect."""
 from __future__ import annotations
 
+import numpy as np
 import simpy
 
 from labkit.sim import simulate
@@ -9,8 +10,6 @@ from labkit.sim.config import AutoscaleConfig
 from labkit.sim.load import Workload
 from labkit.sim.recorder import Recorder
 from labkit.sim.replicas import Call, ReplicaPool
-
-import numpy as np
 
 
 def recorder():

@@ -14,8 +14,7 @@ import pytest
 
 from labkit.sim import simulate
 from labkit.sim.codes import Path
-from labkit.sim.config import (EmbedConfig, RerankConfig, RetrievalConfig, ServingConfig,
-                               StepsConfig)
+from labkit.sim.config import EmbedConfig, RerankConfig, RetrievalConfig, ServingConfig, StepsConfig
 from labkit.sim.datapath import DataPath
 from labkit.sim.load import Workload
 from labkit.sim.recorder import Recorder

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from labkit.sim import simulate
-from labkit.sim.codes import ATTEMPT_RESULTS, DEGRADED, FAILED, OK, PATH_BITS, REASONS, REJECTED
+from labkit.sim.codes import ATTEMPT_RESULTS, DEGRADED, FAILED, OK, PATH_BITS, REASONS
 
 SEEDS = (1, 2, 3)
 A_OK, A_ERROR, A_TIMEOUT, A_THROTTLED = (ATTEMPT_RESULTS.index(x)

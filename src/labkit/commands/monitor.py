@@ -37,9 +37,8 @@ def run(args: argparse.Namespace) -> int:
     from labkit.monitor import MONITOR_CATALOGUE, run_monitor
 
     if args.knobs:
-        knobs = [k.as_dict() for k in MONITOR_CATALOGUE.values()]
         if args.json:
-            print(json.dumps(knobs, indent=2))
+            print(json.dumps([k.as_dict() for k in MONITOR_CATALOGUE.values()], indent=2))
             return 0
         for k in MONITOR_CATALOGUE.values():
             unit = f" {k.unit}" if k.unit else ""

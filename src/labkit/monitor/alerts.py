@@ -115,7 +115,7 @@ def evaluate_rule(rule: AlertRule, values: Sequence[float] | np.ndarray, *, star
     for i, h in enumerate(opened):
         later = stops[stops > h]
         last = int(later[0]) - 1 if later.size else v.size - 1
-        first_h, last_data_h = h - lag_h - rule.window_h + 1, last - lag_h
+        first_h, last_data_h = int(h) - lag_h - rule.window_h + 1, last - lag_h
         hit = next((e for e in events
                     if e.affects(rule.metric) and e.overlaps(first_h, last_data_h)), None)
         out[i] = (rule.name, rule.metric, rule.owner, rule.action, h, last,

@@ -23,7 +23,6 @@ from typing import Any
 
 from labkit.errors import MonitorError
 
-
 __all__ = ["AuditRecord", "AuditLog", "AUDIT_ACTIONS"]
 
 AUDIT_ACTIONS = ("deploy", "retrain_skipped", "candidate_trained", "gate_passed", "gate_failed",

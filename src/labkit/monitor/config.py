@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
-from labkit.knobs import Catalogue, ConfigSet, Config, KnobError, Off, knob
+from labkit.knobs import Catalogue, Config, ConfigSet, KnobError, Off, knob
 from labkit.monitor.alerts import AlertRule
 from labkit.monitor.rules import TRIGGER_METRICS, default_rules
 from labkit.monitor.world import NUMERIC_FEATURES

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 from labkit.errors import MonitorError
 
-
 __all__ = ["Event", "EVENT_KINDS", "SENSITIVE_METRICS"]
 
 #: Which metrics (by name prefix) each kind of event moves.  ``{f}`` is the feature.

@@ -38,7 +38,6 @@ import numpy as np
 
 from labkit.errors import MonitorError
 
-
 __all__ = ["Confusion", "confusion_matrix", "precision_recall", "expected_cost",
            "best_threshold_for_cost", "psi", "psi_from_counts", "PSI_FLOOR"]
 

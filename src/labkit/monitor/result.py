@@ -162,7 +162,8 @@ class MonitorResult:
                                "summary": self.summary,
                                "events": [e.as_dict() for e in self.events if not e.benign]}
         if alerts:
-            out["alerts"] = [dict(zip(ALERT_DTYPE.names, row.tolist())) for row in self.alerts]
+            names = ALERT_DTYPE.names or ()
+            out["alerts"] = [dict(zip(names, row.tolist())) for row in self.alerts]
         if audit:
             out["audit"] = [r.as_dict() for r in self.audit]
         return json_ready(out)

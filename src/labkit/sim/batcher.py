@@ -76,7 +76,7 @@ class Batcher:
                     self._timer_at = due
                     env.timeout(due - env.now).callbacks.append(self._on_timer)
                 return None
-        batch = []
+        batch: list[Call] = []
         while len(batch) < self.max_size and queue:
             call = queue.popleft()
             if call.alive:

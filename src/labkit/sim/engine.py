@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from math import inf as _INF
 from typing import TYPE_CHECKING
 
@@ -204,7 +205,7 @@ class Engine:
             return self.fallback.start(req, Reason.KILLED, now)
         delay = datapath.prepare(req, now)
         if delay:
-            self.env.timeout(delay).callbacks.append(lambda _e, req=req: self._attempt(req))
+            self.env.timeout(delay).callbacks.append(partial(self._attempt, req))
         else:
             self._attempt(req)
 
@@ -215,7 +216,7 @@ class Engine:
         return self.upstream is not None and self.upstream.tokens < 1.0
 
     # -------------------------------------------------------- primary model
-    def _attempt(self, req: Request) -> None:
+    def _attempt(self, req: Request, _event: object = None) -> None:
         now = self.env.now
         if req.done:
             return
@@ -259,7 +260,7 @@ class Engine:
         self.pool.submit(call)
         wait = min(self.timeout_s, req.deadline - now)
         if wait < _INF:
-            self.env.timeout(wait).callbacks.append(lambda _e, call=call: self._timed_out(call))
+            self.env.timeout(wait).callbacks.append(partial(self._timed_out, call))
 
     def _model_done(self, batch: list[Call], now: float) -> None:
         rec, faults = self.recorder, self.faults
@@ -301,7 +302,7 @@ class Engine:
             else:
                 self.boundary.answer(req, OK, now)
 
-    def _timed_out(self, call: Call) -> None:
+    def _timed_out(self, call: Call, _event: object = None) -> None:
         if call.closed:
             return
         call.closed = True
@@ -330,7 +331,7 @@ class Engine:
         req.path |= Path.RETRY
         self.recorder.retries += 1
         if wait > 0:
-            self.env.timeout(wait).callbacks.append(lambda _e, r=req: self._attempt(r))
+            self.env.timeout(wait).callbacks.append(partial(self._attempt, req))
         else:
             self._attempt(req)
 

@@ -16,6 +16,7 @@ primary gets no call after it and nothing is lost.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from math import inf as _INF
 from typing import TYPE_CHECKING, Any
 
@@ -77,7 +78,7 @@ class FallbackChain:
                     self.small.submit(call)  # type: ignore[union-attr]
                     if req.deadline < _INF:
                         self.env.timeout(req.deadline - now).callbacks.append(
-                            lambda _e, call=call: self._small_timed_out(call))
+                            partial(self._small_timed_out, call))
                     return
             elif option == "stale_cache":
                 if self.cache is not None and self.cache.has_entry(req.prompt):
@@ -90,7 +91,7 @@ class FallbackChain:
                 return self.answer(req, DEGRADED, now)
         self.recorder.finish(req, FAILED, now, reason)
 
-    def _small_timed_out(self, call: Call) -> None:
+    def _small_timed_out(self, call: Call, _event: object = None) -> None:
         """The deadline passed while the small model still had the request."""
         if call.closed:
             return

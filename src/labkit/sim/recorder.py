@@ -110,7 +110,7 @@ class Recorder:
         rec = np.zeros(n, dtype=RECORD_DTYPE)
         if n:
             rows = np.array(list(map(_ROW, reqs)), dtype=_ROW_DTYPE)
-            for name in _ROW_DTYPE.names:
+            for _, name in _ROW_FIELDS:
                 rec[name] = rows[name]
             rec["id"] = np.arange(n)
             rec["arrival_s"] = w.arrival_s

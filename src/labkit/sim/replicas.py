@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import simpy
@@ -193,7 +194,7 @@ class ReplicaPool:
             self.wait_sum_s += now - call.enq_s
         self.batches += 1
         self.served += b
-        self.env.timeout(end - now).callbacks.append(lambda _e: self._finish(record))
+        self.env.timeout(end - now).callbacks.append(partial(self._finish, record))
 
     def _release_replica(self) -> None:
         self._advance()
@@ -204,7 +205,7 @@ class ReplicaPool:
         else:
             self.idle += 1
 
-    def _finish(self, record: Batch) -> None:
+    def _finish(self, record: Batch, _event: object = None) -> None:
         if record.aborted:
             return
         self._release_replica()
@@ -239,9 +240,9 @@ class ReplicaPool:
         """Start ``count`` replicas; each serves after ``cold_start_s`` and costs from now."""
         self._advance()
         self.starting += count
-        self.env.timeout(cold_start_s).callbacks.append(lambda _e: self._warm(count))
+        self.env.timeout(cold_start_s).callbacks.append(partial(self._warm, count))
 
-    def _warm(self, count: int) -> None:
+    def _warm(self, count: int, _event: object = None) -> None:
         self._advance()
         self.starting -= count
         self.ready += count

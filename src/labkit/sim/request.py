@@ -32,6 +32,8 @@ class ReplayEnvironment(simpy.Environment):
 class Request:
     """Mutable state of one request while it is in flight, and how it ended."""
 
+    end: float        # set once, by Recorder.finish, with outcome
+    outcome: int
     __slots__ = ("id", "prompt", "write", "deadline", "attempts", "calls", "path",
                  "cache", "cost", "quality", "stale", "lag", "batch", "prev_backoff",
                  "reason", "leak", "done", "harm", "harmful", "unauthorised", "review_wait",

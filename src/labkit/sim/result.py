@@ -59,7 +59,7 @@ class Result:
     records: np.ndarray
     attempts: np.ndarray
     samples: np.ndarray          # columns t_s, queue_len, provisioned, ready, busy
-    totals: dict[str, float] = field(repr=False)
+    totals: dict[str, Any] = field(repr=False)
 
     outcome_names = OUTCOMES
     reason_names = REASONS

@@ -1,18 +1,25 @@
-"""The knob catalogue: names, defaults, ranges, and every error message it can give.
+"""Knobs: declared on config fields, collected into catalogues, and every error message.
 
 The knob names of issues 2 and 3 are a public contract (CLI, widgets, notebooks and grading
 use them), so they are listed here verbatim; every message of Knob.check, Knob construction,
 Catalogue and parse_assignment is matched whole (STYLE.md habit 4: knob, rule and value).
+The second half declares small configs of its own to test knob(), Off, Config and ConfigSet.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
+import pickle
 import re
+from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
 
-from labkit.knobs import CATALOGUE, Catalogue, Knob, KnobError, parse_assignment
+from labkit.errors import LabkitError
+from labkit.knobs import (CATALOGUE, Catalogue, Config, ConfigSet, Knob, KnobError, Off, knob,
+                          parse_assignment)
+from labkit.sim import Scenario
 
 CONTRACT = """
 load.rate_rps load.duration_s load.pattern load.spike_multiplier load.spike_start_s
@@ -159,8 +166,8 @@ def test_check_error_messages(name, value, message):
         CATALOGUE[name].check(value)
 
 
-def test_knob_error_is_a_value_error():
-    assert issubclass(KnobError, ValueError)
+def test_knob_error_is_a_labkit_error_and_a_value_error():
+    assert issubclass(KnobError, LabkitError) and issubclass(KnobError, ValueError)
 
 
 # -- declaring knobs --------------------------------------------------------------------------------
@@ -278,5 +285,207 @@ def test_describe_format_and_as_dict():
     assert chain["default"] == [] and chain["choices"] == list(CONTRACT_CHOICES["fallback.chain"])
     assert CATALOGUE["gateway.max_queue"].as_dict()["off"] == "0 = unbounded"
     # Every value a knob formats parses back to itself.
-    for knob in CATALOGUE.values():
-        assert knob.check(knob.format(knob.default)) == knob.default, knob.name
+    for k in CATALOGUE.values():
+        assert k.check(k.format(k.default)) == k.default, k.name
+
+
+# -- off: None in the config, the catalogue's number as a knob value --------------------
+OFF_KNOBS = {
+    "gateway.rate_limit_rps": "0 = off", "gateway.max_queue": "0 = unbounded",
+    "gateway.deadline_ms": "0 = none", "world.change_at_s": "-1 = never",
+    "cache.ttl_s": "0 = never expires", "cache.content_change_s": "0 = content never changes",
+    "model.upstream_limit_rps": "0 = none", "retry.timeout_ms": "0 = none",
+    "retry.budget_ratio": "0 = unlimited", "kill.at_s": "-1 = never",
+    "budget.p95_ms": "0 = not judged", "budget.p99_ms": "0 = not judged",
+    "budget.cost_per_1k": "0 = not judged", "budget.success_rate": "0 = not judged",
+    "budget.quality": "0 = not judged",
+}
+
+
+def test_the_knobs_that_can_be_off_hold_none_in_their_config():
+    assert {k.name: k.off for k in CATALOGUE.values() if k.off_value is not None} == OFF_KNOBS
+    sc = Scenario()
+    for name in OFF_KNOBS:
+        group, field_name = name.split(".")
+        value = getattr(getattr(sc, group), field_name)
+        knob_ = CATALOGUE[name]
+        assert (value is None) == (knob_.default == knob_.off_value), name
+        assert sc.to_knobs()[name] == knob_.default, name
+
+
+@pytest.mark.parametrize("text", ["off", "OFF", " none ", "never", None, "0", 0, 0.0])
+def test_off_is_spelled_as_the_catalogue_shows_it_or_as_a_word(text):
+    deadline = CATALOGUE["gateway.deadline_ms"]
+    assert deadline.check(text) == 0.0
+    assert deadline.to_config(text) is None
+    assert Scenario.from_knobs({"gateway.deadline_ms": text}).gateway.deadline_ms is None
+
+
+def test_off_round_trips_between_config_and_knob_values():
+    kill = CATALOGUE["kill.at_s"]
+    assert kill.to_config(-1) is None and kill.to_config("never") is None
+    assert kill.to_config(30) == 30.0 and kill.from_config(None) == -1.0
+    assert kill.from_config(30.0) == 30.0
+    assert parse_assignment("kill.at_s=never") == ("kill.at_s", -1.0)
+    sc = Scenario.from_knobs({"kill.at_s": 20.0})
+    assert sc.kill.at_s == 20.0
+    assert sc.with_knobs({"kill.at_s": "off"}).kill.at_s is None
+    assert sc.with_knobs({"kill.at_s": "off"}).diff() == {}
+
+
+def test_a_bool_knob_still_reads_off_as_false():
+    assert CATALOGUE["cache.enabled"].check("off") is False
+
+
+# -- declaring knobs on config fields --------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class PumpConfig(Config, group="pump"):
+    """A small config declared the way the simulators declare theirs."""
+
+    rate_lps: float = knob(2.0, unit="l/s", min=0.0, max=10.0, step=0.5, help="Flow rate.")
+    spares: int = knob(1, min=0, help="Spare pumps.")
+    on: bool = knob(True, help="Running.")
+    mode: str = knob("auto", choices=("auto", "manual"), help="Control mode.")
+    alarms: tuple[str, ...] = knob(("low",), choices=("low", "high"), help="Alarms raised.")
+    stop_at_s: float | None = knob(None, unit="s", min=-1.0, off=Off(-1.0, "never"),
+                                   help="When it stops.")
+    limit_l: float | None = knob(500.0, unit="l", min=0.0, off=Off(0.0, "no limit"),
+                                 help="Most water pumped.")
+
+    def _check(self) -> None:
+        if self.spares > 3 and not self.on:
+            raise KnobError(f"pump.spares must be <= 3 while stopped, got {self.spares}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TankConfig(Config, group="tank"):
+    """A second group."""
+
+    size_l: float = knob(1000.0, unit="l", min=1.0, help="Tank size.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plant(ConfigSet):
+    """A whole configuration of two groups."""
+
+    EXAMPLE = "{'pump.spares': 2}"
+
+    pump: PumpConfig = field(default_factory=PumpConfig)
+    tank: TankConfig = field(default_factory=TankConfig)
+
+    def _check(self) -> None:
+        if self.pump.limit_l is not None and self.pump.limit_l > self.tank.size_l:
+            raise KnobError(f"pump.limit_l must be <= tank.size_l ({self.tank.size_l:g}), "
+                            f"got {self.pump.limit_l:g}")
+
+
+def test_knobs_are_read_from_the_field_declarations():
+    names = [k.name for k in PumpConfig.knobs()]
+    assert names == ["pump.rate_lps", "pump.spares", "pump.on", "pump.mode", "pump.alarms",
+                     "pump.stop_at_s", "pump.limit_l"]
+    kinds = [k.kind for k in PumpConfig.knobs()]
+    assert kinds == ["float", "int", "bool", "choice", "multi", "float", "float"]
+    rate, _, _, _, _, stop, limit = PumpConfig.knobs()
+    assert (rate.default, rate.unit, rate.min, rate.max, rate.step, rate.help) == (
+        2.0, "l/s", 0.0, 10.0, 0.5, "Flow rate.")
+    assert (stop.default, stop.off, stop.off_value) == (-1.0, "-1 = never", -1.0)
+    assert (limit.default, limit.off, limit.off_value) == (500.0, "0 = no limit", 0.0)
+    assert PumpConfig.knobs() is PumpConfig.knobs()          # built once
+
+
+def test_a_config_checks_and_coerces_every_field_when_built():
+    pump = PumpConfig(rate_lps="3.5", spares=2.0, alarms="high,low", stop_at_s=-1, limit_l=0)
+    assert pump.rate_lps == 3.5 and pump.spares == 2 and type(pump.spares) is int
+    assert pump.alarms == ("high", "low") and pump.stop_at_s is None and pump.limit_l is None
+    assert pump.knob_values() == {"pump.rate_lps": 3.5, "pump.spares": 2, "pump.on": True,
+                                  "pump.mode": "auto", "pump.alarms": ("high", "low"),
+                                  "pump.stop_at_s": -1.0, "pump.limit_l": 0.0}
+    with pytest.raises(KnobError, match=r"^pump\.rate_lps must be <= 10, got 11$"):
+        PumpConfig(rate_lps=11)
+    with pytest.raises(KnobError, match=r"^pump\.spares must be <= 3 while stopped, got 4$"):
+        PumpConfig(spares=4, on=False)
+    with pytest.raises(KnobError, match=r"^pump\.rate_lps must be <= 10, got 12$"):
+        dataclasses.replace(pump, rate_lps=12)
+    with pytest.raises(TypeError):
+        PumpConfig(2.0)  # type: ignore[misc]  # keyword-only
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        pump.spares = 3  # type: ignore[misc]
+
+
+def test_a_config_set_builds_from_knobs_and_diffs_against_the_defaults():
+    assert Plant() == Plant.from_knobs()
+    assert [k for k in Plant.catalogue()] == [k.name for k in PumpConfig.knobs()] + ["tank.size_l"]
+    plant = Plant.from_knobs({"pump.spares": "2", "pump.stop_at_s": 30})
+    assert plant.pump.spares == 2 and plant.pump.stop_at_s == 30.0
+    assert plant.diff() == {"pump.spares": 2, "pump.stop_at_s": 30.0}
+    later = plant.with_knobs({"pump.stop_at_s": "never", "tank.size_l": 600})
+    assert later.diff() == {"pump.spares": 2, "tank.size_l": 600.0}
+    assert later.diff(plant) == {"pump.stop_at_s": -1.0, "tank.size_l": 600.0}
+    assert plant.pump.stop_at_s == 30.0                       # untouched
+    assert pickle.loads(pickle.dumps(later)) == later
+    assert hash(later) == hash(Plant.from_knobs(later.to_knobs()))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: Plant.from_knobs({"tank.size_l": 100}),
+     "pump.limit_l must be <= tank.size_l (100), got 500"),
+    (lambda: Plant.from_knobs({"pump.spare": 1}),
+     "unknown knob 'pump.spare'; did you mean 'pump.spares'?"),
+    (lambda: Plant(pump={"spares": 1}),  # type: ignore[arg-type]
+     "Plant.pump must be a PumpConfig, got dict"),
+    (lambda: Plant.from_knobs(pump__spares=2),
+     "Plant.from_knobs takes one mapping of dotted knob names, e.g. {'pump.spares': 2}; "
+     "got keyword arguments ['pump__spares']"),
+    (lambda: Plant().with_knobs(spares=2),
+     "Plant.with_knobs takes one mapping of dotted knob names, e.g. {'pump.spares': 2}; "
+     "got keyword arguments ['spares']"),
+])
+def test_config_set_errors(call, message):
+    with pytest.raises(KnobError, match="^" + re.escape(message) + "$"):
+        call()
+
+
+def test_declaration_mistakes_are_caught_when_the_knobs_are_read():
+    @dataclass(frozen=True, kw_only=True)
+    class NoOff(Config, group="x"):
+        a_s: float | None = knob(None, help="h.")
+
+    @dataclass(frozen=True, kw_only=True)
+    class NotOptional(Config, group="x"):
+        a_s: float = knob(1.0, off=Off(0.0, "off"), help="h.")
+
+    @dataclass(frozen=True, kw_only=True)
+    class Plain(Config, group="x"):
+        a: int = 1
+
+    @dataclass(frozen=True, kw_only=True)
+    class Words(Config, group="x"):
+        a: str = knob("x", help="h.")
+
+    @dataclass(frozen=True, kw_only=True)
+    class NoGroup(Config):
+        a: int = knob(1, help="h.")
+
+    for cls, message in [
+        (NoOff, "knob x.a_s is typed '... | None', so it needs off=Off(value, meaning)"),
+        (NotOptional, "knob x.a_s has off=Off(...), so it must be typed '... | None'"),
+        (Plain, "Plain.a is not declared with knob(...)"),
+        (Words, "a knob field must be bool, int, float, str with choices or tuple[str, ...] "
+                "with choices, got <class 'str'>"),
+        (NoGroup, "NoGroup needs a group: class NoGroup(Config, group='name')"),
+    ]:
+        with pytest.raises(TypeError, match="^" + re.escape(message) + "$"):
+            cls.knobs()
+
+
+def test_only_numbers_have_an_off_value():
+    with pytest.raises(KnobError, match=r"^knob a\.b: only a number can have an off value, "
+                                        r"got a bool knob$"):
+        Knob(name="a.b", kind="bool", default=False, help="h.", off_value=0)
+
+
+def test_catalogue_of_config_classes_names_its_listing():
+    cat = Catalogue.of(PumpConfig, TankConfig, listing="plant knobs")
+    assert list(cat.groups()) == ["pump", "tank"]
+    with pytest.raises(KnobError, match=r"^unknown knob 'zzz'; run 'plant knobs' to list them$"):
+        cat.get_knob("zzz")

@@ -2,7 +2,9 @@
 
 Every subcommand returns an exit code: 0 on success, 2 on bad input (with a
 one-line message naming the knob or file, the rule and the value; never a
-traceback), 1 when a check it ran did not pass.
+traceback), 1 when a check it ran did not pass.  Bad input is any
+:class:`labkit.errors.LabkitError`: subcommands raise it and :func:`main`
+catches it, once, for all of them.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from labkit.commands import COMMANDS
-from labkit.knobs import KnobError
+from labkit.errors import LabkitError
 
 __all__ = ["main", "build_parser"]
 
@@ -39,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except KnobError as exc:
+    except LabkitError as exc:
         print(f"labkit {args.command}: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:

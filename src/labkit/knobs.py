@@ -1,43 +1,86 @@
-"""The knob catalogue: the single source of truth for every budget knob.
+"""Knobs: every setting declared once, on the config class that uses it.
 
 A *knob* is one setting a learner can turn: ``cache.capacity_items`` or
-``retry.max_attempts``.  Each knob knows its type, default, unit, allowed
-range or choices, the component (group) it belongs to and one line of help.
-The CLI (``labkit knobs``), the widgets in :mod:`labkit.ui`, the notebooks,
-the docs and the config dataclasses in :mod:`labkit.sim.scenario` all read
-this catalogue, so a name, default or range is written down exactly once.
+``retry.max_attempts``.  Each component's knobs are the fields of one frozen,
+keyword-only dataclass, declared with :func:`knob`, which keeps the default,
+unit, range or choices, help and what "off" means beside the field::
 
-Validation errors say the knob, the rule and the value::
+    @dataclass(frozen=True, kw_only=True)
+    class CacheConfig(Config, group="cache"):
+        capacity_items: int = knob(1000, unit="items", min=1, help="How many answers ...")
+        ttl_s: float | None = knob(None, unit="s", min=0.0, off=Off(0.0, "never expires"),
+                                   help="How long an answer stays valid ...")
 
+Everything else is built from these declarations: the :class:`Catalogue`
+(``labkit knobs``, the widgets in :mod:`labkit.ui`, docs, validation), the
+checks a config runs when it is built, and the whole-scenario classes
+(:class:`ConfigSet`: :class:`labkit.sim.Scenario`,
+:class:`labkit.monitor.MonitorConfig`) with ``from_knobs``, ``with_knobs``,
+``to_knobs`` and ``diff``.  The simulator's catalogue is
+:data:`labkit.sim.CATALOGUE` (also importable from here as ``CATALOGUE``).
+
+**Off.** A setting that can be switched off holds ``None`` in its config
+(``scenario.kill.at_s is None``).  Where it is typed or shown as a knob value
+(command line, widgets, sweeps, ``to_knobs``) "off" is spelled as the number
+the catalogue has always shown (``kill.at_s = -1``, "-1 = never"); the words
+``off``, ``none`` and ``never`` are accepted too.  ``Off(value, meaning)``
+declares that mapping; a plain string (``off="1 = no batching"``) only
+documents a value that needs no special case.
+
+Validation errors say the knob, the rule and the value, and unknown names
+are refused with the closest known name::
+
+    >>> from labkit.sim import CATALOGUE
     >>> CATALOGUE["cache.capacity_items"].check(0)
     Traceback (most recent call last):
     ...
     labkit.knobs.KnobError: cache.capacity_items must be >= 1, got 0
-
-Unknown names are refused with the closest known name::
-
     >>> CATALOGUE.get_knob("cache.capacity")
     Traceback (most recent call last):
     ...
     labkit.knobs.KnobError: unknown knob 'cache.capacity'; did you mean 'cache.capacity_items'?
+    >>> CATALOGUE["kill.at_s"].check("never"), CATALOGUE["kill.at_s"].to_config(-1)
+    (-1.0, None)
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
-from collections.abc import Iterable, Iterator, Mapping
+import types
+import typing
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
-__all__ = ["Knob", "KnobError", "Catalogue", "CATALOGUE", "parse_assignment"]
+from labkit.errors import LabkitError
+
+__all__ = ["Knob", "KnobError", "Catalogue", "CATALOGUE", "parse_assignment", "knob", "Off",
+           "Config", "ConfigSet"]
 
 
-class KnobError(ValueError):
+class KnobError(LabkitError, ValueError):
     """A knob name or value broke a rule; the message names knob, rule and value."""
 
 
 _KINDS = ("int", "float", "bool", "choice", "multi")
+#: Words that mean "off" for a knob declared with ``off=Off(...)``.
+OFF_WORDS = frozenset({"off", "none", "never"})
+
+
+class Off(NamedTuple):
+    """The knob value that means "off" (the config then holds ``None``) and what off means.
+
+    >>> str(Off(-1.0, "never"))
+    '-1 = never'
+    """
+
+    value: int | float
+    meaning: str
+
+    def __str__(self) -> str:
+        return f"{_fmt(self.value)} = {self.meaning}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,7 +90,9 @@ class Knob:
     ``kind`` is one of ``int``, ``float``, ``bool``, ``choice`` (one of
     ``choices``) or ``multi`` (an ordered tuple drawn from ``choices``, for
     example ``fallback.chain``).  ``off`` documents a special value such as
-    ``0 = off``; ``step`` is a hint for sliders.
+    ``0 = off``; when ``off_value`` is set, that value stands for ``None`` in
+    the config (:meth:`to_config`).  ``step`` is a hint for sliders.
+    ``default`` and the range are knob values, as typed and shown.
     """
 
     name: str
@@ -59,6 +104,7 @@ class Knob:
     max: float | None = None
     choices: tuple[str, ...] = ()
     off: str = ""
+    off_value: int | float | None = None
     step: float | None = None
     allow_repeats: bool = False
 
@@ -69,6 +115,11 @@ class Knob:
             raise KnobError(f"knob name must look like 'group.name', got {self.name!r}")
         if self.kind in ("choice", "multi") and not self.choices:
             raise KnobError(f"knob {self.name}: a {self.kind} knob needs choices")
+        if self.off_value is not None:
+            if self.kind not in ("int", "float"):
+                raise KnobError(f"knob {self.name}: only a number can have an off value, "
+                                f"got a {self.kind} knob")
+            object.__setattr__(self, "off_value", self._number(self.off_value))
         object.__setattr__(self, "default", self.check(self.default))
 
     @property
@@ -97,14 +148,22 @@ class Knob:
         """Coerce ``value`` to this knob's type and check its range.
 
         Strings are parsed (as typed on a command line); a value of the wrong
-        type or outside the range raises :class:`KnobError`.
+        type or outside the range raises :class:`KnobError`.  For a knob with
+        an off value, ``None`` and the words ``off``, ``none``, ``never`` give
+        the off value.
 
+        >>> from labkit.sim import CATALOGUE
         >>> CATALOGUE["retry.on"].check("timeout,error")
         ('timeout', 'error')
         >>> CATALOGUE["load.rate_rps"].check("12.5")
         12.5
+        >>> CATALOGUE["gateway.deadline_ms"].check("off")
+        0.0
         """
         name = self.name
+        if self.off_value is not None and (
+                value is None or isinstance(value, str) and value.strip().lower() in OFF_WORDS):
+            return self.off_value
         if self.kind == "bool":
             if isinstance(value, bool):
                 return value
@@ -140,6 +199,15 @@ class Knob:
             raise KnobError(f"{name} must not repeat an item, got {','.join(items)!r}")
         return tuple(items)
 
+    def to_config(self, value: Any) -> Any:
+        """The config field's value for knob value ``value``: checked, and off as ``None``."""
+        value = self.check(value)
+        return None if self.off_value is not None and value == self.off_value else value
+
+    def from_config(self, value: Any) -> Any:
+        """The knob value of a config field's value (``None`` as the off value)."""
+        return self.off_value if value is None else value
+
     def _number(self, value: Any) -> int | float:
         name = self.name
         if isinstance(value, bool):
@@ -165,7 +233,7 @@ class Knob:
         return value
 
     def format(self, value: Any) -> str:
-        """``value`` as one would type it on the command line."""
+        """``value`` (a knob value) as one would type it on the command line."""
         if self.kind == "bool":
             return "true" if value else "false"
         if self.kind == "multi":
@@ -211,15 +279,250 @@ def _fmt(x: float) -> str:
     return f"{x:g}" if isinstance(x, float) else str(x)
 
 
-class Catalogue(Mapping[str, Knob]):
-    """An ordered, read-only collection of knobs keyed by full name."""
+# --- declaring knobs on config fields ---------------------------------------------------
+_META = "labkit.knob"
 
-    def __init__(self, knobs: Iterable[Knob]):
+
+@dataclass(frozen=True)
+class _Declared:
+    """What :func:`knob` records on a field; becomes a :class:`Knob` once the name is known."""
+
+    default: Any
+    help: str
+    unit: str
+    min: float | None
+    max: float | None
+    choices: tuple[str, ...]
+    off: Off | str
+    step: float | None
+    allow_repeats: bool
+
+    def make(self, name: str, annotation: Any) -> Knob:
+        kind, optional = _kind_of(annotation, bool(self.choices))
+        off = self.off
+        if optional != isinstance(off, Off):
+            rule = ("is typed '... | None', so it needs off=Off(value, meaning)" if optional
+                    else "has off=Off(...), so it must be typed '... | None'")
+            raise TypeError(f"knob {name} {rule}")
+        if isinstance(off, Off):
+            default = off.value if self.default is None else self.default
+            return Knob(name=name, kind=kind, default=default, help=self.help, unit=self.unit,
+                        min=self.min, max=self.max, choices=self.choices, off=str(off),
+                        off_value=off.value, step=self.step, allow_repeats=self.allow_repeats)
+        return Knob(name=name, kind=kind, default=self.default, help=self.help, unit=self.unit,
+                    min=self.min, max=self.max, choices=self.choices, off=off, step=self.step,
+                    allow_repeats=self.allow_repeats)
+
+
+def knob(default: Any, *, help: str, unit: str = "", min: float | None = None,
+         max: float | None = None, choices: Sequence[str] = (), off: Off | str = "",
+         step: float | None = None, allow_repeats: bool = False) -> Any:
+    """Declare a config field as a knob (use inside a :class:`Config` dataclass).
+
+    ``default`` is the field's default (``None`` for a setting that is off by
+    default); ``min``/``max`` bound the knob values, ``choices`` list the words
+    of a ``str`` (one of) or ``tuple[str, ...]`` (several of) field;
+    ``off=Off(value, meaning)`` makes ``value`` mean "off" (``None`` in the
+    config; the field must be typed ``... | None``), while ``off="1 = no
+    batching"`` only documents a value.  ``step`` is a slider hint.  The kind
+    (int, float, bool, choice, multi) comes from the field's type.
+    """
+    declared = _Declared(default=default, help=help, unit=unit, min=min, max=max,
+                         choices=tuple(choices), off=off, step=step, allow_repeats=allow_repeats)
+    return dataclasses.field(default=default, metadata={_META: declared})
+
+
+def _kind_of(annotation: Any, has_choices: bool) -> tuple[str, bool]:
+    """(kind, optional) of a field type such as ``float | None`` or ``tuple[str, ...]``."""
+    optional = False
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        optional = len(args) < len(typing.get_args(annotation))
+        if len(args) != 1:
+            raise TypeError(f"a knob field must have one type (or that type | None), "
+                            f"got {annotation!r}")
+        annotation = args[0]
+    if annotation is bool:
+        return "bool", optional
+    if annotation is int:
+        return "int", optional
+    if annotation is float:
+        return "float", optional
+    if annotation is str and has_choices:
+        return "choice", optional
+    if typing.get_origin(annotation) is tuple and has_choices:
+        return "multi", optional
+    raise TypeError(f"a knob field must be bool, int, float, str with choices or "
+                    f"tuple[str, ...] with choices, got {annotation!r}")
+
+
+class Config:
+    """Base of one knob group's config: a frozen, keyword-only dataclass of knobs.
+
+    Subclass it with the group's name, decorate with
+    ``@dataclass(frozen=True, kw_only=True)`` and declare each field with
+    :func:`knob`.  Building one checks every field against its knob (strings
+    are parsed, the off value becomes ``None``), then runs :meth:`_check`, the
+    hook for rules between fields of the same group.
+    """
+
+    GROUP: ClassVar[str] = ""
+
+    def __init_subclass__(cls, *, group: str = "", **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if group:
+            cls.GROUP = group
+
+    def __post_init__(self) -> None:
+        for k in type(self).knobs():
+            object.__setattr__(self, k.field, k.to_config(getattr(self, k.field)))
+        self._check()
+
+    def _check(self) -> None:
+        """Rules between this group's own fields; raise :class:`KnobError` to refuse."""
+
+    @classmethod
+    def knobs(cls) -> tuple[Knob, ...]:
+        """The group's knobs, in field order."""
+        cached = cls.__dict__.get("_knobs")
+        if cached is None:
+            if not cls.GROUP:
+                raise TypeError(f"{cls.__name__} needs a group: class {cls.__name__}(Config, "
+                                f"group='name')")
+            hints = typing.get_type_hints(cls)
+            made = []
+            for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+                declared = f.metadata.get(_META)
+                if declared is None:
+                    raise TypeError(f"{cls.__name__}.{f.name} is not declared with knob(...)")
+                made.append(declared.make(f"{cls.GROUP}.{f.name}", hints[f.name]))
+            cached = tuple(made)
+            cls._knobs = cached  # type: ignore[attr-defined]
+        return cached
+
+    def knob_values(self) -> dict[str, Any]:
+        """Every field as a knob value (off spelled as the catalogue shows it), by full name."""
+        return {k.name: k.from_config(getattr(self, k.field)) for k in type(self).knobs()}
+
+
+_Set = TypeVar("_Set", bound="ConfigSet")
+
+
+class ConfigSet:
+    """Base of a whole configuration composed of :class:`Config` groups.
+
+    A subclass is a frozen keyword-only dataclass with one field per group,
+    ``cache: CacheConfig = field(default_factory=CacheConfig)``, in catalogue
+    order; it may have other fields too (the monitor's alert rules).  It gets
+    its :meth:`catalogue` and the knob API; :meth:`_check` is the hook for
+    rules that span groups.
+    """
+
+    #: Shown in the message that refuses keyword arguments.
+    EXAMPLE: ClassVar[str] = "{'group.name': 1}"
+
+    def __post_init__(self) -> None:
+        for name, cls in type(self).group_classes().items():
+            value = getattr(self, name)
+            if not isinstance(value, cls):
+                raise KnobError(f"{type(self).__name__}.{name} must be a {cls.__name__}, "
+                                f"got {type(value).__name__}")
+        self._check()
+
+    def _check(self) -> None:
+        """Rules that span several groups; raise :class:`KnobError` to refuse."""
+
+    @classmethod
+    def group_classes(cls) -> dict[str, type[Config]]:
+        """Group name -> config class, in catalogue order."""
+        cached = cls.__dict__.get("_groups")
+        if cached is None:
+            cached = {}
+            for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+                kind = f.default_factory
+                if isinstance(kind, type) and issubclass(kind, Config):
+                    if kind.GROUP != f.name:
+                        raise TypeError(f"{cls.__name__}.{f.name} holds group {kind.GROUP!r}")
+                    cached[f.name] = kind
+            cls._groups = cached  # type: ignore[attr-defined]
+        return cached
+
+    @classmethod
+    def catalogue(cls) -> Catalogue:
+        """Every knob of every group, in order."""
+        cached = cls.__dict__.get("_catalogue")
+        if cached is None:
+            cached = Catalogue.of(*cls.group_classes().values())
+            cls._catalogue = cached  # type: ignore[attr-defined]
+        return cached
+
+    @classmethod
+    def from_knobs(cls: type[_Set], knobs: Mapping[str, Any] | None = None, /,
+                   **keywords: Any) -> _Set:
+        """The defaults, overridden by ``knobs`` (dotted names); unknown names are refused."""
+        cls._refuse_keywords("from_knobs", keywords)
+        return cls(**cls._build_groups(knobs or {}))
+
+    def with_knobs(self: _Set, knobs: Mapping[str, Any] | None = None, /,
+                   **keywords: Any) -> _Set:
+        """A new configuration with ``knobs`` changed; this one is untouched."""
+        type(self)._refuse_keywords("with_knobs", keywords)
+        merged = self.to_knobs()
+        merged.update(self.catalogue().validate(dict(knobs or {})))
+        return dataclasses.replace(self, **type(self)._build_groups(merged))  # type: ignore
+
+    def to_knobs(self) -> dict[str, Any]:
+        """Every knob's value, keyed by full dotted name."""
+        out: dict[str, Any] = {}
+        for name in type(self).group_classes():
+            out.update(getattr(self, name).knob_values())
+        return out
+
+    def diff(self, other: ConfigSet | None = None) -> dict[str, Any]:
+        """Knobs whose value differs from ``other`` (default: the catalogue defaults)."""
+        base = self.catalogue().defaults() if other is None else other.to_knobs()
+        return {k: v for k, v in self.to_knobs().items() if base[k] != v}
+
+    @classmethod
+    def _build_groups(cls, knobs: Mapping[str, Any]) -> dict[str, Config]:
+        values = cls.catalogue().validate(dict(knobs))
+        by_group: dict[str, dict[str, Any]] = {g: {} for g in cls.group_classes()}
+        for name, value in values.items():
+            group, field = name.split(".", 1)
+            by_group[group][field] = value
+        return {g: cls.group_classes()[g](**kw) for g, kw in by_group.items()}
+
+    @classmethod
+    def _refuse_keywords(cls, method: str, keywords: Mapping[str, Any]) -> None:
+        if not keywords:
+            return
+        example = cls.EXAMPLE
+        first, value = next(iter(keywords.items()))
+        dotted = first.replace("__", ".", 1)
+        if dotted in cls.catalogue():
+            example = "{" + f"{dotted!r}: {value!r}" + "}"
+        raise KnobError(f"{cls.__name__}.{method} takes one mapping of dotted knob names, "
+                        f"e.g. {example}; got keyword arguments {sorted(keywords)}")
+
+
+class Catalogue(Mapping[str, Knob]):
+    """An ordered, read-only collection of knobs keyed by full name.
+
+    ``listing`` is the command that lists them, named when a name is unknown.
+    """
+
+    def __init__(self, knobs: Iterable[Knob], *, listing: str = "labkit knobs"):
+        self.listing = listing
         self._knobs: dict[str, Knob] = {}
-        for knob in knobs:
-            if knob.name in self._knobs:
-                raise KnobError(f"knob {knob.name} is declared twice")
-            self._knobs[knob.name] = knob
+        for k in knobs:
+            if k.name in self._knobs:
+                raise KnobError(f"knob {k.name} is declared twice")
+            self._knobs[k.name] = k
+
+    @classmethod
+    def of(cls, *configs: type[Config], listing: str = "labkit knobs") -> Catalogue:
+        """The catalogue of these config classes' knobs, in order."""
+        return cls((k for config in configs for k in config.knobs()), listing=listing)
 
     def __getitem__(self, name: str) -> Knob:
         return self._knobs[name]
@@ -242,19 +545,20 @@ class Catalogue(Mapping[str, Knob]):
         if not close:
             field = name.split(".")[-1]
             close = [k for k in self._knobs if k.split(".", 1)[1].startswith(field[:4])][:1]
-        hint = f"; did you mean {close[0]!r}?" if close else "; run 'labkit knobs' to list them"
+        hint = (f"; did you mean {close[0]!r}?" if close
+                else f"; run '{self.listing}' to list them")
         return f"unknown knob {name!r}{hint}"
 
     def groups(self) -> dict[str, list[Knob]]:
         """Knobs by component, in catalogue order."""
         out: dict[str, list[Knob]] = {}
-        for knob in self._knobs.values():
-            out.setdefault(knob.group, []).append(knob)
+        for k in self._knobs.values():
+            out.setdefault(k.group, []).append(k)
         return out
 
     def defaults(self) -> dict[str, Any]:
         """Every knob's default, keyed by full name."""
-        return {name: knob.default for name, knob in self._knobs.items()}
+        return {name: k.default for name, k in self._knobs.items()}
 
     def validate(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Check and coerce a mapping of knob values; unknown names are refused."""
@@ -267,271 +571,26 @@ def parse_assignment(text: str, catalogue: Catalogue | None = None) -> tuple[str
     >>> parse_assignment("model.replicas=4")
     ('model.replicas', 4)
     """
-    catalogue = CATALOGUE if catalogue is None else catalogue
+    if catalogue is None:
+        from labkit.sim.scenario import CATALOGUE
+
+        catalogue = CATALOGUE
     if "=" not in text:
         raise KnobError(f"--set takes KNOB=VALUE, got {text!r}")
     name, _, value = text.partition("=")
-    knob = catalogue.get_knob(name.strip())
-    return knob.name, knob.check(value)
+    k = catalogue.get_knob(name.strip())
+    return k.name, k.check(value)
 
 
-def _k(name: str, kind: str, default: Any, help: str, **kw: Any) -> Knob:
-    return Knob(name=name, kind=kind, default=default, help=help, **kw)
+#: The simulator's catalogue (labkit.sim.CATALOGUE), provided on first use by __getattr__.
+CATALOGUE: Catalogue
 
 
-# The serving simulator's catalogue.  Order is the order of the CLI listing and
-# of the widget panels: components in request-path order.
-CATALOGUE = Catalogue([
-    # --- load -------------------------------------------------------------
-    _k("load.rate_rps", "float", 40.0, "Mean arrival rate of user requests.", unit="req/s",
-       min=0.1, max=5000.0, step=1.0),
-    _k("load.duration_s", "float", 60.0, "Simulated time.", unit="s", min=1.0, max=86400.0,
-       step=10.0),
-    _k("load.pattern", "choice", "poisson", "Arrival pattern: steady Poisson, bursty on/off, a "
-       "spike (step up and back) or a diurnal (sinusoidal) day.",
-       choices=("poisson", "bursty", "spike", "diurnal")),
-    _k("load.spike_multiplier", "float", 3.0, "Arrival rate during the spike, as a multiple of "
-       "load.rate_rps.", unit="x", min=1.0, max=100.0, step=0.5),
-    _k("load.spike_start_s", "float", 20.0, "When the spike starts.", unit="s", min=0.0),
-    _k("load.spike_duration_s", "float", 10.0, "How long the spike lasts.", unit="s", min=0.0),
-    _k("load.burst_on_s", "float", 5.0, "Bursty pattern: length of a busy (on) period.",
-       unit="s", min=0.1),
-    _k("load.burst_off_s", "float", 5.0, "Bursty pattern: length of a quiet (off) period.",
-       unit="s", min=0.0),
-    _k("load.burst_off_ratio", "float", 0.2, "Bursty pattern: rate in a quiet period as a "
-       "share of the rate in a busy one (the mean stays load.rate_rps).", min=0.0, max=1.0,
-       step=0.05),
-    _k("load.diurnal_period_s", "float", 60.0, "Diurnal pattern: length of one simulated day.",
-       unit="s", min=1.0),
-    _k("load.diurnal_amplitude", "float", 0.8, "Diurnal pattern: peak-to-mean swing as a share "
-       "of the mean rate.", min=0.0, max=1.0, step=0.05),
-    _k("load.catalog_size", "int", 10000, "How many distinct prompts exist.", unit="prompts",
-       min=1, max=10_000_000),
-    _k("load.zipf_alpha", "float", 1.0, "Skew of prompt popularity (Zipf exponent; 0 = all "
-       "prompts equally popular).", min=0.0, max=3.0, step=0.05),
-    _k("load.invalid_fraction", "float", 0.0, "Share of requests that are malformed or "
-       "unauthenticated and are rejected by the API layer.", min=0.0, max=1.0, step=0.01),
-    _k("load.write_fraction", "float", 0.0, "Share of requests that ask the assistant to act "
-       "(a write, such as approving a refund) rather than to read.", min=0.0, max=1.0,
-       step=0.01),
-    # --- gateway ------------------------------------------------------------
-    _k("gateway.rate_limit_rps", "float", 0.0, "Token-bucket rate limit at the API layer.",
-       unit="req/s", min=0.0, off="0 = off", step=5.0),
-    _k("gateway.burst", "int", 20, "Token-bucket size: how many requests may pass at once "
-       "above the rate.", unit="req", min=1),
-    _k("gateway.max_queue", "int", 0, "Model queue length beyond which new requests are shed "
-       "(rejected).", unit="req", min=0, off="0 = unbounded"),
-    _k("gateway.deadline_ms", "float", 0.0, "End-to-end budget for one request; work past it "
-       "is abandoned.", unit="ms", min=0.0, off="0 = none", step=100.0),
-    _k("gateway.validate_ms", "float", 2.0, "Time the API layer spends on auth and validation.",
-       unit="ms", min=0.0),
-    # --- serving shape ------------------------------------------------------
-    _k("serving.pattern", "choice", "realtime", "How answers are produced: realtime (call the "
-       "model per request), batch (a scheduled job precomputes answers into a store) or rag "
-       "(retrieve documents, then call the model).", choices=("realtime", "batch", "rag")),
-    _k("serving.batch_interval_s", "float", 3600.0, "Batch pattern: time between scheduled "
-       "precompute jobs.", unit="s", min=1.0),
-    _k("serving.batch_job_cost", "float", 5.0, "Batch pattern: cost of one precompute job.",
-       unit="$", min=0.0),
-    _k("serving.store_ms", "float", 5.0, "Batch pattern: time to read a precomputed answer.",
-       unit="ms", min=0.0),
-    _k("world.change_at_s", "float", -1.0, "When the world changes (prices, policies, "
-       "documents): answers computed before it are stale.", unit="s", min=-1.0,
-       off="-1 = never"),
-    # --- cache --------------------------------------------------------------
-    _k("cache.enabled", "bool", False, "Serve repeated prompts from an LRU response cache."),
-    _k("cache.capacity_items", "int", 1000, "How many answers the cache holds.", unit="items",
-       min=1, max=10_000_000),
-    _k("cache.ttl_s", "float", 0.0, "How long an answer stays valid after it is stored.",
-       unit="s", min=0.0, off="0 = never expires"),
-    _k("cache.hit_ms", "float", 2.0, "Time to serve a cache hit.", unit="ms", min=0.0),
-    _k("cache.content_change_s", "float", 0.0, "Mean time between changes to the true answer "
-       "of one prompt; a hit on an answer older than the change is stale.", unit="s",
-       min=0.0, off="0 = content never changes"),
-    # --- pipeline steps -----------------------------------------------------
-    _k("embed.enabled", "bool", False, "Embed the prompt before retrieval."),
-    _k("embed.latency_ms", "float", 15.0, "Time to embed one prompt.", unit="ms", min=0.0),
-    _k("embed.cost_per_call", "float", 0.0002, "Cost of one embedding call.", unit="$",
-       min=0.0),
-    _k("embed.error_rate", "float", 0.0, "Probability that embedding fails (retrieval is then "
-       "skipped and the model answers without documents).", min=0.0, max=1.0, step=0.01),
-    _k("retrieval.enabled", "bool", False, "Retrieve documents from a data store and add them "
-       "to the prompt (retrieval-augmented generation)."),
-    _k("retrieval.latency_ms", "float", 40.0, "Time of one retrieval (index lookup and fetch).",
-       unit="ms", min=0.0),
-    _k("retrieval.cost_per_call", "float", 0.0005, "Cost of one retrieval.", unit="$", min=0.0),
-    _k("retrieval.error_rate", "float", 0.0, "Probability that a retrieval fails (the request "
-       "then goes on without documents, at lower quality).", min=0.0, max=1.0, step=0.01),
-    _k("retrieval.permission_check", "bool", True, "Check that the user may read every "
-       "retrieved document."),
-    _k("retrieval.permission_ms", "float", 8.0, "Time of the permission check.", unit="ms",
-       min=0.0),
-    _k("retrieval.restricted_fraction", "float", 0.05, "Share of retrievals that would return "
-       "a document the user may not see (leaked when the check is off).", min=0.0, max=1.0,
-       step=0.01),
-    _k("retrieval.index_refresh_s", "float", 300.0, "How often the retrieval index is "
-       "rebuilt; answers after a world change stay stale until the next rebuild.", unit="s",
-       min=1.0),
-    _k("retrieval.index_rebuild_cost", "float", 0.0, "Cost of one rebuild of the retrieval "
-       "index (paid every retrieval.index_refresh_s while retrieval is on), so a fresher "
-       "index costs more.", unit="$", min=0.0, off="0 = free"),
-    _k("retrieval.quality_gain", "float", 0.15, "Quality the retrieved context adds to an "
-       "answer.", min=0.0, max=1.0, step=0.01),
-    _k("retrieval.run_fraction", "float", 1.0, "Share of requests that run retrieval (gate "
-       "it to the requests that need it).", min=0.0, max=1.0, step=0.05),
-    _k("rerank.enabled", "bool", False, "Rerank retrieved documents with a second model."),
-    _k("rerank.latency_ms", "float", 30.0, "Time of one rerank call.", unit="ms", min=0.0),
-    _k("rerank.cost_per_call", "float", 0.001, "Cost of one rerank call.", unit="$", min=0.0),
-    _k("rerank.error_rate", "float", 0.0, "Probability that reranking fails (the documents "
-       "are used in retrieval order, without its gain).", min=0.0, max=1.0, step=0.01),
-    _k("rerank.quality_gain", "float", 0.01, "Quality reranking adds to an answer.", min=0.0,
-       max=1.0, step=0.01),
-    _k("rerank.run_fraction", "float", 1.0, "Share of requests that run reranking.", min=0.0,
-       max=1.0, step=0.05),
-    _k("steps.skip_when_degraded", "bool", False, "When the primary model is struggling "
-       "(breaker open or upstream throttling), skip retrieval and reranking."),
-    # --- batcher ------------------------------------------------------------
-    _k("batch.max_size", "int", 1, "Largest batch the dynamic batcher forms.", unit="req",
-       min=1, max=512, off="1 = no batching"),
-    _k("batch.max_wait_ms", "float", 0.0, "How long an incomplete batch may wait for more "
-       "requests (Triton's max queue delay).", unit="ms", min=0.0, off="0 = never wait"),
-    # --- model --------------------------------------------------------------
-    _k("model.replicas", "int", 4, "Model instances, each serving one batch at a time.",
-       unit="replicas", min=1, max=1000),
-    _k("model.service_ms", "float", 80.0, "Mean service time of a batch of one.", unit="ms",
-       min=0.1, step=5.0),
-    _k("model.service_dist", "choice", "exponential", "Distribution of service times.",
-       choices=("exponential", "deterministic", "lognormal")),
-    _k("model.service_cv", "float", 0.5, "Lognormal service: coefficient of variation.",
-       min=0.0, max=5.0, step=0.1),
-    _k("model.per_item_fraction", "float", 0.1, "Extra time per additional item in a batch, as "
-       "a share of model.service_ms: a batch of b takes service_ms x (1 + f x (b - 1)).",
-       min=0.0, max=1.0, step=0.01),
-    _k("model.error_rate", "float", 0.0, "Probability that a model call fails.", min=0.0,
-       max=1.0, step=0.01),
-    _k("model.upstream_limit_rps", "float", 0.0, "An upstream provider's rate limit; calls "
-       "beyond it are throttled (HTTP 429).", unit="calls/s", min=0.0, off="0 = none"),
-    _k("model.upstream_burst", "int", 10, "Burst the upstream provider allows above its rate.",
-       unit="calls", min=1),
-    _k("model.cost_per_call", "float", 0.002, "Cost of one model call (one request in a batch).",
-       unit="$", min=0.0),
-    _k("model.cost_per_replica_hour", "float", 2.5, "Cost of keeping one replica warm for an "
-       "hour.", unit="$/h", min=0.0),
-    _k("model.quality", "float", 0.8, "Quality score of a primary-model answer without "
-       "retrieval.", min=0.0, max=1.0, step=0.01),
-    _k("model.version", "choice", "v2", "Which primary model version is deployed (recorded "
-       "in the audit trail).", choices=("v1", "v2", "v3")),
-    _k("model.cancel_on_timeout", "bool", False, "Whether a timed-out call is also abandoned "
-       "by the server (if not, the server keeps doing work nobody waits for)."),
-    # --- autoscale ----------------------------------------------------------
-    _k("autoscale.enabled", "bool", False, "Add and remove replicas to hold a target "
-       "utilisation (Kubernetes HPA rule)."),
-    _k("autoscale.min_replicas", "int", 1, "Fewest replicas the autoscaler keeps.",
-       unit="replicas", min=1, max=1000),
-    _k("autoscale.max_replicas", "int", 20, "Most replicas the autoscaler may start.",
-       unit="replicas", min=1, max=1000),
-    _k("autoscale.target_utilization", "float", 0.6, "Busy share of replica time the "
-       "autoscaler aims for.", min=0.05, max=1.0, step=0.05),
-    _k("autoscale.interval_s", "float", 15.0, "How often the autoscaler decides.", unit="s",
-       min=1.0),
-    _k("autoscale.cold_start_s", "float", 30.0, "Time from starting a replica to it serving "
-       "(it costs money from the start).", unit="s", min=0.0),
-    # --- faults -------------------------------------------------------------
-    _k("fault.mode", "choice", "hang", "How the primary fails during an outage: hang (no "
-       "progress; clients see timeouts) or error (calls fail fast).",
-       choices=("hang", "error")),
-    _k("fault.outage_start_s", "float", 0.0, "When the primary model's outage starts.",
-       unit="s", min=0.0),
-    _k("fault.outage_duration_s", "float", 0.0, "How long the outage lasts.", unit="s",
-       min=0.0, off="0 = no outage"),
-    _k("fault.slowdown_start_s", "float", 0.0, "When the primary starts to slow down.",
-       unit="s", min=0.0),
-    _k("fault.slowdown_duration_s", "float", 0.0, "How long the slowdown lasts.", unit="s",
-       min=0.0, off="0 = no slowdown"),
-    _k("fault.slowdown_factor", "float", 3.0, "How many times slower the primary is during "
-       "the slowdown.", unit="x", min=1.0, max=100.0, step=0.5),
-    _k("fault.error_rate", "float", 0.0, "Extra failure probability of a model call during "
-       "the slowdown window.", min=0.0, max=1.0, step=0.01),
-    # --- retry --------------------------------------------------------------
-    _k("retry.max_attempts", "int", 1, "Most attempts per request at the primary model.",
-       unit="attempts", min=1, max=20, off="1 = no retries"),
-    _k("retry.timeout_ms", "float", 0.0, "Per-attempt timeout.", unit="ms", min=0.0,
-       off="0 = none", step=50.0),
-    _k("retry.backoff", "choice", "exponential", "Wait between attempts: none, constant "
-       "(retry.base_ms) or exponential (base x 2^n, capped).",
-       choices=("none", "constant", "exponential")),
-    _k("retry.base_ms", "float", 50.0, "Backoff base.", unit="ms", min=0.0),
-    _k("retry.cap_ms", "float", 2000.0, "Longest backoff.", unit="ms", min=0.0),
-    _k("retry.jitter", "choice", "full", "Randomisation of the backoff (AWS analysis): none, "
-       "full, equal or decorrelated.", choices=("none", "full", "equal", "decorrelated")),
-    _k("retry.budget_ratio", "float", 0.0, "Retries allowed as a share of recent requests "
-       "(Google SRE retry budget).", min=0.0, max=10.0, off="0 = unlimited", step=0.05),
-    _k("retry.budget_window_s", "float", 10.0, "Window over which the retry budget counts.",
-       unit="s", min=1.0),
-    _k("retry.on", "multi", ("timeout", "error", "throttled"), "Which failures are retried.",
-       choices=("timeout", "error", "throttled")),
-    _k("retry.adaptive_throttle", "bool", False, "Client-side adaptive throttling (SRE book): "
-       "reject locally with probability max(0, (requests - K x accepts) / (requests + 1))."),
-    _k("retry.throttle_k", "float", 2.0, "Adaptive throttling multiplier K.", min=1.0,
-       max=10.0, step=0.1),
-    _k("retry.throttle_window_s", "float", 120.0, "Adaptive throttling window.", unit="s",
-       min=1.0),
-    # --- breaker ------------------------------------------------------------
-    _k("breaker.enabled", "bool", False, "Circuit breaker in front of the primary model."),
-    _k("breaker.failure_rate", "float", 0.5, "Failure share in the window that opens the "
-       "breaker.", min=0.01, max=1.0, step=0.05),
-    _k("breaker.min_calls", "int", 20, "Fewest calls in the window before the breaker may "
-       "open.", unit="calls", min=1),
-    _k("breaker.window_s", "float", 10.0, "Window over which failures are counted.", unit="s",
-       min=0.1),
-    _k("breaker.open_s", "float", 5.0, "How long the breaker stays open before it probes.",
-       unit="s", min=0.1),
-    _k("breaker.half_open_calls", "int", 5, "Probe calls allowed while half-open; all must "
-       "succeed to close.", unit="calls", min=1),
-    # --- fallback -----------------------------------------------------------
-    _k("fallback.chain", "multi", (), "Ordered fallbacks tried when the primary cannot answer "
-       "(empty = the request fails).", choices=("small_model", "stale_cache", "safe_message")),
-    _k("fallback.small_model_ms", "float", 25.0, "Mean service time of the small model.",
-       unit="ms", min=0.1),
-    _k("fallback.small_model_replicas", "int", 2, "Replicas of the small model.",
-       unit="replicas", min=1),
-    _k("fallback.small_model_quality", "float", 0.6, "Quality score of a small-model answer.",
-       min=0.0, max=1.0, step=0.01),
-    _k("fallback.small_model_cost_per_call", "float", 0.0004, "Cost of one small-model call.",
-       unit="$", min=0.0),
-    _k("fallback.stale_quality", "float", 0.5, "Quality score of an expired cached answer "
-       "served as a fallback.", min=0.0, max=1.0, step=0.01),
-    _k("kill.at_s", "float", -1.0, "The kill switch: from this time the primary gets no calls "
-       "and traffic takes the fallback path.", unit="s", min=-1.0, off="-1 = never"),
-    # --- boundary (write actions) --------------------------------------------
-    _k("boundary.policy", "choice", "none", "What happens to a write the model proposes: none "
-       "(executed directly) or approval (a logged human review approves or refuses it).",
-       choices=("none", "approval")),
-    _k("boundary.wrong_write_rate", "float", 0.08, "Share of model-proposed writes that should "
-       "not happen (wrong or unauthorised).", min=0.0, max=1.0, step=0.01),
-    _k("boundary.reviewers", "int", 1, "Human reviewers working the approval queue.",
-       unit="people", min=1, max=1000),
-    _k("boundary.review_s", "float", 20.0, "Mean time a reviewer needs for one write.",
-       unit="s", min=0.1),
-    # --- guardrail and audit -------------------------------------------------
-    _k("guardrail.enabled", "bool", False, "Score every model answer for harm and replace "
-       "answers at or above the threshold with a safe message."),
-    _k("guardrail.threshold", "float", 0.7, "Harm score at or above which the guardrail "
-       "blocks an answer (lower blocks more, including harmless answers).", min=0.0,
-       max=1.0, step=0.01),
-    _k("guardrail.harmful_rate", "float", 0.01, "Share of raw model answers that are harmful.",
-       min=0.0, max=1.0, step=0.005),
-    _k("audit.enabled", "bool", True, "Log the data snapshot, model version and guardrail "
-       "threshold with every answer (without it, the audit trail cannot explain a decision)."),
-    # --- budgets ------------------------------------------------------------
-    _k("budget.p95_ms", "float", 1000.0, "Latency budget: 95th percentile of answered "
-       "requests.", unit="ms", min=0.0, off="0 = not judged"),
-    _k("budget.p99_ms", "float", 2000.0, "Latency budget: 99th percentile.", unit="ms",
-       min=0.0, off="0 = not judged"),
-    _k("budget.cost_per_1k", "float", 5.0, "Cost budget per 1,000 requests.", unit="$",
-       min=0.0, off="0 = not judged"),
-    _k("budget.success_rate", "float", 0.99, "Reliability budget: share of requests answered "
-       "(ok or degraded).", min=0.0, max=1.0, off="0 = not judged", step=0.005),
-    _k("budget.quality", "float", 0.0, "Quality floor: mean quality of answered requests.",
-       min=0.0, max=1.0, off="0 = not judged", step=0.01),
-])
+def __getattr__(name: str) -> Any:
+    # ``labkit.knobs.CATALOGUE`` is the simulator's catalogue, read from the config
+    # classes of labkit.sim.config; imported on first use so this module stays first.
+    if name == "CATALOGUE":
+        from labkit.sim.scenario import CATALOGUE
+
+        return CATALOGUE
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

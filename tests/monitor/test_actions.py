@@ -7,8 +7,9 @@ import numpy as np
 from labkit.monitor.actions import Candidate, labelled_window, review_backlog, train_candidate
 from labkit.monitor.config import MonitorConfig
 from labkit.monitor.model import train_model
-from labkit.monitor.stream import generate_stream, offline_sample
-from labkit.monitor.streams import spawn_streams
+from labkit.monitor.run import STREAMS
+from labkit.monitor.world import generate_stream, offline_sample
+from labkit.streams import Streams
 
 
 def test_review_backlog_is_a_first_come_first_served_queue() -> None:
@@ -21,7 +22,7 @@ def test_review_backlog_is_a_first_come_first_served_queue() -> None:
 
 def _setup(knobs: dict):
     cfg = MonitorConfig.from_knobs({"stream.weeks": 2, **knobs})
-    rng = spawn_streams(0)
+    rng = Streams(0, STREAMS)
     world = generate_stream(cfg, rng)
     v1 = train_model(offline_sample(rng["offline"], 20_000, 0.03), version=1,
                      data_snapshot="offline", trained_at_h=0)

@@ -9,13 +9,14 @@ import numpy as np
 from labkit.monitor.config import MonitorConfig
 from labkit.monitor.decisions import build_reference, fallback_review, score_reference
 from labkit.monitor.model import train_model
-from labkit.monitor.stream import generate_stream, offline_sample
-from labkit.monitor.streams import spawn_streams
+from labkit.monitor.run import STREAMS
+from labkit.monitor.world import generate_stream, offline_sample
+from labkit.streams import Streams
 
 
 def _world():
     cfg = MonitorConfig.from_knobs({"stream.weeks": 1})
-    rng = spawn_streams(2)
+    rng = Streams(2, STREAMS)
     return cfg, generate_stream(cfg, rng), rng
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from labkit.monitor.model import fit_logistic, train_model
-from labkit.monitor.stream import offline_sample
+from labkit.monitor.world import offline_sample
 
 
 def test_fit_recovers_known_weights() -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labkit.monitor.monitors import METRICS, HourlyStats, check_metric, psi_rows, series, \
-    window_sum
+from labkit.monitor.monitors import METRICS, HourlyStats, check_metric, psi_rows, series, window_sum
 
 
 def test_window_sum_pools_hours_and_lags() -> None:

@@ -17,13 +17,13 @@ import pytest
 
 from labkit.sim import simulate
 from labkit.sim.cache import EXPIRED, HIT, MISS, STALE, LRUCache
-from labkit.sim.codes import CACHE_STATES
+from labkit.sim.codes import DEGRADED, FAILED, OK, CacheState
 
-NONE_, C_MISS, C_HIT, C_STALE, C_EXPIRED = range(5)
-assert CACHE_STATES == ("none", "miss", "hit", "stale", "expired")
+C_MISS, C_HIT, C_STALE, C_EXPIRED = (CacheState.MISS, CacheState.HIT, CacheState.STALE,
+                                     CacheState.EXPIRED)
 
 
-def cache(capacity=3, ttl=0.0, change=0.0, u=0.5, world=math.inf):
+def cache(capacity=3, ttl=None, change=None, u=0.5, world=math.inf):
     return LRUCache(capacity_items=capacity, ttl_s=ttl, content_change_s=change,
                     rng=lambda: u, world_change_s=world)
 
@@ -80,8 +80,8 @@ def test_expired_entries_stay_for_the_stale_cache_fallback_until_stored_again():
     assert c.lookup(1, 2.5) == HIT
 
 
-def test_ttl_zero_never_expires():
-    c = cache(ttl=0.0)
+def test_no_ttl_never_expires():
+    c = cache(ttl=None)
     c.put(1, 0.0)
     assert c.lookup(1, 1e9) == HIT
 
@@ -119,7 +119,7 @@ def replay_states(res, capacity, ttl):
     r = res.records
     validate_s = res.scenario.gateway.validate_ms / 1000.0
     events = [(t + validate_s, 1, int(i)) for i, t in enumerate(r["arrival_s"])]
-    stored = (r["outcome"] == 0) & (r["model_calls"] > 0)
+    stored = (r["outcome"] == OK) & (r["model_calls"] > 0)
     events += [(t, 0, int(i)) for i, t in zip(np.flatnonzero(stored), r["end_s"][stored])]
     lru: OrderedDict[int, float] = OrderedDict()
     states = np.zeros(len(r), dtype=int)
@@ -181,7 +181,7 @@ def test_a_hit_costs_validation_plus_hit_time_and_no_model_call():
     assert len(hits) > 100
     assert hits["latency_ms"] == pytest.approx(np.full(len(hits), 5.0), abs=1e-6)
     assert (hits["model_calls"] == 0).all() and (hits["attempts"] == 0).all()
-    assert (hits["outcome"] == 0).all()
+    assert (hits["outcome"] == OK).all()
     assert hits["quality"] == pytest.approx(np.full(len(hits), res.scenario.model.quality))
     hit_ids = set(hits["id"].tolist())
     assert not hit_ids & set(res.attempts["request"].tolist())
@@ -191,13 +191,13 @@ def test_stale_hits_are_counted_as_hits_and_flagged_on_the_record():
     res = simulate({"cache.enabled": True, "cache.content_change_s": 5.0,
                     "load.catalog_size": 200, "load.duration_s": 20.0}, seed=1)
     r, s = res.records, res.summary
-    looked = (r["cache"] > 0).sum()
+    looked = (r["cache"] != CacheState.NONE).sum()
     assert s["stale_hit_ratio"] == pytest.approx((r["cache"] == C_STALE).sum() / looked)
     assert s["cache_hit_ratio"] == pytest.approx(np.isin(r["cache"], (C_HIT, C_STALE)).sum()
                                                  / looked)
     assert 0 < s["stale_hit_ratio"] < s["cache_hit_ratio"]
     stale = r[r["cache"] == C_STALE]
-    assert stale["stale"].all() and (stale["outcome"] == 0).all()
+    assert stale["stale"].all() and (stale["outcome"] == OK).all()
     assert not r[r["cache"] == C_HIT]["stale"].any()
     # A stale answer is served fast but is worth less than a fresh one.
     assert stale["quality"].max() < res.scenario.model.quality
@@ -205,7 +205,7 @@ def test_stale_hits_are_counted_as_hits_and_flagged_on_the_record():
 
 def test_cache_off_means_no_lookups():
     res = simulate({"load.catalog_size": 10, "load.duration_s": 5.0}, seed=1)
-    assert (res.records["cache"] == NONE_).all()
+    assert (res.records["cache"] == CacheState.NONE).all()
     assert res.summary["cache_hit_ratio"] == 0.0
     assert len(res.attempts) == len(res.records)
 
@@ -215,9 +215,9 @@ def test_writes_bypass_the_cache():
                     "load.duration_s": 10.0}, seed=6)
     r = res.records
     assert r["write"].sum() > 50
-    assert (r["cache"][r["write"]] == NONE_).all()
+    assert (r["cache"][r["write"]] == CacheState.NONE).all()
     assert (r["model_calls"][r["write"]] >= 1).all()
-    assert (r["cache"][~r["write"]] != NONE_).all()
+    assert (r["cache"][~r["write"]] != CacheState.NONE).all()
 
 
 def test_expired_entries_answer_through_the_stale_cache_fallback():
@@ -231,13 +231,13 @@ def test_expired_entries_answer_through_the_stale_cache_fallback():
     r = res.records
     lookup_s = r["arrival_s"] + 0.002
     in_outage = (lookup_s >= 10.0) & (lookup_s < 15.0) & np.isin(r["cache"], (C_MISS, C_EXPIRED))
-    degraded = r[in_outage & (r["outcome"] == 1)]
-    failed = r[in_outage & (r["outcome"] == 2)]
+    degraded = r[in_outage & (r["outcome"] == DEGRADED)]
+    failed = r[in_outage & (r["outcome"] == FAILED)]
     assert len(degraded) > 20 and len(failed) > 5
     assert degraded["quality"] == pytest.approx(np.full(len(degraded), 0.35))
-    assert (r["cache"][in_outage & (r["outcome"] == 1)] == C_EXPIRED).all()
-    assert (r["cache"][in_outage & (r["outcome"] == 2)] == C_MISS).all()
+    assert (r["cache"][in_outage & (r["outcome"] == DEGRADED)] == C_EXPIRED).all()
+    assert (r["cache"][in_outage & (r["outcome"] == FAILED)] == C_MISS).all()
     # Calls that started before the outage and ended in it fall back too: count them all.
-    every_degraded = r[r["outcome"] == 1]
+    every_degraded = r[r["outcome"] == DEGRADED]
     assert (every_degraded["path"] & 512).all()            # the stale_cache path bit
     assert res.summary["fallback_by_path"]["stale_cache"] == len(every_degraded)

@@ -70,6 +70,8 @@ def knob_strategy(knob: Knob) -> st.SearchStrategy:
                         max_size=len(knob.choices)).map(tuple)
     lo, hi = FAST.get(knob.name, (knob.min, knob.max))
     assert lo is not None and hi is not None, f"give {knob.name} a FAST range"
+    if knob.off_value is not None and knob.off_value < 0:   # -1 = never, else a time >= 0
+        return st.one_of(st.just(knob.off_value), st.floats(0.0, float(hi), allow_nan=False))
     if knob.kind == "int":
         return st.integers(int(lo), int(hi))
     return st.floats(float(lo), float(hi), allow_nan=False)

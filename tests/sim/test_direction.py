@@ -9,7 +9,6 @@ holds sample-path-wise is said next to it.
 """
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from labkit.sim import simulate

@@ -13,11 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labkit.sim import simulate
-from labkit.sim.codes import REASONS
-from labkit.sim.gateway import TokenBucket
+from labkit.sim.codes import ANSWERED, REASONS, REJECTED, Reason
+from labkit.sim.config import GatewayConfig
+from labkit.sim.gateway import Gateway, TokenBucket
 
 EPS = 1e-9
-REJECTED = 3
 
 
 def reason(name):
@@ -89,7 +89,7 @@ def test_rejected_requests_take_validation_time_and_never_reach_the_model():
     assert (rejected["attempts"] == 0).all() and (rejected["model_calls"] == 0).all()
     assert not set(rejected["id"].tolist()) & set(res.attempts["request"].tolist())
     # Latency percentiles are over answered requests only.
-    answered = r[r["outcome"] <= 1]
+    answered = r[np.isin(r["outcome"], ANSWERED)]
     assert res.summary["latency_ms"]["mean"] == pytest.approx(answered["latency_ms"].mean())
 
 
@@ -135,7 +135,7 @@ def test_requests_that_run_out_of_deadline_fail_exactly_at_it():
     assert late.sum() > 100
     assert (r["outcome"][late] == 2).all()
     assert r["latency_ms"][late] == pytest.approx(np.full(late.sum(), 500.0), abs=1e-6)
-    answered = r["outcome"] <= 1
+    answered = np.isin(r["outcome"], ANSWERED)
     assert r["latency_ms"][answered].max() <= 500.0 + EPS
 
 
@@ -151,6 +151,22 @@ def test_no_answer_arrives_after_the_deadline_even_from_a_fallback():
                     "fallback.small_model_replicas": 1, "fallback.small_model_ms": 50.0},
                    seed=1)
     r = res.records
-    answered = r[r["outcome"] <= 1]
+    answered = r[np.isin(r["outcome"], ANSWERED)]
     assert len(answered) > 0
     assert answered["latency_ms"].max() <= 500.0 + EPS
+
+
+# -- the gateway on its own ------------------------------------------------------------------
+def test_the_gateway_refuses_invalid_requests_then_those_over_the_rate_limit():
+    open_gate = Gateway(GatewayConfig())
+    assert open_gate.limiter is None and open_gate.max_queue is None
+    assert open_gate.deadline_s == np.inf and open_gate.validate_s == 0.002
+    assert open_gate.refuse(False, 0.0) == Reason.INVALID
+    assert open_gate.refuse(True, 0.0) == Reason.NONE
+    limited = Gateway(GatewayConfig(rate_limit_rps=1.0, burst=2, deadline_ms=500.0,
+                                    max_queue=7))
+    assert [limited.refuse(True, 0.0) for _ in range(3)] == [
+        Reason.NONE, Reason.NONE, Reason.RATE_LIMITED]
+    assert limited.refuse(False, 0.0) == Reason.INVALID      # invalid takes no token
+    assert limited.refuse(True, 1.0) == Reason.NONE
+    assert limited.deadline_s == 0.5 and limited.max_queue == 7

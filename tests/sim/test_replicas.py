@@ -16,7 +16,8 @@ import pytest
 import simpy
 
 from labkit.sim import simulate
-from labkit.sim.replicas import Job, ReplicaPool, SpeedProfile
+from labkit.sim.codes import OK
+from labkit.sim.replicas import Call, ReplicaPool, SpeedProfile
 
 EPS = 1e-9  # float rounding only: every time below is a sum of a few exact terms
 
@@ -29,7 +30,7 @@ class Owner:
 def make_pool(*, replicas=1, service_s=0.1, per_item=0.0, max_size=1, max_wait_s=0.0,
               speed=None):
     env = simpy.Environment()
-    done: list[tuple[float, list[Job]]] = []
+    done: list[tuple[float, list[Call]]] = []
     pool = ReplicaPool(env, replicas=replicas, service_s=service_s, per_item_fraction=per_item,
                        max_size=max_size, max_wait_s=max_wait_s,
                        on_done=lambda batch, now: done.append((now, list(batch))), speed=speed)
@@ -37,26 +38,26 @@ def make_pool(*, replicas=1, service_s=0.1, per_item=0.0, max_size=1, max_wait_s
 
 
 def submit_at(env, pool, t, factor=1.0, name=None):
-    """Submit a job at time ``t`` (on the SimPy clock); returns the job."""
-    job = Job(Owner(name), t, factor)
+    """Submit a call at time ``t`` (on the SimPy clock); returns the call."""
+    call = Call(Owner(name), t, factor)
 
     def go(_e):
-        job.enq_s = env.now
-        pool.submit(job)
+        call.enq_s = env.now
+        pool.submit(call)
 
     env.timeout(t).callbacks.append(go)
-    return job
+    return call
 
 
 # -- Triton batcher semantics -------------------------------------------------------------
 def test_never_waits_when_max_wait_is_zero():
     """max_wait 0: an idle replica takes a lone request at once, even with room for 8."""
     env, pool, done = make_pool(replicas=2, max_size=8, max_wait_s=0.0)
-    jobs = [submit_at(env, pool, t) for t in (0.0, 0.5, 1.0)]
+    calls = [submit_at(env, pool, t) for t in (0.0, 0.5, 1.0)]
     env.run()
-    for job in jobs:
-        assert job.start_s == pytest.approx(job.enq_s, abs=EPS)
-        assert job.batch_size == 1
+    for call in calls:
+        assert call.start_s == pytest.approx(call.enq_s, abs=EPS)
+        assert call.batch_size == 1
     assert [len(b) for _, b in done] == [1, 1, 1]
 
 
@@ -76,28 +77,28 @@ def test_queued_requests_are_batched_when_a_replica_frees_up():
 
 def test_a_full_batch_is_sent_at_once_without_waiting_out_the_delay():
     env, pool, done = make_pool(replicas=1, max_size=3, max_wait_s=0.5)
-    jobs = [submit_at(env, pool, t) for t in (0.0, 0.01, 0.02)]
+    calls = [submit_at(env, pool, t) for t in (0.0, 0.01, 0.02)]
     env.run()
     assert [len(b) for _, b in done] == [3]
     # Sent when the third arrival filled it, long before 0.5 s.
-    assert all(j.start_s == pytest.approx(0.02, abs=EPS) for j in jobs)
+    assert all(j.start_s == pytest.approx(0.02, abs=EPS) for j in calls)
 
 
 def test_an_incomplete_batch_is_sent_when_the_oldest_has_waited_max_wait():
     env, pool, done = make_pool(replicas=1, max_size=8, max_wait_s=0.010)
-    jobs = [submit_at(env, pool, t) for t in (0.0, 0.003, 0.006)]
+    calls = [submit_at(env, pool, t) for t in (0.0, 0.003, 0.006)]
     env.run()
     assert [len(b) for _, b in done] == [3]
-    assert all(j.start_s == pytest.approx(0.010, abs=EPS) for j in jobs)
-    assert jobs[0].start_s - jobs[0].enq_s == pytest.approx(0.010, abs=EPS)
+    assert all(j.start_s == pytest.approx(0.010, abs=EPS) for j in calls)
+    assert calls[0].start_s - calls[0].enq_s == pytest.approx(0.010, abs=EPS)
 
 
 def test_a_lone_request_waits_exactly_max_wait_then_goes_alone():
     env, pool, done = make_pool(replicas=1, max_size=4, max_wait_s=0.025)
-    job = submit_at(env, pool, 1.0)
+    call = submit_at(env, pool, 1.0)
     env.run()
-    assert job.start_s - job.enq_s == pytest.approx(0.025, abs=EPS)
-    assert job.batch_size == 1
+    assert call.start_s - call.enq_s == pytest.approx(0.025, abs=EPS)
+    assert call.batch_size == 1
 
 
 def test_the_delay_restarts_for_the_next_oldest_after_a_batch_fills():
@@ -127,13 +128,13 @@ def test_per_item_fraction_formula(b, f):
     """A batch of b takes service * (1 + f * (b - 1)) (the model.per_item_fraction help)."""
     env, pool, done = make_pool(replicas=1, service_s=0.080, per_item=f, max_size=b,
                                 max_wait_s=1.0)
-    jobs = [submit_at(env, pool, 0.0) for _ in range(b)]
+    calls = [submit_at(env, pool, 0.0) for _ in range(b)]
     env.run()
     assert len(done) == 1
     expected = 0.080 * (1 + f * (b - 1))
     assert done[0][0] == pytest.approx(expected, abs=EPS)
     # Each item is charged an equal share of the batch's work (used for wasted work).
-    assert all(j.work_s == pytest.approx(expected / b) for j in jobs)
+    assert all(j.work_s == pytest.approx(expected / b) for j in calls)
 
 
 def test_batch_service_is_scaled_by_the_first_requests_factor():
@@ -158,7 +159,7 @@ def test_busy_and_provisioned_integrals_are_exact():
     assert pool.wait_sum_s == pytest.approx(0.0)
 
 
-def test_wait_sum_counts_queueing_delay_of_every_served_job():
+def test_wait_sum_counts_queueing_delay_of_every_served_call():
     env, pool, done = make_pool(replicas=1, service_s=0.1)
     for _ in range(3):
         submit_at(env, pool, 0.0)
@@ -166,7 +167,7 @@ def test_wait_sum_counts_queueing_delay_of_every_served_job():
     assert pool.wait_sum_s == pytest.approx(0.0 + 0.1 + 0.2)
 
 
-def test_cancelled_job_is_skipped_and_not_served():
+def test_cancelled_call_is_skipped_and_not_served():
     env, pool, done = make_pool(replicas=1, service_s=0.1)
     submit_at(env, pool, 0.0)
     victim = submit_at(env, pool, 0.01)
@@ -176,28 +177,28 @@ def test_cancelled_job_is_skipped_and_not_served():
     served = [j for _, b in done for j in b]
     assert victim not in served and keeper in served
     assert keeper.start_s == pytest.approx(0.1)
-    assert pool.live == 0 and pool.served == 2
+    assert pool.queued == 0 and pool.served == 2
 
 
 def test_cancel_has_no_effect_once_in_service():
     env, pool, done = make_pool(replicas=1, service_s=0.1)
-    job = submit_at(env, pool, 0.0)
-    env.timeout(0.05).callbacks.append(lambda _e: pool.cancel(job))
+    call = submit_at(env, pool, 0.0)
+    env.timeout(0.05).callbacks.append(lambda _e: pool.cancel(call))
     env.run()
-    assert [j for _, b in done for j in b] == [job]
-    assert pool.live == 0
+    assert [j for _, b in done for j in b] == [call]
+    assert pool.queued == 0
 
 
-def test_drain_returns_live_queued_jobs_and_empties_the_queue():
+def test_drain_returns_live_queued_calls_and_empties_the_queue():
     env, pool, done = make_pool(replicas=1, service_s=0.1)
     busy = submit_at(env, pool, 0.0)
     q1, q2 = submit_at(env, pool, 0.01), submit_at(env, pool, 0.02)
-    drained: list[Job] = []
+    drained: list[Call] = []
     env.timeout(0.05).callbacks.append(lambda _e: drained.extend(pool.drain()))
     env.run()
     assert drained == [q1, q2]
     assert [j for _, b in done for j in b] == [busy]
-    assert pool.live == 0
+    assert pool.queued == 0
 
 
 def test_added_replicas_serve_after_their_cold_start_and_cost_from_the_start():
@@ -278,7 +279,7 @@ def test_simulated_batches_never_exceed_max_size_and_no_batching_means_size_one(
     sizes = batched.records["batch_size"][batched.records["model_calls"] > 0]
     assert sizes.max() <= 6 and sizes.max() > 1
     single = simulate({**knobs, "batch.max_size": 1}, seed=2)
-    sizes = single.records["batch_size"][single.records["outcome"] == 0]
+    sizes = single.records["batch_size"][single.records["outcome"] == OK]
     assert set(sizes.tolist()) == {1}
 
 

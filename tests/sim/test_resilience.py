@@ -11,10 +11,9 @@ import numpy as np
 import pytest
 
 from labkit.sim import simulate
-from labkit.sim.codes import ATTEMPT_RESULTS, PATH_BITS, REASONS
+from labkit.sim.codes import ATTEMPT_RESULTS, DEGRADED, FAILED, OK, PATH_BITS, REASONS
 
 SEEDS = (1, 2, 3)
-OK, DEGRADED, FAILED, REJECTED = range(4)
 A_OK, A_ERROR, A_TIMEOUT, A_THROTTLED = (ATTEMPT_RESULTS.index(x)
                                          for x in ("ok", "error", "timeout", "throttled"))
 A_BREAKER = ATTEMPT_RESULTS.index("breaker_open")

@@ -232,3 +232,42 @@ def test_adaptive_throttle_refuses_locally_without_calling_the_model():
     assert not local["model_call"].any()
     assert res.summary["model_calls"] == int(a["model_call"].sum())
     assert res.summary["model_calls"] < 0.2 * res.summary["requests"]
+
+
+# -- the retry policy --------------------------------------------------------------------------
+def _req(attempts, deadline=np.inf):
+    from labkit.sim.request import Request
+
+    r = Request(0, prompt=0, write=False, deadline=deadline)
+    r.attempts = attempts
+    return r
+
+
+def test_the_policy_retries_listed_failures_while_attempts_are_left():
+    from labkit.sim.codes import Reason
+    from labkit.sim.config import RetryConfig
+    from labkit.sim.retry import RetryPolicy
+
+    policy = RetryPolicy(RetryConfig(max_attempts=3, on=("timeout",), backoff="constant",
+                                     jitter="none", base_ms=40.0), const(0.5))
+    assert policy.budget is None
+    r = _req(1)
+    assert policy.wait_s(r, Reason.TIMEOUT, 0.0) == pytest.approx(0.04)
+    assert r.prev_backoff == pytest.approx(40.0)
+    assert policy.wait_s(r, Reason.ERROR, 0.0) is None              # not in retry.on
+    assert policy.wait_s(_req(3), Reason.TIMEOUT, 0.0) is None      # no attempt left
+    assert policy.wait_s(_req(1, deadline=0.03), Reason.TIMEOUT, 0.0) is None  # too late
+
+
+def test_the_policy_spends_its_budget_only_on_retries_it_would_make():
+    from labkit.sim.codes import Reason
+    from labkit.sim.config import RetryConfig
+    from labkit.sim.retry import RetryPolicy
+
+    policy = RetryPolicy(RetryConfig(max_attempts=5, budget_ratio=0.5, backoff="none"),
+                         const(0.5))
+    for _ in range(4):
+        policy.on_request(0.0)
+    waits = [policy.wait_s(_req(1), Reason.ERROR, 0.0) for _ in range(4)]
+    assert waits == [0.0, 0.0, None, None]        # 2 retries = 0.5 x 4 requests
+    assert policy.budget.denied == 2

@@ -1,4 +1,4 @@
-"""Scenarios: built from the knob catalogue, validated once, frozen, picklable.
+"""Scenarios: composed of the component configs, validated once, frozen, picklable.
 
 STYLE.md habits 3 and 4 (frozen keyword-only configs, validation at construction naming
 knob, rule and value; unknown knobs refused with the closest name) and BRIEF.md's
@@ -15,16 +15,53 @@ import pytest
 
 from labkit.knobs import CATALOGUE, KnobError
 from labkit.sim import PRESETS, Scenario, simulate
+from labkit.sim.config import CacheConfig, KillConfig, ModelConfig, WorldConfig
 from labkit.sim.scenario import CONFIG_CLASSES
 
 
 def test_defaults_are_the_catalogue_defaults_and_every_knob_is_a_field():
     sc = Scenario.from_knobs()
+    assert sc == Scenario()
     assert sc.to_knobs() == CATALOGUE.defaults()
     assert list(sc.to_knobs()) == list(CATALOGUE)
     assert sc.diff() == {}
     assert sc.cache.capacity_items == CATALOGUE["cache.capacity_items"].default
     assert list(CONFIG_CLASSES) == list(CATALOGUE.groups())
+    assert [f.name for f in dataclasses.fields(Scenario)] == list(CONFIG_CLASSES)
+    assert Scenario.catalogue() is CATALOGUE
+    import labkit.knobs
+    assert labkit.knobs.CATALOGUE is CATALOGUE
+
+
+def test_a_scenario_is_built_from_configs_too():
+    sc = Scenario(cache=CacheConfig(enabled=True, capacity_items="50"),
+                  model=ModelConfig(replicas=2))
+    assert sc.diff() == {"cache.enabled": True, "cache.capacity_items": 50,
+                         "model.replicas": 2}
+    assert sc == Scenario.from_knobs(sc.diff())
+    with pytest.raises(KnobError, match=r"^Scenario\.cache must be a CacheConfig, got dict$"):
+        Scenario(cache={"enabled": True})  # type: ignore[arg-type]
+
+
+def test_settings_that_are_off_are_none():
+    sc = Scenario()
+    assert sc.kill.at_s is None and sc.world.change_at_s is None
+    assert sc.gateway.deadline_ms is None and sc.retry.timeout_ms is None
+    assert sc.budget.quality is None and sc.budget.p95_ms == 1000.0
+    on = sc.with_knobs({"kill.at_s": 30, "gateway.deadline_ms": 500})
+    assert on.kill.at_s == 30.0 and on.gateway.deadline_ms == 500.0
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: KillConfig(at_s=-0.5), "kill.at_s must be -1 (never) or >= 0, got -0.5"),
+    (lambda: WorldConfig(change_at_s=-0.25),
+     "world.change_at_s must be -1 (never) or >= 0, got -0.25"),
+    (lambda: Scenario.from_knobs({"kill.at_s": -0.5}),
+     "kill.at_s must be -1 (never) or >= 0, got -0.5"),
+])
+def test_a_time_is_never_or_not_negative(build, message):
+    with pytest.raises(KnobError, match="^" + re.escape(message) + "$"):
+        build()
 
 
 @pytest.mark.parametrize("knobs, message", [
@@ -46,10 +83,14 @@ def test_bad_knobs_are_refused_naming_knob_rule_and_value(knobs, message):
 
 
 def test_keyword_arguments_are_refused_with_the_right_spelling_shown():
-    with pytest.raises(KnobError, match=re.escape(
+    with pytest.raises(KnobError, match="^" + re.escape(
             "Scenario.from_knobs takes one mapping of dotted knob names, e.g. "
-            "{'model.replicas': 3}; got keyword arguments ['replicas']")):
+            "{'model.replicas': 3}; got keyword arguments ['replicas']") + "$"):
         Scenario.from_knobs(replicas=3)
+    with pytest.raises(KnobError, match="^" + re.escape(
+            "Scenario.with_knobs takes one mapping of dotted knob names, e.g. "
+            "{'model.replicas': 2}; got keyword arguments ['model__replicas']") + "$"):
+        Scenario().with_knobs(model__replicas=2)
 
 
 @pytest.mark.parametrize("knobs, message", [
@@ -112,7 +153,7 @@ def test_scenarios_and_configs_are_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         sc.cache.capacity_items = 5
     with pytest.raises(dataclasses.FrozenInstanceError):
-        sc.configs = ()
+        sc.cache = CacheConfig()  # type: ignore[misc]
 
 
 def test_configs_are_keyword_only_and_validate_on_replace():
@@ -120,7 +161,8 @@ def test_configs_are_keyword_only_and_validate_on_replace():
     with pytest.raises(TypeError):
         cache_cls(True)
     cfg = cache_cls(enabled=True, capacity_items=10)
-    assert cfg.capacity_items == 10 and cfg.ttl_s == CATALOGUE["cache.ttl_s"].default
+    assert cfg.capacity_items == 10 and cfg.ttl_s is None            # 0 = never expires
+    assert cfg.hit_ms == CATALOGUE["cache.hit_ms"].default
     with pytest.raises(KnobError, match=r"^cache\.capacity_items must be >= 1, got 0$"):
         dataclasses.replace(cfg, capacity_items=0)
 
@@ -186,3 +228,17 @@ def test_a_preset_with_overrides_applies_them_on_top():
     knobs = res.scenario.to_knobs()
     assert knobs["model.replicas"] == 3 and knobs["load.duration_s"] == 45.0
     assert knobs["cache.enabled"] is True
+
+
+def test_a_result_shows_itself_in_a_notebook():
+    res = simulate({"load.duration_s": 5.0, "budget.p95_ms": 50.0}, seed=2)
+    short = repr(res)
+    assert short.startswith("<Result seed=2 requests=") and len(short) < 200
+    html = res._repr_html_()
+    s = res.summary
+    assert html.startswith("<table") and html.endswith("</table>")
+    assert f"{s['requests']:,} (ok {s['outcomes']['ok']:,}" in html
+    assert f"p95 {s['latency_ms']['p95']:.1f}" in html
+    assert "budget p95_ms</th><td style='text-align:left'>FAIL" in html
+    assert "budget quality" not in html                      # not judged: not shown
+    assert "load.duration_s=5.0, budget.p95_ms=50.0" in html

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
-from labkit.knobs import CATALOGUE
+from labkit.knobs import KnobError
+from labkit.sim import CATALOGUE
 
 __all__ = ["register"]
 
@@ -21,9 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     groups = CATALOGUE.groups()
     if args.group is not None and args.group not in groups:
-        print(f"labkit knobs: --group must be one of {', '.join(groups)}, got {args.group!r}",
-              file=sys.stderr)
-        return 2
+        raise KnobError(f"--group must be one of {', '.join(groups)}, got {args.group!r}")
     knobs = [k for k in CATALOGUE.values() if args.group in (None, k.group)]
     if args.json:
         print(json.dumps([k.as_dict() for k in knobs], indent=2))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 __all__ = ["register"]
 
@@ -38,9 +37,8 @@ def run(args: argparse.Namespace) -> int:
     from labkit.monitor import MONITOR_CATALOGUE, run_monitor
 
     if args.knobs:
-        knobs = [k.as_dict() for k in MONITOR_CATALOGUE.values()]
         if args.json:
-            print(json.dumps(knobs, indent=2))
+            print(json.dumps([k.as_dict() for k in MONITOR_CATALOGUE.values()], indent=2))
             return 0
         for k in MONITOR_CATALOGUE.values():
             unit = f" {k.unit}" if k.unit else ""
@@ -50,18 +48,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     try:
         seed = int(args.seed)
-        if seed < 0:
-            raise ValueError
     except ValueError:
-        print(f"labkit monitor: --seed must be a whole number >= 0, got {args.seed!r}",
-              file=sys.stderr)
-        return 2
-    try:
-        knobs = dict(parse_assignment(text, MONITOR_CATALOGUE) for text in args.set)
-        res = run_monitor(knobs, seed=seed)
-    except (KnobError, ValueError) as exc:
-        print(f"labkit monitor: {exc}", file=sys.stderr)
-        return 2
+        seed = -1
+    if seed < 0:
+        raise KnobError(f"--seed must be a whole number >= 0, got {args.seed!r}")
+    knobs = dict(parse_assignment(text, MONITOR_CATALOGUE) for text in args.set)
+    res = run_monitor(knobs, seed=seed)
     if args.json:
         print(json.dumps(res.to_dict(audit=args.audit), indent=2))
         return 0

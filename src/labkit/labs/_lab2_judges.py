@@ -278,7 +278,7 @@ def drill_truth(result: Result, request_id: int) -> dict[str, Any]:
     t = result.trace(request_id)
     kill = result.scenario.kill.at_s
     a = result.attempts
-    after = int((a["model_call"] & (a["start_s"] >= kill)).sum()) if kill >= 0 else -1
+    after = int((a["model_call"] & (a["start_s"] >= kill)).sum()) if kill is not None else -1
     return {"primary_calls_after_kill": after, "answered_by": t["answered_by"],
             "why": t["fallback_why"], "data_snapshot": t["data_snapshot"],
             "leaks": int(result.summary["leaks"])}

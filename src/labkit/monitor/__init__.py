@@ -18,17 +18,18 @@ numpy only: no SimPy, no plotly.  One entry point::
 
 from labkit.monitor.alerts import AlertRule, alert_summary, evaluate_rule
 from labkit.monitor.audit import AuditLog, AuditRecord
-from labkit.monitor.config import MonitorConfig
+from labkit.monitor.config import MONITOR_CATALOGUE, MonitorConfig
 from labkit.monitor.events import Event
-from labkit.monitor.knobs import MONITOR_CATALOGUE
 from labkit.monitor.metrics import (Confusion, best_threshold_for_cost, confusion_matrix,
                                     expected_cost, precision_recall, psi, psi_from_counts)
 from labkit.monitor.monitors import METRICS
 from labkit.monitor.result import MonitorResult
 from labkit.monitor.rules import default_rules
 from labkit.monitor.run import run_monitor
+from labkit.monitor.world import CATEGORIES, FEATURES, NUMERIC_FEATURES, REGIONS
 
 __all__ = ["run_monitor", "MonitorConfig", "MonitorResult", "MONITOR_CATALOGUE", "AlertRule",
            "evaluate_rule", "alert_summary", "default_rules", "METRICS", "Event",
            "AuditRecord", "AuditLog", "Confusion", "confusion_matrix", "precision_recall",
-           "expected_cost", "best_threshold_for_cost", "psi", "psi_from_counts"]
+           "expected_cost", "best_threshold_for_cost", "psi", "psi_from_counts",
+           "FEATURES", "NUMERIC_FEATURES", "CATEGORIES", "REGIONS"]

@@ -30,7 +30,7 @@ import numpy as np
 
 from labkit.monitor.metrics import best_threshold_for_cost, expected_cost
 from labkit.monitor.model import ModelVersion, train_model
-from labkit.monitor.stream import Stream
+from labkit.monitor.world import Stream
 
 __all__ = ["Candidate", "train_candidate", "review_backlog", "labelled_window"]
 

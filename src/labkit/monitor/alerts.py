@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from labkit.errors import MonitorError
 from labkit.monitor.events import Event
 from labkit.monitor.monitors import check_metric
 
@@ -59,25 +60,25 @@ class AlertRule:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
-            raise ValueError(f"alert rule name must be a non-empty string, got {self.name!r}")
+            raise MonitorError(f"alert rule name must be a non-empty string, got {self.name!r}")
         who = f"alert rule {self.name!r}"
         check_metric(self.metric, f"{who}: metric")
         if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)) \
                 or not math.isfinite(self.threshold):
-            raise ValueError(f"{who}: threshold must be a finite number, got {self.threshold!r}")
+            raise MonitorError(f"{who}: threshold must be a finite number, got {self.threshold!r}")
         object.__setattr__(self, "threshold", float(self.threshold))
         if isinstance(self.window_h, bool) or not isinstance(self.window_h, (int, np.integer)) \
                 or self.window_h < 1:
-            raise ValueError(f"{who}: window_h must be a whole number >= 1, got "
+            raise MonitorError(f"{who}: window_h must be a whole number >= 1, got "
                              f"{self.window_h!r}")
         object.__setattr__(self, "window_h", int(self.window_h))
         if not isinstance(self.owner, str) or not self.owner.strip():
-            raise ValueError(f"{who}: owner must name a person or team, got {self.owner!r}")
+            raise MonitorError(f"{who}: owner must name a person or team, got {self.owner!r}")
         if self.direction not in DIRECTIONS:
-            raise ValueError(f"{who}: direction must be one of {', '.join(DIRECTIONS)}, got "
+            raise MonitorError(f"{who}: direction must be one of {', '.join(DIRECTIONS)}, got "
                              f"{self.direction!r}")
         if self.action not in ACTIONS:
-            raise ValueError(f"{who}: action must be one of {', '.join(ACTIONS)}, got "
+            raise MonitorError(f"{who}: action must be one of {', '.join(ACTIONS)}, got "
                              f"{self.action!r}")
 
     def firing(self, values: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -114,7 +115,7 @@ def evaluate_rule(rule: AlertRule, values: Sequence[float] | np.ndarray, *, star
     for i, h in enumerate(opened):
         later = stops[stops > h]
         last = int(later[0]) - 1 if later.size else v.size - 1
-        first_h, last_data_h = h - lag_h - rule.window_h + 1, last - lag_h
+        first_h, last_data_h = int(h) - lag_h - rule.window_h + 1, last - lag_h
         hit = next((e for e in events
                     if e.affects(rule.metric) and e.overlaps(first_h, last_data_h)), None)
         out[i] = (rule.name, rule.metric, rule.owner, rule.action, h, last,

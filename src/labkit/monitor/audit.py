@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from labkit.errors import MonitorError
+
 __all__ = ["AuditRecord", "AuditLog", "AUDIT_ACTIONS"]
 
 AUDIT_ACTIONS = ("deploy", "retrain_skipped", "candidate_trained", "gate_passed", "gate_failed",
@@ -45,11 +47,11 @@ class AuditRecord:
 
     def __post_init__(self) -> None:
         if self.action not in AUDIT_ACTIONS:
-            raise ValueError(f"audit action must be one of {', '.join(AUDIT_ACTIONS)}, got "
+            raise MonitorError(f"audit action must be one of {', '.join(AUDIT_ACTIONS)}, got "
                              f"{self.action!r}")
         for name in ("model_version", "data_snapshot", "owner", "reason"):
             if not str(getattr(self, name)).strip():
-                raise ValueError(f"audit record {self.action!r} at hour {self.at_h}: {name} "
+                raise MonitorError(f"audit record {self.action!r} at hour {self.at_h}: {name} "
                                  "must not be empty")
 
     @property

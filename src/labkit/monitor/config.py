@@ -1,12 +1,17 @@
-"""Frozen configs for the monitoring simulator, validated at construction.
+"""Every knob of the monitoring simulator, declared once on the config class that uses it.
 
-One small keyword-only dataclass per knob group (``stream``, ``drift``,
-``incident`` ...), each field named after its knob and defaulting to the
-catalogue's default, composed into one :class:`MonitorConfig`.  Every field is
-checked by its knob when the dataclass is built, and :class:`MonitorConfig`
-adds the rules that involve several knobs (an event must happen after the
-reference window and before the run ends), so a bad setting fails before
-any simulation starts, with the knob, the rule and the value in the message:
+One frozen, keyword-only dataclass per knob group (``stream``, ``drift``,
+``incident`` ...), each field declared with :func:`labkit.knobs.knob` (default,
+unit, range, help, what "off" means), composed into one :class:`MonitorConfig`.
+The catalogue (:data:`MONITOR_CATALOGUE`, ``labkit monitor --knobs``) is read
+from these classes; the base classes are the serving simulator's
+(:class:`labkit.knobs.Config`, :class:`labkit.knobs.ConfigSet`).
+
+Times are in hours (``_h``) or days (``_day`` for a moment, ``_days`` for a
+duration) since the model went live.  An event that never happens is
+``None`` in its config (``config.drift.data_at_day is None``), ``-1`` as a
+knob value.  A bad setting fails before any simulation starts, with the
+knob, the rule and the value in the message:
 
 >>> MonitorConfig.from_knobs({"incident.null_at_day": 40})
 Traceback (most recent call last):
@@ -17,188 +22,280 @@ labkit.knobs.KnobError: incident.null_at_day must be < stream.weeks x 7 (28), go
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
-from labkit.knobs import KnobError
+from labkit.knobs import Catalogue, Config, ConfigSet, KnobError, Off, knob
 from labkit.monitor.alerts import AlertRule
-from labkit.monitor.knobs import MONITOR_CATALOGUE
-from labkit.monitor.rules import default_rules
+from labkit.monitor.rules import TRIGGER_METRICS, default_rules
+from labkit.monitor.world import NUMERIC_FEATURES
 
-__all__ = ["MonitorConfig", "StreamConfig", "DriftConfig", "IncidentConfig", "LabelsConfig",
-           "HealthConfig", "ModelConfig", "DecisionConfig", "MonitorWindowConfig",
-           "AlertsConfig", "RetrainConfig", "ShutdownConfig", "CostConfig", "EVENT_DAY_KNOBS"]
-
-
-def _d(name: str) -> Any:
-    return field(default=MONITOR_CATALOGUE[name].default)
-
-
-class _Group:
-    """Checks every field against its knob in the catalogue."""
-
-    GROUP: ClassVar[str] = ""
-
-    def __post_init__(self) -> None:
-        for f in fields(self):  # type: ignore[arg-type]
-            knob = MONITOR_CATALOGUE[f"{self.GROUP}.{f.name}"]
-            object.__setattr__(self, f.name, knob.check(getattr(self, f.name)))
+__all__ = ["MonitorConfig", "MONITOR_CATALOGUE", "StreamConfig", "DriftConfig",
+           "IncidentConfig", "LabelsConfig", "HealthConfig", "ModelConfig", "DecisionConfig",
+           "MonitorWindowConfig", "AlertsConfig", "RetrainConfig", "ShutdownConfig",
+           "CostConfig", "EVENT_DAY_KNOBS"]
 
 
 @dataclass(frozen=True, kw_only=True)
-class StreamConfig(_Group):
-    GROUP: ClassVar[str] = "stream"
-    weeks: int = _d("stream.weeks")
-    tx_per_hour: float = _d("stream.tx_per_hour")
-    diurnal_amplitude: float = _d("stream.diurnal_amplitude")
-    fraud_rate: float = _d("stream.fraud_rate")
-    base_null_rate: float = _d("stream.base_null_rate")
-    null_blips_per_week: float = _d("stream.null_blips_per_week")
-    blip_null_share: float = _d("stream.blip_null_share")
-    blip_max_h: int = _d("stream.blip_max_h")
-    outlier_rate: float = _d("stream.outlier_rate")
+class StreamConfig(Config, group="stream"):
+    """The transaction stream: traffic, fraud, missing values and blips."""
+
+    weeks: int = knob(4, unit="weeks", min=1, max=26,
+        help="How many weeks of production traffic to simulate.")
+    tx_per_hour: float = knob(300.0, unit="tx/h", min=20.0, max=5000.0, step=10.0,
+        help="Mean number of card transactions scored per hour.")
+    diurnal_amplitude: float = knob(0.5, min=0.0, max=0.95, step=0.05,
+        help="Day/night swing of traffic as a share of the mean (quiet nights make rates "
+             "noisier).")
+    fraud_rate: float = knob(0.03, min=0.002, max=0.3, step=0.005,
+        help="Share of transactions that are fraud in the reference period.")
+    base_null_rate: float = knob(0.01, min=0.0, max=0.5, step=0.005,
+        help="Share of each numeric input missing on a normal day.")
+    null_blips_per_week: float = knob(2.0, unit="/week", min=0.0, max=50.0, step=0.5,
+        help="Benign blips per week: a flaky upstream drops one feature for a few hours, "
+             "then recovers by itself (no action needed); blips on one feature are at least "
+             "a day apart.")
+    blip_null_share: float = knob(0.9, min=0.0, max=1.0, step=0.05,
+        help="Share of the feature missing during a blip.")
+    blip_max_h: int = knob(3, unit="h", min=1, max=24,
+        help="Longest blip; each lasts 1 to this many hours.")
+    outlier_rate: float = knob(0.002, min=0.0, max=0.2, step=0.001,
+        help="Share of amounts entered in cents instead of dollars (100x too large): "
+             "out-of-range inputs.")
 
 
 @dataclass(frozen=True, kw_only=True)
-class DriftConfig(_Group):
-    GROUP: ClassVar[str] = "drift"
-    data_at_day: float = _d("drift.data_at_day")
-    data_ramp_days: float = _d("drift.data_ramp_days")
-    data_amount_shift: float = _d("drift.data_amount_shift")
-    data_new_category_share: float = _d("drift.data_new_category_share")
-    concept_at_day: float = _d("drift.concept_at_day")
-    concept_ramp_days: float = _d("drift.concept_ramp_days")
-    concept_strength: float = _d("drift.concept_strength")
+class DriftConfig(Config, group="drift"):
+    """Injected drift: data drift and concept drift."""
+
+    data_at_day: float | None = knob(None, unit="day", min=-1.0, off=Off(-1.0, "never"),
+        help="Data drift starts: amounts grow and a new merchant category appears.")
+    data_ramp_days: float = knob(2.0, unit="days", min=0.0, max=28.0,
+        help="How long data drift takes to reach full size.")
+    data_amount_shift: float = knob(0.7, min=-3.0, max=3.0, step=0.1,
+        help="Shift of log(amount) at full data drift (0.7 is about 2x larger amounts).")
+    data_new_category_share: float = knob(0.1, min=0.0, max=0.9, step=0.01,
+        help="Share of transactions in the new 'crypto' category at full data drift.")
+    concept_at_day: float | None = knob(None, unit="day", min=-1.0, off=Off(-1.0, "never"),
+        help="Concept drift starts: fraudsters switch from large purchases to many small "
+             "ones; inputs look the same.")
+    concept_ramp_days: float = knob(2.0, unit="days", min=0.0, max=28.0,
+        help="How long concept drift takes to reach full strength.")
+    concept_strength: float = knob(1.0, min=0.0, max=1.0, step=0.05,
+        help="How far the input-to-fraud relation moves (0 = not at all, 1 = fully to the "
+             "new pattern).")
 
 
 @dataclass(frozen=True, kw_only=True)
-class IncidentConfig(_Group):
-    GROUP: ClassVar[str] = "incident"
-    null_at_day: float = _d("incident.null_at_day")
-    null_duration_h: int = _d("incident.null_duration_h")
-    null_feature: str = _d("incident.null_feature")
-    null_share: float = _d("incident.null_share")
-    slow_at_day: float = _d("incident.slow_at_day")
-    slow_duration_h: int = _d("incident.slow_duration_h")
-    slow_factor: float = _d("incident.slow_factor")
-    spike_at_day: float = _d("incident.spike_at_day")
-    spike_duration_h: int = _d("incident.spike_duration_h")
-    spike_multiplier: float = _d("incident.spike_multiplier")
+class IncidentConfig(Config, group="incident"):
+    """Injected incidents: a null feature, a slowdown, a traffic spike."""
+
+    null_at_day: float | None = knob(None, unit="day", min=-1.0, off=Off(-1.0, "never"),
+        help="A backend change makes one feature mostly null.")
+    null_duration_h: int = knob(72, unit="h", min=1, max=24 * 7 * 26,
+        help="How long the null-feature incident lasts (until the backend change is "
+             "reverted).")
+    null_feature: str = knob("device_risk", choices=NUMERIC_FEATURES,
+        help="Which feature goes null.")
+    null_share: float = knob(0.85, min=0.0, max=1.0, step=0.05,
+        help="Share of the feature missing during the incident.")
+    slow_at_day: float | None = knob(None, unit="day", min=-1.0, off=Off(-1.0, "never"),
+        help="The feature store slows down: latency and errors rise.")
+    slow_duration_h: int = knob(6, unit="h", min=1, max=24 * 7 * 26,
+        help="How long the slowdown lasts.")
+    slow_factor: float = knob(4.0, unit="x", min=1.0, max=50.0, step=0.5,
+        help="How many times slower scoring is in the slowdown.")
+    spike_at_day: float | None = knob(None, unit="day", min=-1.0, off=Off(-1.0, "never"),
+        help="A traffic spike (a promotion or a bot attack) pushes the service into rate "
+             "limiting.")
+    spike_duration_h: int = knob(4, unit="h", min=1, max=24 * 7 * 26,
+        help="How long the spike lasts.")
+    spike_multiplier: float = knob(6.0, unit="x", min=1.0, max=50.0, step=0.5,
+        help="Traffic during the spike as a multiple of normal.")
 
 
 @dataclass(frozen=True, kw_only=True)
-class LabelsConfig(_Group):
-    GROUP: ClassVar[str] = "labels"
-    delay_h: int = _d("labels.delay_h")
+class LabelsConfig(Config, group="labels"):
+    """When the true labels arrive."""
+
+    delay_h: int = knob(72, unit="h", min=0, max=24 * 7 * 8,
+        help="Hours until a transaction's true label (fraud or not) arrives, for example "
+             "from a chargeback.")
 
 
 @dataclass(frozen=True, kw_only=True)
-class HealthConfig(_Group):
-    GROUP: ClassVar[str] = "health"
-    latency_p95_ms: float = _d("health.latency_p95_ms")
-    error_rate: float = _d("health.error_rate")
-    capacity_tx_per_hour: float = _d("health.capacity_tx_per_hour")
+class HealthConfig(Config, group="health"):
+    """The scoring service's normal health."""
+
+    latency_p95_ms: float = knob(120.0, unit="ms", min=1.0, max=60_000.0,
+        help="Normal 95th-percentile scoring latency.")
+    error_rate: float = knob(0.002, min=0.0, max=0.5, step=0.001,
+        help="Normal share of scoring calls that fail.")
+    capacity_tx_per_hour: float = knob(900.0, unit="tx/h", min=1.0,
+        help="Scoring calls per hour the service admits; the rest are rate limited.")
 
 
 @dataclass(frozen=True, kw_only=True)
-class ModelConfig(_Group):
-    GROUP: ClassVar[str] = "model"
-    offline_samples: int = _d("model.offline_samples")
+class ModelConfig(Config, group="model"):
+    """The first model, trained offline."""
+
+    offline_samples: int = knob(40_000, unit="tx", min=2000, max=1_000_000,
+        help="Clean labelled transactions the first model (v1) is trained on offline.")
 
 
 @dataclass(frozen=True, kw_only=True)
-class DecisionConfig(_Group):
-    GROUP: ClassVar[str] = "decision"
-    threshold: float = _d("decision.threshold")
-    change_at_day: float = _d("decision.change_at_day")
-    new_threshold: float = _d("decision.new_threshold")
-    owner: str = _d("decision.owner")
+class DecisionConfig(Config, group="decision"):
+    """The decision threshold and who owns it."""
+
+    threshold: float = knob(0.2, min=0.0, max=1.0, step=0.01,
+        help="Score at or above which a transaction is blocked as fraud.")
+    change_at_day: float | None = knob(None, unit="day", min=-1.0, off=Off(-1.0, "never"),
+        help="When the threshold is changed by hand.")
+    new_threshold: float = knob(0.1, min=0.0, max=1.0, step=0.01,
+        help="The threshold from decision.change_at_day on.")
+    owner: str = knob("risk-team", choices=("risk-team", "ml-oncall", "product"),
+        help="Who owns threshold decisions.")
 
 
 @dataclass(frozen=True, kw_only=True)
-class MonitorWindowConfig(_Group):
-    GROUP: ClassVar[str] = "monitor"
-    reference_days: float = _d("monitor.reference_days")
-    psi_bins: int = _d("monitor.psi_bins")
+class MonitorWindowConfig(Config, group="monitor"):
+    """The reference window the monitors compare against."""
+
+    reference_days: float = knob(3.0, unit="days", min=1.0, max=28.0,
+        help="The first days after go-live form the reference window monitors compare "
+             "against; alerts start after it.")
+    psi_bins: int = knob(10, min=2, max=50, help="Bins (reference quantiles) used for PSI.")
 
 
 @dataclass(frozen=True, kw_only=True)
-class AlertsConfig(_Group):
-    GROUP: ClassVar[str] = "alerts"
-    null_rate_threshold: float = _d("alerts.null_rate_threshold")
-    null_window_h: int = _d("alerts.null_window_h")
-    range_threshold: float = _d("alerts.range_threshold")
-    range_window_h: int = _d("alerts.range_window_h")
-    new_category_threshold: float = _d("alerts.new_category_threshold")
-    new_category_window_h: int = _d("alerts.new_category_window_h")
-    psi_threshold: float = _d("alerts.psi_threshold")
-    psi_window_h: int = _d("alerts.psi_window_h")
-    score_psi_threshold: float = _d("alerts.score_psi_threshold")
-    score_psi_window_h: int = _d("alerts.score_psi_window_h")
-    flag_gap_threshold: float = _d("alerts.flag_gap_threshold")
-    flag_gap_window_h: int = _d("alerts.flag_gap_window_h")
-    recall_floor: float = _d("alerts.recall_floor")
-    precision_floor: float = _d("alerts.precision_floor")
-    label_window_h: int = _d("alerts.label_window_h")
-    latency_p95_ms: float = _d("alerts.latency_p95_ms")
-    error_rate_threshold: float = _d("alerts.error_rate_threshold")
-    rate_limited_threshold: float = _d("alerts.rate_limited_threshold")
-    health_window_h: int = _d("alerts.health_window_h")
+class AlertsConfig(Config, group="alerts"):
+    """The default alert rules (a threshold of 0 switches a rule off)."""
+
+    null_rate_threshold: float | None = knob(0.05, min=0.0, max=1.0, off=Off(0.0, "rule off"),
+        step=0.01, help="Alert when a feature's null rate over the window is above this.")
+    null_window_h: int = knob(1, unit="h", min=1, max=168, help="Window of the null-rate rule.")
+    range_threshold: float | None = knob(None, min=0.0, max=1.0, off=Off(0.0, "rule off"),
+        step=0.005,
+        help="Alert when the share of out-of-range inputs over the window is above this.")
+    range_window_h: int = knob(6, unit="h", min=1, max=168,
+        help="Window of the out-of-range rule.")
+    new_category_threshold: float | None = knob(0.02, min=0.0, max=1.0, off=Off(0.0, "rule off"),
+        step=0.005,
+        help="Alert when the share of unseen merchant categories over the window is above "
+             "this.")
+    new_category_window_h: int = knob(24, unit="h", min=1, max=168,
+        help="Window of the new-category rule.")
+    psi_threshold: float | None = knob(0.25, min=0.0, max=10.0, off=Off(0.0, "rule off"),
+        step=0.05,
+        help="Alert when an input's PSI against the reference over the window is above this.")
+    psi_window_h: int = knob(24, unit="h", min=1, max=168, help="Window of the input PSI rule.")
+    score_psi_threshold: float | None = knob(0.25, min=0.0, max=10.0, off=Off(0.0, "rule off"),
+        step=0.05, help="Alert when the score distribution's PSI over the window is above this.")
+    score_psi_window_h: int = knob(24, unit="h", min=1, max=168,
+        help="Window of the score PSI rule.")
+    flag_gap_threshold: float | None = knob(None, min=0.0, max=1.0, off=Off(0.0, "rule off"),
+        step=0.01,
+        help="Alert when flag rates of the best and worst treated regions differ by more "
+             "than this.")
+    flag_gap_window_h: int = knob(24, unit="h", min=1, max=168,
+        help="Window of the flag-rate gap rule.")
+    recall_floor: float | None = knob(None, min=0.0, max=1.0, off=Off(0.0, "rule off"), step=0.05,
+        help="Alert when recall on labelled transactions over the window falls below this "
+             "(seen only after labels.delay_h).")
+    precision_floor: float | None = knob(None, min=0.0, max=1.0, off=Off(0.0, "rule off"),
+        step=0.05,
+        help="Alert when precision on labelled transactions over the window falls below "
+             "this.")
+    label_window_h: int = knob(48, unit="h", min=1, max=24 * 28,
+        help="Window of the recall and precision rules.")
+    latency_p95_ms: float | None = knob(500.0, unit="ms", min=0.0, off=Off(0.0, "rule off"),
+        help="Alert when p95 latency (mean over the window) is above this.")
+    error_rate_threshold: float | None = knob(0.02, min=0.0, max=1.0, off=Off(0.0, "rule off"),
+        step=0.005, help="Alert when the error rate over the window is above this.")
+    rate_limited_threshold: float | None = knob(0.05, min=0.0, max=1.0, off=Off(0.0, "rule off"),
+        step=0.01, help="Alert when the rate-limited share over the window is above this.")
+    health_window_h: int = knob(1, unit="h", min=1, max=168,
+        help="Window of the latency, error and rate-limit rules.")
 
 
 @dataclass(frozen=True, kw_only=True)
-class RetrainConfig(_Group):
-    GROUP: ClassVar[str] = "retrain"
-    policy: str = _d("retrain.policy")
-    every_days: float = _d("retrain.every_days")
-    trigger_on: tuple[str, ...] = _d("retrain.trigger_on")
-    cooldown_days: float = _d("retrain.cooldown_days")
-    train_days: float = _d("retrain.train_days")
-    holdout_days: float = _d("retrain.holdout_days")
-    gate_tolerance: float = _d("retrain.gate_tolerance")
-    canary_h: int = _d("retrain.canary_h")
-    canary_share: float = _d("retrain.canary_share")
-    rollback_flag_ratio: float = _d("retrain.rollback_flag_ratio")
-    max_null_share: float = _d("retrain.max_null_share")
-    retune_threshold: bool = _d("retrain.retune_threshold")
+class RetrainConfig(Config, group="retrain"):
+    """Retraining as a release: policy, gate, canary, rollback."""
+
+    policy: str = knob("none", choices=("none", "schedule", "trigger"),
+        help="When to retrain: never, on a schedule, or when a trigger rule fires.")
+    every_days: float = knob(7.0, unit="days", min=1.0, max=182.0,
+        help="Schedule: days between retrainings.")
+    trigger_on: tuple[str, ...] = knob(("input_psi", "recall"),
+        choices=TRIGGER_METRICS,
+        help="Trigger: which default rules start a retraining when they fire (rules whose "
+             "threshold is 0 are off).")
+    cooldown_days: float = knob(3.0, unit="days", min=0.0, max=28.0,
+        help="Fewest days between two triggered retrainings.")
+    train_days: float = knob(7.0, unit="days", min=1.0, max=56.0,
+        help="Days of labelled data a retraining learns from.")
+    holdout_days: float = knob(2.0, unit="days", min=0.5, max=28.0,
+        help="Most recent labelled days held out for the evaluation gate.")
+    gate_tolerance: float = knob(0.0, min=0.0, max=1.0, step=0.01,
+        help="The gate passes a candidate whose cost on the holdout is at most (1 + this) x "
+             "the current model's.")
+    canary_h: int = knob(24, unit="h", min=0, max=336, off="0 = no canary",
+        help="Hours a passed candidate scores only a canary share of traffic before full "
+             "rollout.")
+    canary_share: float = knob(0.25, min=0.01, max=1.0, step=0.01,
+        help="Share of traffic the canary scores.")
+    rollback_flag_ratio: float = knob(0.5, min=0.05, max=10.0, step=0.05,
+        help="Roll back when the canary's flag rate differs from the gate's expectation by "
+             "more than this share of it.")
+    max_null_share: float = knob(0.5, min=0.0, max=1.0, step=0.05,
+        help="A feature missing in more than this share of the training data is dropped from "
+             "the candidate.")
+    retune_threshold: bool = knob(False,
+        help="Set the threshold to the cost-minimising one on the training data at each "
+             "release.")
 
 
 @dataclass(frozen=True, kw_only=True)
-class ShutdownConfig(_Group):
-    GROUP: ClassVar[str] = "shutdown"
-    at_day: float = _d("shutdown.at_day")
-    duration_h: int = _d("shutdown.duration_h")
-    fallback: str = _d("shutdown.fallback")
-    review_capacity_per_hour: float = _d("shutdown.review_capacity_per_hour")
+class ShutdownConfig(Config, group="shutdown"):
+    """Switching the model off to a safe fallback."""
+
+    at_day: float | None = knob(None, unit="day", min=-1.0, off=Off(-1.0, "never"),
+        help="When the model is switched off and decisions go to the safe fallback.")
+    duration_h: int | None = knob(None, unit="h", min=0, off=Off(0, "until the end"),
+        help="How long the model stays off.")
+    fallback: str = knob("rules_review", choices=("rules_review", "review_all", "allow_all"),
+        help="What replaces the model: simple rules send risky transactions to human review, "
+             "everything is reviewed, or everything is approved.")
+    review_capacity_per_hour: float = knob(60.0, unit="tx/h", min=0.0,
+        help="Transactions the review team can check per hour.")
 
 
 @dataclass(frozen=True, kw_only=True)
-class CostConfig(_Group):
-    GROUP: ClassVar[str] = "cost"
-    missed_fraud: float = _d("cost.missed_fraud")
-    false_block: float = _d("cost.false_block")
-    review: float = _d("cost.review")
+class CostConfig(Config, group="cost"):
+    """What mistakes cost."""
+
+    missed_fraud: float = knob(150.0, unit="$", min=0.0,
+        help="Cost of approving a fraudulent transaction (chargeback, losses).")
+    false_block: float = knob(10.0, unit="$", min=0.0,
+        help="Cost of blocking a legitimate transaction (friction, churn).")
+    review: float = knob(2.0, unit="$", min=0.0, help="Cost of one human review.")
 
 
-_GROUPS: dict[str, type[_Group]] = {
-    "stream": StreamConfig, "drift": DriftConfig, "incident": IncidentConfig,
-    "labels": LabelsConfig, "health": HealthConfig, "model": ModelConfig,
-    "decision": DecisionConfig, "monitor": MonitorWindowConfig, "alerts": AlertsConfig,
-    "retrain": RetrainConfig, "shutdown": ShutdownConfig, "cost": CostConfig,
-}
-#: Knobs that place an event in time (days since go-live, -1 = never).
+#: Knobs that place an event in time (days since go-live; off: never).
 EVENT_DAY_KNOBS = ("drift.data_at_day", "drift.concept_at_day", "incident.null_at_day",
                    "incident.slow_at_day", "incident.spike_at_day", "decision.change_at_day",
                    "shutdown.at_day")
 
 
 @dataclass(frozen=True, kw_only=True)
-class MonitorConfig:
-    """Everything one monitoring run needs; build with :meth:`from_knobs`.
+class MonitorConfig(ConfigSet):
+    """Everything one monitoring run needs; ``MonitorConfig()`` is the defaults.
 
     ``rules`` are the alert rules; ``None`` means the default rules derived
     from the ``alerts.*`` knobs (see :func:`labkit.monitor.rules.default_rules`).
     """
+
+    EXAMPLE: ClassVar[str] = "{'stream.weeks': 2}"
 
     stream: StreamConfig = field(default_factory=StreamConfig)
     drift: DriftConfig = field(default_factory=DriftConfig)
@@ -214,11 +311,16 @@ class MonitorConfig:
     cost: CostConfig = field(default_factory=CostConfig)
     rules: tuple[AlertRule, ...] | None = None
 
-    def __post_init__(self) -> None:
-        for name, cls in _GROUPS.items():
-            if not isinstance(getattr(self, name), cls):
-                raise KnobError(f"MonitorConfig.{name} must be a {cls.__name__}, "
-                                f"got {type(getattr(self, name)).__name__}")
+    @classmethod
+    def catalogue(cls) -> Catalogue:
+        cached = cls.__dict__.get("_catalogue")
+        if cached is None:
+            cached = Catalogue.of(*cls.group_classes().values(),
+                                  listing="labkit monitor --knobs")
+            cls._catalogue = cached  # type: ignore[attr-defined]
+        return cached
+
+    def _check(self) -> None:
         if self.rules is not None:
             rules = tuple(self.rules)
             for rule in rules:
@@ -230,6 +332,7 @@ class MonitorConfig:
                 raise KnobError(f"alert rule names must be unique, got {dupes[0]!r} twice")
             object.__setattr__(self, "rules", rules)
         self._check_times()
+        self._check_triggers()
 
     def _check_times(self) -> None:
         days = self.stream.weeks * 7
@@ -237,17 +340,16 @@ class MonitorConfig:
         if ref >= days:
             raise KnobError(f"monitor.reference_days must be < stream.weeks x 7 ({days}), "
                             f"got {ref:g}")
-        values = self.to_knobs()
         for name in EVENT_DAY_KNOBS:
-            day = values[name]
-            if day == -1:
+            group, name_in_group = name.split(".")
+            day = getattr(getattr(self, group), name_in_group)
+            if day is None:
                 continue
             if day < ref:
                 raise KnobError(f"{name} must be -1 (never) or >= monitor.reference_days "
                                 f"({ref:g}), got {day:g}")
             if day >= days:
                 raise KnobError(f"{name} must be < stream.weeks x 7 ({days}), got {day:g}")
-        self._check_triggers()
 
     def _check_triggers(self) -> None:
         rules = self.active_rules()
@@ -267,39 +369,16 @@ class MonitorConfig:
 
     # --- knobs <-> config -----------------------------------------------------------
     @classmethod
-    def from_knobs(cls, knobs: Mapping[str, Any] | None = None, *,
-                   rules: Sequence[AlertRule] | None = None) -> MonitorConfig:
+    def from_knobs(cls, knobs: Mapping[str, Any] | None = None, /, *,  # type: ignore[override]
+                   rules: Sequence[AlertRule] | None = None, **keywords: Any) -> MonitorConfig:
         """A config from knob values (full dotted names); unknown names are refused."""
-        values = MONITOR_CATALOGUE.validate(dict(knobs or {}))
-        groups: dict[str, dict[str, Any]] = {name: {} for name in _GROUPS}
-        for name, value in values.items():
-            group, fld = name.split(".", 1)
-            groups[group][fld] = value
-        built = {name: _GROUPS[name](**kw) for name, kw in groups.items()}
-        return cls(**built, rules=None if rules is None else tuple(rules))  # type: ignore[arg-type]
-
-    def with_knobs(self, knobs: Mapping[str, Any]) -> MonitorConfig:
-        """A new config with some knobs changed (the rules are kept)."""
-        merged = {**self.to_knobs(), **dict(knobs)}
-        return MonitorConfig.from_knobs(merged, rules=self.rules)
+        cls._refuse_keywords("from_knobs", keywords)
+        return cls(**cls._build_groups(knobs or {}),  # type: ignore[arg-type]
+                   rules=None if rules is None else tuple(rules))
 
     def with_rules(self, rules: Sequence[AlertRule] | None) -> MonitorConfig:
         """A new config with these alert rules (``None`` = the knob defaults)."""
         return replace(self, rules=None if rules is None else tuple(rules))
-
-    def to_knobs(self) -> dict[str, Any]:
-        """Every knob's value, keyed by full dotted name."""
-        out: dict[str, Any] = {}
-        for group in _GROUPS:
-            cfg = getattr(self, group)
-            for f in fields(cfg):
-                out[f"{group}.{f.name}"] = getattr(cfg, f.name)
-        return out
-
-    def diff(self) -> dict[str, Any]:
-        """The knobs that differ from the catalogue defaults."""
-        defaults = MONITOR_CATALOGUE.defaults()
-        return {k: v for k, v in self.to_knobs().items() if defaults[k] != v}
 
     # --- derived times in hours ---------------------------------------------------------
     @property
@@ -311,6 +390,10 @@ class MonitorConfig:
         return int(round(self.monitor.reference_days * 24))
 
     @staticmethod
-    def day_to_h(day: float) -> int:
-        """An event day knob as an hour index (-1 stays -1)."""
-        return -1 if day == -1 else int(round(day * 24))
+    def day_to_h(day: float | None) -> int | None:
+        """An event day as an hour index (``None``, never, stays ``None``)."""
+        return None if day is None else int(round(day * 24))
+
+
+#: Every knob of the monitoring simulator (``labkit monitor --knobs``).
+MONITOR_CATALOGUE: Catalogue = MonitorConfig.catalogue()

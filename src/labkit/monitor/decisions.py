@@ -21,10 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labkit.monitor.knobs import CATEGORIES, NUMERIC_FEATURES, REGIONS
 from labkit.monitor.model import ModelVersion
 from labkit.monitor.monitors import HourlyStats
-from labkit.monitor.stream import Stream
+from labkit.monitor.world import CATEGORIES, NUMERIC_FEATURES, REGIONS, Stream
 
 __all__ = ["Reference", "build_reference", "fill_input_stats", "ScoreReference",
            "score_reference", "Decisions", "PASS", "BLOCK", "REVIEW", "DECISION_NAMES",

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from labkit.errors import MonitorError
+
 __all__ = ["Event", "EVENT_KINDS", "SENSITIVE_METRICS"]
 
 #: Which metrics (by name prefix) each kind of event moves.  ``{f}`` is the feature.
@@ -50,10 +52,10 @@ class Event:
 
     def __post_init__(self) -> None:
         if self.kind not in SENSITIVE_METRICS:
-            raise ValueError(f"event kind must be one of {', '.join(EVENT_KINDS)}, "
+            raise MonitorError(f"event kind must be one of {', '.join(EVENT_KINDS)}, "
                              f"got {self.kind!r}")
         if self.end_h < self.start_h:
-            raise ValueError(f"event end_h must be >= start_h ({self.start_h}), "
+            raise MonitorError(f"event end_h must be >= start_h ({self.start_h}), "
                              f"got {self.end_h}")
 
     @property

@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from labkit.errors import MonitorError
+
 __all__ = ["Confusion", "confusion_matrix", "precision_recall", "expected_cost",
            "best_threshold_for_cost", "psi", "psi_from_counts", "PSI_FLOOR"]
 
@@ -93,11 +95,11 @@ def _none_if_nan(x: float) -> float | None:
 def _binary(values: Any, name: str) -> np.ndarray:
     arr = np.asarray(values)
     if arr.ndim != 1:
-        raise ValueError(f"{name} must be a 1-d sequence of 0/1 values, got shape {arr.shape}")
+        raise MonitorError(f"{name} must be a 1-d sequence of 0/1 values, got shape {arr.shape}")
     if arr.dtype != bool:
         if arr.size and not np.isin(arr, (0, 1)).all():
             bad = arr[~np.isin(arr, (0, 1))][0].item()
-            raise ValueError(f"{name} must hold only 0/1 (or True/False) values, got {bad!r}")
+            raise MonitorError(f"{name} must hold only 0/1 (or True/False) values, got {bad!r}")
         arr = arr.astype(bool)
     return arr
 
@@ -107,7 +109,7 @@ def confusion_matrix(y_true: Sequence[Any] | np.ndarray,
     """Count TP, FP, FN and TN of predictions ``y_pred`` against labels ``y_true``."""
     truth, pred = _binary(y_true, "y_true"), _binary(y_pred, "y_pred")
     if truth.shape != pred.shape:
-        raise ValueError(f"y_true and y_pred must have the same length, got {truth.size} "
+        raise MonitorError(f"y_true and y_pred must have the same length, got {truth.size} "
                          f"and {pred.size}")
     return Confusion(tp=int(np.sum(truth & pred)), fp=int(np.sum(~truth & pred)),
                      fn=int(np.sum(truth & ~pred)), tn=int(np.sum(~truth & ~pred)))
@@ -122,11 +124,11 @@ def precision_recall(y_true: Confusion | Sequence[Any] | np.ndarray,
     """
     if isinstance(y_true, Confusion):
         if y_pred is not None:
-            raise ValueError("give either a Confusion or y_true and y_pred, not both")
+            raise MonitorError("give either a Confusion or y_true and y_pred, not both")
         cm = y_true
     else:
         if y_pred is None:
-            raise ValueError("y_pred is required when y_true is not a Confusion")
+            raise MonitorError("y_pred is required when y_true is not a Confusion")
         cm = confusion_matrix(y_true, y_pred)
     return cm.precision, cm.recall
 
@@ -135,19 +137,19 @@ def _scores_labels(y_true: Any, scores: Any) -> tuple[np.ndarray, np.ndarray]:
     truth = _binary(y_true, "y_true")
     s = np.asarray(scores, dtype=float)
     if s.shape != truth.shape:
-        raise ValueError(f"y_true and scores must have the same length, got {truth.size} "
+        raise MonitorError(f"y_true and scores must have the same length, got {truth.size} "
                          f"and {s.size}")
     if s.size == 0:
-        raise ValueError("y_true and scores must not be empty")
+        raise MonitorError("y_true and scores must not be empty")
     if np.isnan(s).any():
-        raise ValueError("scores must not contain NaN")
+        raise MonitorError("scores must not contain NaN")
     return truth, s
 
 
 def _check_costs(cost_fn: float, cost_fp: float) -> None:
     for name, value in (("cost_fn", cost_fn), ("cost_fp", cost_fp)):
         if not np.isfinite(value) or value < 0:
-            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+            raise MonitorError(f"{name} must be a finite number >= 0, got {value!r}")
 
 
 def expected_cost(y_true: Any, scores: Any, threshold: float, *, cost_fn: float,
@@ -202,14 +204,14 @@ def psi_from_counts(expected: Any, actual: Any) -> float | np.ndarray:
     e = np.asarray(expected, dtype=float)
     a = np.asarray(actual, dtype=float)
     if e.ndim != 1:
-        raise ValueError(f"expected must be 1-d bin counts, got shape {e.shape}")
+        raise MonitorError(f"expected must be 1-d bin counts, got shape {e.shape}")
     if a.shape[-1] != e.shape[0]:
-        raise ValueError(f"expected and actual must have the same number of bins, got "
+        raise MonitorError(f"expected and actual must have the same number of bins, got "
                          f"{e.shape[0]} and {a.shape[-1]}")
     if (e < 0).any() or (a < 0).any():
-        raise ValueError("bin counts must be >= 0")
+        raise MonitorError("bin counts must be >= 0")
     if e.sum() <= 0:
-        raise ValueError("expected counts must not all be zero")
+        raise MonitorError("expected counts must not all be zero")
     e_share = np.maximum(e / e.sum(), PSI_FLOOR)
     with np.errstate(invalid="ignore", divide="ignore"):
         a_share = np.maximum(a / a.sum(axis=-1, keepdims=True), PSI_FLOOR)
@@ -228,18 +230,18 @@ def psi(expected: Any, actual: Any, bins: int | Sequence[float] = 10) -> float:
     a = np.asarray(actual, dtype=float).ravel()
     for name, arr in (("expected", e), ("actual", a)):
         if arr.size == 0:
-            raise ValueError(f"{name} sample must not be empty")
+            raise MonitorError(f"{name} sample must not be empty")
         if np.isnan(arr).any():
-            raise ValueError(f"{name} sample must not contain NaN (bin missing values "
+            raise MonitorError(f"{name} sample must not contain NaN (bin missing values "
                              "yourself and use psi_from_counts)")
     if isinstance(bins, (int, np.integer)):
         if bins < 2:
-            raise ValueError(f"bins must be >= 2, got {bins}")
+            raise MonitorError(f"bins must be >= 2, got {bins}")
         edges = np.unique(np.quantile(e, np.linspace(0, 1, int(bins) + 1)[1:-1]))
     else:
         edges = np.asarray(bins, dtype=float)
         if edges.ndim != 1 or edges.size == 0 or np.any(np.diff(edges) <= 0):
-            raise ValueError("bins must be an int or a non-empty increasing sequence of edges")
+            raise MonitorError("bins must be an int or a non-empty increasing sequence of edges")
     k = edges.size + 1
     e_counts = np.bincount(np.searchsorted(edges, e, side="right"), minlength=k)
     a_counts = np.bincount(np.searchsorted(edges, a, side="right"), minlength=k)

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labkit.monitor.knobs import CATEGORIES, FEATURES
+from labkit.errors import MonitorError
+from labkit.monitor.world import CATEGORIES, FEATURES
 
 __all__ = ["ModelVersion", "train_model", "fit_logistic"]
 
@@ -115,7 +116,7 @@ def train_model(data: Mapping[str, np.ndarray], *, version: int, data_snapshot: 
     """Fit a new version on labelled ``data``; features missing too often are dropped."""
     label = np.asarray(data["label"], bool)
     if label.size == 0 or label.all() or not label.any():
-        raise ValueError(f"training data for v{version} needs both fraud and legitimate "
+        raise MonitorError(f"training data for v{version} needs both fraud and legitimate "
                          f"labels, got {int(label.sum())} fraud in {label.size}")
     raw = _raw_columns(data)
     missing = np.array([np.isnan(col).mean() for col in raw])

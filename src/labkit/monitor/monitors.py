@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from labkit.monitor.knobs import CATEGORIES, NUMERIC_FEATURES, REGIONS
+from labkit.errors import MonitorError
 from labkit.monitor.metrics import PSI_FLOOR
+from labkit.monitor.world import CATEGORIES, NUMERIC_FEATURES, REGIONS
 
 __all__ = ["METRICS", "LABEL_METRICS", "HourlyStats", "series", "check_metric",
            "window_sum", "psi_rows"]
@@ -53,7 +54,7 @@ def check_metric(metric: str, owner: str = "metric") -> str:
         return metric
     close = difflib.get_close_matches(str(metric), METRICS, n=1, cutoff=0.4)
     hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise ValueError(f"{owner} must be a known metric, got {metric!r}{hint}")
+    raise MonitorError(f"{owner} must be a known metric, got {metric!r}{hint}")
 
 
 @dataclass
@@ -131,7 +132,7 @@ def series(stats: HourlyStats, metric: str, window_h: int, *,
     """
     check_metric(metric)
     if window_h < 1:
-        raise ValueError(f"window_h must be >= 1, got {window_h}")
+        raise MonitorError(f"window_h must be >= 1, got {window_h}")
     W = int(window_h)
     s = stats
     if metric.startswith("label."):
@@ -152,7 +153,7 @@ def series(stats: HourlyStats, metric: str, window_h: int, *,
             return _ratio(ws(s.new_category), ws(s.n))
         if kind == "psi" and feature == "merchant_category":
             if reference_cat is None:
-                raise ValueError("input.psi.merchant_category needs reference_cat")
+                raise MonitorError("input.psi.merchant_category needs reference_cat")
             return _psi_window(np.asarray(reference_cat, float), ws(s.cat_hist))
         i = NUMERIC_FEATURES.index(feature)
         if kind == "null_rate":
@@ -160,7 +161,7 @@ def series(stats: HourlyStats, metric: str, window_h: int, *,
         if kind == "out_of_range":
             return _ratio(ws(s.out_of_range[:, i]), ws(s.n - s.nulls[:, i]))
         if reference_hist is None:
-            raise ValueError(f"{metric} needs reference_hist")
+            raise MonitorError(f"{metric} needs reference_hist")
         return _psi_window(np.asarray(reference_hist, float)[i], ws(s.hist[:, i, :]))
     if family == "output":
         if name == "score_psi":

@@ -23,14 +23,15 @@ from typing import Any
 
 import numpy as np
 
+from labkit.errors import MonitorError
 from labkit.monitor.alerts import ALERT_DTYPE, AlertRule, alert_summary, evaluate_rule
 from labkit.monitor.audit import AuditRecord
 from labkit.monitor.config import MonitorConfig
 from labkit.monitor.decisions import DECISION_NAMES, Reference
 from labkit.monitor.events import Event
-from labkit.monitor.knobs import CATEGORIES, REGIONS
 from labkit.monitor.model import ModelVersion
 from labkit.monitor.monitors import HourlyStats, series
+from labkit.monitor.world import CATEGORIES, REGIONS
 
 __all__ = ["MonitorResult", "TX_DTYPE", "HOURLY_DTYPE", "json_ready"]
 
@@ -84,6 +85,12 @@ class MonitorResult:
     category_names = CATEGORIES
     decision_names = DECISION_NAMES
 
+    def __repr__(self) -> str:
+        s = self.summary
+        return (f"<MonitorResult seed={self.seed} weeks={s['weeks']} "
+                f"transactions={s['transactions']} alerts={s['alerts']['total']} "
+                f"(false {s['alerts']['false']}) cost_per_tx={s['cost']['per_tx']:.2f}>")
+
     @property
     def monitored_h(self) -> int:
         """Hours in which alert rules were evaluated (after the reference window)."""
@@ -103,9 +110,9 @@ class MonitorResult:
         rules = tuple(rules)
         for rule in rules:
             if not isinstance(rule, AlertRule):
-                raise ValueError(f"rules must hold AlertRule objects, got {rule!r}")
+                raise MonitorError(f"rules must hold AlertRule objects, got {rule!r}")
             if rule.action != "page":
-                raise ValueError(f"alert rule {rule.name!r} has action {rule.action!r}: rules "
+                raise MonitorError(f"alert rule {rule.name!r} has action {rule.action!r}: rules "
                                  "that act change the run; pass them to run_monitor instead")
         parts = [evaluate_rule(r, self.series(r.metric, r.window_h),
                                start_h=self.config.reference_h, lag_h=self.lag_h(r.metric),
@@ -121,7 +128,7 @@ class MonitorResult:
         n = self.transactions.size
         if isinstance(tx_id, bool) or not isinstance(tx_id, (int, np.integer)) \
                 or not 0 <= tx_id < n:
-            raise ValueError(f"tx_id must be a whole number from 0 to {n - 1}, got {tx_id!r}")
+            raise MonitorError(f"tx_id must be a whole number from 0 to {n - 1}, got {tx_id!r}")
         row = self.transactions[int(tx_id)]
         version = int(row["model_version"])
         record = self.audit[int(row["audit_seq"])]
@@ -155,7 +162,8 @@ class MonitorResult:
                                "summary": self.summary,
                                "events": [e.as_dict() for e in self.events if not e.benign]}
         if alerts:
-            out["alerts"] = [dict(zip(ALERT_DTYPE.names, row.tolist())) for row in self.alerts]
+            names = ALERT_DTYPE.names or ()
+            out["alerts"] = [dict(zip(names, row.tolist())) for row in self.alerts]
         if audit:
             out["audit"] = [r.as_dict() for r in self.audit]
         return json_ready(out)

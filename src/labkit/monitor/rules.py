@@ -3,8 +3,9 @@
 Each rule has an owner: input rules page the data platform team that runs
 the pipelines feeding the model, output and label rules page the ML on-call,
 the flag-rate gap goes to the risk team, system health to SRE.  A threshold
-of 0 switches a rule off.  When ``retrain.policy`` is ``trigger``, the rule
-families named in ``retrain.trigger_on`` start a retraining when they fire.
+of 0 switches a rule off (``None`` in the config).  When ``retrain.policy`` is
+``trigger``, the rule families named in ``retrain.trigger_on`` start a
+retraining when they fire.
 
 >>> from labkit.monitor.config import MonitorConfig
 >>> [r.name for r in default_rules(MonitorConfig())][:3]
@@ -16,9 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 from labkit.monitor.alerts import AlertRule
-from labkit.monitor.knobs import NUMERIC_FEATURES
+from labkit.monitor.world import NUMERIC_FEATURES
 
-__all__ = ["default_rules", "OWNERS"]
+__all__ = ["default_rules", "OWNERS", "TRIGGER_METRICS"]
+
+#: Default-rule families that can trigger a retraining when ``retrain.policy`` is ``trigger``.
+TRIGGER_METRICS = ("input_psi", "score_psi", "recall", "precision")
 
 #: Who is paged for each family of metrics.
 OWNERS = {"input": "data-platform", "output": "ml-oncall", "label": "ml-oncall",
@@ -33,7 +37,7 @@ def default_rules(config: Any) -> tuple[AlertRule, ...]:
     def act(family: str) -> str:
         return "retrain" if family in trigger else "page"
 
-    specs: list[tuple[str, str, float, int, str, str, str]] = []
+    specs: list[tuple[str, str, float | None, int, str, str, str]] = []
     for f in NUMERIC_FEATURES:
         specs.append((f"null-rate:{f}", f"input.null_rate.{f}", a.null_rate_threshold,
                       a.null_window_h, OWNERS["input"], "above", "page"))
@@ -62,4 +66,4 @@ def default_rules(config: Any) -> tuple[AlertRule, ...]:
          a.health_window_h, OWNERS["health"], "above", "page"),
     ]
     return tuple(AlertRule(name=n, metric=m, threshold=t, window_h=w, owner=o, direction=d,
-                           action=x) for n, m, t, w, o, d, x in specs if t > 0)
+                           action=x) for n, m, t, w, o, d, x in specs if t is not None)

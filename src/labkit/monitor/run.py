@@ -6,7 +6,7 @@ on clean data, and take the reference window.  **Operate**: the live model
 decides every transaction; whenever something acts (a scheduled or
 triggered retraining, a canary's verdict, a threshold change, a shutdown or
 a restore) the decisions from that hour on are redone under the new state
-and the act is written to the audit trail (:mod:`labkit.monitor.engine`).
+and the act is written to the audit trail (:mod:`labkit.monitor.operations`).
 **Collect**: every alert rule is evaluated on the final metrics and judged
 against the injected events; records and summary are frozen into a
 :class:`~labkit.monitor.result.MonitorResult`.
@@ -25,22 +25,27 @@ from typing import Any
 import numpy as np
 
 from labkit.knobs import KnobError
-from labkit.monitor.alerts import ALERT_DTYPE, AlertRule, evaluate_rule
 from labkit.monitor.actions import review_backlog
+from labkit.monitor.alerts import ALERT_DTYPE, AlertRule, evaluate_rule
 from labkit.monitor.audit import AuditLog
 from labkit.monitor.config import MonitorConfig
 from labkit.monitor.decisions import (Decisions, build_reference, fill_decision_stats,
                                       fill_input_stats, score_reference)
-from labkit.monitor.engine import RELEASE_OWNER, State, apply_action, decide, next_due, \
-    trigger_hours
 from labkit.monitor.model import ModelVersion, train_model
 from labkit.monitor.monitors import HourlyStats, series
+from labkit.monitor.operations import (RELEASE_OWNER, State, apply_action, decide, next_due,
+                                       trigger_hours)
 from labkit.monitor.result import MonitorResult
-from labkit.monitor.stream import generate_stream, offline_sample
-from labkit.monitor.streams import check_seed, spawn_streams
 from labkit.monitor.summary import build_hourly, build_summary, build_transactions
+from labkit.monitor.world import generate_stream, offline_sample
+from labkit.streams import Streams
 
-__all__ = ["run_monitor", "as_config"]
+__all__ = ["run_monitor", "as_config", "STREAMS"]
+
+#: The run's random streams, one per purpose.  Append-only: a new purpose goes at the
+#: end, so the streams before it keep their draws for every seed.
+STREAMS: tuple[str, ...] = ("traffic", "features", "labels", "nulls", "blips", "health",
+                            "offline", "canary", "fallback")
 
 
 def as_config(config_or_knobs: MonitorConfig | Mapping[str, Any] | None,
@@ -60,13 +65,15 @@ def _planned(config: MonitorConfig) -> list[tuple[int, str]]:
     if rt.policy == "schedule":
         every = max(1, int(round(rt.every_days * 24)))
         planned += [(h, "retrain") for h in range(every, H, every)]
-    if config.decision.change_at_day != -1:
-        planned.append((config.day_to_h(config.decision.change_at_day), "threshold"))
+    change_h = config.day_to_h(config.decision.change_at_day)
+    if change_h is not None:
+        planned.append((change_h, "threshold"))
     off_h = config.day_to_h(config.shutdown.at_day)
-    if off_h >= 0:
+    if off_h is not None:
         planned.append((off_h, "shutdown"))
-        if config.shutdown.duration_h > 0 and off_h + config.shutdown.duration_h < H:
-            planned.append((off_h + config.shutdown.duration_h, "restore"))
+        duration = config.shutdown.duration_h
+        if duration is not None and off_h + duration < H:
+            planned.append((off_h + duration, "restore"))
     return planned
 
 
@@ -78,8 +85,8 @@ def run_monitor(config_or_knobs: MonitorConfig | Mapping[str, Any] | None = None
     values; ``rules`` replaces the default alert rules.
     """
     config = as_config(config_or_knobs, rules)
-    seed = check_seed(seed)
-    rng = spawn_streams(seed)
+    rng = Streams(seed, STREAMS)
+    seed = rng.seed
     # --- build -----------------------------------------------------------------
     world = generate_stream(config, rng)
     H, ref_h, bins = config.horizon_h, config.reference_h, config.monitor.psi_bins

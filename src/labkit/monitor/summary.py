@@ -27,7 +27,7 @@ from labkit.monitor.metrics import confusion_matrix
 from labkit.monitor.model import ModelVersion
 from labkit.monitor.monitors import HourlyStats
 from labkit.monitor.result import HOURLY_DTYPE, TX_DTYPE, json_ready
-from labkit.monitor.stream import Stream
+from labkit.monitor.world import Stream
 
 __all__ = ["build_transactions", "build_hourly", "build_summary"]
 

@@ -12,6 +12,6 @@ True
 from labkit.sim.presets import PRESET_HELP, PRESETS
 from labkit.sim.result import Result
 from labkit.sim.run import simulate
-from labkit.sim.scenario import Scenario
+from labkit.sim.scenario import CATALOGUE, Scenario
 
-__all__ = ["simulate", "Scenario", "Result", "PRESETS", "PRESET_HELP"]
+__all__ = ["simulate", "Scenario", "Result", "CATALOGUE", "PRESETS", "PRESET_HELP"]

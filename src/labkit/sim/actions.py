@@ -13,41 +13,74 @@
 
 from __future__ import annotations
 
-from labkit.sim.codes import OK, REASONS
-from labkit.sim.codes import PATH_BITS as _P
-from labkit.sim.replicas import Job
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from labkit.sim.codes import OK, Path
+from labkit.sim.replicas import Call, ReplicaPool
 from labkit.sim.request import Request
 
-__all__ = ["Actions"]
+if TYPE_CHECKING:
+    import simpy
+
+    from labkit.sim.config import BoundaryConfig, GuardrailConfig
+    from labkit.sim.recorder import Recorder
+
+__all__ = ["Guardrail", "WriteBoundary"]
 
 
-class Actions:
-    """Engine mixin: the guardrail and the write boundary."""
+class Guardrail:
+    """Scores primary-model answers for harm and blocks those at the threshold."""
 
-    def _guard(self, req: Request) -> bool:
-        """Score the model's answer for harm; True when the guardrail blocks it."""
-        g = self.sc.guardrail
-        harmful = self.u_guard() < g.harmful_rate
-        v = self.u_guard()
+    __slots__ = ("enabled", "threshold", "harmful_rate", "uniform")
+
+    def __init__(self, config: GuardrailConfig, uniform: Callable[[], float]):
+        self.enabled, self.threshold = config.enabled, config.threshold
+        self.harmful_rate = config.harmful_rate
+        self.uniform = uniform
+
+    def blocks(self, req: Request) -> bool:
+        """Score ``req``'s answer (``req.harm``); True when the guardrail blocks it."""
+        harmful = self.uniform() < self.harmful_rate
+        v = self.uniform()
         # Harmful answers score in [0.5, 1); harmless ones in [0, 0.75): the
         # overlap is where any threshold trades misses against false blocks.
         req.harm = 0.5 + 0.5 * v if harmful else 0.75 * v
-        blocked = g.enabled and req.harm >= g.threshold
-        self.harmful[req.id] = harmful and not blocked
+        blocked = self.enabled and req.harm >= self.threshold
+        req.harmful = harmful and not blocked
         return blocked
 
-    def _answered(self, req: Request, outcome: int, end: float) -> None:
-        if req.write and outcome == OK:
-            wrong = self.u_boundary() < self.sc.boundary.wrong_write_rate
-            if self.review is not None:
-                req.path |= _P["review"]
-                job = Job(req, end, self.review_factors[req.id])
-                job.result = "wrong" if wrong else "right"
-                self.review.submit(job)
-            else:
-                self.unauthorised[req.id] = wrong
-        self.finish(req, outcome, end, REASONS[req.reason])
 
-    def _review_done(self, batch: list[Job], now: float) -> None:
-        for job in batch:
-            self.review_wait[job.owner.id] = job.start_s - job.enq_s
+class WriteBoundary:
+    """The last step of every answer: a write the model proposes executes or is reviewed.
+
+    ``review_factors`` are the reviewers' per-request time multipliers; the
+    answered request is finished in ``recorder``.
+    """
+
+    def __init__(self, env: simpy.Environment, config: BoundaryConfig, *,
+                 review_factors: list[float], uniform: Callable[[], float],
+                 recorder: Recorder):
+        self.wrong_write_rate = config.wrong_write_rate
+        self.review_factors = review_factors
+        self.uniform = uniform
+        self.recorder = recorder
+        self.review = (ReplicaPool(env, replicas=config.reviewers, service_s=config.review_s,
+                                   per_item_fraction=0.0, max_size=1, max_wait_s=0.0,
+                                   on_done=self._review_done)
+                       if config.policy == "approval" else None)
+
+    def answer(self, req: Request, outcome: int, end: float) -> None:
+        """Deliver ``req``'s answer (``outcome`` OK or DEGRADED) at ``end``."""
+        if req.write and outcome == OK:
+            wrong = self.uniform() < self.wrong_write_rate
+            if self.review is not None:
+                req.path |= Path.REVIEW
+                self.review.submit(Call(req, end, self.review_factors[req.id]))
+            else:
+                req.unauthorised = wrong
+        self.recorder.finish(req, outcome, end, req.reason)
+
+    def _review_done(self, batch: list[Call], now: float) -> None:
+        for call in batch:
+            call.owner.review_wait = call.start_s - call.enq_s

@@ -7,22 +7,23 @@ approximation predicts the hit ratio (see :mod:`labkit.sim.theory`).
 
 Two clocks make a cached answer less useful:
 
-* **expiry** (``ttl_s``): an answer is stored with a timer that starts on
+* **expiry** (``ttl_s``; ``None``: never): an answer is stored with a timer that starts on
   insertion and is *not* reset by hits; after ``ttl_s`` it no longer counts
   as a hit (it stays around as an expired entry that a ``stale_cache``
   fallback may still serve).
-* **content change** (``content_change_s``, and the one-off world change
+* **content change** (``content_change_s``; ``None``: never; and the one-off world change
   ``world.change_at_s``): the true answer to a prompt changes now and then
   (a price, a policy).  A hit on an answer stored before
   the change is a *stale hit*: fast, counted as a hit, but wrong.  Each entry
   draws its next change time when it is stored, so staleness is consistent.
 
->>> from labkit.sim.streams import Streams
->>> c = LRUCache(capacity_items=2, ttl_s=0.0, content_change_s=0.0, rng=Streams(1).pool("cache"))
->>> c.put(1, 0.0); c.put(2, 0.0); c.lookup(1, 1.0); c.put(3, 1.0)
-'hit'
->>> c.lookup(2, 2.0), c.lookup(1, 2.0)
-('miss', 'hit')
+Lookups answer with a :class:`~labkit.sim.codes.CacheState` code:
+
+>>> c = LRUCache(capacity_items=2, ttl_s=None, content_change_s=None, rng=lambda: 0.5)
+>>> c.put(1, 0.0); c.put(2, 0.0); c.lookup(1, 1.0) == HIT; c.put(3, 1.0)
+True
+>>> c.lookup(2, 2.0) == MISS, c.lookup(1, 2.0) == HIT
+(True, True)
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ import math
 from collections import OrderedDict
 from collections.abc import Callable
 
+from labkit.sim.codes import CacheState
+
 __all__ = ["LRUCache", "HIT", "STALE", "MISS", "EXPIRED"]
 
-HIT, STALE, MISS, EXPIRED = "hit", "stale", "miss", "expired"
+HIT, STALE, MISS, EXPIRED = CacheState.HIT, CacheState.STALE, CacheState.MISS, CacheState.EXPIRED
 
 
 class LRUCache:
@@ -42,7 +45,8 @@ class LRUCache:
     __slots__ = ("capacity", "ttl_s", "change_s", "world_change_s", "uniform", "_store",
                  "evictions")
 
-    def __init__(self, *, capacity_items: int, ttl_s: float, content_change_s: float,
+    def __init__(self, *, capacity_items: int, ttl_s: float | None,
+                 content_change_s: float | None,
                  rng: Callable[[], float], world_change_s: float = math.inf):
         if capacity_items < 1:
             raise ValueError(f"capacity_items must be >= 1, got {capacity_items}")
@@ -58,13 +62,13 @@ class LRUCache:
     def __len__(self) -> int:
         return len(self._store)
 
-    def lookup(self, key: int, now_s: float) -> str:
-        """``hit``, ``stale`` (hit on outdated content), ``expired`` or ``miss``."""
+    def lookup(self, key: int, now_s: float) -> int:
+        """``HIT``, ``STALE`` (hit on outdated content), ``EXPIRED`` or ``MISS``."""
         entry = self._store.get(key)
         if entry is None:
             return MISS
         stored_at, changes_at = entry
-        if self.ttl_s and now_s - stored_at >= self.ttl_s:
+        if self.ttl_s is not None and now_s - stored_at >= self.ttl_s:
             return EXPIRED
         self._store.move_to_end(key)
         return STALE if now_s >= changes_at else HIT
@@ -82,6 +86,6 @@ class LRUCache:
             store.popitem(last=False)
             self.evictions += 1
         changes_at = self.world_change_s if now_s < self.world_change_s else math.inf
-        if self.change_s:
+        if self.change_s is not None:
             changes_at = min(changes_at, now_s - self.change_s * math.log(1.0 - self.uniform()))
         store[key] = (now_s, changes_at)

@@ -1,7 +1,9 @@
 """The small vocabularies that records are written in: outcomes, reasons, paths.
 
-Records store small integers for speed; these tuples turn them back into
-words.  Every request ends in exactly one outcome:
+Records store small integers for speed; the tuples turn them back into words
+and the classes name them in code (``Reason.TIMEOUT``, ``Path.CACHE``), so no
+raw number stands for a code anywhere.  Every request ends in exactly one
+outcome:
 
 * ``ok``: answered by the primary path (model, fresh or stale cache hit, or
   the batch store);
@@ -10,16 +12,23 @@ words.  Every request ends in exactly one outcome:
 * ``failed``: no answer (errors or timeouts used up, deadline passed,
   primary switched off with no fallback);
 * ``rejected``: refused by the API layer (invalid, rate limited, shed).
+
+>>> OUTCOMES[DEGRADED], REASONS[Reason.TIMEOUT], CACHE_STATES[CacheState.STALE]
+('degraded', 'timeout', 'stale')
 """
 
 from __future__ import annotations
 
-__all__ = ["OUTCOMES", "REASONS", "ATTEMPT_RESULTS", "CACHE_STATES", "PATH_BITS",
-           "REASON_CODE", "ATTEMPT_CODE", "CACHE_CODE",
-           "path_names", "answering_fallback", "FALLBACKS", "OK", "DEGRADED", "FAILED", "REJECTED"]
+__all__ = ["OUTCOMES", "OK", "DEGRADED", "FAILED", "REJECTED", "ANSWERED",
+           "REASONS", "Reason", "REASON_CODE",
+           "ATTEMPT_RESULTS", "Attempt", "ATTEMPT_CODE",
+           "CACHE_STATES", "CacheState", "CACHE_CODE", "CACHE_HITS",
+           "PATH_BITS", "Path", "path_names", "FALLBACKS", "answering_fallback"]
 
 OUTCOMES: tuple[str, ...] = ("ok", "degraded", "failed", "rejected")
 OK, DEGRADED, FAILED, REJECTED = range(4)
+#: The outcomes that carry an answer.
+ANSWERED: tuple[int, ...] = (OK, DEGRADED)
 
 #: Why the primary path did not answer (index 0: it did).
 REASONS: tuple[str, ...] = (
@@ -27,32 +36,66 @@ REASONS: tuple[str, ...] = (
     "breaker_open", "throttled_local", "killed", "deadline", "blocked",
 )
 
+
+class Reason:
+    """Codes of :data:`REASONS`."""
+
+    (NONE, INVALID, RATE_LIMITED, SHED, ERROR, TIMEOUT, THROTTLED, BREAKER_OPEN,
+     THROTTLED_LOCAL, KILLED, DEADLINE, BLOCKED) = range(12)
+
+
 #: What one attempt at the primary model came to.
 ATTEMPT_RESULTS: tuple[str, ...] = (
     "ok", "error", "timeout", "throttled", "shed", "breaker_open", "throttled_local",
     "killed",
 )
 
+
+class Attempt:
+    """Codes of :data:`ATTEMPT_RESULTS`."""
+
+    OK, ERROR, TIMEOUT, THROTTLED, SHED, BREAKER_OPEN, THROTTLED_LOCAL, KILLED = range(8)
+
+
 #: Cache lookup result per request (``none``: not looked up).
 CACHE_STATES: tuple[str, ...] = ("none", "miss", "hit", "stale", "expired")
 
-#: Word -> code, for writing records.
+
+class CacheState:
+    """Codes of :data:`CACHE_STATES`."""
+
+    NONE, MISS, HIT, STALE, EXPIRED = range(5)
+
+
+#: The cache states that answered the request (a hit on fresh or outdated content).
+CACHE_HITS: tuple[int, ...] = (CacheState.HIT, CacheState.STALE)
+
+#: Word -> code, for reading words back (knobs such as ``retry.on`` name reasons).
 REASON_CODE: dict[str, int] = {name: i for i, name in enumerate(REASONS)}
 ATTEMPT_CODE: dict[str, int] = {name: i for i, name in enumerate(ATTEMPT_RESULTS)}
 CACHE_CODE: dict[str, int] = {name: i for i, name in enumerate(CACHE_STATES)}
 
-#: Stages a request passed through, as bits of the ``path`` column.
+
+class Path:
+    """Bits of the ``path`` column: the stages a request passed through."""
+
+    GATEWAY, CACHE, STORE, EMBED, RETRIEVAL, RERANK = 1, 2, 4, 8, 16, 32
+    MODEL, RETRY, SMALL_MODEL, STALE_CACHE, SAFE_MESSAGE, REVIEW = 64, 128, 256, 512, 1024, 2048
+
+
+#: Stage name -> bit, in request-path order.
 PATH_BITS: dict[str, int] = {
-    "gateway": 1, "cache": 2, "store": 4, "embed": 8, "retrieval": 16, "rerank": 32,
-    "model": 64, "retry": 128, "small_model": 256, "stale_cache": 512,
-    "safe_message": 1024, "review": 2048,
+    "gateway": Path.GATEWAY, "cache": Path.CACHE, "store": Path.STORE, "embed": Path.EMBED,
+    "retrieval": Path.RETRIEVAL, "rerank": Path.RERANK, "model": Path.MODEL,
+    "retry": Path.RETRY, "small_model": Path.SMALL_MODEL, "stale_cache": Path.STALE_CACHE,
+    "safe_message": Path.SAFE_MESSAGE, "review": Path.REVIEW,
 }
 
 
 def path_names(bits: int) -> list[str]:
     """The stages in a ``path`` value, in request-path order.
 
-    >>> path_names(1 | 2 | 64)
+    >>> path_names(Path.GATEWAY | Path.CACHE | Path.MODEL)
     ['gateway', 'cache', 'model']
     """
     return [name for name, bit in PATH_BITS.items() if bits & bit]
@@ -68,7 +111,7 @@ def answering_fallback(bits: int) -> str | None:
     The small model can be tried and then cut short by the deadline, after
     which a later, instant fallback answers; the instant ones answer when tried.
 
-    >>> answering_fallback(PATH_BITS["small_model"] | PATH_BITS["safe_message"])
+    >>> answering_fallback(Path.SMALL_MODEL | Path.SAFE_MESSAGE)
     'safe_message'
     """
     for name in ("safe_message", "stale_cache", "small_model"):

@@ -1,373 +1,342 @@
 """The request path of one simulated AI service, from user input to answer.
 
-    user -> API layer (validation/auth, rate limit, shedding, deadline)
-         -> cache -> [batch store] -> [embed, retrieval, rerank]
-         -> primary model (retries, timeouts, breaker, upstream limit)
+    user -> gateway (validation/auth, rate limit, deadline)
+         -> cache -> data path ([batch store] or [embed, retrieval, rerank])
+         -> primary model (breaker, throttling, shedding, upstream limit,
+            batcher and replicas, faults, timeouts, retries)
          -> fallback chain (small model, expired cache, safe message)
-         -> [approval review for write actions] -> answer
+         -> guardrail -> write boundary ([approval review]) -> answer
+
+:class:`Engine` builds one object per component from the scenario's
+configs, each with explicit inputs (its config, its random stream, the
+components it talks to, callbacks), and holds the order above; the
+components never reach into each other.  A
+:class:`~labkit.sim.recorder.Recorder` owns everything the run records.
 
 The engine is event-driven with as little SimPy work per request as the
 physics allows: arrivals replay a pre-drawn workload, merged into the event
-loop without an event of their own; cache hits, gateway
-rejections and fallbacks that need no queue are answered arithmetically,
-with no event; a primary-model call costs one event per *batch*; timers
-exist only for attempts that have a timeout or a deadline.  Every request
-reaches :meth:`Engine.finish` exactly once, which writes its record.
+loop without an event of their own; cache hits, gateway rejections and
+fallbacks that need no queue are answered arithmetically, with no event; a
+primary-model call costs one event per *batch*; timers exist only for
+attempts that have a timeout or a deadline.  Every request reaches
+:meth:`Recorder.finish <labkit.sim.recorder.Recorder.finish>` exactly once.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from functools import partial
 from math import inf as _INF
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from labkit.sim.actions import Actions
-from labkit.sim.breaker import Breaker
+from labkit.sim.actions import Guardrail, WriteBoundary
+from labkit.sim.autoscaler import Autoscaler
+from labkit.sim.breaker import OPEN, Breaker
 from labkit.sim.cache import HIT, STALE, LRUCache
-from labkit.sim.codes import ATTEMPT_CODE as _A
-from labkit.sim.codes import CACHE_CODE as _C
-from labkit.sim.codes import DEGRADED, OK, REJECTED
-from labkit.sim.codes import PATH_BITS as _P
-from labkit.sim.codes import REASON_CODE as _R
-from labkit.sim.fallback import FallbackChain
-from labkit.sim.gateway import TokenBucket
+from labkit.sim.codes import DEGRADED, OK, REJECTED, Attempt, Path, Reason
+from labkit.sim.datapath import DataPath
+from labkit.sim.fallback import FallbackChain, KillSwitch
+from labkit.sim.faults import Faults
+from labkit.sim.gateway import Gateway, TokenBucket
 from labkit.sim.load import Workload
-from labkit.sim.replicas import Job, ReplicaPool, SpeedProfile
-from labkit.sim.request import Request, _Environment
-from labkit.sim.retry import AdaptiveThrottle, RetryBudget, backoff_ms
-from labkit.sim.steps import PipelineSteps
-from labkit.sim.streams import Streams
+from labkit.sim.recorder import Recorder
+from labkit.sim.replicas import Call, ReplicaPool
+from labkit.sim.request import ReplayEnvironment, Request
+from labkit.sim.retry import AdaptiveThrottle, RetryPolicy
+from labkit.streams import Streams
 
-__all__ = ["Engine"]
+if TYPE_CHECKING:
+    from labkit.sim.config import ModelConfig
+    from labkit.sim.result import Result
+    from labkit.sim.scenario import Scenario
+
+__all__ = ["Engine", "ArrivalReplay"]
+
+# A call that fails at once, as (attempt result, reason).
+_FAST_ERROR = (Attempt.ERROR, Reason.ERROR)
+_FAST_THROTTLED = (Attempt.THROTTLED, Reason.THROTTLED)
 
 
-class Engine(PipelineSteps, FallbackChain, Actions):
-    """Builds the components of one scenario and runs it (see :func:`simulate`)."""
+class ArrivalReplay:
+    """Feeds the pre-drawn arrivals into the event loop without an event each.
 
-    def __init__(self, scenario: Any, workload: Workload, streams: Streams):
-        sc = self.sc = scenario
-        self.w = workload
-        self.env = env = _Environment()
+    Events due up to the next arrival are stepped first; then the clock
+    moves to the arrival and it is handled directly.  Validation takes the
+    same time (``lag_s``) for every request, so the path meets each request
+    when its validation ends.  ``done`` turns true after the last one.
+    """
+
+    def __init__(self, env: ReplayEnvironment, workload: Workload, *, lag_s: float,
+                 deadline_s: float):
+        self.env, self.workload = env, workload
+        self.lag_s, self.deadline_s = lag_s, deadline_s
+        self.done = False
+
+    def run(self, arrive: Callable[[Request, bool], None]) -> None:
+        """Hand every request to ``arrive(request, valid)`` at its time."""
+        env, w = self.env, self.workload
+        arrival, prompt, valid, write = (w.arrival_s.tolist(), w.prompt.tolist(),
+                                         w.valid.tolist(), w.write.tolist())
+        peek, step, lag, deadline = env.peek, env.step, self.lag_s, self.deadline_s
+        for i, t in enumerate(arrival):
+            at = t + lag
+            while peek() <= at:
+                step()
+            env.advance_to(at)
+            arrive(Request(i, prompt[i], write[i], t + deadline), valid[i])
+        self.done = True
+
+
+class Engine:
+    """Builds the components of one scenario, runs them, and collects the result."""
+
+    def __init__(self, scenario: Scenario, workload: Workload, streams: Streams):
+        sc = self.scenario = scenario
+        env = self.env = ReplayEnvironment()
+        rec = self.recorder = Recorder(workload)
+        n = len(workload)
+        # Retry jitter and the error draws of retried calls share one stream.
         self.u_retry = streams.pool("retry")
-        self.u_steps = streams.pool("steps")
-        self.u_boundary = streams.pool("boundary")
         self.u_faults = streams.pool("faults")
-        self.u_guard = streams.pool("guardrail")
-        self.harmful = np.zeros(len(workload), dtype=bool)
-        self.validate_s = sc.gateway.validate_ms / 1000.0
-        self.deadline_s = sc.gateway.deadline_ms / 1000.0 or _INF
-        self.timeout_s = sc.retry.timeout_ms / 1000.0 or _INF
-        self.kill_at = sc.kill.at_s if sc.kill.at_s >= 0 else _INF
-        self.limiter = (TokenBucket(rate_per_s=sc.gateway.rate_limit_rps, burst=sc.gateway.burst)
-                        if sc.gateway.rate_limit_rps > 0 else None)
-        self.upstream = (TokenBucket(rate_per_s=sc.model.upstream_limit_rps,
-                                     burst=sc.model.upstream_burst)
-                         if sc.model.upstream_limit_rps > 0 else None)
-        world = sc.world.change_at_s if sc.world.change_at_s >= 0 else _INF
-        self.world_change = world
+        world_change = _INF if sc.world.change_at_s is None else sc.world.change_at_s
+        self.world_change = world_change
+
+        self.gateway = Gateway(sc.gateway)
+        self.max_queue = self.gateway.max_queue
+        self.arrivals = ArrivalReplay(env, workload, lag_s=self.gateway.validate_s,
+                                      deadline_s=self.gateway.deadline_s)
         self.cache = (LRUCache(capacity_items=sc.cache.capacity_items, ttl_s=sc.cache.ttl_s,
                                content_change_s=sc.cache.content_change_s,
-                               rng=streams.pool("cache"), world_change_s=world)
+                               rng=streams.pool("cache"), world_change_s=world_change)
                       if sc.cache.enabled else None)
-        self.budget = (RetryBudget(ratio=sc.retry.budget_ratio, window_s=sc.retry.budget_window_s)
-                       if sc.retry.budget_ratio > 0 else None)
-        self.throttle = (AdaptiveThrottle(k=sc.retry.throttle_k, window_s=sc.retry.throttle_window_s,
+        self.cache_hit_s = sc.cache.hit_ms / 1000.0
+        self.retry = RetryPolicy(sc.retry, self.u_retry)
+        self.retry_budget = self.retry.budget
+        self.timeout_s = _INF if sc.retry.timeout_ms is None else sc.retry.timeout_ms / 1000.0
+        self.throttle = (AdaptiveThrottle(k=sc.retry.throttle_k,
+                                          window_s=sc.retry.throttle_window_s,
                                           uniform=streams.pool("throttle"))
                          if sc.retry.adaptive_throttle else None)
         b = sc.breaker
         self.breaker = (Breaker(failure_rate=b.failure_rate, min_calls=b.min_calls,
                                 window_s=b.window_s, open_s=b.open_s,
                                 half_open_calls=b.half_open_calls) if b.enabled else None)
-        f = sc.fault
-        self.outage = (f.outage_start_s, f.outage_start_s + f.outage_duration_s)
-        self.slow = (f.slowdown_start_s, f.slowdown_start_s + f.slowdown_duration_s)
-        windows = []
-        if f.slowdown_duration_s > 0:
-            windows.append((self.slow[0], self.slow[1], 1.0 / f.slowdown_factor))
-        if f.outage_duration_s > 0 and f.mode == "hang":
-            windows.append((self.outage[0], self.outage[1], 0.0))
-        self.error_outage = f.outage_duration_s > 0 and f.mode == "error"
-        self.pool = ReplicaPool(env, replicas=sc.model.replicas,
-                                service_s=sc.model.service_ms / 1000.0,
-                                per_item_fraction=sc.model.per_item_fraction,
-                                max_size=sc.batch.max_size, max_wait_s=sc.batch.max_wait_ms / 1000.0,
-                                on_done=self._model_done, speed=SpeedProfile(windows))
-        fb = sc.fallback
-        self.small = (ReplicaPool(env, replicas=fb.small_model_replicas,
-                                  service_s=fb.small_model_ms / 1000.0, per_item_fraction=0.0,
-                                  max_size=1, max_wait_s=0.0, on_done=self._small_done)
-                      if "small_model" in fb.chain else None)
-        self.review = (ReplicaPool(env, replicas=sc.boundary.reviewers,
-                                   service_s=sc.boundary.review_s, per_item_fraction=0.0,
-                                   max_size=1, max_wait_s=0.0, on_done=self._review_done)
-                       if sc.boundary.policy == "approval" else None)
-        self.factors = _service_factors(sc.model, workload, streams)
-        self.small_factors = streams.rng("fallback").exponential(1.0, len(workload)).tolist()
-        self.review_factors = streams.rng("review").exponential(1.0, len(workload)).tolist()
-        self.primary_quality = sc.model.quality
-        # --- outputs ---------------------------------------------------------
-        n = len(workload)
-        self.out_end = np.full(n, np.nan)
-        self.out_outcome = np.zeros(n, dtype=np.uint8)
-        self.out = [None] * n  # the finished Request objects
-        self.review_wait = np.full(n, np.nan)
-        self.unauthorised = np.zeros(n, dtype=bool)
-        self.att: list[tuple] = []   # (req, n, start, end, result, batch, wait_s, model_call)
-        self.wasted_s = 0.0
-        self.wasted_calls = 0
-        self.model_cost = self.steps_cost = self.fallback_cost = 0.0
-        self.retries = 0
-        self.fallback_calls = 0
-        self.steps_calls = {"embed": 0, "retrieval": 0, "rerank": 0}
-        self.samples: list[tuple[float, int, int, int, int]] = []
-        self.autoscale_log: list[tuple[float, int, int]] = []  # (t_s, replicas, desired)
+        m = sc.model
+        self.upstream = (TokenBucket(rate_per_s=m.upstream_limit_rps, burst=m.upstream_burst)
+                         if m.upstream_limit_rps is not None else None)
+        self.faults = Faults(sc.fault)
+        self.error_outage = self.faults.error_outage
+        self.pool = ReplicaPool(env, replicas=m.replicas, service_s=m.service_ms / 1000.0,
+                                per_item_fraction=m.per_item_fraction,
+                                max_size=sc.batch.max_size,
+                                max_wait_s=sc.batch.max_wait_ms / 1000.0,
+                                on_done=self._model_done, speed=self.faults.speed)
+        self.model_quality, self.stale_quality = m.quality, sc.fallback.stale_quality
+        self.error_rate, self.cost_per_call = m.error_rate, m.cost_per_call
+        self.cancel_on_timeout = m.cancel_on_timeout
+        self.factors = _service_factors(m, workload, streams)
+        self.error_u = workload.error_u.tolist()
+        self.datapath = DataPath(serving=sc.serving, embed=sc.embed, retrieval=sc.retrieval,
+                                 rerank=sc.rerank, steps=sc.steps, world_change_s=world_change,
+                                 model_quality=m.quality, stale_quality=self.stale_quality,
+                                 uniform=streams.pool("steps"), degraded=self._struggling,
+                                 recorder=rec)
+        self.guardrail = Guardrail(sc.guardrail, streams.pool("guardrail"))
+        review_factors = streams["review"].exponential(1.0, n).tolist()
+        self.boundary = WriteBoundary(env, sc.boundary, review_factors=review_factors,
+                                      uniform=streams.pool("boundary"), recorder=rec)
+        small_factors = streams["fallback"].exponential(1.0, n).tolist()
+        self.fallback = FallbackChain(env, sc.fallback, cache=self.cache,
+                                      cache_hit_s=self.cache_hit_s, small_factors=small_factors,
+                                      answer=self.boundary.answer, recorder=rec)
+        self.kill = KillSwitch(sc.kill)
+        self.kill_at = self.kill.at_s
+        self.autoscaler = (Autoscaler(sc.autoscale, pool=self.pool, horizon_s=sc.load.duration_s,
+                                      recorder=rec) if sc.autoscale.enabled else None)
 
-    # ------------------------------------------------------------------ run
+    # ----------------------------------------------------------- run, collect
     def run(self) -> None:
+        """Simulate until every request has its outcome and the replicas are idle."""
         env = self.env
-        self._arrivals_done = False
-        env.process(self._sampler())
-        if self.sc.autoscale.enabled:
-            env.process(self._autoscaler())
-        if self.kill_at < _INF:
-            env.timeout(self.kill_at).callbacks.append(self._throw_kill_switch)
-        self._replay_arrivals()
+        env.process(self.recorder.sampler(env, self.pool, self.scenario.load.duration_s,
+                                          self.arrivals))
+        if self.autoscaler is not None:
+            env.process(self.autoscaler.run(env))
+        self.kill.arm(env, primary=self.pool, fallback=self.fallback, recorder=self.recorder)
+        self.arrivals.run(self._arrive)
         env.run()
 
-    def _replay_arrivals(self) -> None:
-        """Merge the pre-drawn arrivals into the event loop without an event each.
-
-        Events due up to the next arrival are stepped first; then the clock
-        moves to the arrival and it is handled directly.  Validation takes the
-        same time for every request, so the engine meets each request when its
-        validation ends.
-        """
-        env, w = self.env, self.w
-        arrival, prompt, valid, write = (w.arrival_s.tolist(), w.prompt.tolist(),
-                                         w.valid.tolist(), w.write.tolist())
-        peek, step, lag, deadline = env.peek, env.step, self.validate_s, self.deadline_s
-        arrive = self._arrive
-        for i, t in enumerate(arrival):
-            at = t + lag
-            while peek() <= at:
-                step()
-            env.advance_to(at)
-            arrive(Request(i, t, prompt[i], write[i], t + deadline), valid[i])
-        self._arrivals_done = True
-
-    def _sampler(self):
-        env, pool, horizon = self.env, self.pool, self.sc.load.duration_s
-        while True:
-            self.samples.append((env.now, pool.live, pool.provisioned, pool.ready, pool.busy))
-            if (env.now >= horizon and self._arrivals_done and not pool.live
-                    and not pool.busy):
-                # Replicas are paid for until the model side has drained; a
-                # review queue that outlasts it does not keep them warm.
-                self.pool_integrals = pool.utilisation_integrals()
-                return
-            yield env.timeout(1.0)
-
-    def _autoscaler(self):
-        a, env, pool = self.sc.autoscale, self.env, self.pool
-        busy0, _ = pool.utilisation_integrals()
-        while env.now < self.sc.load.duration_s:
-            yield env.timeout(a.interval_s)
-            busy1, _ = pool.utilisation_integrals()
-            util = (busy1 - busy0) / (a.interval_s * max(pool.ready, 1))
-            busy0 = busy1
-            current = pool.provisioned
-            ratio = util / a.target_utilization
-            desired = current if abs(ratio - 1.0) <= 0.1 else math.ceil(pool.ready * ratio)
-            desired = min(a.max_replicas, max(a.min_replicas, desired))
-            if desired > current:
-                pool.add_replicas(desired - current, a.cold_start_s)
-            elif desired < current and not pool.starting:
-                # Scale down only once every started replica is warm, and never
-                # below the floor of ready replicas.
-                pool.remove_replicas(current - desired, keep_ready=a.min_replicas)
-            self.autoscale_log.append((env.now, current, desired))
+    def collect(self, seed: int) -> Result:
+        """The run's :class:`~labkit.sim.result.Result` (after :meth:`run`)."""
+        return self.recorder.result(
+            scenario=self.scenario, seed=seed, pool=self.pool,
+            breaker_opens=len(self.breaker.opens) if self.breaker is not None else 0,
+            job_cost=self.datapath.job_cost(self.scenario.load.duration_s))
 
     # ----------------------------------------------------------- the request
     def _arrive(self, req: Request, valid: bool) -> None:
         now = self.env.now
-        sc = self.sc
-        if not valid:
-            return self.finish(req, REJECTED, now, "invalid")
-        if self.limiter is not None and not self.limiter.take(now):
-            return self.finish(req, REJECTED, now, "rate_limited")
-        if self.budget is not None:
-            self.budget.on_request(now)
+        rec = self.recorder
+        refused = self.gateway.refuse(valid, now)
+        if refused:
+            return rec.finish(req, REJECTED, now, refused)
+        if self.retry_budget is not None:   # the budget counts admitted requests
+            self.retry_budget.on_request(now)
+        datapath = self.datapath
         # A write is an action, not a lookup: never answered from a store or cache.
-        if sc.serving.pattern == "batch" and not req.write:
-            return self._from_store(req, now)
+        if datapath.from_batch_store and not req.write:
+            return rec.finish(req, OK, datapath.from_store(req, now), Reason.NONE)
         cache = self.cache
         if cache is not None and not req.write:
-            req.path |= _P["cache"]
-            state = cache.lookup(req.prompt, now)
-            req.cache = _C[state]
+            req.path |= Path.CACHE
+            state = req.cache = cache.lookup(req.prompt, now)
             if state == HIT or state == STALE:
                 req.stale = state == STALE
-                req.quality = sc.fallback.stale_quality if req.stale else self._answer_quality(req)
+                # A fresh hit is the model's answer without the data path's gain.
+                req.quality = (self.stale_quality if req.stale
+                               else min(1.0, self.model_quality + req.quality))
                 if req.stale and now >= self.world_change:
                     req.lag = now - self.world_change
-                return self.finish(req, OK, now + sc.cache.hit_ms / 1000.0)
+                return rec.finish(req, OK, now + self.cache_hit_s, Reason.NONE)
         if now >= self.kill_at:  # the primary is switched off: straight to the fallbacks
-            return self._fallback(req, "killed")
-        delay = self._steps(req, now)
+            return self.fallback.start(req, Reason.KILLED, now)
+        delay = datapath.prepare(req, now)
         if delay:
-            self.env.timeout(delay).callbacks.append(lambda _e, req=req: self._attempt(req))
+            self.env.timeout(delay).callbacks.append(partial(self._attempt, req))
         else:
             self._attempt(req)
 
-    def _answer_quality(self, req: Request) -> float:
-        # Before the answer, req.quality holds the gain from retrieval/reranking.
-        return min(1.0, self.primary_quality + req.quality)
+    def _struggling(self, now: float) -> bool:
+        """Whether the primary is struggling: breaker open or upstream out of tokens."""
+        if self.breaker is not None and self.breaker.state == OPEN:
+            return True
+        return self.upstream is not None and self.upstream.tokens < 1.0
 
     # -------------------------------------------------------- primary model
-    def _attempt(self, req: Request) -> None:
+    def _attempt(self, req: Request, _event: object = None) -> None:
         now = self.env.now
         if req.done:
             return
         if now >= req.deadline:
-            return self._fallback(req, "deadline")
+            return self.fallback.start(req, Reason.DEADLINE, now)
         if now >= self.kill_at:
-            return self._fallback(req, "killed")
+            return self.fallback.start(req, Reason.KILLED, now)
+        rec = self.recorder
         req.attempts += 1
-        req.path |= _P["model"]
-        breaker = self.breaker
+        req.path |= Path.MODEL
+        breaker, throttle = self.breaker, self.throttle
         if breaker is not None and breaker.blocked(now):
-            self._log(req, now, now, "breaker_open", 0, 0.0, False)
-            return self._fallback(req, "breaker_open")
-        if self.throttle is not None and not self.throttle.admit(now):
-            self._log(req, now, now, "throttled_local", 0, 0.0, False)
-            return self._fallback(req, "throttled_local")
-        max_queue = self.sc.gateway.max_queue
-        if max_queue and self.pool.live >= max_queue:
+            rec.attempt(req.id, req.attempts, now, now, Attempt.BREAKER_OPEN, 0, 0.0, False)
+            return self.fallback.start(req, Reason.BREAKER_OPEN, now)
+        if throttle is not None and not throttle.admit(now):
+            rec.attempt(req.id, req.attempts, now, now, Attempt.THROTTLED_LOCAL, 0, 0.0, False)
+            return self.fallback.start(req, Reason.THROTTLED_LOCAL, now)
+        if self.max_queue is not None and self.pool.queued >= self.max_queue:  # shed
             if req.attempts == 1:
-                return self.finish(req, REJECTED, now, "shed")
-            self._log(req, now, now, "shed", 0, 0.0, False)
-            return self._failed_attempt(req, "throttled")
+                return rec.finish(req, REJECTED, now, Reason.SHED)
+            rec.attempt(req.id, req.attempts, now, now, Attempt.SHED, 0, 0.0, False)
+            return self._failed_attempt(req, Reason.THROTTLED, now)
         if breaker is not None:
             breaker.allow(now)  # the call is really made: claim a half-open probe slot
-        fast_fail = ""
-        if self.error_outage and self.outage[0] <= now < self.outage[1]:
-            fast_fail = "error"
+        fast_fail = None
+        if self.error_outage and self.faults.failing_fast(now):
+            fast_fail = _FAST_ERROR
         elif self.upstream is not None and not self.upstream.take(now):
-            fast_fail = "throttled"
-        if fast_fail:
-            req.calls += 1
-            self._log(req, now, now, fast_fail, 0, 0.0, True)
+            fast_fail = _FAST_THROTTLED
+        req.calls += 1
+        if fast_fail is not None:
+            result, reason = fast_fail
+            rec.attempt(req.id, req.attempts, now, now, result, 0, 0.0, True)
             if breaker is not None:
                 breaker.record(now, False)
-            if self.throttle is not None:
-                self.throttle.on_result(now, False)
-            return self._failed_attempt(req, fast_fail)
-        req.calls += 1
-        job = Job(req, now, self.factors[req.id])
-        job.n = req.attempts
-        self.pool.submit(job)
+            if throttle is not None:
+                throttle.on_result(now, False)
+            return self._failed_attempt(req, reason, now)
+        call = Call(req, now, self.factors[req.id])
+        call.attempt = req.attempts
+        self.pool.submit(call)
         wait = min(self.timeout_s, req.deadline - now)
         if wait < _INF:
-            self.env.timeout(wait).callbacks.append(lambda _e, job=job: self._timed_out(job))
+            self.env.timeout(wait).callbacks.append(partial(self._timed_out, call))
 
-    def _model_done(self, batch: list[Job], now: float) -> None:
-        sc = self.sc
-        err = sc.model.error_rate
-        slow_err = sc.fault.error_rate if self.slow[0] <= now < self.slow[1] else 0.0
-        erroring = self.error_outage and self.outage[0] <= now < self.outage[1]
-        cost = sc.model.cost_per_call
-        self.model_cost += cost * len(batch)
-        for job in batch:
-            req = job.owner
+    def _model_done(self, batch: list[Call], now: float) -> None:
+        rec, faults = self.recorder, self.faults
+        err, error_u, u_retry = self.error_rate, self.error_u, self.u_retry
+        slow_err = faults.extra_error_rate(now)
+        erroring = self.error_outage and faults.failing_fast(now)
+        cost = self.cost_per_call
+        rec.model_cost += cost * len(batch)
+        for call in batch:
+            req = call.owner
             req.cost += cost
-            failed = erroring or (self.w.error_u[req.id] < err if job.n == 1
-                                  else self.u_retry() < err)
+            failed = erroring or (error_u[req.id] < err if call.attempt == 1 else u_retry() < err)
             if slow_err and not failed:
                 failed = self.u_faults() < slow_err
-            if job.closed:  # the client already gave up: work nobody waits for
-                self.wasted_s += job.work_s
-                self.wasted_calls += 1
+            if call.closed:  # the client already gave up: work nobody waits for
+                rec.wasted_s += call.work_s
+                rec.wasted_calls += 1
                 continue
-            job.closed = True
-            self._log(req, job.enq_s, now, "error" if failed else "ok", job.batch_size,
-                      job.start_s - job.enq_s, True, job.n)
+            call.closed = True
+            rec.attempt(req.id, call.attempt, call.enq_s, now,
+                        Attempt.ERROR if failed else Attempt.OK, call.batch_size,
+                        call.start_s - call.enq_s, True)
             if self.breaker is not None:
                 self.breaker.record(now, not failed)
             if self.throttle is not None:
                 self.throttle.on_result(now, not failed)
             if failed:
-                self._failed_attempt(req, "error")
+                self._failed_attempt(req, Reason.ERROR, now)
                 continue
-            req.batch = job.batch_size
+            req.batch = call.batch_size
             if self.cache is not None:
                 self.cache.put(req.prompt, now)
-            req.quality = self._answer_quality(req)
-            if self._guard(req):
-                req.path |= _P["safe_message"]
+            req.quality = min(1.0, self.model_quality + req.quality)  # req.quality: the gain
+            if self.guardrail.blocks(req):
+                req.path |= Path.SAFE_MESSAGE
                 req.quality = 0.0
-                req.reason = _R["blocked"]
-                self._answered(req, DEGRADED, now)
+                req.reason = Reason.BLOCKED
+                self.boundary.answer(req, DEGRADED, now)
             else:
-                self._answered(req, OK, now)
+                self.boundary.answer(req, OK, now)
 
-    def _timed_out(self, job: Job) -> None:
-        if job.closed:
+    def _timed_out(self, call: Call, _event: object = None) -> None:
+        if call.closed:
             return
-        job.closed = True
+        call.closed = True
         now = self.env.now
-        req = job.owner
-        if self.sc.model.cancel_on_timeout:
-            if job.start_s < 0:
-                self.pool.cancel(job)
+        req = call.owner
+        if self.cancel_on_timeout:
+            if call.start_s < 0:
+                self.pool.cancel(call)
             else:
-                self.pool.abort(job)
+                self.pool.abort(call)
         if self.breaker is not None:
             self.breaker.record(now, False)
         if self.throttle is not None:
             self.throttle.on_result(now, False)
-        waited = (job.start_s if job.start_s >= 0 else now) - job.enq_s
-        self._log(req, job.enq_s, now, "timeout", job.batch_size, waited, True, job.n)
-        self._failed_attempt(req, "timeout")
+        waited = (call.start_s if call.start_s >= 0 else now) - call.enq_s
+        self.recorder.attempt(req.id, call.attempt, call.enq_s, now, Attempt.TIMEOUT,
+                              call.batch_size, waited, True)
+        self._failed_attempt(req, Reason.TIMEOUT, now)
 
-    def _failed_attempt(self, req: Request, kind: str) -> None:
-        now = self.env.now
-        sc = self.sc.retry
+    def _failed_attempt(self, req: Request, reason: int, now: float) -> None:
         if now >= req.deadline:
-            return self._fallback(req, "deadline")
-        if req.attempts < sc.max_attempts and kind in sc.on:
-            wait = backoff_ms(sc.backoff, sc.jitter, req.attempts, sc.base_ms, sc.cap_ms,
-                              req.prev_backoff, self.u_retry) / 1000.0
-            if now + wait < req.deadline and (self.budget is None or self.budget.try_spend(now)):
-                req.prev_backoff = wait * 1000.0
-                req.path |= _P["retry"]
-                self.retries += 1
-                if wait > 0:
-                    self.env.timeout(wait).callbacks.append(lambda _e, r=req: self._attempt(r))
-                else:
-                    self._attempt(req)
-                return
-        self._fallback(req, kind)
-
-    # ------------------------------------------------------------- records
-    def finish(self, req: Request, outcome: int, end: float, reason: str = "") -> None:
-        """Write the request's one and only record."""
-        if req.done:  # pragma: no cover - guarded by construction
-            raise RuntimeError(f"request {req.id} finished twice")
-        req.done = True
-        req.reason = _R[reason]
-        self.out_end[req.id] = end
-        self.out_outcome[req.id] = outcome
-        self.out[req.id] = req
-
-    def _log(self, req: Request, start: float, end: float, result: str, batch: int,
-             wait_s: float, model_call: bool, attempt: int = 0) -> None:
-        self.att.append((req.id, attempt or req.attempts, start, end, _A[result], batch, wait_s,
-                         model_call))
+            return self.fallback.start(req, Reason.DEADLINE, now)
+        wait = self.retry.wait_s(req, reason, now)
+        if wait is None:
+            return self.fallback.start(req, reason, now)
+        req.path |= Path.RETRY
+        self.recorder.retries += 1
+        if wait > 0:
+            self.env.timeout(wait).callbacks.append(partial(self._attempt, req))
+        else:
+            self._attempt(req)
 
 
-def _service_factors(model: Any, w: Workload, streams: Streams) -> list[float]:
+def _service_factors(model: ModelConfig, w: Workload, streams: Streams) -> list[float]:
     """Each request's service-time multiplier (mean 1) for the chosen distribution."""
     u = w.service_u
     if model.service_dist == "deterministic":
@@ -375,5 +344,5 @@ def _service_factors(model: Any, w: Workload, streams: Streams) -> list[float]:
     if model.service_dist == "exponential":
         return (-np.log1p(-u)).tolist()
     sigma2 = math.log1p(model.service_cv ** 2)
-    z = streams.rng("service").standard_normal(len(u))
+    z = streams["service"].standard_normal(len(u))
     return np.exp(-sigma2 / 2.0 + math.sqrt(sigma2) * z).tolist()

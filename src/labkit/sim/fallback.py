@@ -15,75 +15,125 @@ primary gets no call after it and nothing is lost.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from math import inf as _INF
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from labkit.sim.codes import DEGRADED, FAILED
-from labkit.sim.codes import PATH_BITS as _P
-from labkit.sim.codes import REASON_CODE as _R
-from labkit.sim.replicas import Job
+from labkit.sim.codes import DEGRADED, FAILED, Attempt, Path, Reason
+from labkit.sim.replicas import Call, ReplicaPool
 from labkit.sim.request import Request
 
-__all__ = ["FallbackChain"]
+if TYPE_CHECKING:
+    import simpy
+
+    from labkit.sim.cache import LRUCache
+    from labkit.sim.config import FallbackConfig, KillConfig
+    from labkit.sim.recorder import Recorder
+
+__all__ = ["FallbackChain", "KillSwitch"]
 
 
 class FallbackChain:
-    """Engine mixin: the fallback chain and the kill switch."""
+    """The fallbacks of ``fallback.chain``, tried in order when the primary cannot answer.
 
-    def _throw_kill_switch(self, _event: Any) -> None:
-        for job in self.pool.drain():
-            if job.closed:  # its client gave up already: dead work, just dropped
-                continue
-            job.closed = True
-            job.owner.calls -= 1  # rerouted before any replica saw it: not a model call
-            self._log(job.owner, job.enq_s, self.env.now, "killed", 0, 0.0, False, job.n)
-            self._fallback(job.owner, "killed")
+    ``cache`` is the response cache (for expired answers; ``None``: no cache),
+    served in ``cache_hit_s``; ``small_factors`` are the small model's
+    per-request service multipliers.  An answer goes to ``answer(request,
+    outcome, end_s)``; a request no fallback answers is finished as failed.
+    """
 
-    def _fallback(self, req: Request, reason: str, start: int = 0) -> None:
-        """Try the fallback chain from position ``start``; fail if nothing answers."""
-        now = self.env.now
-        req.reason = _R[reason]
-        fb = self.sc.fallback
-        for index in range(start, len(fb.chain)):
-            option = fb.chain[index]
+    def __init__(self, env: simpy.Environment, config: FallbackConfig, *,
+                 cache: LRUCache | None, cache_hit_s: float, small_factors: list[float],
+                 answer: Callable[[Request, int, float], None], recorder: Recorder):
+        self.env = env
+        self.chain = config.chain
+        self.cache, self.cache_hit_s = cache, cache_hit_s
+        self.small_s = config.small_model_ms / 1000.0
+        self.small_cost = config.small_model_cost_per_call
+        self.small_quality = config.small_model_quality
+        self.stale_quality = config.stale_quality
+        self.small_factors = small_factors
+        self.answer = answer
+        self.recorder = recorder
+        self.small = (ReplicaPool(env, replicas=config.small_model_replicas,
+                                  service_s=self.small_s, per_item_fraction=0.0, max_size=1,
+                                  max_wait_s=0.0, on_done=self._small_done)
+                      if "small_model" in config.chain else None)
+
+    def start(self, req: Request, reason: int, now: float, position: int = 0) -> None:
+        """Try the chain from ``position`` for ``req``, which the primary did not answer
+        because of ``reason`` (a Reason code), at time ``now``; fail it if nothing
+        answers."""
+        req.reason = reason
+        chain = self.chain
+        for index in range(position, len(chain)):
+            option = chain[index]
             if option == "small_model":
-                if now + fb.small_model_ms / 1000.0 < req.deadline:
-                    req.path |= _P["small_model"]
-                    self.fallback_calls += 1
-                    job = Job(req, now, self.small_factors[req.id])
-                    job.n = index  # where the chain resumes if the deadline cuts it short
-                    self.small.submit(job)
+                if now + self.small_s < req.deadline:
+                    req.path |= Path.SMALL_MODEL
+                    self.recorder.fallback_calls += 1
+                    call = Call(req, now, self.small_factors[req.id])
+                    call.resume_at = index + 1  # where the chain goes on if the deadline hits
+                    self.small.submit(call)  # type: ignore[union-attr]
                     if req.deadline < _INF:
                         self.env.timeout(req.deadline - now).callbacks.append(
-                            lambda _e, job=job: self._small_timed_out(job))
+                            partial(self._small_timed_out, call))
                     return
             elif option == "stale_cache":
                 if self.cache is not None and self.cache.has_entry(req.prompt):
-                    req.path |= _P["stale_cache"]
-                    req.quality = fb.stale_quality
-                    return self._answered(req, DEGRADED, now + self.sc.cache.hit_ms / 1000.0)
+                    req.path |= Path.STALE_CACHE
+                    req.quality = self.stale_quality
+                    return self.answer(req, DEGRADED, now + self.cache_hit_s)
             else:
-                req.path |= _P["safe_message"]
+                req.path |= Path.SAFE_MESSAGE
                 req.quality = 0.0
-                return self._answered(req, DEGRADED, now)
-        self.finish(req, FAILED, now, reason)
+                return self.answer(req, DEGRADED, now)
+        self.recorder.finish(req, FAILED, now, reason)
 
-    def _small_timed_out(self, job: Job) -> None:
+    def _small_timed_out(self, call: Call, _event: object = None) -> None:
         """The deadline passed while the small model still had the request."""
-        if job.closed:
+        if call.closed:
             return
-        job.closed = True
-        self.small.cancel(job)
-        self._fallback(job.owner, "deadline", job.n + 1)
+        call.closed = True
+        self.small.cancel(call)  # type: ignore[union-attr]
+        self.start(call.owner, Reason.DEADLINE, self.env.now, call.resume_at)
 
-    def _small_done(self, batch: list[Job], now: float) -> None:
-        fb = self.sc.fallback
-        for job in batch:
-            req = job.owner
-            req.cost += fb.small_model_cost_per_call
-            self.fallback_cost += fb.small_model_cost_per_call
-            if job.closed:  # answered too late: the deadline handler moved on
+    def _small_done(self, batch: list[Call], now: float) -> None:
+        cost = self.small_cost
+        for call in batch:
+            req = call.owner
+            req.cost += cost
+            self.recorder.fallback_cost += cost
+            if call.closed:  # answered too late: the deadline handler moved on
                 continue
-            job.closed = True
-            req.quality = fb.small_model_quality
-            self._answered(req, DEGRADED, now)
+            call.closed = True
+            req.quality = self.small_quality
+            self.answer(req, DEGRADED, now)
+
+
+class KillSwitch:
+    """``kill.at_s``: from then on the primary gets no calls."""
+
+    def __init__(self, config: KillConfig):
+        self.at_s = _INF if config.at_s is None else config.at_s
+
+    def arm(self, env: simpy.Environment, *, primary: ReplicaPool, fallback: FallbackChain,
+            recorder: Recorder) -> None:
+        """Schedule the switch: at ``at_s`` the calls queued for ``primary`` are rerouted
+        to ``fallback`` (logged as killed attempts in ``recorder``)."""
+        if self.at_s == _INF:
+            return
+
+        def throw(_event: Any) -> None:
+            for call in primary.drain():
+                if call.closed:  # its client gave up already: dead work, just dropped
+                    continue
+                call.closed = True
+                req = call.owner
+                req.calls -= 1  # rerouted before any replica saw it: not a model call
+                recorder.attempt(req.id, call.attempt, call.enq_s, env.now, Attempt.KILLED, 0,
+                                 0.0, False)
+                fallback.start(req, Reason.KILLED, env.now)
+
+        env.timeout(self.at_s).callbacks.append(throw)

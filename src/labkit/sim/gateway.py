@@ -1,4 +1,10 @@
-"""The API layer's admission controls: rate limiting with a token bucket.
+"""The API layer: validation, rate limiting, shedding and the end-to-end deadline.
+
+The :class:`Gateway` meets every request first.  It spends
+``gateway.validate_ms`` on authentication and validation and rejects what is
+invalid; it rejects what exceeds the rate limit; it gives each request its
+deadline; and, later, it sheds a first attempt that finds the model queue
+longer than ``gateway.max_queue``.
 
 A token bucket holds at most ``burst`` tokens and refills at ``rate`` tokens
 per second.  A request that finds a whole token takes it and passes;
@@ -16,7 +22,15 @@ simulation events at all.
 
 from __future__ import annotations
 
-__all__ = ["TokenBucket"]
+import math
+from typing import TYPE_CHECKING
+
+from labkit.sim.codes import Reason
+
+if TYPE_CHECKING:
+    from labkit.sim.config import GatewayConfig
+
+__all__ = ["TokenBucket", "Gateway"]
 
 
 class TokenBucket:
@@ -45,3 +59,28 @@ class TokenBucket:
             return True
         self.tokens = tokens
         return False
+
+
+class Gateway:
+    """Admission at the API layer, from the ``gateway.*`` knobs.
+
+    ``max_queue`` (None: unbounded) is applied where calls queue: the engine
+    sheds a first attempt that finds that many calls waiting for the model.
+    """
+
+    __slots__ = ("validate_s", "deadline_s", "limiter", "max_queue")
+
+    def __init__(self, config: GatewayConfig):
+        self.validate_s = config.validate_ms / 1000.0
+        self.deadline_s = math.inf if config.deadline_ms is None else config.deadline_ms / 1000.0
+        self.limiter = (TokenBucket(rate_per_s=config.rate_limit_rps, burst=config.burst)
+                        if config.rate_limit_rps is not None else None)
+        self.max_queue = config.max_queue
+
+    def refuse(self, valid: bool, now_s: float) -> int:
+        """Why a request that arrives now is rejected (a Reason code; NONE: admitted)."""
+        if not valid:
+            return Reason.INVALID
+        if self.limiter is not None and not self.limiter.take(now_s):
+            return Reason.RATE_LIMITED
+        return Reason.NONE

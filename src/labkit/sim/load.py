@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labkit.sim.streams import Streams
+from labkit.streams import Streams
 
 __all__ = ["Workload", "rate_at", "peak_rate", "zipf_cdf", "draw_workload"]
 
@@ -83,7 +83,7 @@ def zipf_cdf(n_items: int, alpha: float) -> np.ndarray:
 
 def draw_workload(load, streams: Streams) -> Workload:
     """Draw every request of a run: arrival times, prompts, validity, writes."""
-    arrivals = streams.rng("arrivals")
+    arrivals = streams["arrivals"]
     peak = peak_rate(load)
     # Draw candidate gaps in chunks until the horizon is passed.
     expected = peak * load.duration_s
@@ -101,13 +101,13 @@ def draw_workload(load, streams: Streams) -> Workload:
         times = times[keep_u < rate_at(load, times) / peak]
     n = len(times)
     cdf = zipf_cdf(load.catalog_size, load.zipf_alpha)
-    prompts = streams.rng("prompts")
+    prompts = streams["prompts"]
     prompt = np.searchsorted(cdf, prompts.random(n), side="right")
     np.minimum(prompt, load.catalog_size - 1, out=prompt)
-    validity = streams.rng("validity")
+    validity = streams["validity"]
     valid = validity.random(n) >= load.invalid_fraction
     write = validity.random(n) < load.write_fraction
-    service = streams.rng("service")
-    errors = streams.rng("errors")
+    service = streams["service"]
+    errors = streams["errors"]
     return Workload(arrival_s=times, prompt=prompt, valid=valid, write=write,
                     service_u=service.random(n), error_u=errors.random(n))

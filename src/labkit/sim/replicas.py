@@ -1,39 +1,37 @@
-"""Model replicas and the dynamic batcher in front of them.
+"""Model replicas: servers that each serve one batch at a time.
 
-A :class:`ReplicaPool` is a set of identical servers fed by one FIFO queue.
-Each replica serves one *batch* at a time.  The batcher follows NVIDIA
-Triton's dynamic batcher: when a replica is free it takes up to ``max_size``
-queued requests; if fewer are waiting and ``max_wait_s`` is positive, it holds
-the incomplete batch until the oldest request has waited ``max_wait_s`` or
-the batch fills, whichever comes first.  With ``max_wait_s = 0`` it never
-waits, and with ``max_size = 1`` there is no batching at all.
-
-A batch of b requests takes ``service * (1 + per_item_fraction * (b - 1))``
-seconds of work, where ``service`` is drawn for the batch's first request
-(exponential, deterministic or lognormal around the mean).  Work progresses
-at the speed given by a :class:`SpeedProfile`: zero during a hanging outage,
-``1 / factor`` during a slowdown.  The completion time is computed once, so
-a batch costs exactly one simulation event however the speed changes.
+A :class:`ReplicaPool` is a set of identical servers fed by a
+:class:`~labkit.sim.batcher.Batcher` (one FIFO queue, Triton's dynamic
+batching rule).  A batch of b calls takes ``service * (1 + per_item_fraction
+* (b - 1))`` seconds of work, where ``service`` is drawn for the batch's
+first call (its ``factor``: exponential, deterministic or lognormal around
+the mean).  Work progresses at the speed given by a :class:`SpeedProfile`:
+zero during a hanging outage, ``1 / factor`` during a slowdown.  The
+completion time is computed once, so a batch costs exactly one simulation
+event however the speed changes.
 
 A server that abandons timed-out work (``model.cancel_on_timeout``) drops a
-queued job at once, and stops a batch in service when nobody waits for any
-of its jobs any more (:meth:`ReplicaPool.abort`).
+queued call at once, and stops a batch in service when nobody waits for any
+of its calls any more (:meth:`ReplicaPool.abort`).
 
 Replicas can be added (after a cold start, paying from the moment they start)
 and retired by the autoscaler.  Busy and provisioned replica-seconds are
-integrated exactly, for utilisation and cost.
+integrated exactly, for utilisation and cost.  The same pool serves the
+small fallback model and the human reviewers of write actions.
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import simpy
 
-__all__ = ["SpeedProfile", "Job", "Batch", "ReplicaPool"]
+from labkit.sim.batcher import Batcher
+
+__all__ = ["SpeedProfile", "Call", "Batch", "ReplicaPool"]
 
 
 class SpeedProfile:
@@ -71,11 +69,15 @@ class SpeedProfile:
         return math.inf  # pragma: no cover - the last segment is unbounded at speed 1
 
 
-class Job:
-    """One request waiting for (or in) service: an attempt at a model call."""
+class Call:
+    """One piece of work for a pool, waiting or in service: a model call, a review.
+
+    ``attempt`` is the attempt number of a primary-model call; ``resume_at``
+    is where a small-model call's fallback chain goes on if it is cut short.
+    """
 
     __slots__ = ("owner", "enq_s", "alive", "factor", "start_s", "end_s", "batch_size",
-                 "work_s", "closed", "n", "timer_s", "result", "batch")
+                 "work_s", "closed", "attempt", "resume_at", "batch")
 
     def __init__(self, owner: Any, enq_s: float, factor: float):
         self.owner = owner
@@ -87,19 +89,18 @@ class Job:
         self.end_s = -1.0
         self.batch_size = 0
         self.work_s = 0.0
-        self.n = 0
-        self.timer_s = 0.0
-        self.result = ""
+        self.attempt = 0
+        self.resume_at = 0
         self.batch: Batch | None = None  # the batch it is served in, once started
 
 
 class Batch:
-    """Jobs served together by one replica; ``aborted`` once the server gave up on it."""
+    """Calls served together by one replica; ``aborted`` once the server gave up on it."""
 
-    __slots__ = ("jobs", "aborted")
+    __slots__ = ("calls", "aborted")
 
-    def __init__(self, jobs: list[Job]):
-        self.jobs = jobs
+    def __init__(self, calls: list[Call]):
+        self.calls = calls
         self.aborted = False
 
 
@@ -108,30 +109,26 @@ class ReplicaPool:
 
     def __init__(self, env: simpy.Environment, *, replicas: int, service_s: float,
                  per_item_fraction: float, max_size: int, max_wait_s: float,
-                 on_done: Callable[[list[Job], float], None],
+                 on_done: Callable[[list[Call], float], None],
                  speed: SpeedProfile | None = None):
         self.env = env
         self.service_s = service_s
         self.per_item = per_item_fraction
-        self.max_size = max_size
-        self.max_wait_s = max_wait_s
         self.on_done = on_done
         self.speed = speed or SpeedProfile()
-        self.queue: deque[Job] = deque()
-        self.live = 0                 # jobs queued and not cancelled
+        self.batcher = Batcher(env, max_size=max_size, max_wait_s=max_wait_s,
+                               on_due=self._dispatch)
         self.idle = replicas          # ready replicas with nothing to do
         self.busy = 0
         self.ready = replicas
         self.starting = 0
         self.to_retire = 0
-        self._timer_at = math.inf
         self._t_last = 0.0
         self.busy_s = 0.0             # integral of busy replicas over time
         self.provisioned_s = 0.0      # integral of provisioned (ready + starting) replicas
-        self.served = 0               # jobs that received service
+        self.served = 0               # calls that received service
         self.batches = 0
-        self.wait_sum_s = 0.0         # queueing delay of every served job
-
+        self.wait_sum_s = 0.0         # queueing delay of every served call
 
     # --- bookkeeping -------------------------------------------------------
     def _advance(self) -> None:
@@ -144,61 +141,43 @@ class ReplicaPool:
 
     @property
     def provisioned(self) -> int:
+        """Replicas paid for: ready and starting."""
         return self.ready + self.starting
 
+    @property
+    def queued(self) -> int:
+        """Calls waiting in the queue (not cancelled)."""
+        return self.batcher.live
+
     def utilisation_integrals(self) -> tuple[float, float]:
+        """Busy and provisioned replica-seconds up to now."""
         self._advance()
         return self.busy_s, self.provisioned_s
 
     # --- queue -------------------------------------------------------------
-    def submit(self, job: Job) -> None:
-        self.queue.append(job)
-        self.live += 1
+    def submit(self, call: Call) -> None:
+        """Queue a call; a free replica takes it at once unless the batcher holds it."""
+        self.batcher.add(call)
         if self.idle:
             self._dispatch()
 
-    def cancel(self, job: Job) -> None:
-        """Drop a queued job (the batcher skips it); no effect once in service."""
-        if job.alive and job.start_s < 0:
-            job.alive = False
-            self.live -= 1
+    def cancel(self, call: Call) -> None:
+        """Drop a queued call (the batcher skips it); no effect once in service."""
+        self.batcher.cancel(call)
 
-    def drain(self) -> list[Job]:
-        """Remove and return every live queued job."""
-        jobs = [j for j in self.queue if j.alive]
-        for job in jobs:
-            job.alive = False
-        self.queue.clear()
-        self.live = 0
-        return jobs
+    def drain(self) -> list[Call]:
+        """Remove and return every live queued call."""
+        return self.batcher.drain()
 
     def _dispatch(self) -> None:
-        queue = self.queue
-        env = self.env
-        while self.idle and self.live:
-            while not queue[0].alive:
-                queue.popleft()
-            if self.live < self.max_size and self.max_wait_s > 0:
-                due = queue[0].enq_s + self.max_wait_s
-                if env.now < due:
-                    if due < self._timer_at:
-                        self._timer_at = due
-                        env.timeout(due - env.now).callbacks.append(self._on_timer)
-                    return
-            batch = []
-            while len(batch) < self.max_size and queue:
-                job = queue.popleft()
-                if job.alive:
-                    batch.append(job)
-            self.live -= len(batch)
+        batcher = self.batcher
+        while self.idle and batcher.live:
+            batch = batcher.take()
+            if batch is None:
+                return
             self._start(batch)
 
-    def _on_timer(self, _event: Any) -> None:
-        self._timer_at = math.inf
-        if self.idle:
-            self._dispatch()
-
-    def _start(self, batch: list[Job]) -> None:
+    def _start(self, batch: list[Call]) -> None:
         self._advance()
         self.idle -= 1
         self.busy += 1
@@ -207,15 +186,15 @@ class ReplicaPool:
         work = self.service_s * batch[0].factor * (1.0 + self.per_item * (b - 1))
         end = self.speed.finish_s(now, work)
         record = Batch(batch)
-        for job in batch:
-            job.start_s = now
-            job.batch_size = b
-            job.work_s = work / b
-            job.batch = record
-            self.wait_sum_s += now - job.enq_s
+        for call in batch:
+            call.start_s = now
+            call.batch_size = b
+            call.work_s = work / b
+            call.batch = record
+            self.wait_sum_s += now - call.enq_s
         self.batches += 1
         self.served += b
-        self.env.timeout(end - now).callbacks.append(lambda _e: self._finish(record))
+        self.env.timeout(end - now).callbacks.append(partial(self._finish, record))
 
     def _release_replica(self) -> None:
         self._advance()
@@ -226,33 +205,33 @@ class ReplicaPool:
         else:
             self.idle += 1
 
-    def _finish(self, record: Batch) -> None:
+    def _finish(self, record: Batch, _event: object = None) -> None:
         if record.aborted:
             return
         self._release_replica()
         now = self.env.now
-        batch = record.jobs
-        for job in batch:
-            job.end_s = now
+        batch = record.calls
+        for call in batch:
+            call.end_s = now
         self.on_done(batch, now)
-        if self.idle and self.live:
+        if self.idle and self.batcher.live:
             self._dispatch()
 
-    def abort(self, job: Job) -> bool:
-        """Stop serving ``job``'s batch if every job in it was abandoned; True if stopped.
+    def abort(self, call: Call) -> bool:
+        """Stop serving ``call``'s batch if every call in it was abandoned; True if stopped.
 
         The replica is free at once and the batch never completes.  A batch
-        with a job someone still waits for goes on.
+        with a call someone still waits for goes on.
         """
-        record = job.batch
-        if record is None or record.aborted or not all(j.closed for j in record.jobs):
+        record = call.batch
+        if record is None or record.aborted or not all(c.closed for c in record.calls):
             return False
         record.aborted = True
         self._release_replica()
         now = self.env.now
-        for j in record.jobs:
-            j.end_s = now
-        if self.idle and self.live:
+        for c in record.calls:
+            c.end_s = now
+        if self.idle and self.batcher.live:
             self._dispatch()
         return True
 
@@ -261,14 +240,14 @@ class ReplicaPool:
         """Start ``count`` replicas; each serves after ``cold_start_s`` and costs from now."""
         self._advance()
         self.starting += count
-        self.env.timeout(cold_start_s).callbacks.append(lambda _e: self._warm(count))
+        self.env.timeout(cold_start_s).callbacks.append(partial(self._warm, count))
 
-    def _warm(self, count: int) -> None:
+    def _warm(self, count: int, _event: object = None) -> None:
         self._advance()
         self.starting -= count
         self.ready += count
         self.idle += count
-        if self.live:
+        if self.batcher.live:
             self._dispatch()
 
     def remove_replicas(self, count: int, keep_ready: int = 1) -> None:

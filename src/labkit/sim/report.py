@@ -1,10 +1,11 @@
-"""A plain-text report of one run, for the terminal and for notebooks."""
+"""Reports of one run: plain text for the terminal, an HTML table for notebooks."""
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
-__all__ = ["format_report"]
+__all__ = ["format_report", "format_html"]
 
 
 def format_report(result: Any, traces: list[dict[str, Any]] | None = None) -> str:
@@ -53,6 +54,33 @@ def format_report(result: Any, traces: list[dict[str, Any]] | None = None) -> st
         lines.append(f"  answered by {t['answered_by']}; budgets broken: "
                      + ("; ".join(t["budgets_broken"]) or "none"))
     return "\n".join(lines)
+
+
+def format_html(result: Any) -> str:
+    """The headline numbers and budgets as one HTML table (a ``Result`` in a notebook)."""
+    s = result.summary
+    o, lat, cost = s["outcomes"], s["latency_ms"], s["cost"]
+    changed = ", ".join(f"{k}={_show(v)}" for k, v in result.scenario.diff().items())
+    rows = [
+        ("requests", f"{s['requests']:,} (ok {o['ok']:,}, degraded {o['degraded']:,}, "
+                     f"failed {o['failed']:,}, rejected {o['rejected']:,})"),
+        ("success rate", f"{s['success_rate']:.4f}"),
+        ("latency ms", f"p50 {lat['p50']:.1f} · p95 {lat['p95']:.1f} · p99 {lat['p99']:.1f}"),
+        ("cost per 1k", f"{cost['per_1k']:.4f} (total {cost['total']:.4f})"),
+        ("cache hit ratio", f"{s['cache_hit_ratio']:.3f}"),
+        ("model calls", f"{s['model_calls']:,} (amplification {s['amplification']:.3f}, "
+                        f"retries {s['retries']:,})"),
+        ("quality", f"{s['quality_mean']:.3f}"),
+    ]
+    for name, b in s["budgets"].items():
+        if b["judged"]:
+            rows.append((f"budget {name}", f"{'PASS' if b['pass'] else 'FAIL'}: actual "
+                                           f"{b['actual']:.4g}, limit {b['limit']:.4g}"))
+    body = "".join(f"<tr><th style='text-align:left'>{escape(k)}</th>"
+                   f"<td style='text-align:left'>{escape(v)}</td></tr>" for k, v in rows)
+    caption = f"labkit run, seed {result.seed}; knobs changed: {changed or 'none'}"
+    return (f"<table class='labkit-result'><caption style='text-align:left'>{escape(caption)}"
+            f"</caption>{body}</table>")
 
 
 def _show(value: Any) -> str:

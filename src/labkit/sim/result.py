@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from labkit.sim.codes import (ATTEMPT_RESULTS, CACHE_STATES, FALLBACKS, OUTCOMES, REASONS,
+from labkit.sim.codes import (ANSWERED, ATTEMPT_RESULTS, CACHE_HITS, CACHE_STATES, DEGRADED,
+                              FALLBACKS, OK, OUTCOMES, REASONS, CacheState, Reason,
                               answering_fallback)
 
 __all__ = ["Result", "RECORD_DTYPE", "ATTEMPT_DTYPE", "BUDGETS"]
@@ -58,7 +59,7 @@ class Result:
     records: np.ndarray
     attempts: np.ndarray
     samples: np.ndarray          # columns t_s, queue_len, provisioned, ready, busy
-    totals: dict[str, float] = field(repr=False)
+    totals: dict[str, Any] = field(repr=False)
 
     outcome_names = OUTCOMES
     reason_names = REASONS
@@ -70,21 +71,27 @@ class Result:
         return (f"<Result seed={self.seed} requests={s['requests']} outcomes={s['outcomes']} "
                 f"p95_ms={s['latency_ms']['p95']:.1f}>")
 
+    def _repr_html_(self) -> str:
+        """A summary table, shown when a notebook cell ends with a result."""
+        from labkit.sim.report import format_html
+
+        return format_html(self)
+
     # ------------------------------------------------------------- summary
     @cached_property
     def summary(self) -> dict[str, Any]:
         """Headline numbers of the run, including every budget judged."""
         r, a, t, sc = self.records, self.attempts, self.totals, self.scenario
         n = len(r)
-        counts = np.bincount(r["outcome"], minlength=4)
+        counts = np.bincount(r["outcome"], minlength=len(OUTCOMES))
         outcomes = {name: int(counts[i]) for i, name in enumerate(OUTCOMES)}
-        answered = r[r["outcome"] <= 1]
+        answered = r[np.isin(r["outcome"], ANSWERED)]
         lat = answered["latency_ms"]
         latency = ({"mean": float(lat.mean()), "p50": _pct(lat, 50), "p95": _pct(lat, 95),
                     "p99": _pct(lat, 99), "max": float(lat.max())} if len(lat) else
                    {"mean": 0.0, "p50": 0.0, "p95": 0.0, "p99": 0.0, "max": 0.0})
-        looked = r["cache"] > 0
-        hits = np.isin(r["cache"], (2, 3))
+        looked = r["cache"] != CacheState.NONE
+        hits = np.isin(r["cache"], CACHE_HITS)
         model_calls = int(a["model_call"].sum())
         reached = int((r["model_calls"] > 0).sum())
         duration = sc.load.duration_s
@@ -92,9 +99,9 @@ class Result:
         replica_cost = t["replica_seconds"] * sc.model.cost_per_replica_hour / 3600.0
         cost_total = (t["model_cost"] + t["steps_cost"] + t["fallback_cost"] + replica_cost
                       + t["job_cost"])
-        writes = r[r["write"] & (r["outcome"] == 0)]
+        writes = r[r["write"] & (r["outcome"] == OK)]
         reviewed = writes["review_wait_s"][~np.isnan(writes["review_wait_s"])]
-        answered_by = [answering_fallback(int(p)) for p in r["path"][r["outcome"] == 1]]
+        answered_by = [answering_fallback(int(p)) for p in r["path"][r["outcome"] == DEGRADED]]
         fb = {name: answered_by.count(name) for name in FALLBACKS}
         summary: dict[str, Any] = {
             "requests": n,
@@ -104,7 +111,8 @@ class Result:
             "model_wait_ms_mean": 1000.0 * t["model_wait_s"] / served if served else 0.0,
             "throughput_rps": len(answered) / duration,
             "cache_hit_ratio": float(hits.sum() / looked.sum()) if looked.any() else 0.0,
-            "stale_hit_ratio": float((r["cache"] == 3).sum() / looked.sum()) if looked.any() else 0.0,
+            "stale_hit_ratio": (float((r["cache"] == CacheState.STALE).sum() / looked.sum())
+                                if looked.any() else 0.0),
             "model_calls": model_calls,
             "amplification": model_calls / reached if reached else 0.0,
             "retries": int(t["retries"]),
@@ -120,7 +128,7 @@ class Result:
                                      if answered["stale"].any() else 0.0),
             "leaks": int(r["leak"].sum()),
             "harmful_answers": int(r["harmful"].sum()),
-            "blocked_answers": int((r["reason"] == REASONS.index("blocked")).sum()),
+            "blocked_answers": int((r["reason"] == Reason.BLOCKED).sum()),
             "writes": int(len(writes)),
             "unauthorised_writes": int(r["unauthorised"].sum()),
             "review_wait_ms_p95": 1000.0 * _pct(reviewed, 95) if len(reviewed) else 0.0,
@@ -173,7 +181,7 @@ class Result:
                                                         np.arange(nb), 0))
                 series = series[filled]
             out[name] = series
-        answered = r[r["outcome"] <= 1]
+        answered = r[np.isin(r["outcome"], ANSWERED)]
         bidx = np.minimum((answered["end_s"] / bucket_s).astype(np.int64), nb - 1)
         for q in (50, 95, 99):
             out[f"p{q}_ms"] = _bucket_percentile(answered["latency_ms"], bidx, nb, q)
@@ -200,17 +208,22 @@ class Result:
 
 
 def judge_budgets(summary: dict[str, Any], budget: Any) -> dict[str, dict[str, Any]]:
-    """Each budget's limit, the run's actual value and whether it holds (0 = not judged)."""
+    """Each budget's limit, the run's actual value and whether it holds.
+
+    A budget that is off (``None``: not judged) always holds; its ``limit`` is
+    reported as its knob value (0).
+    """
     out = {}
+    knob_values = budget.knob_values()
     for name, (metric, direction) in BUDGETS.items():
         limit = getattr(budget, name)
         actual: Any = summary
         for part in metric.split("."):
             actual = actual[part]
-        judged = limit > 0
+        judged = limit is not None
         ok = (actual <= limit if direction == "max" else actual >= limit) if judged else True
-        out[name] = {"limit": limit, "actual": float(actual), "pass": bool(ok),
-                     "judged": judged}
+        out[name] = {"limit": knob_values[f"budget.{name}"], "actual": float(actual),
+                     "pass": bool(ok), "judged": judged}
     return out
 
 

@@ -20,14 +20,23 @@ retries from turning a slow failure into an outage:
   keeps refusing.
 
 All three keep per-second counters, so they cost no simulation events.
+:class:`RetryPolicy` combines the first two with ``retry.max_attempts`` and
+``retry.on`` into one decision: retry after how long, or give up.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-__all__ = ["backoff_ms", "WindowCounter", "RetryBudget", "AdaptiveThrottle"]
+from labkit.sim.codes import REASON_CODE
+
+if TYPE_CHECKING:
+    from labkit.sim.config import RetryConfig
+    from labkit.sim.request import Request
+
+__all__ = ["backoff_ms", "WindowCounter", "RetryBudget", "AdaptiveThrottle", "RetryPolicy"]
 
 
 def backoff_ms(policy: str, jitter: str, retry_number: int, base_ms: float, cap_ms: float,
@@ -79,10 +88,8 @@ class WindowCounter:
         self.sec = 0          # the newest second the buckets describe
         self.sum = 0
 
-    def _advance(self, now_s: float) -> None:
-        sec = int(now_s)
-        if sec <= self.sec:
-            return
+    def _advance(self, sec: int) -> None:
+        """Move the window to second ``sec`` (> ``self.sec``), dropping what fell out."""
         n, counts = self.n, self.counts
         if sec - self.sec >= n:
             self.counts = [0] * n
@@ -95,12 +102,18 @@ class WindowCounter:
         self.sec = sec
 
     def add(self, now_s: float, k: int = 1) -> None:
-        self._advance(now_s)
-        self.counts[int(now_s) % self.n] += k
+        """Count ``k`` events at ``now_s``."""
+        sec = int(now_s)
+        if sec > self.sec:  # most calls fall in the current second: no call needed
+            self._advance(sec)
+        self.counts[sec % self.n] += k
         self.sum += k
 
     def total(self, now_s: float) -> int:
-        self._advance(now_s)
+        """Events in the window ending at ``now_s``."""
+        sec = int(now_s)
+        if sec > self.sec:
+            self._advance(sec)
         return self.sum
 
 
@@ -158,3 +171,40 @@ class AdaptiveThrottle:
         self.requests.add(now_s)
         if accepted:
             self.accepts.add(now_s)
+
+
+class RetryPolicy:
+    """When a failed attempt is tried again, from the ``retry.*`` knobs.
+
+    ``uniform`` draws the jitter; the retry budget (``retry.budget_ratio``) is
+    told of every admitted request with :meth:`on_request`.
+    """
+
+    def __init__(self, config: RetryConfig, uniform: Callable[[], float]):
+        self.max_attempts = config.max_attempts
+        self.on = frozenset(REASON_CODE[name] for name in config.on)   # Reason codes
+        self.backoff, self.jitter = config.backoff, config.jitter
+        self.base_ms, self.cap_ms = config.base_ms, config.cap_ms
+        self.uniform = uniform
+        self.budget = (RetryBudget(ratio=config.budget_ratio, window_s=config.budget_window_s)
+                       if config.budget_ratio is not None else None)
+
+    def on_request(self, now_s: float) -> None:
+        """Count an admitted request (the retry budget is a share of them)."""
+        if self.budget is not None:
+            self.budget.on_request(now_s)
+
+    def wait_s(self, req: Request, reason: int, now_s: float) -> float | None:
+        """The wait before ``req``'s next attempt after a failure, or None: give up.
+
+        A retry needs an attempt left, a failure named in ``retry.on``, time
+        before the deadline after the backoff, and room in the budget.
+        """
+        if req.attempts < self.max_attempts and reason in self.on:
+            wait = backoff_ms(self.backoff, self.jitter, req.attempts, self.base_ms,
+                              self.cap_ms, req.prev_backoff, self.uniform) / 1000.0
+            if now_s + wait < req.deadline and (self.budget is None
+                                                or self.budget.try_spend(now_s)):
+                req.prev_backoff = wait * 1000.0
+                return wait
+        return None

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from labkit.knobs import KnobError
-from labkit.sim.codes import (ATTEMPT_RESULTS, CACHE_STATES, OUTCOMES, REASONS,
-                              answering_fallback, path_names)
+from labkit.sim.codes import (ATTEMPT_RESULTS, CACHE_HITS, CACHE_STATES, OUTCOMES, REASONS,
+                              Path, Reason, answering_fallback, path_names)
 
 __all__ = ["trace"]
 
@@ -40,22 +40,23 @@ def trace(result: Any, request_id: int) -> dict[str, Any]:
     fallback = answering_fallback(int(row["path"])) if outcome == "degraded" else None
     answered_by = None
     if outcome == "ok":
-        answered_by = ("cache" if CACHE_STATES[row["cache"]] in ("hit", "stale") else
-                       "batch_store" if "store" in path else f"primary model {sc.model.version}")
+        answered_by = ("cache" if row["cache"] in CACHE_HITS else
+                       "batch_store" if row["path"] & Path.STORE
+                       else f"primary model {sc.model.version}")
     elif outcome == "degraded":
         answered_by = f"fallback: {fallback}"
     latency = float(row["latency_ms"])
     broken = []
     budget = sc.budget
     if outcome in ("ok", "degraded"):
-        if budget.p95_ms and latency > budget.p95_ms:
+        if budget.p95_ms is not None and latency > budget.p95_ms:
             broken.append(f"latency {latency:.0f} ms > p95 budget {budget.p95_ms:g} ms")
-        if budget.quality and row["quality"] < budget.quality:
+        if budget.quality is not None and row["quality"] < budget.quality:
             broken.append(f"quality {row['quality']:.2f} < floor {budget.quality:g}")
     else:
-        broken.append(f"no answer ({outcome}): counts against success_rate "
-                      f"{budget.success_rate:g}")
-    if budget.cost_per_1k and 1000.0 * row["cost"] > budget.cost_per_1k:
+        success = budget.knob_values()["budget.success_rate"]
+        broken.append(f"no answer ({outcome}): counts against success_rate {success:g}")
+    if budget.cost_per_1k is not None and 1000.0 * row["cost"] > budget.cost_per_1k:
         broken.append(f"cost {1000.0 * row['cost']:.2f} per 1k > budget "
                       f"{budget.cost_per_1k:g}")
     audit = sc.audit.enabled
@@ -78,7 +79,7 @@ def trace(result: Any, request_id: int) -> dict[str, Any]:
         "data_snapshot": _snapshot(sc, row, path) if audit else unknown,
         "guardrail": ({"enabled": sc.guardrail.enabled, "threshold": sc.guardrail.threshold,
                        "harm_score": harm if harm >= 0 else None,
-                       "blocked": REASONS[row["reason"]] == "blocked"} if audit else unknown),
+                       "blocked": bool(row["reason"] == Reason.BLOCKED)} if audit else unknown),
         "harmful_answer_delivered": bool(row["harmful"]),
         "answered_by": answered_by,
         "fallback": fallback,
@@ -101,6 +102,6 @@ def _snapshot(sc: Any, row: Any, path: list[str]) -> str:
     if "retrieval" in path:
         refresh = sc.retrieval.index_refresh_s
         return f"retrieval-index@{refresh * int(t // refresh):g}s"
-    if CACHE_STATES[row["cache"]] in ("hit", "stale"):
+    if row["cache"] in CACHE_HITS:
         return "cached answer (stored earlier; see cache state)"
     return "live request only (no stored data)"

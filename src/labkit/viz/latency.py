@@ -53,9 +53,9 @@ def _content(result: Any, bucket_s: float | None) -> tuple[list[dict], dict]:
     budget = result.scenario.budget
     span = [float(t[0]), float(t[-1])] if len(t) else []
     for name, _ in _BUDGETS:
-        limit = float(getattr(budget, name))
-        traces.append({"x": span, "y": [limit, limit] if limit > 0 and span else [],
-                       "visible": True if limit > 0 else "legendonly"})
+        limit = getattr(budget, name)  # None: not judged
+        traces.append({"x": span, "y": [limit, limit] if limit is not None and span else [],
+                       "visible": True if limit is not None else "legendonly"})
     lat = result.summary["latency_ms"]
     verdicts = result.summary["budgets"]
     parts = []

@@ -19,20 +19,29 @@ Injected events change the world, not the model:
 
 Benign blips (most of a feature missing for an hour or a few, then back by
 itself) are noise.  Every component
-draws from its own named random stream (:mod:`labkit.monitor.streams`).
+draws from its own named random stream (:data:`labkit.monitor.run.STREAMS`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
 from labkit.monitor.events import Event
-from labkit.monitor.knobs import NUMERIC_FEATURES
 
-__all__ = ["Stream", "generate_stream", "offline_sample", "draw_inputs", "true_fraud_prob"]
+__all__ = ["Stream", "generate_stream", "offline_sample", "draw_inputs", "true_fraud_prob",
+           "FEATURES", "NUMERIC_FEATURES", "CATEGORIES", "REGIONS"]
+
+#: Numeric inputs of a card transaction, then the categorical one.
+NUMERIC_FEATURES = ("amount", "velocity", "device_risk")
+FEATURES = NUMERIC_FEATURES + ("merchant_category",)
+#: Merchant categories seen in the reference window; ``crypto`` only appears with data drift.
+CATEGORIES = ("grocery", "fuel", "retail", "travel", "electronics", "gaming", "crypto")
+#: Customer regions: the groups whose flag rates the output monitors compare.
+REGIONS = ("north", "south", "east", "west")
 
 _CAT_PROBS = np.array([0.30, 0.15, 0.25, 0.10, 0.12, 0.08])         # six known categories
 _CAT_LOG_AMOUNT = np.array([0.0, 0.2, 0.3, 1.2, 1.0, -0.3, 1.0])     # + crypto
@@ -50,8 +59,8 @@ class Stream:
     hours: int
     hour: np.ndarray          # int32, the hour each transaction arrived in
     starts: np.ndarray        # transactions of hour h are starts[h]:starts[h+1]
-    region: np.ndarray        # int8 index into knobs.REGIONS
-    category: np.ndarray      # int8 index into knobs.CATEGORIES
+    region: np.ndarray        # int8 index into REGIONS
+    category: np.ndarray      # int8 index into CATEGORIES
     amount: np.ndarray        # recorded amount ($), NaN when missing
     velocity: np.ndarray      # NaN when missing
     device_risk: np.ndarray   # NaN when missing
@@ -73,8 +82,8 @@ class Stream:
         return np.column_stack((self.amount, self.velocity, self.device_risk))
 
 
-def _ramp(h: np.ndarray, start_h: int, ramp_h: float) -> np.ndarray:
-    if start_h < 0:
+def _ramp(h: np.ndarray, start_h: int | None, ramp_h: float) -> np.ndarray:
+    if start_h is None:
         return np.zeros(h.shape)
     if ramp_h <= 0:
         return (h >= start_h).astype(float)
@@ -148,14 +157,14 @@ def offline_sample(rng: np.random.Generator, n: int, fraud_rate: float) -> dict[
             "category": x["category"], "region": x["region"], "label": rng.random(n) < p}
 
 
-def generate_stream(config, streams: dict[str, np.random.Generator]) -> Stream:  # noqa: ANN001
+def generate_stream(config, streams: Mapping[str, np.random.Generator]) -> Stream:  # noqa: ANN001
     """Draw the whole world of one run from its named streams."""
     st, dr, inc = config.stream, config.drift, config.incident
     H, day_h = config.horizon_h, config.day_to_h
     hours = np.arange(H)
     spike = np.zeros(H, bool)
     spike_h = day_h(inc.spike_at_day)
-    if spike_h >= 0:
+    if spike_h is not None:
         spike[spike_h:spike_h + inc.spike_duration_h] = True
     rate = st.tx_per_hour * (1 + st.diurnal_amplitude * np.sin(2 * np.pi * (hours % 24 - 8) / 24))
     rate = rate * np.where(spike, inc.spike_multiplier, 1.0)
@@ -184,7 +193,7 @@ def generate_stream(config, streams: dict[str, np.random.Generator]) -> Stream: 
     events: list[Event] = []
     busy: list[tuple[int, int, int]] = []          # (feature, first_h, last_h) taken
     null_h = day_h(inc.null_at_day)
-    if null_h >= 0:
+    if null_h is not None:
         i = NUMERIC_FEATURES.index(inc.null_feature)
         end = min(H - 1, null_h + inc.null_duration_h - 1)
         p_null[null_h:end + 1, i] = np.maximum(p_null[null_h:end + 1, i], inc.null_share)
@@ -213,7 +222,7 @@ def generate_stream(config, streams: dict[str, np.random.Generator]) -> Stream: 
     hb = streams["health"]
     slow = np.zeros(H, bool)
     slow_h = day_h(inc.slow_at_day)
-    if slow_h >= 0:
+    if slow_h is not None:
         slow[slow_h:slow_h + inc.slow_duration_h] = True
     cap = config.health.capacity_tx_per_hour
     load = np.maximum(0.0, n_h / cap - 0.8) * 2.0
@@ -229,7 +238,7 @@ def generate_stream(config, streams: dict[str, np.random.Generator]) -> Stream: 
                           ("slowdown", inc.slow_at_day, inc.slow_duration_h),
                           ("spike", inc.spike_at_day, inc.spike_duration_h)):
         start = day_h(at)
-        if start >= 0:
+        if start is not None:
             end = H - 1 if dur is None else min(H - 1, start + dur - 1)
             events.append(Event(kind=kind, start_h=start, end_h=end))
     events.sort(key=lambda e: (e.start_h, e.kind))

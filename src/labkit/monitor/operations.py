@@ -30,7 +30,7 @@ from labkit.monitor.decisions import (BLOCK, PASS, REVIEW, Decisions, Reference,
                                       fallback_review, score_reference, stream_data)
 from labkit.monitor.model import ModelVersion
 from labkit.monitor.monitors import HourlyStats, series
-from labkit.monitor.stream import Stream
+from labkit.monitor.world import Stream
 
 __all__ = ["State", "decide", "next_due", "apply_action", "ACTION_ORDER", "RELEASE_OWNER"]
 
@@ -145,7 +145,7 @@ def apply_action(kind: str, h: int, state: State, *, world: Stream, dec: Decisio
         state.seq = _record(audit, h, "shutdown", state.model, state.threshold, owner, why,
                             {"fallback": sd.fallback,
                              "review_capacity_per_hour": sd.review_capacity_per_hour})
-        if kind == "shutdown_rule" and sd.duration_h > 0:
+        if kind == "shutdown_rule" and sd.duration_h is not None:
             planned.append((h + sd.duration_h, "restore"))
     elif kind == "restore":
         if state.shut_down:

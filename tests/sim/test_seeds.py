@@ -1,4 +1,6 @@
-"""Seed stability and common random numbers.
+"""Seed stability and common random numbers in the serving simulator.
+
+The streams themselves (names, order, seeds) are tested in tests/test_streams.py.
 
 Issue 2: "Randomness comes from one seed per run, split into independent named streams per
 component, so that changing a cache knob does not change arrival times or service draws."
@@ -18,7 +20,6 @@ import numpy as np
 import pytest
 
 from labkit.sim import simulate
-from labkit.sim.streams import STREAM_NAMES, Streams, UniformPool
 
 SHORT = {"load.duration_s": 15.0}
 
@@ -28,42 +29,7 @@ def same_array(a: np.ndarray, b: np.ndarray) -> bool:
     return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
 
 
-# -- the streams ---------------------------------------------------------------------------
-@pytest.mark.parametrize("seed", [-1, 1.5, "3", True, None])
-def test_bad_seeds_are_refused_with_the_value_named(seed):
-    with pytest.raises(ValueError, match=rf"^seed must be a whole number >= 0, got {seed!r}$"):
-        Streams(seed)
-
-
-def test_unknown_stream_name_lists_the_known_ones():
-    with pytest.raises(ValueError, match=r"^unknown random stream 'cahce'; known: arrivals, "):
-        Streams(1).rng("cahce")
-
-
-def test_stream_order_is_append_only():
-    """Existing names keep their place (a new component appends), so old seeds still give
-    the same draws; this prefix is the order the first simulator shipped with."""
-    first = ("arrivals", "prompts", "validity", "service", "errors", "cache", "retry",
-             "fallback", "faults", "steps", "boundary", "autoscale", "review", "guardrail")
-    assert STREAM_NAMES[:len(first)] == first
-    assert len(set(STREAM_NAMES)) == len(STREAM_NAMES)
-
-
-def test_streams_are_independent_and_reproducible():
-    a, b = Streams(7), Streams(7)
-    draws = {name: a.rng(name).random(4).tolist() for name in STREAM_NAMES}
-    assert draws == {name: b.rng(name).random(4).tolist() for name in STREAM_NAMES}
-    assert len({tuple(v) for v in draws.values()}) == len(STREAM_NAMES)
-    assert Streams(8).rng("arrivals").random() != Streams(7).rng("arrivals").random()
-
-
-def test_uniform_pool_hands_out_the_generators_draws_in_order():
-    rng = np.random.Generator(np.random.PCG64(3))
-    expected = np.random.Generator(np.random.PCG64(3)).random(10).tolist()
-    pool = UniformPool(rng, block=4)
-    assert [pool() for _ in range(10)] == expected
-
-
+# -- no global randomness -------------------------------------------------------------------
 def test_simulate_touches_no_global_random_state():
     np_state = np.random.get_state()[1].copy()
     py_state = random.getstate()

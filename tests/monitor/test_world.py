@@ -5,17 +5,16 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pytest
 
 from labkit.monitor.config import MonitorConfig
-from labkit.monitor.knobs import NUMERIC_FEATURES
-from labkit.monitor.stream import CRYPTO, generate_stream, offline_sample
-from labkit.monitor.streams import STREAM_NAMES, check_seed, spawn_streams
+from labkit.monitor.run import STREAMS
+from labkit.monitor.world import CRYPTO, NUMERIC_FEATURES, generate_stream, offline_sample
+from labkit.streams import Streams
 
 
 def _world(knobs: dict | None = None, seed: int = 1):
     cfg = MonitorConfig.from_knobs({"stream.weeks": 2, **(knobs or {})})
-    return cfg, generate_stream(cfg, spawn_streams(seed))
+    return cfg, generate_stream(cfg, Streams(seed, STREAMS))
 
 
 def test_same_seed_same_world_other_seed_other_world() -> None:
@@ -125,20 +124,3 @@ def test_offline_sample_is_clean() -> None:
     data = offline_sample(np.random.default_rng(0), 5000, 0.03)
     assert not np.isnan(data["amount"]).any() and not np.isnan(data["device_risk"]).any()
     assert not np.any(data["category"] == CRYPTO)
-
-
-def test_streams_are_named_and_independent() -> None:
-    s = spawn_streams(3)
-    assert tuple(s) == STREAM_NAMES
-    assert s["traffic"].random() != s["labels"].random()
-
-
-@pytest.mark.parametrize("seed, message", [
-    (-1, "seed must be a whole number >= 0, got -1"),
-    (1.5, "seed must be a whole number >= 0, got 1.5"),
-    (True, "seed must be a whole number >= 0, got True"),
-])
-def test_seed_errors(seed: object, message: str) -> None:
-    with pytest.raises(ValueError) as exc:
-        check_seed(seed)
-    assert str(exc.value) == message

@@ -1,0 +1,49 @@
+"""Injected faults of the primary model: an outage and a slowdown.
+
+An *outage* (``fault.outage_*``) either hangs the primary (``fault.mode =
+hang``: no progress, so clients see timeouts) or makes every call fail at
+once (``error``).  A *slowdown* (``fault.slowdown_*``) divides the primary's
+speed by ``fault.slowdown_factor`` and adds ``fault.error_rate`` to its
+failure probability.  A window of length 0 is no fault at all.
+
+Hangs and slowdowns become the replicas' :class:`~labkit.sim.replicas.SpeedProfile`;
+the error windows are asked about call by call.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from labkit.sim.replicas import SpeedProfile
+
+if TYPE_CHECKING:
+    from labkit.sim.config import FaultConfig
+
+__all__ = ["Faults"]
+
+
+class Faults:
+    """The fault windows of one run and what they do to the primary."""
+
+    __slots__ = ("outage", "slow", "error_outage", "slow_error_rate", "speed")
+
+    def __init__(self, config: FaultConfig):
+        f = config
+        self.outage = (f.outage_start_s, f.outage_start_s + f.outage_duration_s)
+        self.slow = (f.slowdown_start_s, f.slowdown_start_s + f.slowdown_duration_s)
+        self.error_outage = f.outage_duration_s > 0 and f.mode == "error"
+        self.slow_error_rate = f.error_rate
+        windows = []
+        if f.slowdown_duration_s > 0:
+            windows.append((self.slow[0], self.slow[1], 1.0 / f.slowdown_factor))
+        if f.outage_duration_s > 0 and f.mode == "hang":
+            windows.append((self.outage[0], self.outage[1], 0.0))
+        self.speed = SpeedProfile(windows)
+
+    def failing_fast(self, now_s: float) -> bool:
+        """Whether a call at ``now_s`` fails at once (an outage in error mode)."""
+        return self.error_outage and self.outage[0] <= now_s < self.outage[1]
+
+    def extra_error_rate(self, now_s: float) -> float:
+        """The added failure probability of a call completing at ``now_s`` (slowdown)."""
+        return self.slow_error_rate if self.slow[0] <= now_s < self.slow[1] else 0.0

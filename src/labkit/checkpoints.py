@@ -38,14 +38,15 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from labkit.knobs import CATALOGUE, KnobError
+from labkit.knobs import CATALOGUE, Catalogue, KnobError
 
 __all__ = ["CheckpointError", "MultipleChoice", "NumericQuestion", "check_choice",
-           "check_number", "SimTask", "SimVerdict", "BudgetCheck", "judge_simulation"]
+           "check_number", "knob_answer_problems", "SimTask", "SimVerdict", "BudgetCheck",
+           "judge_simulation"]
 
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -216,6 +217,60 @@ def check_number(answer: Any, *, minimum: float | None = None, maximum: float | 
 
 
 # --------------------------------------------------------------------- simulation tasks
+def knob_answer_problems(answer: Any,
+                         allowed: Mapping[str, tuple[float, float] | None] | Sequence[str], *,
+                         task: str, catalogue: Catalogue | None = None,
+                         build: Callable[[dict[str, Any]], object] | None = None) -> list[str]:
+    """What is wrong with the *form* of a knob answer, one sentence per problem ([] = none).
+
+    The one check of a learner's knob answer: it must be a dict of knobs the task lets the
+    learner change (``allowed``: names, or names mapped to task bounds ``(low, high)`` or
+    ``None`` for the catalogue's own range), each with a value the catalogue accepts.  With
+    ``build``, the answer is also built into the task's full scenario, so a combination the
+    simulator refuses is a problem too.  It returns problems instead of raising, so a judge
+    can hand them on; :meth:`SimTask.check_knobs` raises them as a :class:`CheckpointError`.
+
+    >>> knob_answer_problems({"model.replicas": 0}, ["model.replicas"], task="Q3")
+    ['Q3: model.replicas must be >= 1, got 0']
+    >>> knob_answer_problems({"model.replicas": 9}, {"model.replicas": (1, 8)}, task="Q3")
+    ['Q3: model.replicas must lie in 1..8 for this task, got 9']
+    """
+    cat = CATALOGUE if catalogue is None else catalogue
+    bounds = (dict(allowed) if isinstance(allowed, Mapping)
+              else dict.fromkeys([allowed] if isinstance(allowed, str) else allowed))
+    names = ", ".join(bounds)
+    if answer is None or answer is Ellipsis:
+        return [f"{task}: not answered yet; set your answer to a dict of knobs, using only "
+                f"{names}."]
+    if not isinstance(answer, Mapping):
+        example = next(iter(bounds), "knob")
+        return [f"{task}: the answer must be a dict such as {{{example!r}: ...}}, got "
+                f"{_type_name(answer)}."]
+    problems: list[str] = []
+    for name, value in answer.items():
+        if not isinstance(name, str) or name not in cat:
+            problems.append(f"{task}: {cat.unknown_message(str(name))}")
+            continue
+        if name not in bounds:
+            problems.append(f"{task}: this task lets you change only {names}; remove {name!r}.")
+            continue
+        try:
+            value = cat[name].check(value)
+        except KnobError as exc:
+            problems.append(f"{task}: {exc}")
+            continue
+        limits = bounds[name]
+        if limits is not None and not limits[0] <= value <= limits[1]:
+            problems.append(f"{task}: {name} must lie in {limits[0]:g}..{limits[1]:g} for this "
+                            f"task, got {value!r}")
+    if not problems and build is not None:
+        try:
+            build(dict(answer))
+        except KnobError as exc:
+            problems.append(f"{task}: these knobs cannot run together: {exc}")
+    return problems
+
+
 def _fmt(budget: str, value: float) -> str:
     if budget == "success_rate":
         return f"{value:.2%}"
@@ -309,28 +364,12 @@ class SimTask:
         object.__setattr__(self, "budgets", tuple(self.budgets))
 
     def check_knobs(self, knobs: Any) -> dict[str, Any]:
-        """The learner's knobs validated: a dict of allowed knobs with valid values."""
-        t = self.task_id
-        if knobs is None or knobs is Ellipsis:
-            raise CheckpointError(f"{t}: not answered yet; set your answer to a dict of knobs, "
-                                  f"using only {', '.join(self.allowed)}.")
-        if not isinstance(knobs, Mapping):
-            raise CheckpointError(f"{t}: the answer must be a dict such as "
-                                  f"{{{self.allowed[0]!r}: ...}}, got {_type_name(knobs)}.")
-        clean: dict[str, Any] = {}
-        for name, value in knobs.items():
-            try:
-                knob = CATALOGUE.get_knob(str(name))
-            except KnobError as exc:
-                raise CheckpointError(f"{t}: {exc}") from None
-            if knob.name not in self.allowed:
-                raise CheckpointError(f"{t}: this task lets you change only "
-                                      f"{', '.join(self.allowed)}; remove {knob.name!r}.")
-            try:
-                clean[knob.name] = knob.check(value)
-            except KnobError as exc:
-                raise CheckpointError(f"{t}: {exc}") from None
-        return clean
+        """The learner's knobs validated (see :func:`knob_answer_problems`), or
+        :class:`CheckpointError` with every problem, one per line."""
+        problems = knob_answer_problems(knobs, self.allowed, task=self.task_id)
+        if problems:
+            raise CheckpointError("\n".join(problems))
+        return CATALOGUE.validate(knobs)
 
     def scenario(self, knobs: Any) -> dict[str, Any]:
         """The full knob mapping a run uses: the task's base with the learner's knobs on top."""

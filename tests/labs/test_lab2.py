@@ -30,7 +30,8 @@ REF_DEGRADE = {"fallback.chain": ("small_model", "stale_cache", "safe_message"),
                "retry.jitter": "full", "breaker.enabled": True, "gateway.deadline_ms": 1500.0}
 REF_DRILL = {"kill.at_s": 30.0, "fallback.chain": ("small_model", "safe_message"),
              "audit.enabled": True, "retrieval.permission_check": True}
-STORM_CASES = [(31, 30.0, 5.0), (32, 25.0, 8.0), (33, 20.0, 10.0)]
+#: Seeds whose storm cases are: 5 s at 30 s, 8 s at 25 s, 10 s at 30 s.
+STORM_SEEDS = (31, 32, 34)
 
 
 # --------------------------------------------------------------------- activity 1
@@ -57,19 +58,33 @@ def test_vertical_scaling_buys_latency_horizontal_only_throughput():
     assert rows["baseline"]["success_rate"] < 0.9 <= rows["horizontal"]["success_rate"]
 
 
+def fleet(machine, replicas):
+    return {"machine": machine, "replicas": replicas}
+
+
 def test_scaling_judge():
-    assert lab2.judge_scaling("large", 5, SEEDS) == []
-    assert lab2._cheapest_fleet() == ("large", 5, 25.0)
-    over = lab2.judge_scaling("large", 6, SEEDS)
-    assert over == ["6 x large costs $30/h; 5 x large also meets the budget for $25/h"]
-    assert lab2.judge_scaling("large", 6, SEEDS, check_cost=False) == []
-    out = lab2.judge_scaling("standard", 30, SEEDS[:1])
+    from labkit.labs.lab2.analysis import cheapest_fleet
+
+    assert lab2.judge_scaling(fleet("large", 5), seeds=SEEDS) == []
+    assert cheapest_fleet() == ("large", 5, 25.0)
+    over = lab2.judge_scaling(fleet("large", 6), seeds=SEEDS)
+    assert over == ["6 x large costs $30/h, and a cheaper fleet also meets the budget: compare "
+                    "the price per hour of the smallest fleet of each machine that holds it "
+                    "(theory.min_replicas_for_p95)"]
+    assert lab2.judge_scaling_budget(fleet("large", 6), seeds=SEEDS) == []
+    out = lab2.judge_scaling(fleet("standard", 30), seeds=SEEDS[:1])
     assert "no number of these replicas can meet it: scale up, not out" in out[0]
-    assert "add replicas" in lab2.judge_scaling("large", 4, SEEDS[:1])[0]
-    assert lab2.judge_scaling("medium", 3, SEEDS) == [
+    assert "add replicas" in lab2.judge_scaling(fleet("large", 4), seeds=SEEDS[:1])[0]
+    assert lab2.judge_scaling(fleet("medium", 3), seeds=SEEDS) == [
         "scale_machine must be one of 'standard', 'large', got 'medium'"]
-    assert lab2.judge_scaling("large", 2.5, SEEDS) == [
-        "scale_replicas must be a whole number from 1 to 40, got 2.5"]
+    assert lab2.judge_scaling(fleet("large", 2.5), seeds=SEEDS) == [
+        "scale_replicas: the answer must be a whole number in replicas, got 2.5."]
+    assert lab2.judge_scaling(fleet(None, None), seeds=SEEDS) == [
+        "scale_machine: not answered yet; set it to 'standard' or 'large'."]
+    assert lab2.judge_scaling(fleet("large", None), seeds=SEEDS) == [
+        "scale_replicas: not answered yet; set your answer to a number in replicas."]
+    assert lab2.judge_scaling("large", seeds=SEEDS)[0].startswith(
+        "scaling: the answer must be a dict with the keys 'machine' and 'replicas'")
 
 
 # --------------------------------------------------------------------- activity 2
@@ -99,20 +114,22 @@ def test_batching_adds_delay_at_light_load_and_capacity_at_heavy_load():
 
 
 def test_cache_batch_judge():
-    assert lab2.judge_cache_batch(REF_CACHE, SEEDS) == []
-    stale = lab2.judge_cache_batch({**REF_CACHE, "cache.ttl_s": 0.0}, SEEDS[:1])
+    assert lab2.judge_cache_batch(REF_CACHE, seeds=SEEDS) == []
+    stale = lab2.judge_cache_batch({**REF_CACHE, "cache.ttl_s": 0.0}, seeds=SEEDS[:1])
     assert "quality" in stale[0] and "cache.ttl_s" in stale[0]
-    slow = lab2.judge_cache_batch({**REF_CACHE, "batch.max_size": 1}, SEEDS[:1])
+    slow = lab2.judge_cache_batch({**REF_CACHE, "batch.max_size": 1}, seeds=SEEDS[:1])
     assert any("p95_ms" in p and "batch" in p for p in slow)
-    assert lab2.judge_cache_batch({"model.replicas": 8}, SEEDS) == [
-        "cache_batch_knobs: 'model.replicas' is not a knob this task lets you change; allowed: "
-        "cache.enabled, cache.capacity_items, cache.ttl_s, batch.max_size, batch.max_wait_ms"]
-    assert lab2.judge_cache_batch({"cache.capacity_items": 9000}, SEEDS) == [
+    assert lab2.judge_cache_batch({"model.replicas": 8}, seeds=SEEDS) == [
+        "cache_batch_knobs: this task lets you change only cache.enabled, "
+        "cache.capacity_items, cache.ttl_s, batch.max_size, batch.max_wait_ms; remove "
+        "'model.replicas'."]
+    assert lab2.judge_cache_batch({"cache.capacity_items": 9000}, seeds=SEEDS) == [
         "cache_batch_knobs: cache.capacity_items must lie in 1..5000 for this task, got 9000"]
-    assert lab2.judge_cache_batch({"cache.ttl_s": -1}, SEEDS) == [
+    assert lab2.judge_cache_batch({"cache.ttl_s": -1}, seeds=SEEDS) == [
         "cache_batch_knobs: cache.ttl_s must be >= 0, got -1"]
-    assert lab2.judge_cache_batch(None, SEEDS) == [
-        "cache_batch_knobs: the answer must be a dict of knob names to values, got NoneType"]
+    assert lab2.judge_cache_batch(None, seeds=SEEDS) == [
+        "cache_batch_knobs: not answered yet; set your answer to a dict of knobs, using only "
+        "cache.enabled, cache.capacity_items, cache.ttl_s, batch.max_size, batch.max_wait_ms."]
 
 
 def test_simtasks_render_and_refuse_other_knobs():
@@ -133,13 +150,13 @@ def test_cost_graph_prices_each_step():
 
 
 def test_multiplier_judge():
-    assert lab2.judge_multiplier({"rerank.enabled": False}, SEEDS) == []
-    assert lab2.judge_multiplier({"rerank.run_fraction": 0.2}, SEEDS) == []
-    assert "cost_per_1k" in lab2.judge_multiplier({}, SEEDS[:1])[0]
-    gated = lab2.judge_multiplier({"retrieval.run_fraction": 0.5}, SEEDS[:1])
+    assert lab2.judge_multiplier({"rerank.enabled": False}, seeds=SEEDS) == []
+    assert lab2.judge_multiplier({"rerank.run_fraction": 0.2}, seeds=SEEDS) == []
+    assert "cost_per_1k" in lab2.judge_multiplier({}, seeds=SEEDS[:1])[0]
+    gated = lab2.judge_multiplier({"retrieval.run_fraction": 0.5}, seeds=SEEDS[:1])
     assert any("quality" in p for p in gated)
     no_retry = lab2.judge_multiplier({"rerank.enabled": False, "retry.max_attempts": 1},
-                                     SEEDS[:1])
+                                     seeds=SEEDS[:1])
     assert "success_rate" in no_retry[0] and "retry" in no_retry[0]
 
 
@@ -176,50 +193,64 @@ def test_without_retries_it_recovers_but_loses_transient_errors():
     assert card["pre"] < 0.99
 
 
+def test_each_seed_picks_an_outage():
+    assert [lab2.storm_case(s) for s in STORM_SEEDS] == [
+        {"fault.outage_start_s": 30.0, "fault.outage_duration_s": 5.0},
+        {"fault.outage_start_s": 25.0, "fault.outage_duration_s": 8.0},
+        {"fault.outage_start_s": 30.0, "fault.outage_duration_s": 10.0}]
+    assert {tuple(lab2.storm_case(s).values()) for s in range(5)} == set(lab2.STORM_TIMINGS)
+    assert [lab2.degrade_case(s)["fault.slowdown_start_s"] for s in (1, 2, 3)] == [20, 15, 25]
+
+
 def test_retry_policy_judge():
-    assert lab2.judge_retry_policy(REF_RETRY, STORM_CASES) == []
-    naive = lab2.judge_retry_policy({}, STORM_CASES)
+    assert lab2.judge_retry_policy(REF_RETRY, seeds=STORM_SEEDS) == []
+    naive = lab2.judge_retry_policy({}, seeds=STORM_SEEDS)
     assert naive[:2] == ["retry_policy: retry.backoff is 'none': use exponential backoff",
                          "retry_policy: retry.jitter is 'none': clients that failed together "
                          "retry together"]
     assert any("retry budget" in p or "budget_ratio" in p for p in naive)
-    no_breaker = lab2.judge_retry_policy({**REF_RETRY, "breaker.enabled": False}, STORM_CASES)
+    no_breaker = lab2.judge_retry_policy({**REF_RETRY, "breaker.enabled": False},
+                                         seeds=STORM_SEEDS)
     assert no_breaker == ["retry_policy: breaker.enabled is false: add a circuit breaker"]
-    no_retry = lab2.judge_retry_policy({**REF_RETRY, "retry.max_attempts": 1}, STORM_CASES)
+    no_retry = lab2.judge_retry_policy({**REF_RETRY, "retry.max_attempts": 1}, seeds=STORM_SEEDS)
     assert "retry.max_attempts is 1" in no_retry[0]
-    late = lab2.judge_retry_policy({**REF_RETRY, "retry.timeout_ms": 4000.0}, STORM_CASES)
+    late = lab2.judge_retry_policy({**REF_RETRY, "retry.timeout_ms": 4000.0}, seeds=STORM_SEEDS)
     assert late == ["retry_policy: retry.timeout_ms must be shorter than gateway.deadline_ms, "
                     "or no retry ever fits inside the deadline"]
     stuck = lab2.judge_retry_policy({**REF_RETRY, "breaker.open_s": 30.0,
-                                     "breaker.half_open_calls": 5}, STORM_CASES[1:2])
+                                     "breaker.half_open_calls": 5}, seeds=STORM_SEEDS[1:2])
     assert stuck and "did not recover" in stuck[0]
-    assert "must lie in 1..5" in lab2.judge_retry_policy({"retry.max_attempts": 8}, [])[0]
+    assert "must lie in 1..5" in lab2.judge_retry_policy({"retry.max_attempts": 8},
+                                                         seeds=[1])[0]
 
 
 # --------------------------------------------------------------------- activity 6
 def test_degradation_judge():
-    cases = [(31, 20.0), (32, 15.0), (33, 30.0)]
-    assert lab2.judge_degradation(REF_DEGRADE, cases) == []
-    naive = lab2.judge_degradation({}, cases[:1])
+    seeds = (31, 32, 35)   # slowdowns at 20 s, 15 s and 30 s
+    assert lab2.judge_degradation(REF_DEGRADE, seeds=seeds) == []
+    naive = lab2.judge_degradation({}, seeds=seeds[:1])
     assert any("success_rate" in p and "fallback.chain" in p for p in naive)
     safe = lab2.judge_degradation({**REF_DEGRADE, "fallback.chain": ("safe_message",)},
-                                  cases[:1])
+                                  seeds=seeds[:1])
     assert any("quality" in p for p in safe)
-    assert lab2.judge_degradation({"model.upstream_limit_rps": 100}, cases)[0].startswith(
-        "degrade_knobs: 'model.upstream_limit_rps' is not a knob this task lets you change")
+    assert lab2.judge_degradation({"model.upstream_limit_rps": 100}, seeds=seeds)[0].endswith(
+        "remove 'model.upstream_limit_rps'.")
 
 
 # --------------------------------------------------------------------- activity 7
 def test_drill_judge():
-    assert lab2.judge_drill(REF_DRILL, SEEDS) == []
-    assert lab2.judge_drill({k: v for k, v in REF_DRILL.items() if k != "kill.at_s"}, SEEDS) == [
+    assert lab2.judge_drill(REF_DRILL, seeds=SEEDS) == []
+    assert lab2.judge_drill({k: v for k, v in REF_DRILL.items() if k != "kill.at_s"},
+                            seeds=SEEDS) == [
         "drill_knobs: set kill.at_s (a time from 20 to 40 s) to throw the kill switch"]
-    no_fallback = lab2.judge_drill({**REF_DRILL, "fallback.chain": ()}, SEEDS)
+    no_fallback = lab2.judge_drill({**REF_DRILL, "fallback.chain": ()}, seeds=SEEDS)
     assert "got no answer" in no_fallback[0]
-    assert "audit.enabled" in lab2.judge_drill({**REF_DRILL, "audit.enabled": False}, SEEDS)[0]
-    leaky = lab2.judge_drill({**REF_DRILL, "retrieval.permission_check": False}, SEEDS)
+    assert "audit.enabled" in lab2.judge_drill({**REF_DRILL, "audit.enabled": False},
+                                               seeds=SEEDS)[0]
+    leaky = lab2.judge_drill({**REF_DRILL, "retrieval.permission_check": False}, seeds=SEEDS)
     assert "retrieval.permission_check" in leaky[0]
-    assert "must lie in 20..40" in lab2.judge_drill({**REF_DRILL, "kill.at_s": 5.0}, SEEDS)[0]
+    assert "must lie in 20..40" in lab2.judge_drill({**REF_DRILL, "kill.at_s": 5.0},
+                                                    seeds=SEEDS)[0]
 
 
 def test_kill_switch_stops_the_primary_and_the_trail_explains_it():
@@ -232,21 +263,37 @@ def test_kill_switch_stops_the_primary_and_the_trail_explains_it():
     assert truth["answered_by"] == "fallback: small_model" and truth["why"] == "killed"
 
 
+def audit(fn, seeds):
+    return lab2.judge_audit_answers(lab2.collect_audit_answers(fn, seeds=seeds), seeds=seeds)
+
+
 def test_audit_answers_judge():
-    cases = [(REF_DRILL, 31), ({**REF_DRILL, "kill.at_s": 37.0}, 32)]
-    assert lab2.judge_audit_answers(lab2.drill_truth, cases) == []
+    seeds = (31, 32, 33)   # kill switch at 30 s, 37 s and 22 s
+    assert [lab2.audit_case(s)["kill.at_s"] for s in seeds] == [30.0, 37.0, 22.0]
+    assert audit(lab2.drill_truth, seeds) == []
 
     def copied(result, rid):   # the snapshot seen in one run, not read from this one
         return {**lab2.drill_truth(result, rid), "data_snapshot": "retrieval-index@0s"}
-    wrong = lab2.judge_audit_answers(copied, cases)
-    assert wrong and "data_snapshot" in wrong[0] and "in the audit trail" in wrong[0]
-    assert lab2.judge_audit_answers(None, cases) == [
+    wrong = audit(copied, seeds)
+    assert wrong and "data_snapshot 'retrieval-index@0s' is not what the audit trail" in wrong[0]
+    assert audit(None, seeds) == [
         "audit_answers must be a function audit_answers(result, request_id), got None"]
-    assert "raised ZeroDivisionError" in lab2.judge_audit_answers(lambda r, i: 1 / 0, cases)[0]
-    assert lab2.judge_audit_answers(lambda r, i: [], cases) == [
-        "audit_answers must return a dict, got list"]
-    missing = lab2.judge_audit_answers(lambda r, i: {}, cases)
+    assert "raised ZeroDivisionError" in audit(lambda r, i: 1 / 0, seeds)[0]
+    assert audit(lambda r, i: [], seeds) == ["audit_answers must return a dict, got list"]
+    missing = audit(lambda r, i: {}, seeds)
     assert missing[0] == "audit_answers' dict has no 'primary_calls_after_kill' key"
+    answers = lab2.collect_audit_answers(lab2.drill_truth, seeds=seeds[:1])
+    assert lab2.judge_audit_answers(answers, seeds=seeds[1:2])[0].startswith(
+        "seed 32: no answer for request ")
+
+
+def test_audit_runs_ask_about_requests_on_both_sides_of_the_kill_switch():
+    res = lab2.audit_run(32)
+    first, last, fell = lab2.audit_requests(res)
+    kill = res.scenario.kill.at_s
+    arrival = res.records["arrival_s"]
+    assert arrival[first] < arrival[last] < kill <= arrival[fell]
+    assert lab2.drill_truth(res, fell)["why"] == "killed"
 
 
 # --------------------------------------------------------------------- helpers

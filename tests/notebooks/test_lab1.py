@@ -85,14 +85,14 @@ WRONG = [
     pytest.param("a2_replicas_answer",   # over-provisioned: passes the budget, wastes a replica
                  'replicas_needed = 7\nconfirmed_p95_ms = simulate({**lab1.REPLICA_TASK, '
                  '"model.replicas": 7}, seed=1).summary["latency_ms"]["p95"]',
-                 "a2_replicas_check", "6 already meet it", id="task2-overprovisioned"),
+                 "a2_replicas_check", "a smaller fleet does too", id="task2-overprovisioned"),
     pytest.param("a3_boundary_answer",
                  'boundary_knobs = {"boundary.policy": "approval", "boundary.reviewers": 7}',
-                 "a3_boundary_check", "but so do 5", id="task3-overstaffed"),
+                 "a3_boundary_check", "a smaller team does too", id="task3-overstaffed"),
     pytest.param("a4_explain_answer",   # copies the visible run's values instead of the trail
                  'def explain(result, request_id):\n    return {"data_snapshot": '
                  '"retrieval-index@0s", "model_version": "v3", "threshold": 0.9}',
-                 "a4_explain_check", "in the audit trail, you gave", id="task4-hardcoded"),
+                 "a4_explain_check", "is not what the audit trail records", id="task4-hardcoded"),
     pytest.param("a4b_answer", 'a4b_answer = "A"', "a4b_check", "not the right option",
                  id="task4b-blames-model"),
     pytest.param("q2_answer", 'q2_answer = "C"', "q2_check", "not the right option", id="q2"),

@@ -98,7 +98,7 @@ def test_release_hides_answers_and_runs_until_the_first_unanswered_task():
 # through, the check cell's grade_id, and words the hidden failure message must contain.
 WRONG = [
     pytest.param("a1_scaling_answer", 'scale_machine = "large"\nscale_replicas = 6',
-                 "a1_scaling_check", "also meets the budget for $25/h", id="task1-one-too-many"),
+                 "a1_scaling_check", "a cheaper fleet also meets the budget", id="task1-one-too-many"),
     pytest.param("a2_cache_batch_answer",   # fine on seed 1, too stale on unseen seeds
                  'cache_batch_knobs = {"cache.enabled": True, "cache.capacity_items": 5000, '
                  '"cache.ttl_s": 30.0, "batch.max_size": 8, "batch.max_wait_ms": 10.0}',
@@ -124,7 +124,7 @@ WRONG = [
                  "    if 'retrieval' in result.trace(request_id)['path']:\n"
                  "        out['data_snapshot'] = 'retrieval-index@0s'\n"
                  "    return out",
-                 "a7_drill_check", "in the audit trail, you gave", id="task7-copied-snapshot"),
+                 "a7_drill_check", "is not what the audit trail records", id="task7-copied-snapshot"),
     pytest.param("cp_q1_answer", 'q1_answer = "A"', "cp_q1_check", "vertical", id="q1"),
     pytest.param("cp_q2_answer", 'q2_answer = "A"', "cp_q2_check", "any replica", id="q2"),
     pytest.param("cp_q3_answer", 'q3_answer = "B"', "cp_q3_check", "caching and batching",

@@ -30,8 +30,8 @@ import ipywidgets as widgets
 
 from labkit.knobs import Knob
 
-__all__ = ["knob_widget", "control_row", "widget_value", "set_widget_value", "knob_label", "knob_tooltip",
-           "dom_class", "DESCRIPTION_WIDTH"]
+__all__ = ["knob_widget", "control_row", "widget_value", "set_widget_value", "knob_label",
+           "knob_tooltip", "dom_class", "DESCRIPTION_WIDTH"]
 
 DESCRIPTION_WIDTH = "172px"
 _MAX_SLIDER_STEPS = 1000      # float knobs
@@ -125,7 +125,8 @@ def control_row(knob: Knob, widget: widgets.ValueWidget) -> widgets.Widget:
     if not isinstance(widget, widgets.TagsInput):
         return widget
     label = widgets.HTML(f"<span title='{_escape(knob_tooltip(knob))}'>{knob_label(knob)}</span>",
-                         layout=widgets.Layout(width=DESCRIPTION_WIDTH, min_width=DESCRIPTION_WIDTH))
+                         layout=widgets.Layout(width=DESCRIPTION_WIDTH,
+                                               min_width=DESCRIPTION_WIDTH))
     label.add_class("labkit-tags-label")
     return widgets.HBox([label, widget], layout=widgets.Layout(width="100%", max_width="440px"))
 

@@ -9,8 +9,8 @@ the same module eight times, and charts could take many seconds to appear
 :class:`LabFigureWidget` behaves exactly like ``go.FigureWidget`` in Python
 and uses plotly's own front end, but its widget state carries only a small
 loader.  The first chart on a page asks the kernel for plotly's bundle once
-(an anywidget command, answered with one binary buffer), compiles it, and keeps the module on the page;
-every other chart reuses it.  The bundle is keyed by plotly's version, so a
+(an anywidget command, answered with one binary buffer), compiles it, and keeps the module on
+the page; every other chart reuses it.  The bundle is keyed by plotly's version, so a
 page never mixes two versions.
 """
 

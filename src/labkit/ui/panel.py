@@ -1,18 +1,25 @@
 """The panel: budget knobs on the left, live charts on the right.
 
 ``Panel()`` builds a control for every knob in the catalogue, grouped by
-component, and one chart per view; ``Panel(knobs=[...], fixed={...})``
-shows only what a lab teaches and pins the rest.  Starting values are the
-catalogue defaults, then ``preset``, then ``base``, then ``fixed``; a knob
-that is both listed in ``knobs`` and given in ``fixed`` is shown and starts
-at that value (the learner may change it).  Releasing a knob runs the
+component, and one chart per view; ``Panel(["model.replicas", "cache"],
+fixed={...})`` shows only what a lab teaches and pins the rest (a single
+name, ``Panel("model.replicas")``, is one knob).  Starting values are the
+catalogue defaults, then ``preset``, then ``base``, then ``fixed``; Reset
+returns to them.  A knob both listed and given in ``fixed`` or ``base`` is
+shown and starts at that value (the learner may change it).  The panel
+simulates once as it is built; afterwards, releasing a knob runs the
 simulation (when the run is quick; otherwise the Run button asks for it and
 the run goes to a worker process with a progress bar), and every chart is
-updated in place.  The header holds presets, the seed, Run, Reset,
-"Pin as baseline" (the compare view then shows both runs) and "Copy as
-code".  ``panel.scenario``, ``panel.result`` and ``panel.baseline`` are there
-for the next cell.  A knob combination the simulator refuses is shown as a
-message in the panel, never as a traceback.
+updated in place.  ``panel.scenario``, ``panel.result`` and
+``panel.baseline`` are there for the next cell.  A knob combination the
+simulator refuses is shown as a message in the panel, never as a traceback.
+
+A panel is a controller and a view.  :class:`Panel`, the controller, owns the
+scenario, the runs and their cache (a :class:`~labkit.ui.runner.Runner`);
+:class:`~labkit.ui.view.PanelView` owns the widgets.  The view tells the
+controller what the learner did through :class:`~labkit.ui.view.ViewHandlers`,
+and the controller tells the view what to show through its ``show_*``
+methods; neither touches the other's private attributes.
 """
 
 from __future__ import annotations
@@ -27,29 +34,37 @@ import plotly.graph_objects as go
 
 from labkit.knobs import CATALOGUE, KnobError
 from labkit.sim import PRESETS, Scenario
-from labkit.ui import layout as ui_layout
-from labkit.ui.budget import BUDGET_GROUP, BudgetPanel
+from labkit.ui.budget import BudgetPanel
 from labkit.ui.codegen import scenario_code
-from labkit.ui.controls import control_row, knob_widget, set_widget_value, widget_value
 from labkit.ui.runner import Job, Runner
-from labkit.viz import ALL_VIEWS, VIEWS, compare_figure, update_compare
+from labkit.ui.view import PanelView, ViewHandlers, run_summary
+from labkit.viz import ALL_VIEWS, compare_figure
 
 __all__ = ["Panel", "resolve_knobs"]
 
-CUSTOM = "(custom)"
 
-
-def resolve_knobs(entries: Iterable[str] | None, fixed: Mapping[str, Any]) -> list[str]:
-    """Knob names to show: full names, ``group.*`` or a group name.
+def resolve_knobs(entries: str | Iterable[str] | None, fixed: Mapping[str, Any]) -> list[str]:
+    """Knob names to show: full names, ``group.*`` or a group name; one name alone is one entry.
 
     Groups (and ``None``, meaning every knob) leave out the fixed knobs; a
     knob named explicitly is shown even when it also has a fixed value.
+
+    >>> resolve_knobs("model.replicas", {})
+    ['model.replicas']
+    >>> resolve_knobs(["gateway"], {"gateway.deadline_ms": 500.0})[:2]
+    ['gateway.rate_limit_rps', 'gateway.burst']
     """
     if entries is None:
         return [name for name in CATALOGUE if name not in fixed]
+    if isinstance(entries, str):
+        entries = [entries]
+    elif not isinstance(entries, Iterable):
+        raise KnobError(f"knobs must be a knob name, a group or a list of them, got {entries!r}")
     groups = CATALOGUE.groups()
     names: list[str] = []
     for entry in entries:
+        if not isinstance(entry, str):
+            raise KnobError(f"knobs must be knob names or groups (strings), got {entry!r}")
         group = entry[:-2] if entry.endswith(".*") else entry if "." not in entry else None
         if group is not None:
             if group not in groups:
@@ -63,25 +78,40 @@ def resolve_knobs(entries: Iterable[str] | None, fixed: Mapping[str, Any]) -> li
 
 
 class Panel:
-    """Knob controls, a budget section and live charts for one scenario."""
+    """Knob controls, a budget section and live charts for one scenario.
 
-    def __init__(self, knobs: Sequence[str] | None = None, fixed: Mapping[str, Any] | None = None,
-                 preset: str | None = None, seed: int = 1, views: Sequence[str] | None = None,
-                 auto: bool = True, *, base: Mapping[str, Any] | Scenario | None = None,
+    ``knobs`` (the only positional argument) names what to show: knob names, groups
+    (``"cache"`` or ``"cache.*"``), one name alone, or ``None`` for every knob.
+    Everything else is keyword-only: ``fixed`` (pinned, never shown by a group), ``base``
+    (the starting point, a knob mapping or a :class:`~labkit.sim.Scenario`), ``preset``,
+    ``seed``, ``views`` (charts, default all), ``auto`` (run when a knob is released),
+    ``title`` and ``runner``.
+    """
+
+    def __init__(self, knobs: str | Sequence[str] | None = None, *,
+                 fixed: Mapping[str, Any] | None = None,
+                 base: Mapping[str, Any] | Scenario | None = None, preset: str | None = None,
+                 seed: int = 1, views: Sequence[str] | None = None, auto: bool = True,
                  title: str = "labkit", runner: Runner | None = None):
         if preset is not None and preset not in PRESETS:
             raise KnobError(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}")
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise KnobError(f"seed must be a whole number >= 0, got {seed!r}")
+        if isinstance(views, str):
+            views = [views]
+        self.views: list[str] = list(ALL_VIEWS if views is None else views)
+        for view in self.views:
+            if view not in ALL_VIEWS:
+                raise KnobError(f"unknown view {view!r}; views: {', '.join(ALL_VIEWS)}")
         self.fixed = CATALOGUE.validate(dict(fixed or {}))
         if isinstance(base, Scenario):
             base = base.diff()
         self.base = CATALOGUE.validate(dict(base or {}))
-        self.preset = self._initial_preset = preset
-        self._initial = self._base_values(preset)
-        Scenario.from_knobs(self._initial)  # a bad fixed/preset combination fails here, loudly
-        self.views = list(ALL_VIEWS if views is None else views)
-        for view in self.views:
-            if view not in ALL_VIEWS:
-                raise KnobError(f"unknown view {view!r}; views: {', '.join(ALL_VIEWS)}")
+        self.preset = preset                  # the preset the knobs started from
+        self._initial_preset = preset
+        self._starts: dict[str | None, dict[str, Any]] = {}
+        self._initial = self._start_values(preset)
+        Scenario.from_knobs(self._initial)    # a bad fixed/base/preset combination fails here
         self.auto = auto
         self.runner = runner or Runner()
         self.result: Any = None
@@ -89,49 +119,57 @@ class Panel:
         self.error: str | None = None
         self.job: Job | None = None
         self.last_run_s: float | None = None
-        self._bulk = False
         self._lock = threading.RLock()
-        shown = resolve_knobs(knobs, self.fixed)
-        self.controls: dict[str, widgets.ValueWidget] = {}
-        for name in shown:
-            if CATALOGUE[name].group == BUDGET_GROUP:
-                continue
-            w = knob_widget(CATALOGUE[name], self._initial[name])
-            w.observe(lambda change, n=name: self._on_knob(n), names="value")
-            self.controls[name] = w
-        budget_names = [n for n in shown if CATALOGUE[n].group == BUDGET_GROUP]
-        self.budgets = BudgetPanel(budgets=budget_names, values=self._initial,
-                                   on_change=self._on_knob) if budget_names else None
-        if self.budgets is not None:
-            self.controls.update(self.budgets.controls)
-        self.figures: dict[str, go.FigureWidget] = {}
-        self.ui = ui_layout.build(self, title)
+        self.view = PanelView(
+            shown=resolve_knobs(knobs, self.fixed), values=self._initial, views=self.views,
+            preset=preset, seed=seed, title=title,
+            handlers=ViewHandlers(knob=self._on_knob, seed=lambda: self.run(reason="knob"),
+                                  preset=self.apply_preset, run=self.run, reset=self.reset,
+                                  pin=self.pin_baseline, cancel=self.cancel,
+                                  code=lambda: self.code))
         self.run(reason="start")
 
     # ------------------------------------------------------------ state
-    def _base_values(self, preset: str | None) -> dict[str, Any]:
-        values = CATALOGUE.defaults()
-        if preset is not None:
-            values.update(CATALOGUE.validate(dict(PRESETS[preset])))
-        values.update(self.base)
-        values.update(self.fixed)
-        return values
+    def _start_values(self, preset: str | None) -> dict[str, Any]:
+        """Every knob before the controls: defaults, then the preset, ``base`` and ``fixed``."""
+        if preset not in self._starts:
+            values = CATALOGUE.defaults()
+            if preset is not None:
+                values.update(CATALOGUE.validate(dict(PRESETS[preset])))
+            values.update(self.base)
+            values.update(self.fixed)
+            self._starts[preset] = values
+        return dict(self._starts[preset])
 
     def knob_values(self) -> dict[str, Any]:
-        """Every knob: fixed and preset values overridden by what the controls show."""
-        values = self._base_values(self.preset)
-        for name, w in self.controls.items():
-            values[name] = widget_value(CATALOGUE[name], w)
+        """Every knob: the starting values overridden by what the controls show."""
+        values = self._start_values(self.preset)
+        values.update(self.view.knob_values())
         return values
+
+    @property
+    def controls(self) -> Mapping[str, widgets.ValueWidget]:
+        """The control of every shown knob, by name (setting ``.value`` turns the knob)."""
+        return self.view.controls
+
+    @property
+    def figures(self) -> Mapping[str, go.FigureWidget]:
+        """The chart of every view, by name, updated in place after every run."""
+        return self.view.figures
+
+    @property
+    def budgets(self) -> BudgetPanel | None:
+        """The budget section, when the panel shows ``budget.*`` knobs."""
+        return self.view.budgets
 
     @property
     def widget(self) -> widgets.Widget:
         """The panel's root widget, to place it inside another layout."""
-        return self.ui.root
+        return self.view.root
 
     @property
     def seed(self) -> int:
-        return int(self.ui.seed.value)
+        return self.view.seed_value
 
     @property
     def scenario(self) -> Scenario:
@@ -145,45 +183,35 @@ class Panel:
 
     # ---------------------------------------------------------- actions
     def set(self, values: Mapping[str, Any]) -> None:
-        """Set several knobs at once, then run once (as if released together)."""
-        with self._batch():
-            for name, value in values.items():
-                knob = CATALOGUE.get_knob(name)
-                if name not in self.controls:
-                    raise KnobError(f"{name} has no control in this panel (fixed or not shown)")
-                set_widget_value(knob, self.controls[name], value)
-        self._on_knob(None)
+        """Set several shown knobs at once, then run once (as if released together)."""
+        self.view.set_values(values)
+        self.run(reason="knob")
 
     def apply_preset(self, name: str) -> None:
         """Show a named preset (``base`` and ``fixed`` values stay) and run it."""
         if name not in PRESETS:
             raise KnobError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
         self.preset = name
-        self._show_values(self._base_values(name))
+        self.view.show_values(self._start_values(name), preset=name)
+        self.run(reason="preset")
 
     def reset(self) -> None:
         """Back to the knobs the panel started with."""
         self.preset = self._initial_preset
-        self._show_values(self._initial)
-
-    def _show_values(self, values: Mapping[str, Any]) -> None:
-        with self._batch():
-            for name, w in self.controls.items():
-                set_widget_value(CATALOGUE[name], w, values[name])
-            self.ui.preset.value = self.preset if self.preset in PRESETS else CUSTOM
+        self.view.show_values(self._initial, preset=self.preset)
         self.run(reason="preset")
 
     def pin_baseline(self) -> None:
         """Keep the current result as the baseline the compare view shows."""
         if self.result is not None:
             self.baseline = self.result
-            self._refresh_compare()
-            ui_layout.show_status(self, "ok", "Pinned this run as the baseline; change a knob "
-                                  "to compare.")
+            self.view.show_baseline(self.baseline, self.result)
+            self.view.show_status("ok", "Pinned this run as the baseline; change a knob to "
+                                  "compare.")
 
     def clear_baseline(self) -> None:
         self.baseline = None
-        self._refresh_compare()
+        self.view.show_baseline(None, self.result)
 
     def wait(self, timeout_s: float | None = None) -> bool:
         """Block until a background run has finished; True when nothing is running."""
@@ -191,26 +219,7 @@ class Panel:
         return True if job is None else job.wait(timeout_s)
 
     # -------------------------------------------------------------- runs
-    class _Batch:
-        def __init__(self, panel: Panel):
-            self.panel = panel
-
-        def __enter__(self) -> None:
-            self.panel._bulk = True
-
-        def __exit__(self, *exc: Any) -> None:
-            self.panel._bulk = False
-
-    def _batch(self) -> Panel._Batch:
-        return Panel._Batch(self)
-
-    def _on_knob(self, name: str | None) -> None:
-        if self._bulk:
-            return
-        if name is not None and self.ui.preset.value != CUSTOM:
-            self.preset = None
-            with self._batch():
-                self.ui.preset.value = CUSTOM
+    def _on_knob(self, name: str) -> None:
         self.run(reason="knob")
 
     def run(self, reason: str = "button") -> None:
@@ -228,8 +237,7 @@ class Panel:
             return
         quick = self.runner.is_quick(scenario)
         if reason == "knob" and not (self.auto and quick):
-            estimate = self.runner.estimate_s(scenario)
-            ui_layout.show_stale(self, estimate)
+            self.view.show_stale(estimate_s=self.runner.estimate_s(scenario), auto=self.auto)
             return
         if quick:
             started = time.perf_counter()
@@ -244,27 +252,29 @@ class Panel:
             self._show(result, time.perf_counter() - started)
             return
         self.job = self.runner.run_background(scenario, seed, on_done=self._job_done,
-                                              on_progress=lambda job: ui_layout.show_progress(
-                                                  self, job))
-        ui_layout.show_progress(self, self.job)
+                                              on_progress=self._progress)
+        self._progress(self.job)
+
+    def _progress(self, job: Job) -> None:
+        self.view.show_progress(elapsed_s=job.elapsed_s, estimate_s=job.estimate_s)
 
     def _cancel_job(self) -> None:
         job, self.job = self.job, None
         if job is not None and not job.finished.is_set():
             job.cancel()
-        ui_layout.hide_progress(self)
+        self.view.hide_progress()
 
     def cancel(self) -> None:
         """Stop a background run; the charts keep the last finished run."""
         self._cancel_job()
-        ui_layout.show_status(self, "stale", "Run cancelled; the charts show the last "
-                              "finished run. Press Run to try again.")
+        self.view.show_status("stale", "Run cancelled; the charts show the last finished run. "
+                              "Press Run to try again.")
 
     def _job_done(self, job: Job) -> None:
         if job is not self.job:
             return
         self.job = None
-        ui_layout.hide_progress(self)
+        self.view.hide_progress()
         if job.error is not None:
             self._fail(f"The simulation failed: {job.error}")
         else:
@@ -272,30 +282,46 @@ class Panel:
 
     def _fail(self, message: str) -> None:
         self.error = message
-        ui_layout.show_status(self, "error", message)
+        self.view.show_status("error", message)
 
     def _show(self, result: Any, elapsed_s: float, cached: bool = False) -> None:
         with self._lock:
             self.error = None
             self.result = result
-            self.last_run_s = elapsed_s if not cached else self.last_run_s
-            if not ui_layout.ensure_figures(self, result):  # new figures already show it
-                for name, fig in self.figures.items():
-                    if name in VIEWS:
-                        VIEWS[name].update(fig, result)
-                self._refresh_compare()
-            if self.budgets is not None:
-                self.budgets.show(result)
-            ui_layout.show_result(self, result, elapsed_s, cached)
-
-    def _refresh_compare(self) -> None:
-        fig = self.figures.get("compare")
-        if fig is not None and self.result is not None:
-            update_compare(fig, self.baseline, self.result)
+            if not cached:
+                self.last_run_s = elapsed_s
+            self.view.show_result(result, baseline=self.baseline, elapsed_s=elapsed_s,
+                                  cached=cached)
 
     def compare_figure(self) -> go.Figure:
         """A static copy of the compare view (baseline vs current)."""
         return compare_figure(self.baseline, self.result)
 
+    # ---------------------------------------------------------- notebook
+    def __repr__(self) -> str:
+        shown = list(self.controls)
+        names = ", ".join(shown[:6]) + (f", … ({len(shown)} in all)" if len(shown) > 6 else "")
+        start = f"preset {self.preset}, " if self.preset else ""
+        try:
+            changed = self.scenario.diff()
+        except KnobError as exc:
+            changed = {"(cannot run)": str(exc)}
+        lines = [f"Panel: {len(shown)} knobs shown ({names or 'none'}); views "
+                 f"{', '.join(self.views) or 'none'}; {start}seed {self.seed}",
+                 "  knobs changed from the catalogue: " + (", ".join(
+                     f"{k}={v!r}" for k, v in sorted(changed.items())) or "none")]
+        if self.error:
+            lines.append(f"  error: {self.error}")
+        if self.job is not None:
+            lines.append("  running in a worker process")
+        if self.result is not None:
+            lines.append(f"  last run: {run_summary(self.result)}")
+        if self.baseline is not None:
+            lines.append(f"  baseline: {run_summary(self.baseline)}")
+        return "\n".join(lines)
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.ui.root._repr_mimebundle_(**kwargs)
+        bundle = self.view.root._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, dict):
+            bundle["text/plain"] = repr(self)
+        return bundle

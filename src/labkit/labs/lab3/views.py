@@ -1,48 +1,22 @@
-"""Lab 3's views: small tables that render in a notebook (plain text elsewhere)."""
+"""Lab 3's views: small tables that render in a notebook (plain text elsewhere).
+
+Each returns a :class:`labkit.labs.common.Table`: Markdown in a notebook, aligned text
+elsewhere.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
-
 import numpy as np
 
+from labkit.labs.common import Table, table
 from labkit.monitor import AlertRule, MonitorResult, run_monitor
 
-__all__ = ["table", "labels_known", "noise_table", "alerts_table", "SUGGESTED_SUBCATEGORIES",
+__all__ = ["labels_known", "noise_table", "alerts_table", "SUGGESTED_SUBCATEGORIES",
            "subcategory_table", "quality_table", "retrain_table"]
 
-def table(rows: Sequence[Mapping[str, Any]]) -> Any:
-    """Rows as a small Markdown table that renders in a notebook (plain text elsewhere)."""
-    class _Table:
-        def __init__(self, rows: Sequence[Mapping[str, Any]]) -> None:
-            self.rows = list(rows)
 
-        def _text(self, sep: str) -> str:
-            if not self.rows:
-                return "(no rows)"
-            head = list(self.rows[0])
-            def fmt(v: Any) -> str:
-                if isinstance(v, float):
-                    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
-                return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
-
-            lines = [sep.join(head)] + [sep.join(fmt(r.get(k, "")) for k in head)
-                                        for r in self.rows]
-            return "\n".join(lines)
-
-        def _repr_markdown_(self) -> str:
-            body = self._text(" | ").splitlines()
-            return "\n".join([f"| {body[0]} |", "|" + "---|" * len(self.rows[0])]
-                             + [f"| {line} |" for line in body[1:]]) if self.rows else ""
-
-        def __repr__(self) -> str:
-            return self._text("  ")
-
-    return _Table(rows)
-
-
-def labels_known(result: MonitorResult, days: Sequence[float]) -> Any:
+def labels_known(result: MonitorResult, days: Sequence[float]) -> Table:
     """On each day, the share of transactions so far whose true label has arrived."""
     hours = result.transactions["hour"]
     delay = result.config.labels.delay_h
@@ -58,7 +32,7 @@ def labels_known(result: MonitorResult, days: Sequence[float]) -> Any:
 
 
 def noise_table(probabilities: Sequence[float] = (0.05, 0.01, 0.001), *, weeks: int = 26,
-                seed: int = 0) -> Any:
+                seed: int = 0) -> Table:
     """Pages a week from a rule on pure noise: theory (168 p per week) against a simulation.
 
     The noise is the simulator's quiet-hour latency (log-normal, sd 0.1); the rule's
@@ -81,7 +55,7 @@ def noise_table(probabilities: Sequence[float] = (0.05, 0.01, 0.001), *, weeks: 
     return table(rows)
 
 
-def alerts_table(result: MonitorResult, limit: int = 15) -> Any:
+def alerts_table(result: MonitorResult, limit: int = 15) -> Table:
     """The first alerts of a run: rule, owner, when, how long, judged true or false."""
     rows = []
     for a in result.alerts[:limit]:
@@ -99,7 +73,7 @@ SUGGESTED_SUBCATEGORIES = ("GOVERN 1.5", "GOVERN 2.1", "GOVERN 4.3", "GOVERN 6.2
                            "MANAGE 2.4", "MANAGE 4.1", "MANAGE 4.3")
 
 
-def subcategory_table(ids: Sequence[str] = SUGGESTED_SUBCATEGORIES) -> Any:
+def subcategory_table(ids: Sequence[str] = SUGGESTED_SUBCATEGORIES) -> Table:
     """NIST AI RMF 1.0 subcategories with their meaning, paraphrased."""
     from labkit.evidence.nist_rmf import SUBCATEGORIES
 
@@ -107,7 +81,7 @@ def subcategory_table(ids: Sequence[str] = SUGGESTED_SUBCATEGORIES) -> Any:
                   for i in ids])
 
 
-def quality_table(result: MonitorResult) -> Any:
+def quality_table(result: MonitorResult) -> Table:
     """Offline (clean test set) against online (production, labels all in) for one run."""
     rows = []
     for name in ("offline", "online"):
@@ -117,7 +91,8 @@ def quality_table(result: MonitorResult) -> Any:
     return table(rows)
 
 
-def retrain_table(results: Mapping[str, MonitorResult]) -> Any:
+def retrain_table(results: Mapping[str, MonitorResult]) -> Table:
+    """One row per retraining policy: cost, recall and what happened to its releases."""
     rows = []
     for name, res in results.items():
         s = res.summary

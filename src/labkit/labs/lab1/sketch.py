@@ -12,11 +12,12 @@ monitoring) and at least one write path, so the approval rule is exercised.
 >>> bare = SystemSketch(title="FAQ bot", owner="Support lead",
 ...     components=[Component(name="user", kind="client"), Component(name="api", kind="api")],
 ...     paths=[DataPath(source="user", target="api", action="call")])
->>> [p for p in sketch_problems(bare) if p.startswith("the sketch")]  # doctest: +NORMALIZE_WHITESPACE
+>>> [p for p in sketch_problems(bare) if p.startswith("the sketch")]
 ["the sketch has no 'model' component: a production system has a model",
  "the sketch has no 'data' component: a production system has a data store",
  "the sketch has no 'monitor' component: a production system has monitoring",
- 'the sketch has no write path: show at least one action the system can take (and how it is approved)']
+ 'the sketch has no write path: show at least one action the system can take
+  (and how it is approved)']
 >>> sketch_problems("my sketch")
 ['sketch must be a SystemSketch (from labkit.evidence), got str']
 """

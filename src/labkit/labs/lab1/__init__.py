@@ -1,0 +1,61 @@
+"""Lab 1, system shapes: the scenarios, scorecards and task judges the notebook shares.
+
+The lab notebook and its hidden tests both import this package, so a scenario
+is written down once.  Its modules: ``scenarios`` (knob dicts, budgets, allowed
+task knobs, the case each seed stands for), ``analysis`` (scorecards, tables
+next to theory, what an audit trail says), ``judges`` (graded tasks),
+``views`` (a figure) and ``sketch`` (the CPD system sketch's checks).
+
+Each graded task has a judge with the labs' one signature,
+``judge_*(answer, *, seeds) -> list[str]`` (see :mod:`labkit.labs.common`):
+it runs labkit with the learner's answer on the given seeds and returns a list
+of problems, each one sentence saying what failed, on which seed and where to
+look, never naming an answer that passes (an empty list means it passes).
+The seeds a learner is graded on live in the notebook's hidden tests, not here.
+
+Activities:
+
+1. *Three shapes, one workload*: batch, real-time and retrieval-augmented (RAG)
+   serving of the same traffic, against five budgets (latency, cost, quality,
+   freshness, leaks).
+2. *Latency is a design constraint*: utilisation against queueing, and the
+   fewest replicas for a p95 budget (Erlang C, confirmed by simulation).
+3. *Boundaries*: writes that go straight through against an approval path
+   with a review queue.
+4. *Orchestration and traceability*: reading the audit trail of a harmful
+   answer (see :func:`harmful_request_ids` and ``Result.trace``).
+
+>>> sorted(SHAPES)
+['batch', 'rag', 'realtime']
+>>> judge_replicas(5, seeds=(1,))[0]
+'replicas_needed: with 5 replicas the p95 is over the 450 ms budget at 45 req/s; ...'
+"""
+
+from __future__ import annotations
+
+from labkit.labs.common import knob_answer_problems, panel, table
+from labkit.labs.lab1.analysis import (compare_shapes, harmful_request_ids, incident_requests,
+                                       incident_run, incident_truth, review_wait_theory_s,
+                                       shape_scorecard, utilisation_table)
+from labkit.labs.lab1.judges import (EXPLAIN_KEYS, JUDGES, collect_explanations,
+                                     judge_boundary, judge_incident_report, judge_replicas,
+                                     judge_shape)
+from labkit.labs.lab1.scenarios import (BOUNDARY_SCENARIO, BOUNDARY_TASK_KNOBS,
+                                        INCIDENT_CASES, INCIDENT_SCENARIO, LATENCY_SCENARIO,
+                                        REPLICA_TASK, REVIEW_P95_BUDGET_S, SHAPE_BUDGETS,
+                                        SHAPE_CHANGE_TIMES_S, SHAPE_TASK_KNOBS, SHAPE_WORKLOAD,
+                                        SHAPES, incident_case, shape_case)
+from labkit.labs.lab1.sketch import sketch_problems
+from labkit.labs.lab1.views import utilisation_figure
+
+__all__ = [
+    "SHAPE_WORKLOAD", "SHAPES", "SHAPE_BUDGETS", "SHAPE_TASK_KNOBS", "SHAPE_CHANGE_TIMES_S",
+    "shape_case", "shape_scorecard", "compare_shapes", "judge_shape",
+    "LATENCY_SCENARIO", "REPLICA_TASK", "utilisation_table", "judge_replicas",
+    "BOUNDARY_SCENARIO", "BOUNDARY_TASK_KNOBS", "REVIEW_P95_BUDGET_S", "review_wait_theory_s",
+    "judge_boundary",
+    "INCIDENT_SCENARIO", "INCIDENT_CASES", "incident_case", "incident_run", "incident_requests",
+    "harmful_request_ids", "incident_truth", "EXPLAIN_KEYS", "collect_explanations",
+    "judge_incident_report",
+    "JUDGES", "knob_answer_problems", "table", "utilisation_figure", "panel", "sketch_problems",
+]

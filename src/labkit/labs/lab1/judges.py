@@ -1,0 +1,195 @@
+"""Lab 1's task judges: an answer and seeds in, problems out (empty: it passes).
+
+Each judge has the labs' one signature, ``judge_x(answer, *, seeds) -> list[str]``
+(see :mod:`labkit.labs.common`): the answer is plain data, a wrong form is a
+problem, and no message names an answer that passes.  Margins are chosen from
+theory so that a right answer passes on any seed and each plausible wrong one
+fails (see ``tests/labs/test_lab1.py``).  The seeds used for grading live in
+the notebook's hidden tests, never here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from labkit.checkpoints import check_number
+from labkit.knobs import CATALOGUE
+from labkit.labs.common import (Judge, call_learner, check_seeds, form_problems,
+                                knob_answer_problems)
+from labkit.labs.lab1.analysis import (fewest_reviewers, incident_requests, incident_run,
+                                       incident_truth, review_wait_theory_s, shape_scorecard)
+from labkit.labs.lab1.scenarios import (BOUNDARY_SCENARIO, BOUNDARY_TASK_KNOBS, REPLICA_TASK,
+                                        REVIEW_P95_BUDGET_S, SHAPE_TASK_KNOBS, SHAPE_WORKLOAD,
+                                        shape_case)
+from labkit.sim import Scenario, simulate, theory
+
+__all__ = ["judge_shape", "judge_replicas", "judge_boundary", "collect_explanations",
+           "judge_incident_report", "EXPLAIN_KEYS", "JUDGES"]
+
+# ------------------------------------------------------------------ task 1: the shape
+_SHAPE_HINTS = {
+    "p95_ms": "the model queue is the bottleneck: look at model.replicas",
+    "cost_per_1k": "look at the cost breakdown: batch jobs, calls and warm replicas",
+    "quality": "which shape grounds answers in your own documents?",
+    "max_lag_s": "answers are built on data older than the change: how often is that data "
+                 "rebuilt (serving.batch_interval_s or retrieval.index_refresh_s)?",
+    "leaks": "retrieved documents reached users who may not see them: "
+             "retrieval.permission_check",
+}
+
+
+def judge_shape(answer: Any, *, seeds: Sequence[int]) -> list[str]:
+    """Task 1: all five budgets hold on every seed, the world changing when the seed says."""
+    seeds = check_seeds(seeds)
+    problems = knob_answer_problems(answer, SHAPE_TASK_KNOBS, task="shape_knobs",
+                                    build=lambda k: Scenario.from_knobs({**SHAPE_WORKLOAD, **k}))
+    if problems:
+        return problems
+    for seed in seeds:
+        case = shape_case(seed)
+        card = shape_scorecard(simulate({**SHAPE_WORKLOAD, **answer, **case}, seed=seed))
+        for name, row in card["budgets"].items():
+            if not row["pass"]:
+                op = ">=" if name == "quality" else "<="
+                problems.append(f"{card['pattern']}, seed {seed}, world change at "
+                                f"{case['world.change_at_s']:g} s: {name} = {row['actual']:.3g}, "
+                                f"budget {op} {row['limit']:g}; {_SHAPE_HINTS[name]}")
+    return problems
+
+
+# ------------------------------------------------------------------ task 2: replicas
+def judge_replicas(answer: Any, *, seeds: Sequence[int]) -> list[str]:
+    """Task 2: the fewest replicas that meet the p95 budget (Erlang C), confirmed by
+    simulation on every seed (that number passes, one fewer fails)."""
+    seeds = check_seeds(seeds)
+    problems = form_problems(check_number, answer, minimum=1, maximum=1000, integer=True,
+                             unit="replicas", question="replicas_needed")
+    if problems:
+        return problems
+    c = int(answer)
+    t = REPLICA_TASK
+    rate, svc, budget = t["load.rate_rps"], t["model.service_ms"], t["budget.p95_ms"]
+    best = theory.min_replicas_for_p95(rate, svc, budget)
+    look = ("compare theory.mmc_response_quantile_ms(rate, service_ms, c, 0.95) with the "
+            "budget for each c")
+    if c < best:
+        return [f"replicas_needed: with {c} replicas the p95 is over the {budget:g} ms budget "
+                f"at {rate:g} req/s; {look}"]
+    if c > best:
+        return [f"replicas_needed: {c} replicas meet the {budget:g} ms p95 budget, but a "
+                f"smaller fleet does too, and every replica is paid for; {look}"]
+    for seed in seeds:
+        for fleet, should_pass in ((c, True), (c - 1, False)):
+            if fleet < 1:
+                continue
+            p95 = simulate({**t, "model.replicas": fleet}, seed=seed).summary["latency_ms"]["p95"]
+            if (p95 <= budget) != should_pass:
+                which = "your answer" if fleet == c else "one replica fewer"
+                problems.append(f"seed {seed}: the simulated p95 with {which} is {p95:.0f} ms, "
+                                f"which does not confirm the theory (budget {budget:g} ms)")
+    return problems
+
+
+# ------------------------------------------------------------------ task 3: boundary
+def judge_boundary(answer: Any, *, seeds: Sequence[int]) -> list[str]:
+    """Task 3: no unauthorised write, the review p95 within budget on every seed, and no
+    more reviewers than the budget needs (reviewers are people you pay)."""
+    seeds = check_seeds(seeds)
+    problems = knob_answer_problems(
+        answer, BOUNDARY_TASK_KNOBS, task="boundary_knobs",
+        build=lambda k: Scenario.from_knobs({**BOUNDARY_SCENARIO, **k}))
+    if problems:
+        return problems
+    budget_ms = REVIEW_P95_BUDGET_S * 1000.0
+    for seed in seeds:
+        s = simulate({**BOUNDARY_SCENARIO, **answer}, seed=seed).summary
+        if s["unauthorised_writes"]:
+            problems.append(f"seed {seed}: {s['unauthorised_writes']} unauthorised writes went "
+                            "through; every write needs a path where a person approves it "
+                            "(boundary.policy)")
+        elif s["review_wait_ms_p95"] > budget_ms:
+            problems.append(f"seed {seed}: p95 review wait {s['review_wait_ms_p95'] / 1000:.1f} s"
+                            f" is over the {REVIEW_P95_BUDGET_S:g} s budget; add reviewers "
+                            "(review_wait_theory_s helps)")
+    if problems:
+        return problems
+    reviewers = CATALOGUE["boundary.reviewers"].check(
+        answer.get("boundary.reviewers", BOUNDARY_SCENARIO.get(
+            "boundary.reviewers", CATALOGUE["boundary.reviewers"].default)))
+    fewest = fewest_reviewers(REVIEW_P95_BUDGET_S)
+    if reviewers < fewest:
+        problems.append(f"{reviewers} reviewers passed on these seeds by luck: over a long "
+                        f"run their p95 wait is {review_wait_theory_s(reviewers):.1f} s "
+                        f"(review_wait_theory_s), over the {REVIEW_P95_BUDGET_S:g} s budget")
+    elif reviewers > fewest:
+        problems.append(f"{reviewers} reviewers meet the budget, but a smaller team does too: "
+                        "staff the queue with the fewest that hold the budget "
+                        "(review_wait_theory_s helps)")
+    return problems
+
+
+# ------------------------------------------------------------------ task 4: the trail
+#: What ``explain(result, request_id)`` must return for each complaint.
+EXPLAIN_KEYS = ("data_snapshot", "model_version", "threshold")
+
+
+def collect_explanations(explain: Any, *, seeds: Sequence[int]) -> list[dict[str, Any]]:
+    """Task 4's answer as plain data: ``explain(result, request_id)`` called on the first
+    complaints of each seed's incident run.
+
+    One record per complaint: ``{"seed", "request", "answer"}``, or ``{"seed", "request",
+    "error"}`` when ``explain`` raised or returned no dict; ``[{"error": ...}]`` when
+    ``explain`` is no function.  :func:`judge_incident_report` judges the records.
+    """
+    seeds = check_seeds(seeds)
+    if not callable(explain):
+        return [{"error": f"explain must be a function explain(result, request_id), got "
+                          f"{explain!r}"}]
+    records = []
+    for seed in seeds:
+        res = incident_run(seed)
+        for rid in incident_requests(res):
+            records.append({"seed": seed, "request": rid,
+                            **call_learner(explain, res, rid, name="explain")})
+    return records
+
+
+def judge_incident_report(answer: Any, *, seeds: Sequence[int]) -> list[str]:
+    """Task 4: on every seed, each complaint's data snapshot, model version and threshold
+    as the audit trail records them (``answer``: what :func:`collect_explanations` returns)."""
+    seeds = check_seeds(seeds)
+    if not isinstance(answer, Sequence) or isinstance(answer, str) or not all(
+            isinstance(r, Mapping) for r in answer):
+        return ["explain: the answer must be the records lab1.collect_explanations(explain, "
+                f"seeds=...) returns, got {type(answer).__name__}"]
+    errors = [str(r["error"]) for r in answer if "error" in r]
+    if errors:
+        return [errors[0]]
+    given = {(r.get("seed"), r.get("request")): r.get("answer") for r in answer}
+    for seed in seeds:
+        res = incident_run(seed)
+        problems: list[str] = []
+        for rid in incident_requests(res):
+            got = given.get((seed, rid))
+            if not isinstance(got, Mapping):
+                return [f"seed {seed}: no answer for request {rid}; collect the answers with "
+                        "lab1.collect_explanations(explain, seeds=...) on the same seeds"]
+            want = incident_truth(res, rid)
+            for key in EXPLAIN_KEYS:
+                if key not in got:
+                    problems.append(f"explain's dict has no {key!r} key")
+                elif got[key] != want[key]:
+                    problems.append(f"seed {seed}: request {rid} {key} {got[key]!r} is not what "
+                                    "the audit trail records; read it from "
+                                    "result.trace(request_id), not from the scenario you expect")
+            if problems:
+                return problems
+    return []
+
+
+#: Every judge of the lab, by the answer it grades.
+JUDGES: dict[str, Judge] = {
+    "shape_knobs": judge_shape, "replicas_needed": judge_replicas,
+    "boundary_knobs": judge_boundary, "explain": judge_incident_report,
+}

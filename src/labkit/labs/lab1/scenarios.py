@@ -1,0 +1,126 @@
+"""Lab 1's scenarios: the knob dicts, budgets, allowed task knobs and seeded cases, once.
+
+Each scenario is a dict of knob overrides on top of the catalogue defaults
+(see ``labkit knobs``), read-only.  The simulator's own budgets are switched
+off (0 = not judged) where a task judges its own numbers, so a run's
+``all_budgets_pass`` never disagrees with the task.  Times are simulated
+seconds: two minutes of traffic stand for a working day, so every run takes a
+fraction of a second.  Where a task is graded on several cases (when the world
+changes, which deployment is traced), the seed picks the case
+(:func:`shape_case`, :func:`incident_case`).
+
+>>> shape_case(1), incident_case(1)
+({'world.change_at_s': 70.0}, {})
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from labkit.labs.common import NO_BUDGETS, case_for, frozen
+
+__all__ = [
+    "SHAPE_WORKLOAD", "SHAPES", "SHAPE_BUDGETS", "SHAPE_TASK_KNOBS", "SHAPE_CHANGE_TIMES_S",
+    "shape_case",
+    "LATENCY_SCENARIO", "REPLICA_TASK",
+    "BOUNDARY_SCENARIO", "BOUNDARY_TASK_KNOBS", "REVIEW_P95_BUDGET_S",
+    "INCIDENT_SCENARIO", "INCIDENT_CASES", "incident_case",
+]
+
+
+# --- activity 1: three shapes, one workload -----------------------------------
+
+#: The shared workload: 30 requests/s for two simulated minutes; at 70 s the
+#: world changes (a price list, a policy), so answers built earlier go stale.
+SHAPE_WORKLOAD: Mapping[str, Any] = frozen({
+    **NO_BUDGETS,
+    "load.rate_rps": 30.0, "load.duration_s": 120.0, "world.change_at_s": 70.0,
+    "model.replicas": 4, "retrieval.error_rate": 0.02,
+})
+
+#: The three shapes, each as the knobs that make it.
+SHAPES: Mapping[str, Mapping[str, Any]] = frozen({
+    "batch": frozen({"serving.pattern": "batch", "serving.batch_interval_s": 3600.0}),
+    "realtime": frozen({"serving.pattern": "realtime"}),
+    "rag": frozen({"serving.pattern": "rag"}),
+})
+
+#: The budgets of the graded task (``max_lag_s``: the oldest data an answer may use).
+SHAPE_BUDGETS: Mapping[str, Any] = frozen({
+    "p95_ms": 400.0, "cost_per_1k": 3.0, "quality": 0.90, "max_lag_s": 30.0, "leaks": 0,
+})
+
+#: Knobs the learner may set in task 1, with (lowest, highest) allowed; None = any value.
+#: The data pipeline cannot rebuild the index, or rerun the batch job, more often than
+#: every 10 s: that is how long one run takes.
+SHAPE_TASK_KNOBS: Mapping[str, Any] = frozen({
+    "serving.pattern": None, "serving.batch_interval_s": (10.0, 86400.0),
+    "retrieval.index_refresh_s": (10.0, 86400.0), "retrieval.permission_check": None,
+    "model.replicas": (1, 40),
+})
+
+#: When the world changes in a graded run of task 1, picked by the seed (seed 1: at 70 s).
+SHAPE_CHANGE_TIMES_S: tuple[float, ...] = (41.0, 70.0, 88.0, 103.0)
+
+
+def shape_case(seed: int) -> dict[str, Any]:
+    """The knobs of task 1's case for ``seed``: when the world changes."""
+    return {"world.change_at_s": case_for(seed, SHAPE_CHANGE_TIMES_S)}
+
+
+# --- activity 2: latency is a design constraint -------------------------------
+
+#: The exploration scenario: 4 replicas of an 80 ms model; turn load.rate_rps up.
+LATENCY_SCENARIO: Mapping[str, Any] = frozen({
+    **NO_BUDGETS, "load.duration_s": 120.0, "model.replicas": 4, "model.service_ms": 80.0,
+    "model.service_dist": "exponential", "gateway.deadline_ms": 1000.0,
+})
+
+#: Task 2: the fewest replicas whose p95 meets the budget at this load.
+REPLICA_TASK: Mapping[str, Any] = frozen({
+    **NO_BUDGETS, "load.rate_rps": 45.0, "load.duration_s": 120.0, "model.service_ms": 100.0,
+    "model.service_dist": "exponential", "budget.p95_ms": 450.0,
+})
+
+
+# --- activity 3: boundaries ---------------------------------------------------
+
+#: An assistant that reads (explains a policy) and writes (approves a refund):
+#: 10 requests/s, 5% of them writes; a careful review takes 6 s on average.
+BOUNDARY_SCENARIO: Mapping[str, Any] = frozen({
+    **NO_BUDGETS, "load.rate_rps": 10.0, "load.duration_s": 600.0, "model.replicas": 2,
+    "load.write_fraction": 0.05, "boundary.wrong_write_rate": 0.08, "boundary.review_s": 6.0,
+    "audit.enabled": True,
+})
+
+#: What a learner may change in task 3, and the review-wait budget (95th percentile).
+BOUNDARY_TASK_KNOBS: Mapping[str, Any] = frozen({
+    "boundary.policy": None, "boundary.reviewers": (1, 50),
+})
+REVIEW_P95_BUDGET_S = 8.0
+
+
+# --- activity 4: orchestration and traceability -------------------------------
+
+#: A RAG assistant with a guardrail whose threshold is set too high.
+INCIDENT_SCENARIO: Mapping[str, Any] = frozen({
+    **NO_BUDGETS, "load.rate_rps": 20.0, "load.duration_s": 120.0, "serving.pattern": "rag",
+    "retrieval.index_refresh_s": 60.0, "model.version": "v3", "guardrail.enabled": True,
+    "guardrail.threshold": 0.9, "guardrail.harmful_rate": 0.01, "audit.enabled": True,
+})
+
+#: The deployments task 4 is graded on, picked by the seed: as above (seed 1), real time
+#: with model v1, another threshold and index with model v2, and the audit log off.
+INCIDENT_CASES: tuple[Mapping[str, Any], ...] = (
+    frozen({"audit.enabled": False}),
+    frozen({}),
+    frozen({"serving.pattern": "realtime", "model.version": "v1"}),
+    frozen({"guardrail.threshold": 0.8, "retrieval.index_refresh_s": 15.0,
+             "model.version": "v2"}),
+)
+
+
+def incident_case(seed: int) -> dict[str, Any]:
+    """The knobs task 4's case for ``seed`` changes on :data:`INCIDENT_SCENARIO`."""
+    return dict(case_for(seed, INCIDENT_CASES))

@@ -1,0 +1,73 @@
+"""Lab 2, scaling, cost and reliability: the scenarios, scorecards and task judges.
+
+The lab notebook and its hidden tests both import this package, so every
+scenario is written down once.  Its modules: ``scenarios`` (each activity's
+knobs, each task's allowed knobs, the case each seed stands for), ``analysis``
+(tables that put a run next to theory, scorecards, what the audit trail says)
+and ``judges`` (graded tasks); tables and panels come from
+:mod:`labkit.labs.common`.
+
+Each graded task has a judge with the labs' one signature,
+``judge_*(answer, *, seeds) -> list[str]`` (see :mod:`labkit.labs.common`): it
+runs labkit with the answer on each seed, in the case that seed picks, and
+returns a list of problems, one sentence each saying what failed, on which
+seed and where to look, never naming an answer that passes (an empty list
+means the answer passes).  The seeds a learner is graded on live in the
+notebook's hidden tests.
+
+1. *Capacity and scaling*: ramp the load; vertical (a faster replica) against
+   horizontal (more replicas) scaling; the cheapest fleet for a p95 budget.
+2. *Caching and batching before more compute*: Che's curve, TTL against
+   staleness, batching's throughput and first-request delay.
+3. *The hidden multiplier*: the steps one request pays for.
+4. *Peaks and autoscaling*: a warm pool for the peak against an autoscaler.
+5. *Retries under load*: the metastable retry storm and a policy that survives.
+6. *Graceful degradation*: an upstream rate limit and a slowdown.
+7. *Production-ready audit*: kill switch, fallback, trace, data, access.
+
+>>> sorted(MACHINES)
+['large', 'standard']
+>>> judge_scaling({"machine": "large", "replicas": 6}, seeds=[1])[0]
+'6 x large costs $30/h, and a cheaper fleet also meets the budget: ...'
+"""
+
+from __future__ import annotations
+
+from labkit.labs.common import NO_BUDGETS, knob_answer_problems, panel, table
+from labkit.labs.lab2.analysis import (audit_requests, audit_run, batching_table, budget_rows,
+                                       cost_graph, cost_per_day, drill_truth, hit_ratio_curve,
+                                       machine_knobs, peak_table, ramp_table, scaling_options,
+                                       storm_scorecard, ttl_table)
+from labkit.labs.lab2.judges import (AUDIT_KEYS, JUDGES, collect_audit_answers,
+                                     judge_audit_answers, judge_cache_batch, judge_degradation,
+                                     judge_drill, judge_multiplier, judge_retry_policy,
+                                     judge_scaling, judge_scaling_budget, scaling_answer_problems)
+from labkit.labs.lab2.scenarios import (AUDIT_KILL_TIMES_S, AUDIT_SCENARIO, CACHE_BATCH_SIMTASK,
+                                        CACHE_BATCH_TASK, CACHE_BATCH_TASK_KNOBS,
+                                        CACHE_CURVE_SCENARIO, CAPACITY_SCENARIO,
+                                        DEGRADE_SCENARIO, DEGRADE_SEEDS_VISIBLE,
+                                        DEGRADE_STARTS_S, DEGRADE_TASK_KNOBS, DRILL_SCENARIO,
+                                        DRILL_TASK_KNOBS, MACHINES, MULTIPLIER_SCENARIO,
+                                        MULTIPLIER_SIMTASK, MULTIPLIER_TASK_KNOBS, PEAK_OPTIONS,
+                                        PEAK_SCENARIO, SCALING_TASK, STORM_LIMITS,
+                                        STORM_SCENARIO, STORM_SEEDS_VISIBLE, STORM_TASK_KNOBS,
+                                        STORM_TIMINGS, audit_case, degrade_case, storm_case)
+
+__all__ = [
+    "NO_BUDGETS", "MACHINES", "CAPACITY_SCENARIO", "SCALING_TASK", "machine_knobs",
+    "ramp_table", "scaling_options", "scaling_answer_problems", "judge_scaling_budget",
+    "judge_scaling",
+    "CACHE_CURVE_SCENARIO", "hit_ratio_curve", "ttl_table", "batching_table",
+    "CACHE_BATCH_TASK", "CACHE_BATCH_TASK_KNOBS", "CACHE_BATCH_SIMTASK", "judge_cache_batch",
+    "MULTIPLIER_SCENARIO", "MULTIPLIER_TASK_KNOBS", "MULTIPLIER_SIMTASK", "cost_graph",
+    "judge_multiplier",
+    "PEAK_SCENARIO", "PEAK_OPTIONS", "cost_per_day", "peak_table",
+    "STORM_SCENARIO", "STORM_TASK_KNOBS", "STORM_TIMINGS", "STORM_SEEDS_VISIBLE", "STORM_LIMITS",
+    "storm_case", "storm_scorecard", "judge_retry_policy",
+    "DEGRADE_SCENARIO", "DEGRADE_TASK_KNOBS", "DEGRADE_STARTS_S", "DEGRADE_SEEDS_VISIBLE",
+    "degrade_case", "judge_degradation",
+    "DRILL_SCENARIO", "DRILL_TASK_KNOBS", "drill_truth", "judge_drill",
+    "AUDIT_SCENARIO", "AUDIT_KILL_TIMES_S", "AUDIT_KEYS", "audit_case", "audit_run",
+    "audit_requests", "collect_audit_answers", "judge_audit_answers",
+    "JUDGES", "knob_answer_problems", "budget_rows", "table", "panel",
+]

@@ -1,0 +1,334 @@
+"""Lab 2's task judges: an answer and seeds in, problems out (empty: it passes).
+
+Each judge has the labs' one signature, ``judge_x(answer, *, seeds) -> list[str]``
+(see :mod:`labkit.labs.common`).  It runs labkit with the learner's answer on
+each seed, in the case the seed picks (when the outage starts, when the kill
+switch is thrown), and returns one sentence per failure naming the case and
+where to look, never an answer that passes.  Tolerances are not needed on the
+knobs: each task is judged on the budgets the lab states, with margins checked
+by the lab's tests (the reference answer passes on every hidden case and
+plausible wrong answers fail).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from labkit.checkpoints import check_number
+from labkit.knobs import CATALOGUE
+from labkit.labs.common import (Judge, call_learner, check_seeds, form_problems,
+                                knob_answer_problems)
+from labkit.labs.lab2.analysis import (audit_requests, audit_run, cheapest_fleet, drill_truth,
+                                       machine_knobs, storm_scorecard)
+from labkit.labs.lab2.scenarios import (CACHE_BATCH_TASK, CACHE_BATCH_TASK_KNOBS,
+                                        DEGRADE_SCENARIO, DEGRADE_TASK_KNOBS, DRILL_SCENARIO,
+                                        DRILL_TASK_KNOBS, MACHINES, MULTIPLIER_SCENARIO,
+                                        MULTIPLIER_TASK_KNOBS, SCALING_TASK, STORM_LIMITS,
+                                        STORM_SCENARIO, STORM_TASK_KNOBS, degrade_case,
+                                        storm_case)
+from labkit.sim import Result, Scenario, codes, simulate
+
+__all__ = ["scaling_answer_problems", "judge_scaling_budget", "judge_scaling",
+           "judge_cache_batch", "judge_multiplier", "judge_retry_policy", "judge_degradation",
+           "judge_drill", "AUDIT_KEYS", "collect_audit_answers", "judge_audit_answers", "JUDGES"]
+
+
+def _knob_problems(answer: Any, allowed: Mapping[str, Any], base: Mapping[str, Any],
+                   task: str) -> list[str]:
+    return knob_answer_problems(answer, allowed, task=task,
+                                build=lambda k: Scenario.from_knobs({**base, **k}))
+
+
+def _budget_problems(result: Result, case: str, hints: Mapping[str, str]) -> list[str]:
+    out = []
+    for name, b in result.summary["budgets"].items():
+        if b["judged"] and not b["pass"]:
+            op = ">=" if name in ("success_rate", "quality") else "<="
+            out.append(f"{case}: {name} = {b['actual']:.3g}, budget {op} {b['limit']:g}; "
+                       f"{hints.get(name, '')}".rstrip("; "))
+    return out
+
+
+# ------------------------------------------------------------------ task 1: the fleet
+def scaling_answer_problems(answer: Any) -> list[str]:
+    """The form of a task-1 answer: ``{"machine": "standard" or "large", "replicas": n}``."""
+    if not isinstance(answer, Mapping) or set(answer) != {"machine", "replicas"}:
+        return ["scaling: the answer must be a dict with the keys 'machine' and 'replicas', "
+                f"got {answer!r}"]
+    machine = answer["machine"]
+    if machine is None or machine is Ellipsis:
+        return ["scale_machine: not answered yet; set it to 'standard' or 'large'."]
+    if not isinstance(machine, str) or machine not in MACHINES:
+        return [f"scale_machine must be one of {', '.join(map(repr, MACHINES))}, got "
+                f"{machine!r}"]
+    return form_problems(check_number, answer["replicas"], minimum=1, maximum=40, integer=True,
+                         unit="replicas", question="scale_replicas")
+
+
+def judge_scaling_budget(answer: Any, *, seeds: Sequence[int]) -> list[str]:
+    """Task 1, the part a learner sees: the fleet holds p95 within budget on every seed."""
+    seeds = check_seeds(seeds)
+    problems = scaling_answer_problems(answer)
+    if problems:
+        return problems
+    machine, replicas = answer["machine"], int(answer["replicas"])
+    budget = SCALING_TASK["budget.p95_ms"]
+    for seed in seeds:
+        p95 = simulate({**SCALING_TASK, **machine_knobs(machine, replicas)},
+                       seed=seed).summary["latency_ms"]["p95"]
+        if p95 > budget:
+            svc = MACHINES[machine]["model.service_ms"]
+            alone = math.log(20) * svc   # the p95 of one exponential service time
+            hint = (f"one {svc:g} ms call alone has a p95 of {alone:.0f} ms, so no number of "
+                    "these replicas can meet it: scale up, not out" if alone > budget
+                    else "add replicas (ramp_table helps)")
+            problems.append(f"seed {seed}: p95 is {p95:.0f} ms with {replicas} x {machine}, "
+                            f"over the {budget:g} ms budget; {hint}")
+    return problems
+
+
+def judge_scaling(answer: Any, *, seeds: Sequence[int]) -> list[str]:
+    """Task 1: p95 within budget on every seed, and no cheaper fleet meets it (M/M/c)."""
+    problems = judge_scaling_budget(answer, seeds=seeds)
+    if problems:
+        return problems
+    machine, replicas = answer["machine"], int(answer["replicas"])
+    price = replicas * MACHINES[machine]["model.cost_per_replica_hour"]
+    if price > cheapest_fleet()[2] + 1e-9:
+        problems.append(f"{replicas} x {machine} costs ${price:g}/h, and a cheaper fleet also "
+                        "meets the budget: compare the price per hour of the smallest fleet "
+                        "of each machine that holds it (theory.min_replicas_for_p95)")
+    return problems
+
+
+# ------------------------------------------------------------------ task 2: cache and batch
+_CACHE_HINTS = {
+    "p95_ms": "two replicas cannot keep up one request at a time: batch (batch.max_size, "
+              "batch.max_wait_ms) and send fewer requests to the model (cache)",
+    "quality": "too many stale answers: a shorter cache.ttl_s retires them sooner",
+    "cost_per_1k": "every miss is a paid call: a larger cache and a TTL no shorter than "
+                   "quality needs raise the hit ratio",
+    "success_rate": "requests are timing out in the queue",
+}
+
+
+def judge_cache_batch(answer: Any, *, seeds: Sequence[int]) -> list[str]:
+    """Task 2: every budget holds with the answer's cache and batch knobs, on every seed."""
+    seeds = check_seeds(seeds)
+    problems = _knob_problems(answer, CACHE_BATCH_TASK_KNOBS, CACHE_BATCH_TASK,
+                              "cache_batch_knobs")
+    for seed in seeds if not problems else ():
+        res = simulate({**CACHE_BATCH_TASK, **answer}, seed=seed)
+        problems += _budget_problems(res, f"seed {seed}", _CACHE_HINTS)
+    return problems
+
+
+# ------------------------------------------------------------------ task 3: the multiplier
+_STEP_HINTS = {
+    "cost_per_1k": "which always-on step costs the most for the least quality? (cost_graph)",
+    "quality": "you removed a step that carries most of the quality: look at quality_gain",
+    "success_rate": "transient model errors need a retry: keep retry.max_attempts above 1",
+    "p95_ms": "the request path is too long",
+}
+
+
+def judge_multiplier(answer: Any, *, seeds: Sequence[int]) -> list[str]:
+    """Task 3: which steps run, and how often, within every budget on every seed."""
+    seeds = check_seeds(seeds)
+    problems = _knob_problems(answer, MULTIPLIER_TASK_KNOBS, MULTIPLIER_SCENARIO,
+                              "multiplier_knobs")
+    for seed in seeds if not problems else ():
+        res = simulate({**MULTIPLIER_SCENARIO, **answer}, seed=seed)
+        problems += _budget_problems(res, f"seed {seed}", _STEP_HINTS)
+    return problems
+
+
+# ------------------------------------------------------------------ task 5: retry storm
+def _policy_problems(k: Mapping[str, Any]) -> list[str]:
+    """What a retry policy must define (the task lists every part), checked on the knobs."""
+    def get(name: str) -> Any:
+        return CATALOGUE[name].check(k[name]) if name in k else STORM_SCENARIO.get(
+            name, CATALOGUE[name].default)
+
+    out = []
+    if get("retry.max_attempts") < 2:
+        out.append("retry.max_attempts is 1: 3% of calls fail for transient reasons, and "
+                   "a policy with no retry loses them all")
+    if get("retry.timeout_ms") <= 0:
+        out.append("retry.timeout_ms is 0: an attempt with no timeout waits for ever")
+    if get("retry.backoff") != "exponential":
+        out.append(f"retry.backoff is {get('retry.backoff')!r}: use exponential backoff")
+    if get("retry.jitter") == "none":
+        out.append("retry.jitter is 'none': clients that failed together retry together")
+    if get("retry.budget_ratio") <= 0:
+        out.append("retry.budget_ratio is 0 (unlimited): cap retries at a share of requests")
+    deadline = get("gateway.deadline_ms")
+    if deadline <= 0:
+        out.append("gateway.deadline_ms is 0: give every request a deadline retries respect")
+    elif get("retry.timeout_ms") >= deadline:
+        out.append("retry.timeout_ms must be shorter than gateway.deadline_ms, or no retry "
+                   "ever fits inside the deadline")
+    if get("retry.cap_ms") >= deadline > 0:
+        out.append("retry.cap_ms must be shorter than gateway.deadline_ms")
+    if not get("breaker.enabled"):
+        out.append("breaker.enabled is false: add a circuit breaker")
+    return out
+
+
+def judge_retry_policy(answer: Any, *, seeds: Sequence[int]) -> list[str]:
+    """Task 5: a complete policy that survives the outage of every seed's case."""
+    seeds = check_seeds(seeds)
+    problems = _knob_problems(answer, STORM_TASK_KNOBS, STORM_SCENARIO, "retry_policy")
+    if problems:
+        return problems
+    problems = [f"retry_policy: {p}" for p in _policy_problems(answer)]
+    if problems:
+        return problems
+    lim = STORM_LIMITS
+    for seed in seeds:
+        case = storm_case(seed)
+        card = storm_scorecard(simulate({**STORM_SCENARIO, **answer, **case}, seed=seed))
+        where = (f"seed {seed}, {case['fault.outage_duration_s']:g} s outage at "
+                 f"{case['fault.outage_start_s']:g} s")
+        if card["pre"] < lim["pre"]:
+            problems.append(f"{where}: only {card['pre']:.1%} answered before the outage (need "
+                            f"{lim['pre']:.0%}); transient errors need retries that are allowed "
+                            "to happen (retry.on, retry.budget_ratio)")
+        if card["post"] < lim["post"]:
+            problems.append(f"{where}: only {card['post']:.1%} answered from "
+                            f"{lim['recover_s']:g} s after the outage ended (need "
+                            f"{lim['post']:.0%}): the service did not recover; look at what "
+                            "keeps load high after the trigger (retries, the breaker's "
+                            "open_s and half_open_calls)")
+        if card["amplification"] > lim["amplification"]:
+            problems.append(f"{where}: {card['amplification']:.2f} model calls per request "
+                            f"(limit {lim['amplification']:g}); retries multiply load")
+    return problems
+
+
+# ------------------------------------------------------------------ task 6: degradation
+_DEGRADE_HINTS = {
+    "success_rate": "requests the primary cannot answer need somewhere to go: fallback.chain",
+    "p95_ms": "slow or throttled attempts hold requests too long: a per-attempt timeout and "
+              "a breaker move them to the fallback sooner",
+    "quality": "too many answers come from a low-quality fallback: which fallback comes first?",
+    "cost_per_1k": "degraded requests still pay for retrieval, and repeats still pay for a "
+                   "call: steps.skip_when_degraded, the cache",
+}
+
+
+def judge_degradation(answer: Any, *, seeds: Sequence[int]) -> list[str]:
+    """Task 6: every budget holds through the slowdown of every seed's case."""
+    seeds = check_seeds(seeds)
+    problems = _knob_problems(answer, DEGRADE_TASK_KNOBS, DEGRADE_SCENARIO, "degrade_knobs")
+    for seed in seeds if not problems else ():
+        case = degrade_case(seed)
+        res = simulate({**DEGRADE_SCENARIO, **answer, **case}, seed=seed)
+        problems += _budget_problems(
+            res, f"seed {seed}, slowdown at {case['fault.slowdown_start_s']:g} s",
+            _DEGRADE_HINTS)
+    return problems
+
+
+# ------------------------------------------------------------------ task 7: the drill
+def judge_drill(answer: Any, *, seeds: Sequence[int]) -> list[str]:
+    """Task 7: after the kill switch nothing reaches the primary and everything is answered;
+    the trail names data and model; nothing leaks; on every seed."""
+    seeds = check_seeds(seeds)
+    problems = _knob_problems(answer, DRILL_TASK_KNOBS, DRILL_SCENARIO, "drill_knobs")
+    if problems:
+        return problems
+    if answer.get("kill.at_s") in (None, -1, "off", "never", "none"):
+        return ["drill_knobs: set kill.at_s (a time from 20 to 40 s) to throw the kill switch"]
+    for seed in seeds:
+        res = simulate({**DRILL_SCENARIO, **answer}, seed=seed)
+        kill, rec = res.scenario.kill.at_s, res.records
+        late = rec[rec["arrival_s"] >= kill]
+        truth = drill_truth(res, int(late["id"][0]) if len(late) else 0)
+        if truth["primary_calls_after_kill"]:
+            problems.append(f"seed {seed}: {truth['primary_calls_after_kill']} primary calls "
+                            "started after the kill switch")
+        failed = int(((late["outcome"] == codes.FAILED) | (late["outcome"] == codes.REJECTED))
+                     .sum())
+        if failed:
+            problems.append(f"seed {seed}: {failed} requests after the kill switch got no "
+                            "answer: the fallback chain must end in something that always "
+                            "answers")
+        if not res.scenario.audit.enabled:
+            problems.append(f"seed {seed}: the trail cannot say which data or model version "
+                            "produced an answer: audit.enabled")
+        if truth["leaks"]:
+            problems.append(f"seed {seed}: {truth['leaks']} retrieved documents reached users "
+                            "who may not see them: retrieval.permission_check")
+        if problems:
+            return problems
+    return problems
+
+
+#: What ``audit_answers(result, request_id)`` must return for each request it is asked about.
+AUDIT_KEYS = ("primary_calls_after_kill", "answered_by", "why", "data_snapshot", "leaks")
+
+
+def collect_audit_answers(audit_answers: Any, *, seeds: Sequence[int]) -> list[dict[str, Any]]:
+    """Task 7's second answer as plain data: ``audit_answers(result, request_id)`` called on
+    requests before and after the kill switch in each seed's audit run.
+
+    One record per request: ``{"seed", "request", "answer"}``, or ``{"seed", "request",
+    "error"}`` when ``audit_answers`` raised or returned no dict; ``[{"error": ...}]`` when it
+    is no function.  :func:`judge_audit_answers` judges the records.
+    """
+    seeds = check_seeds(seeds)
+    if not callable(audit_answers):
+        return [{"error": "audit_answers must be a function audit_answers(result, request_id), "
+                          f"got {audit_answers!r}"}]
+    records = []
+    for seed in seeds:
+        res = audit_run(seed)
+        for rid in audit_requests(res):
+            records.append({"seed": seed, "request": rid,
+                            **call_learner(audit_answers, res, rid, name="audit_answers")})
+    return records
+
+
+def judge_audit_answers(answer: Any, *, seeds: Sequence[int]) -> list[str]:
+    """Task 7: on every seed, the answers agree with the audit trail for requests before and
+    after the kill switch (``answer``: what :func:`collect_audit_answers` returns)."""
+    seeds = check_seeds(seeds)
+    if not isinstance(answer, Sequence) or isinstance(answer, str) or not all(
+            isinstance(r, Mapping) for r in answer):
+        return ["audit_answers: the answer must be the records lab2.collect_audit_answers("
+                f"audit_answers, seeds=...) returns, got {type(answer).__name__}"]
+    errors = [str(r["error"]) for r in answer if "error" in r]
+    if errors:
+        return [errors[0]]
+    given = {(r.get("seed"), r.get("request")): r.get("answer") for r in answer}
+    for seed in seeds:
+        res = audit_run(seed)
+        problems: list[str] = []
+        for rid in audit_requests(res):
+            got = given.get((seed, rid))
+            if not isinstance(got, Mapping):
+                return [f"seed {seed}: no answer for request {rid}; collect the answers with "
+                        "lab2.collect_audit_answers(audit_answers, seeds=...) on the same seeds"]
+            want = drill_truth(res, rid)
+            for key in AUDIT_KEYS:
+                if key not in got:
+                    problems.append(f"audit_answers' dict has no {key!r} key")
+                elif got[key] != want[key]:
+                    problems.append(f"seed {seed}, request {rid}: {key} {got[key]!r} is not "
+                                    "what the audit trail records; read it from the result "
+                                    "(result.trace, result.attempts, result.summary)")
+            if problems:
+                return problems
+    return []
+
+
+#: Every judge of the lab, by the answer it grades.
+JUDGES: dict[str, Judge] = {
+    "scaling": judge_scaling, "cache_batch_knobs": judge_cache_batch,
+    "multiplier_knobs": judge_multiplier, "retry_policy": judge_retry_policy,
+    "degrade_knobs": judge_degradation, "drill_knobs": judge_drill,
+    "audit_answers": judge_audit_answers,
+}

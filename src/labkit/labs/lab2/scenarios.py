@@ -1,0 +1,212 @@
+"""Lab 2's scenarios: every activity's knobs, each task's allowed knobs and seeded cases, once.
+
+Each scenario is a read-only dict of knob overrides on top of the catalogue
+defaults (see ``labkit knobs``).  A task's ``*_TASK_KNOBS`` maps each knob the
+learner may change to its (lowest, highest) value for the task, or ``None``
+for the catalogue's own range.  Where a task is graded on several cases (when
+an outage starts, how long it lasts), the seed picks the case from a short
+list (:func:`storm_case`, :func:`degrade_case`, :func:`audit_case`), so the
+learner can look up the case of any seed.
+
+>>> sorted(MACHINES)
+['large', 'standard']
+>>> storm_case(1), degrade_case(2)
+({'fault.outage_start_s': 30.0, 'fault.outage_duration_s': 5.0}, {'fault.slowdown_start_s': 15.0})
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from labkit.checkpoints import SimTask
+from labkit.labs.common import NO_BUDGETS, case_for, frozen
+
+__all__ = [
+    "MACHINES", "CAPACITY_SCENARIO", "SCALING_TASK",
+    "CACHE_CURVE_SCENARIO", "CACHE_BATCH_TASK", "CACHE_BATCH_TASK_KNOBS", "CACHE_BATCH_SIMTASK",
+    "MULTIPLIER_SCENARIO", "MULTIPLIER_TASK_KNOBS", "MULTIPLIER_SIMTASK",
+    "PEAK_SCENARIO", "PEAK_OPTIONS",
+    "STORM_SCENARIO", "STORM_TASK_KNOBS", "STORM_TIMINGS", "STORM_SEEDS_VISIBLE", "STORM_LIMITS",
+    "storm_case",
+    "DEGRADE_SCENARIO", "DEGRADE_TASK_KNOBS", "DEGRADE_STARTS_S", "DEGRADE_SEEDS_VISIBLE",
+    "degrade_case",
+    "DRILL_SCENARIO", "DRILL_TASK_KNOBS", "AUDIT_SCENARIO", "AUDIT_KILL_TIMES_S", "audit_case",
+]
+
+# --- activity 1: capacity and scaling ---------------------------------------------------
+
+#: Two machine types you can rent: a large replica is twice as fast and twice the price.
+#: The model is self-hosted, so you pay for replica-hours, not per call.
+MACHINES: Mapping[str, Mapping[str, float]] = frozen({
+    "standard": frozen({"model.service_ms": 80.0, "model.cost_per_replica_hour": 2.5}),
+    "large": frozen({"model.service_ms": 40.0, "model.cost_per_replica_hour": 5.0}),
+})
+
+#: Four standard replicas behind a 2 s deadline; turn load.rate_rps up until it bends.
+CAPACITY_SCENARIO: Mapping[str, Any] = frozen({
+    **NO_BUDGETS, "load.rate_rps": 40.0, "load.duration_s": 40.0, "model.replicas": 4,
+    **MACHINES["standard"], "model.cost_per_call": 0.0, "gateway.deadline_ms": 2000.0,
+})
+
+#: Task 1: the cheapest fleet that holds p95 <= 200 ms at 90 requests/s.
+SCALING_TASK: Mapping[str, Any] = frozen({
+    **CAPACITY_SCENARIO, "load.rate_rps": 90.0, "budget.p95_ms": 200.0,
+})
+
+# --- activity 2: caching and batching ---------------------------------------------------
+
+#: A cache in front of a fast model, for comparing hit ratios with Che's approximation.
+CACHE_CURVE_SCENARIO: Mapping[str, Any] = frozen({
+    **NO_BUDGETS, "load.rate_rps": 100.0, "load.duration_s": 120.0, "model.replicas": 12,
+    "model.service_ms": 10.0, "cache.enabled": True, "load.catalog_size": 10000,
+    "load.zipf_alpha": 1.0,
+})
+
+#: Task 2: 100 requests/s on only 2 self-hosted replicas; an answer's content changes about
+#: once a minute, so a stale cached answer is a wrong one (quality 0.5 instead of 0.8).
+CACHE_BATCH_TASK: Mapping[str, Any] = frozen({
+    "load.rate_rps": 100.0, "load.duration_s": 60.0, "model.replicas": 2,
+    "model.service_ms": 80.0, "model.cost_per_call": 0.002, "model.cost_per_replica_hour": 30.0,
+    "cache.content_change_s": 60.0, "budget.p95_ms": 500.0, "budget.p99_ms": 0.0,
+    "budget.success_rate": 0.99, "budget.quality": 0.76, "budget.cost_per_1k": 1.20,
+})
+CACHE_BATCH_TASK_KNOBS: Mapping[str, Any] = frozen({
+    "cache.enabled": None, "cache.capacity_items": (1, 5000), "cache.ttl_s": (0.0, 3600.0),
+    "batch.max_size": (1, 32), "batch.max_wait_ms": (0.0, 100.0),
+})
+#: Task 2 as a :class:`~labkit.checkpoints.SimTask`: shows the task and judges budgets per seed.
+CACHE_BATCH_SIMTASK = SimTask(
+    task_id="Task 2", base=CACHE_BATCH_TASK, allowed=tuple(CACHE_BATCH_TASK_KNOBS),
+    prompt="Cache and batch settings that meet every budget on 2 replicas at 100 requests/s.")
+
+# --- activity 3: the hidden multiplier --------------------------------------------------
+
+#: A RAG assistant that embeds, retrieves and reranks before every generation, with 5%
+#: transient model errors retried up to 3 attempts.
+MULTIPLIER_SCENARIO: Mapping[str, Any] = frozen({
+    "load.rate_rps": 30.0, "load.duration_s": 40.0, "serving.pattern": "rag",
+    "rerank.enabled": True, "model.error_rate": 0.05, "retry.max_attempts": 3,
+    "retry.timeout_ms": 2000.0, "budget.p95_ms": 800.0, "budget.p99_ms": 0.0,
+    "budget.success_rate": 0.99, "budget.quality": 0.90, "budget.cost_per_1k": 3.30,
+})
+MULTIPLIER_TASK_KNOBS: Mapping[str, Any] = frozen({
+    "retrieval.run_fraction": (0.0, 1.0), "rerank.enabled": None,
+    "rerank.run_fraction": (0.0, 1.0), "retry.max_attempts": (1, 5),
+})
+#: Task 3 as a :class:`~labkit.checkpoints.SimTask`.
+MULTIPLIER_SIMTASK = SimTask(
+    task_id="Task 3", base=MULTIPLIER_SCENARIO, allowed=tuple(MULTIPLIER_TASK_KNOBS),
+    prompt="Remove or gate the step that costs most and helps least, within every budget.")
+
+# --- activity 4: peaks, autoscaling and overprovisioning ---------------------------------
+
+#: 20 requests/s with a fourfold spike from 45 s to 75 s; self-hosted replicas at $4/h.
+PEAK_SCENARIO: Mapping[str, Any] = frozen({
+    **NO_BUDGETS, "load.rate_rps": 20.0, "load.duration_s": 120.0, "load.pattern": "spike",
+    "load.spike_multiplier": 4.0, "load.spike_start_s": 45.0, "load.spike_duration_s": 30.0,
+    "model.service_ms": 80.0, "model.cost_per_call": 0.0, "model.cost_per_replica_hour": 4.0,
+    "autoscale.cold_start_s": 10.0, "autoscale.interval_s": 15.0,
+    "autoscale.max_replicas": 16, "gateway.deadline_ms": 3000.0,
+})
+
+#: The two strategies compared in activity 4.
+PEAK_OPTIONS: Mapping[str, Mapping[str, Any]] = frozen({
+    "warm pool for the peak": frozen({"model.replicas": 8}),
+    "autoscaler from 2": frozen({"autoscale.enabled": True, "model.replicas": 2,
+                                 "autoscale.min_replicas": 2,
+                                 "autoscale.target_utilization": 0.6}),
+})
+
+# --- activity 5: retries under load -----------------------------------------------------
+
+#: 30 requests/s on 4 replicas (capacity 50/s), 3% transient errors, and a short hang
+#: outage; the naive client retries four times at once after a 1 s timeout.
+STORM_SCENARIO: Mapping[str, Any] = frozen({
+    **NO_BUDGETS, "load.rate_rps": 30.0, "load.duration_s": 80.0, "model.replicas": 4,
+    "model.service_ms": 80.0, "model.error_rate": 0.03, "fault.mode": "hang",
+    "fault.outage_start_s": 30.0, "fault.outage_duration_s": 5.0,
+    "retry.max_attempts": 4, "retry.timeout_ms": 1000.0, "retry.backoff": "none",
+    "retry.jitter": "none",
+})
+STORM_TASK_KNOBS: Mapping[str, Any] = frozen({
+    "retry.max_attempts": (1, 5), "retry.timeout_ms": (0.0, 5000.0), "retry.backoff": None,
+    "retry.base_ms": (0.0, 5000.0), "retry.cap_ms": (0.0, 10000.0), "retry.jitter": None,
+    "retry.budget_ratio": (0.0, 1.0), "retry.budget_window_s": (1.0, 60.0), "retry.on": None,
+    "retry.adaptive_throttle": None, "retry.throttle_k": (1.0, 10.0),
+    "breaker.enabled": None, "breaker.failure_rate": (0.05, 1.0), "breaker.min_calls": (1, 200),
+    "breaker.window_s": (1.0, 60.0), "breaker.open_s": (0.5, 60.0),
+    "breaker.half_open_calls": (1, 20), "gateway.deadline_ms": (0.0, 10000.0),
+})
+#: (outage start s, outage duration s) of task 5's cases; the seed picks one.
+STORM_TIMINGS: tuple[tuple[float, float], ...] = (
+    (20.0, 6.0), (30.0, 5.0), (25.0, 8.0), (35.0, 4.0), (30.0, 10.0))
+#: The seeds a learner checks task 5 on (their cases: a 5 s outage at 30 s, 8 s at 25 s).
+STORM_SEEDS_VISIBLE: tuple[int, ...] = (1, 2)
+#: What "survives" means: success before and after the outage, model calls per request,
+#: and how long recovery may take.
+STORM_LIMITS: Mapping[str, float] = frozen({"pre": 0.99, "post": 0.97, "amplification": 1.5,
+                                            "recover_s": 15.0})
+
+
+def storm_case(seed: int) -> dict[str, float]:
+    """The outage of task 5's case for ``seed``."""
+    start, duration = case_for(seed, STORM_TIMINGS)
+    return {"fault.outage_start_s": start, "fault.outage_duration_s": duration}
+
+
+# --- activity 6: graceful degradation ---------------------------------------------------
+
+#: A RAG assistant at 40 requests/s whose provider allows only 25 calls/s, and which gets
+#: three times slower for 20 s.  Naive client: immediate retries, no fallback.
+DEGRADE_SCENARIO: Mapping[str, Any] = frozen({
+    "load.rate_rps": 40.0, "load.duration_s": 60.0, "serving.pattern": "rag",
+    "model.upstream_limit_rps": 25.0, "fault.slowdown_start_s": 20.0,
+    "fault.slowdown_duration_s": 20.0, "fault.slowdown_factor": 3.0,
+    "retry.max_attempts": 3, "retry.backoff": "none", "retry.jitter": "none",
+    "budget.p95_ms": 800.0, "budget.p99_ms": 0.0, "budget.success_rate": 0.99,
+    "budget.quality": 0.75, "budget.cost_per_1k": 1.30,
+})
+DEGRADE_TASK_KNOBS: Mapping[str, Any] = frozen({
+    "fallback.chain": None, "steps.skip_when_degraded": None, "cache.enabled": None,
+    "cache.capacity_items": (1, 5000), "cache.ttl_s": (0.0, 3600.0),
+    **{k: v for k, v in STORM_TASK_KNOBS.items() if k.startswith(("retry.", "breaker."))},
+    "gateway.deadline_ms": (0.0, 10000.0),
+})
+#: When the slowdown starts in task 6's cases (seconds); the seed picks one.
+DEGRADE_STARTS_S: tuple[float, ...] = (30.0, 20.0, 15.0, 25.0, 20.0)
+#: The seeds a learner checks task 6 on (slowdowns at 20 s and 15 s).
+DEGRADE_SEEDS_VISIBLE: tuple[int, ...] = (1, 2)
+
+
+def degrade_case(seed: int) -> dict[str, float]:
+    """When the slowdown of task 6's case for ``seed`` starts."""
+    return {"fault.slowdown_start_s": case_for(seed, DEGRADE_STARTS_S)}
+
+
+# --- activity 7: production-ready audit drill -------------------------------------------
+
+#: A RAG assistant with a cache and an audit log; you will throw the kill switch.
+DRILL_SCENARIO: Mapping[str, Any] = frozen({
+    **NO_BUDGETS, "load.rate_rps": 20.0, "load.duration_s": 60.0, "serving.pattern": "rag",
+    "cache.enabled": True, "retrieval.index_refresh_s": 30.0, "model.version": "v3",
+    "audit.enabled": False, "retrieval.permission_check": False,
+    "retrieval.restricted_fraction": 0.05,
+})
+DRILL_TASK_KNOBS: Mapping[str, Any] = frozen({
+    "kill.at_s": (20.0, 40.0), "fallback.chain": None, "audit.enabled": None,
+    "retrieval.permission_check": None,
+})
+#: The drill as it should run (a fallback chain, the audit log, permission checks): the runs
+#: ``audit_answers`` is checked on, with the kill switch thrown when the seed says.
+AUDIT_SCENARIO: Mapping[str, Any] = frozen({
+    **DRILL_SCENARIO, "fallback.chain": ("small_model", "safe_message"), "audit.enabled": True,
+    "retrieval.permission_check": True,
+})
+#: When the kill switch is thrown in the audit runs (seconds); the seed picks one (seed 1: 30 s).
+AUDIT_KILL_TIMES_S: tuple[float, ...] = (22.0, 30.0, 37.0)
+
+
+def audit_case(seed: int) -> dict[str, float]:
+    """When the kill switch is thrown in the audit run for ``seed``."""
+    return {"kill.at_s": case_for(seed, AUDIT_KILL_TIMES_S)}

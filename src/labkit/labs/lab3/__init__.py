@@ -1,0 +1,58 @@
+"""Lab 3, evaluation, monitoring and governance: scenarios, tables and task judges.
+
+The lab notebook and its hidden tests both import this package, so every
+scenario is written down once (as knobs of :mod:`labkit.monitor`).  Its
+modules: ``scenarios`` (the knobs and budgets of each activity), ``analysis``
+(the runs the activities share), ``forms`` (what each answer looks like),
+``views`` (tables) and ``judges`` (graded tasks).
+
+Each graded task has a judge with the labs' one signature,
+``judge_*(answer, *, seeds) -> list[str]`` (see :mod:`labkit.labs.common`): it
+runs the monitor with the answer on the seeds it is given and returns a list of
+problems, one sentence each saying what failed and where to look (empty: the
+answer passes).  An answer of the wrong form is a problem too.  The seeds a
+learner is graded on live in the notebook's hidden tests.
+
+1. *Offline is not online*: the cost-weighted threshold (:func:`judge_threshold`).
+2. *Monitoring people will still read*: null-rate rules that catch the
+   incident without paging for blips (:func:`judge_null_rules`).
+3. *Drift and retraining*: a retraining policy within a cost and change
+   budget (:func:`judge_retraining`).
+4. *Governance drill*: the audit trail of one decision (:func:`judge_trace`)
+   and containment by shutdown (:func:`judge_containment`).
+
+>>> sorted(THRESHOLD_COSTS)
+['cost_fn', 'cost_fp']
+>>> judge_threshold(None, seeds=[1])
+['T1: not answered yet; set your answer to a number.']
+"""
+
+from __future__ import annotations
+
+from labkit.labs.common import knob_answer_problems, table
+from labkit.labs.lab3.analysis import (alert_run, containment, drift_runs, drill_run,
+                                       drill_transaction, evaluation_set, null_rules,
+                                       rule_report)
+from labkit.labs.lab3.forms import (containment_answer_problems, rule_answer_problems,
+                                    threshold_answer_problems, trace_answer_problems)
+from labkit.labs.lab3.judges import (JUDGES, judge_containment, judge_null_rules,
+                                     judge_retraining, judge_threshold, judge_trace)
+from labkit.labs.lab3.scenarios import (ALERT_BUDGET, ALERT_SCENARIO, CONTAIN_BUDGET,
+                                        DRIFT_SCENARIOS, DRILL_SCENARIO, OFFLINE_SCENARIO,
+                                        RETRAIN_BUDGET, RETRAIN_POLICIES, RETRAIN_SCENARIO,
+                                        RETRAIN_TASK_KNOBS, THRESHOLD_COSTS, THRESHOLD_TOLERANCE,
+                                        TRACE_KEYS)
+from labkit.labs.lab3.views import (SUGGESTED_SUBCATEGORIES, alerts_table, labels_known,
+                                    noise_table, quality_table, retrain_table,
+                                    subcategory_table)
+
+__all__ = ["THRESHOLD_COSTS", "THRESHOLD_TOLERANCE", "OFFLINE_SCENARIO", "evaluation_set",
+           "quality_table", "labels_known", "noise_table", "alerts_table",
+           "SUGGESTED_SUBCATEGORIES", "subcategory_table", "threshold_answer_problems",
+           "judge_threshold", "ALERT_SCENARIO", "ALERT_BUDGET", "null_rules", "rule_report",
+           "rule_answer_problems", "judge_null_rules", "alert_run", "DRIFT_SCENARIOS",
+           "drift_runs", "RETRAIN_SCENARIO", "RETRAIN_POLICIES", "RETRAIN_TASK_KNOBS",
+           "RETRAIN_BUDGET", "retrain_table", "judge_retraining", "DRILL_SCENARIO", "drill_run",
+           "drill_transaction", "TRACE_KEYS", "trace_answer_problems", "judge_trace",
+           "CONTAIN_BUDGET", "containment", "containment_answer_problems", "judge_containment",
+           "JUDGES", "knob_answer_problems", "table"]

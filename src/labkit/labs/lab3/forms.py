@@ -1,0 +1,81 @@
+"""What lab 3's answers look like: the form checks of its non-knob answers.
+
+Each check returns problems, one sentence each ([] = the form is right), as
+every form check of the labs does; a knob answer (task 3) is checked by
+:func:`~labkit.labs.common.knob_answer_problems`.  Helpers that need a
+well-formed answer to run (:func:`~labkit.labs.lab3.analysis.null_rules`,
+:func:`~labkit.labs.lab3.analysis.containment`) raise these problems as a
+:class:`~labkit.checkpoints.CheckpointError`.
+
+>>> rule_answer_problems({"threshold": 0.5}, "T2")
+["T2: the answer must be a dict with exactly the keys 'threshold' and 'window_h', got ..."]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from labkit.checkpoints import check_number
+from labkit.labs.common import form_problems
+from labkit.labs.lab3.scenarios import TRACE_KEYS
+from labkit.monitor.knobs import MONITOR_CATALOGUE
+
+__all__ = ["threshold_answer_problems", "rule_answer_problems", "containment_answer_problems",
+           "trace_answer_problems", "FALLBACKS"]
+
+#: What a shut-down model falls back to.
+FALLBACKS: tuple[str, ...] = tuple(MONITOR_CATALOGUE["shutdown.fallback"].choices)
+
+
+def _unanswered(answer: Any) -> bool:
+    return answer is None or answer is Ellipsis
+
+
+def threshold_answer_problems(answer: Any, task: str = "T1") -> list[str]:
+    """A decision threshold: a number from 0 to 1."""
+    return form_problems(check_number, answer, minimum=0.0, maximum=1.0, question=task)
+
+
+def rule_answer_problems(answer: Any, task: str = "T2") -> list[str]:
+    """A null-rate rule: ``{"threshold": 0..1, "window_h": whole hours 1..168}``."""
+    if _unanswered(answer):
+        return [f"{task}: not answered yet; set it to a dict such as "
+                "{'threshold': 0.5, 'window_h': 2}."]
+    if not isinstance(answer, Mapping) or set(answer) != {"threshold", "window_h"}:
+        return [f"{task}: the answer must be a dict with exactly the keys 'threshold' and "
+                f"'window_h', got {answer!r}."]
+    return (form_problems(check_number, answer["threshold"], minimum=0.0, maximum=1.0,
+                          question=f"{task} (threshold)")
+            + form_problems(check_number, answer["window_h"], minimum=1, maximum=168,
+                            integer=True, unit="hours", question=f"{task} (window_h)"))
+
+
+def containment_answer_problems(answer: Any, task: str = "T5") -> list[str]:
+    """A shutdown rule: a null-rate rule plus the fallback and how long the model stays off."""
+    keys = ("threshold", "window_h", "fallback", "duration_h")
+    if _unanswered(answer):
+        return [f"{task}: not answered yet; set it to a dict with the keys "
+                f"{', '.join(keys)}."]
+    if not isinstance(answer, Mapping) or set(answer) != set(keys):
+        return [f"{task}: the answer must be a dict with exactly the keys {', '.join(keys)}, "
+                f"got {answer!r}."]
+    problems = rule_answer_problems({"threshold": answer["threshold"],
+                                     "window_h": answer["window_h"]}, task)
+    fallback = answer["fallback"]
+    if not isinstance(fallback, str) or fallback not in FALLBACKS:
+        problems.append(f"{task}: fallback must be one of {', '.join(FALLBACKS)}, got "
+                        f"{fallback!r}.")
+    return problems + form_problems(check_number, answer["duration_h"], minimum=1, maximum=168,
+                                    integer=True, unit="hours", question=f"{task} (duration_h)")
+
+
+def trace_answer_problems(answer: Any, task: str = "T4") -> list[str]:
+    """What produced one decision: a dict with exactly the keys of :data:`TRACE_KEYS`."""
+    if _unanswered(answer):
+        return [f"{task}: not answered yet; set it to a dict with the keys "
+                f"{', '.join(TRACE_KEYS)}."]
+    if not isinstance(answer, Mapping) or set(answer) != set(TRACE_KEYS):
+        return [f"{task}: the answer must be a dict with exactly the keys "
+                f"{', '.join(TRACE_KEYS)}, got {answer!r}."]
+    return []

@@ -1,0 +1,160 @@
+"""Lab 3's task judges: an answer and seeds in, problems out (empty: it passes).
+
+Each judge has the labs' one signature, ``judge_x(answer, *, seeds) -> list[str]``
+(see :mod:`labkit.labs.common`): it checks the answer's form (a wrong form is a
+problem, not an exception), runs the monitor with the answer on each seed and
+returns one sentence per failure, saying what failed, on which seed and where
+to look, never naming an answer that passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from labkit.labs.common import Judge, check_seeds, knob_answer_problems
+from labkit.labs.lab3.analysis import (best_cost, containment, drill_run, drill_transaction,
+                                       evaluation_set, rule_report)
+from labkit.labs.lab3.forms import (containment_answer_problems, rule_answer_problems,
+                                    threshold_answer_problems, trace_answer_problems)
+from labkit.labs.lab3.scenarios import (ALERT_BUDGET, CONTAIN_BUDGET, RETRAIN_BUDGET,
+                                        RETRAIN_SCENARIO, RETRAIN_TASK_KNOBS, THRESHOLD_COSTS,
+                                        THRESHOLD_TOLERANCE)
+from labkit.monitor import MonitorConfig, expected_cost, run_monitor
+from labkit.monitor.knobs import MONITOR_CATALOGUE
+
+__all__ = ["judge_threshold", "judge_null_rules", "judge_retraining", "judge_trace",
+           "judge_containment", "JUDGES"]
+
+
+def judge_threshold(answer: Any, *, seeds: Sequence[int]) -> list[str]:
+    """T1: the threshold's cost on each seed's labelled data, within 3% of the cheapest."""
+    seeds = check_seeds(seeds)
+    problems = threshold_answer_problems(answer)
+    if problems:
+        return problems
+    t = float(answer)
+    for seed in seeds:
+        y, s = evaluation_set(seed)
+        mine, best = expected_cost(y, s, t, **THRESHOLD_COSTS), best_cost(seed)
+        if mine > best * (1 + THRESHOLD_TOLERANCE):
+            problems.append(f"T1: threshold {t:.3f} costs ${mine:.3f} per transaction on seed "
+                            f"{seed}, {mine / best - 1:.0%} more than the cheapest threshold "
+                            "does; compare the cost curve, not precision or accuracy.")
+    return problems
+
+
+def judge_null_rules(answer: Any, *, seeds: Sequence[int]) -> list[str]:
+    """T2: detection within ``ALERT_BUDGET['detect_h']`` and few enough false alerts, per seed."""
+    seeds = check_seeds(seeds)
+    problems = rule_answer_problems(answer)
+    if problems:
+        return problems
+    for seed in seeds:
+        r = rule_report(answer, seed)
+        det = r["time_to_detect_h"]
+        if det is None or det > ALERT_BUDGET["detect_h"]:
+            got = "never" if det is None else f"after {det} h"
+            problems.append(f"T2: seed {seed}: the incident was detected {got}; the budget is "
+                            f"{ALERT_BUDGET['detect_h']:g} h (a long window or a high threshold "
+                            "waits too long).")
+        if r["false_per_week"] > ALERT_BUDGET["false_per_week"]:
+            problems.append(f"T2: seed {seed}: {r['false_per_week']:g} false alerts a week; the "
+                            f"budget is {ALERT_BUDGET['false_per_week']:g} (blips last up to 3 h:"
+                            " a window no longer than a blip pages for every one).")
+    return problems
+
+
+def judge_retraining(answer: Any, *, seeds: Sequence[int]) -> list[str]:
+    """T3: the policy's cost per transaction and number of retrainings on each seed."""
+    seeds = check_seeds(seeds)
+    problems = knob_answer_problems(
+        answer, RETRAIN_TASK_KNOBS, task="T3", catalogue=MONITOR_CATALOGUE,
+        build=lambda k: MonitorConfig.from_knobs({**RETRAIN_SCENARIO, **k}))
+    if problems:
+        return problems
+    for seed in seeds:
+        s = run_monitor({**RETRAIN_SCENARIO, **answer}, seed=seed).summary
+        cost, trained = s["cost"]["per_tx"], s["releases"]["retrains"]
+        if cost > RETRAIN_BUDGET["cost_per_tx"]:
+            problems.append(f"T3: seed {seed}: ${cost:.3f} per transaction, above the "
+                            f"${RETRAIN_BUDGET['cost_per_tx']:.2f} budget (the model is stale "
+                            "for too long after the drift).")
+        if trained > RETRAIN_BUDGET["retrains"]:
+            problems.append(f"T3: seed {seed}: {trained} retrainings, more than the "
+                            f"{RETRAIN_BUDGET['retrains']:g} releases the team can review.")
+    return problems
+
+
+def judge_trace(answer: Any, *, seeds: Sequence[int]) -> list[str]:
+    """T4: the answer names what the audit trail says produced the drill's decision
+    (:func:`~labkit.labs.lab3.analysis.drill_transaction`) on each seed."""
+    seeds = check_seeds(seeds)
+    problems = trace_answer_problems(answer)
+    if problems:
+        return problems
+    for seed in seeds:
+        drill = drill_run(seed)
+        tx_id = drill_transaction(drill)
+        truth = drill.trace(tx_id)
+        for key in ("model_version", "data_snapshot"):
+            if str(answer[key]).strip() != str(truth[key]):
+                problems.append(f"T4: {key} {answer[key]!r} is not what the audit trail "
+                                f"records; read result.trace({tx_id}).")
+        try:
+            ok = abs(float(answer["threshold"]) - float(truth["threshold"])) < 1e-9
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            problems.append(f"T4: threshold {answer['threshold']!r} is not the one that decided "
+                            "this transaction.")
+        for key, what in (("features", "the inputs the model version uses"),
+                          ("missing", "the inputs that were missing for this transaction")):
+            given = answer[key]
+            given = [given] if isinstance(given, str) else list(given or [])
+            if sorted(map(str, given)) != sorted(truth[key]):
+                problems.append(f"T4: {key!r} must list {what}.")
+    return problems
+
+
+def judge_containment(answer: Any, *, seeds: Sequence[int]) -> list[str]:
+    """T5: shut down during the incident only, cheaply, without drowning the review team."""
+    seeds = check_seeds(seeds)
+    problems = containment_answer_problems(answer)
+    if problems:
+        return problems
+    for seed in seeds:
+        before, after = containment(answer, seed)
+        inc = next(e for e in after.events if e.kind == "null_feature")
+        window = slice(inc.start_h, inc.end_h + 25)
+        cost0, cost1 = before.stats.cost[window].sum(), after.stats.cost[window].sum()
+        offs = [r.at_h for r in after.audit if r.action == "shutdown"]
+        late = [h for h in offs if not inc.start_h <= h <= inc.end_h + 1]
+        if not offs or offs[0] - inc.start_h > CONTAIN_BUDGET["detect_h"]:
+            problems.append(f"T5: seed {seed}: the model was not switched off within "
+                            f"{CONTAIN_BUDGET['detect_h']:g} h of the incident.")
+        if late:
+            problems.append(f"T5: seed {seed}: the model was switched off at hour {late[0]}, "
+                            "outside the incident (a blip, not a failure).")
+        if cost1 > cost0 * (1 - CONTAIN_BUDGET["cost_cut"]):
+            problems.append(f"T5: seed {seed}: the incident cost ${cost1:,.0f} with containment "
+                            f"against ${cost0:,.0f} without; cut it by at least "
+                            f"{CONTAIN_BUDGET['cost_cut']:.0%}.")
+        wait = after.summary["shutdown"]["review_wait_h_max"]
+        if wait is None or wait > CONTAIN_BUDGET["review_wait_h"]:
+            waited = "for ever" if wait is None else f"up to {wait:.0f} h"
+            problems.append(f"T5: seed {seed}: reviews waited {waited}; the budget is "
+                            f"{CONTAIN_BUDGET['review_wait_h']:g} h (the fallback sends the "
+                            "team more than it can check).")
+        if after.hourly["shut_down"][inc.end_h + 49:].any():
+            problems.append(f"T5: seed {seed}: the model was still off two days after the "
+                            "incident ended; restore it once the feed is fixed.")
+    return problems
+
+
+#: Every judge of the lab, by the answer it grades.
+JUDGES: dict[str, Judge] = {
+    "t1_threshold": judge_threshold, "t2_rule": judge_null_rules,
+    "t3_policy": judge_retraining, "t4_trace": judge_trace,
+    "t5_containment": judge_containment,
+}

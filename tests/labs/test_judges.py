@@ -1,0 +1,305 @@
+"""Every lab judge keeps the labs' contract (``labkit.labs.common``).
+
+* one signature: ``judge(answer, *, seeds) -> list[str]``;
+* an answer of the wrong form is a problem in words, never an exception; no seeds at all is
+  the notebook author's mistake and raises;
+* no message names an answer that passes: over a grid of wrong answers, no value of a passing
+  answer that the wrong one does not share (and no grader-only reference number) appears in
+  any message, and the passing answers get no message at all.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import pytest
+
+from labkit.labs import common, lab1, lab2, lab3
+from labkit.labs.lab1.analysis import fewest_reviewers
+from labkit.labs.lab2.analysis import cheapest_fleet
+from labkit.monitor import best_threshold_for_cost
+
+ALL_JUDGES = {f"lab{n}.{name}": judge for n, lab in ((1, lab1), (2, lab2), (3, lab3))
+              for name, judge in lab.JUDGES.items()}
+EXTRA_JUDGES = {"lab2.scaling_budget": lab2.judge_scaling_budget}
+
+
+@pytest.mark.parametrize("name", [*ALL_JUDGES, *EXTRA_JUDGES])
+def test_every_judge_has_the_one_signature(name):
+    judge = {**ALL_JUDGES, **EXTRA_JUDGES}[name]
+    params = list(inspect.signature(judge).parameters.values())
+    assert [(p.name, p.kind) for p in params] == [
+        ("answer", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+        ("seeds", inspect.Parameter.KEYWORD_ONLY)], name
+    assert all(p.default is inspect.Parameter.empty for p in params), name
+    assert inspect.signature(judge).return_annotation in ("list[str]", list[str]), name
+
+
+BAD_FORMS = [None, ..., "yes", 3.5, True, [], {"no.such_knob": 1}, {"threshold": "x"}]
+
+
+@pytest.mark.parametrize("name", ALL_JUDGES)
+def test_a_wrong_form_is_a_problem_not_an_exception(name):
+    judge = ALL_JUDGES[name]
+    for answer in BAD_FORMS:
+        problems = judge(answer, seeds=[3])
+        assert problems and all(isinstance(p, str) and p for p in problems), (name, answer)
+
+
+@pytest.mark.parametrize("name", ALL_JUDGES)
+def test_a_judge_without_seeds_refuses_to_grade(name):
+    for seeds in ([], (), "1", [1.5], [-1]):
+        with pytest.raises(ValueError, match="seed"):
+            ALL_JUDGES[name](None, seeds=seeds)
+
+
+# ------------------------------------------------------------------ the leak grid
+NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
+
+
+def _numbers(text: str) -> set[float]:
+    return {float(n) for n in NUMBER.findall(text.replace(",", ""))}
+
+
+def _named(value: Any, text: str) -> bool:
+    """Does ``text`` name ``value`` (a number as a number, a word as a word)?"""
+    if isinstance(value, bool) or value is None:
+        return False    # "on" / "off" cannot be told from prose; knobs are named, not set
+    if isinstance(value, (int, float)):
+        return float(value) in _numbers(text)
+    if isinstance(value, str):
+        return re.search(rf"(?<![\w@.-]){re.escape(value)}(?![\w@-])", text) is not None
+    if isinstance(value, (tuple, list)):
+        return ", ".join(map(str, value)) in text or repr(tuple(value)) in text
+    raise TypeError(value)
+
+
+def _secrets(passing: Any, wrong: Any, base: Mapping[str, Any]) -> list[Any]:
+    """The values of a passing answer that the wrong answer (on its base) does not share."""
+    if not isinstance(passing, Mapping):
+        return [] if passing == wrong else [passing]
+    have = {**base, **wrong} if isinstance(wrong, Mapping) else dict(base)
+    return [v for k, v in passing.items() if have.get(k) != v]
+
+
+def _check_grid(judge: Callable[..., list[str]], *, passing: Sequence[Any],
+                wrong: Sequence[Any], seeds: Sequence[int], base: Mapping[str, Any] = {},
+                reference: Sequence[Any] = (), stated: Sequence[Any] = ()) -> None:
+    """``reference``: grader-only numbers no message may show; ``stated``: values the task's
+    own text requires of every answer (not a secret, so a message may repeat them)."""
+    for answer in passing:
+        assert judge(answer, seeds=seeds) == [], f"a passing answer failed: {answer!r}"
+    for answer in wrong:
+        problems = judge(answer, seeds=seeds)
+        assert problems, f"a wrong answer passed: {answer!r}"
+        text = "\n".join(problems)
+        secrets = [*reference, *(s for p in passing for s in _secrets(p, answer, base))]
+        for secret in (s for s in secrets if s not in stated):
+            assert not _named(secret, text), (
+                f"the message for {answer!r} names {secret!r} of a passing answer:\n{text}")
+
+
+def test_the_leak_check_can_see_a_leak():
+    assert _named(6, "6 replicas is the smallest number") and not _named(6, "16 replicas, 0.6")
+    assert _named("large", "5 x large also meets it") and not _named("v1", "'v12'")
+    assert _named(("small_model", "safe_message"), "try small_model, safe_message")
+    assert _named(25.0, "for $25/h")
+
+
+def test_lab1_replicas_never_names_the_right_count():
+    _check_grid(lab1.judge_replicas, passing=[6], wrong=[1, 2, 3, 4, 5, 7, 8, 9, 12, 40],
+                seeds=[11])
+
+
+def test_lab1_boundary_never_names_the_right_team():
+    fewest = fewest_reviewers(lab1.REVIEW_P95_BUDGET_S)
+    right = {"boundary.policy": "approval", "boundary.reviewers": fewest}
+    wrong = [{"boundary.policy": "none"}, {"boundary.policy": "approval"},
+             *({"boundary.policy": "approval", "boundary.reviewers": c}
+               for c in (1, 2, 3, 4, 6, 7, 9, 20))]
+    _check_grid(lab1.judge_boundary, passing=[right], wrong=wrong, seeds=[11],
+                base=lab1.BOUNDARY_SCENARIO, reference=[fewest])
+
+
+def test_lab1_shape_never_names_a_passing_shape():
+    good = [{"serving.pattern": "rag", "retrieval.index_refresh_s": 20.0, "model.replicas": 4},
+            {"serving.pattern": "rag", "retrieval.index_refresh_s": 15.0, "model.replicas": 5}]
+    wrong = [{"serving.pattern": "realtime"}, {"serving.pattern": "batch"},
+             {"serving.pattern": "batch", "serving.batch_interval_s": 12.0},
+             {"serving.pattern": "rag"},
+             {"serving.pattern": "rag", "retrieval.index_refresh_s": 20.0,
+              "retrieval.permission_check": False},
+             {"serving.pattern": "rag", "retrieval.index_refresh_s": 20.0, "model.replicas": 3}]
+    _check_grid(lab1.judge_shape, passing=good, wrong=wrong, seeds=[12],
+                base=lab1.SHAPE_WORKLOAD)
+
+
+def _explain(result, request_id):
+    t = result.trace(request_id)
+    guard = t["guardrail"]
+    return {"data_snapshot": t["data_snapshot"], "model_version": t["model"]["version"],
+            "threshold": guard["threshold"] if isinstance(guard, dict) else guard}
+
+
+def test_lab1_explain_never_names_what_the_trail_records():
+    seeds = [13, 15]   # as shipped, and another threshold with model v2
+
+    def judge(answer, *, seeds):
+        return lab1.judge_incident_report(lab1.collect_explanations(answer, seeds=seeds),
+                                          seeds=seeds)
+
+    truths = [lab1.incident_truth(res, rid) for s in seeds
+              for res in [lab1.incident_run(s)] for rid in lab1.incident_requests(res)]
+    wrong = [lambda r, i: {"data_snapshot": "retrieval-index@0s", "model_version": "v1",
+                           "threshold": 0.5},
+             lambda r, i: {**_explain(r, i), "model_version": "v9"},
+             lambda r, i: {**_explain(r, i), "threshold": 0.1},
+             lambda r, i: {**_explain(r, i), "data_snapshot": "retrieval-index@999s"}]
+    for fn in wrong:
+        problems = judge(fn, seeds=seeds)
+        assert problems
+        text = "\n".join(problems)
+        given = lab1.collect_explanations(fn, seeds=seeds)
+        for truth, mine in zip(truths, given, strict=True):
+            for key in lab1.EXPLAIN_KEYS:
+                if truth[key] != mine["answer"][key]:
+                    assert not _named(truth[key], text), (key, truth[key], text)
+    assert judge(_explain, seeds=seeds) == []
+
+
+def test_lab2_scaling_never_names_the_cheapest_fleet():
+    machine, n, price = cheapest_fleet()
+    right = {"machine": machine, "replicas": n}
+    wrong = [{"machine": m, "replicas": r} for m in ("standard", "large")
+             for r in (1, 3, 4, 6, 8, 12, 30) if (m, r) != (machine, n)]
+    _check_grid(lab2.judge_scaling, passing=[right], wrong=wrong, seeds=[11],
+                reference=[n, price])
+
+
+def test_lab2_knob_tasks_never_name_a_passing_setting():
+    cache = {"cache.enabled": True, "cache.capacity_items": 5000, "cache.ttl_s": 12.0,
+             "batch.max_size": 8, "batch.max_wait_ms": 10.0}
+    _check_grid(lab2.judge_cache_batch, passing=[cache], seeds=[11],
+                base=lab2.CACHE_BATCH_TASK,
+                wrong=[{}, {**cache, "cache.ttl_s": 0.0}, {**cache, "batch.max_size": 1},
+                       {**cache, "cache.enabled": False}, {"cache.enabled": True}])
+    _check_grid(lab2.judge_multiplier, passing=[{"rerank.enabled": False},
+                                                {"rerank.run_fraction": 0.2}],
+                seeds=[11], base=lab2.MULTIPLIER_SCENARIO,
+                wrong=[{}, {"retrieval.run_fraction": 0.5}, {"rerank.run_fraction": 0.9},
+                       {"rerank.enabled": False, "retry.max_attempts": 1}])
+    drill = {"kill.at_s": 30.0, "fallback.chain": ("small_model", "safe_message"),
+             "audit.enabled": True, "retrieval.permission_check": True}
+    _check_grid(lab2.judge_drill, passing=[drill], seeds=[11], base=lab2.DRILL_SCENARIO,
+                wrong=[{"kill.at_s": 30.0}, {**drill, "fallback.chain": ()},
+                       {**drill, "audit.enabled": False},
+                       {**drill, "retrieval.permission_check": False},
+                       {k: v for k, v in drill.items() if k != "kill.at_s"}])
+
+
+def test_lab2_resilience_tasks_never_name_a_passing_policy():
+    retry = {"retry.max_attempts": 3, "retry.timeout_ms": 1000.0,
+             "retry.on": ("error", "timeout"), "retry.backoff": "exponential",
+             "retry.base_ms": 100.0, "retry.cap_ms": 1000.0, "retry.jitter": "full",
+             "retry.budget_ratio": 0.1, "breaker.enabled": True, "breaker.open_s": 2.0,
+             "breaker.half_open_calls": 3, "gateway.deadline_ms": 3000.0}
+    _check_grid(lab2.judge_retry_policy, passing=[retry], seeds=[11],
+                base=lab2.STORM_SCENARIO, stated=["exponential"],   # "exponential backoff"
+                wrong=[{}, {**retry, "retry.jitter": "none"}, {**retry, "breaker.enabled": False},
+                       {**retry, "breaker.open_s": 30.0, "breaker.half_open_calls": 5},
+                       {**retry, "retry.budget_ratio": 0.0}])
+    degrade = {"fallback.chain": ("small_model", "stale_cache", "safe_message"),
+               "steps.skip_when_degraded": True, "cache.enabled": True,
+               "retry.max_attempts": 2, "retry.on": ("error", "timeout"),
+               "retry.timeout_ms": 400.0, "retry.backoff": "exponential",
+               "retry.jitter": "full", "breaker.enabled": True, "gateway.deadline_ms": 1500.0}
+    _check_grid(lab2.judge_degradation, passing=[degrade], seeds=[11],
+                base=lab2.DEGRADE_SCENARIO,
+                wrong=[{}, {**degrade, "fallback.chain": ("safe_message",)},
+                       {**degrade, "fallback.chain": ("stale_cache", "safe_message")},
+                       {**degrade, "cache.enabled": False}, {**degrade, "breaker.enabled": False}])
+
+
+def test_lab2_audit_answers_never_name_what_the_trail_records():
+    seeds = [11, 12]
+
+    def copied(result, rid):
+        return {**lab2.drill_truth(result, rid), "data_snapshot": "retrieval-index@0s",
+                "answered_by": "nobody", "primary_calls_after_kill": 99}
+
+    given = lab2.collect_audit_answers(copied, seeds=seeds)
+    problems = lab2.judge_audit_answers(given, seeds=seeds)
+    assert problems
+    text = "\n".join(problems)
+    for seed in seeds:
+        res = lab2.audit_run(seed)
+        for rid in lab2.audit_requests(res):
+            truth = lab2.drill_truth(res, rid)
+            assert not _named(truth["answered_by"], text)
+            if truth["data_snapshot"] != "retrieval-index@0s":
+                assert not _named(truth["data_snapshot"], text)
+    right = lab2.collect_audit_answers(lab2.drill_truth, seeds=seeds)
+    assert lab2.judge_audit_answers(right, seeds=seeds) == []
+
+
+def test_lab3_tasks_never_name_a_passing_answer():
+    y, s = lab3.evaluation_set(21)
+    best = best_threshold_for_cost(y, s, **lab3.THRESHOLD_COSTS)
+    _check_grid(lab3.judge_threshold, passing=[best], wrong=[0.02, 0.05, 0.2, 0.5, 0.9],
+                seeds=[21], reference=[round(best, 3), round(best, 2)])
+    _check_grid(lab3.judge_null_rules, seeds=[21, 22], stated=[lab3.ALERT_BUDGET["detect_h"]],
+                passing=[{"threshold": 0.6, "window_h": 6}, {"threshold": 0.5, "window_h": 8}],
+                wrong=[{"threshold": 0.05, "window_h": 1}, {"threshold": 0.4, "window_h": 24},
+                       {"threshold": 0.95, "window_h": 12}])
+    drill = lab3.drill_run(1)
+    trail = drill.trace(lab3.drill_transaction(drill))
+    right = {k: trail[k] for k in lab3.TRACE_KEYS}
+    _check_grid(lab3.judge_trace, passing=[right], seeds=[1],
+                wrong=[dict(right, threshold=0.2), dict(right, model_version="v9"),
+                       dict(right, data_snapshot="nightly"), dict(right, missing=[])])
+    contain = {"threshold": 0.6, "window_h": 6, "fallback": "rules_review", "duration_h": 24}
+    _check_grid(lab3.judge_containment, passing=[contain], seeds=[21],
+                wrong=[dict(contain, fallback="review_all"), dict(contain, fallback="allow_all"),
+                       dict(contain, duration_h=168), dict(contain, threshold=0.97)])
+
+
+def test_lab3_retraining_never_names_a_passing_policy():
+    right = [{"retrain.policy": "trigger", "retrain.trigger_on": "recall",
+              "alerts.recall_floor": 0.25, "retrain.cooldown_days": 6},
+             {"retrain.policy": "schedule", "retrain.every_days": 10,
+              "retrain.retune_threshold": True}]
+    _check_grid(lab3.judge_retraining, passing=right, seeds=[21],
+                base=lab3.RETRAIN_SCENARIO,
+                wrong=[{}, {"retrain.policy": "schedule", "retrain.every_days": 7}])
+
+
+def test_common_table_and_call_learner():
+    assert common.call_learner(None, 1, 2, name="f") == {"error": "f must be a function, got None"}
+    assert common.call_learner(lambda r, i: {"a": (1, 2)}, "res", 7, name="f") == {
+        "answer": {"a": [1, 2]}}
+    assert common.call_learner(lambda r, i: 1 / 0, "res", 7, name="f")["error"] == (
+        "f(result, 7) raised ZeroDivisionError: division by zero")
+    assert common.case_for(5, (1, 2, 3)) == 3
+    with pytest.raises(ValueError, match="cases must not be empty"):
+        common.case_for(1, ())
+
+
+def test_grading_with_the_labs_loads_no_front_end():
+    """Hidden tests import the lab packages and call judges: no plotting or widgets needed."""
+    import json
+    import subprocess
+    import sys
+
+    probe = ("import json, sys\n"
+             "from labkit.labs import lab1, lab2, lab3\n"
+             "lab1.judge_replicas(6, seeds=[1]); lab3.judge_threshold(0.5, seeds=[1])\n"
+             "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    loaded = set(json.loads(proc.stdout))
+    assert "labkit" in loaded
+    assert loaded.isdisjoint({"plotly", "ipywidgets", "anywidget"}), sorted(loaded)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -147,6 +148,19 @@ def check_dask_address(address: str) -> str:
 
 
 @contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored meanwhile (main thread only), so processes started now ignore it too."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
 def dask_client(address: str, *, workers: int | None = None,
                 connect_timeout_s: float | None = None,
                 require_labkit: bool = True) -> Iterator[Client]:
@@ -179,10 +193,11 @@ def dask_client(address: str, *, workers: int | None = None,
     with ExitStack() as stack:
         target: Any = address
         if address == "local":
-            target = stack.enter_context(LocalCluster(
-                n_workers=workers or cores.usable_cores(), threads_per_worker=1,
-                processes=True, host="127.0.0.1", dashboard_address=None,
-                silence_logs=logging.ERROR))
+            with _sigint_ignored():       # workers inherit it: Ctrl-C is this process's
+                target = stack.enter_context(LocalCluster(
+                    n_workers=workers or cores.usable_cores(), threads_per_worker=1,
+                    processes=True, host="127.0.0.1", dashboard_address=None,
+                    silence_logs=logging.ERROR))
         try:
             client = stack.enter_context(Client(target, timeout=f"{timeout_s}s"))
         except (OSError, TimeoutError, asyncio.TimeoutError) as exc:

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from labkit.sweep import DaskClusterError, cores, executors, run_sweep
-from labkit.sweep.executors import (SweepRun, dask_client, run_here, run_on_dask, run_on_pool,
-                                    run_one)
+from labkit.sweep.executors import SweepRun, dask_client, run_here, run_on_dask, run_on_pool, run_one
 
 SMALL = {"load.duration_s": 5.0, "load.rate_rps": 20.0}        # the `serial` fixture's sweep
 GRID = {"model.replicas": [1, 2], "cache.enabled": [False, True]}

@@ -51,8 +51,17 @@ def test_the_store_gets_only_the_error_from_the_spec() -> None:
 
 
 def test_public_names() -> None:
-    from labkit.sweep import (DaskClusterError, SweepError, SweepSpec, SweepTable, dask_client,
-                              flatten_summary, parse_grid, run_sweep, usable_cores)
+    from labkit.sweep import (
+        DaskClusterError,
+        SweepError,
+        SweepSpec,
+        SweepTable,
+        dask_client,
+        flatten_summary,
+        parse_grid,
+        run_sweep,
+        usable_cores,
+    )
 
     assert set(labkit.sweep.__all__) == {
         "DaskClusterError", "SweepError", "SweepSpec", "SweepTable", "dask_client",

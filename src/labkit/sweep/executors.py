@@ -127,7 +127,7 @@ def run_on_dask(runs: Sequence[SweepRun], accept: Accept, *, client: Client) -> 
                     alone_since = now
                 elif now - alone_since >= DASK_NO_WORKERS_S:
                     raise DaskClusterError(
-                        f"the Dask cluster at {client.scheduler.address} has had no workers for "
+                        f"the Dask cluster at {_address(client)} has had no workers for "
                         f"{DASK_NO_WORKERS_S:g} s with {done.count()} runs unfinished; a worker "
                         "that cannot import labkit leaves the cluster at its first task (its log "
                         "says No module named 'labkit'): install labkit there and restart it")
@@ -213,6 +213,10 @@ def dask_client(address: str, *, workers: int | None = None,
         yield client
 
 
+def _address(client: Client) -> str:
+    return str(getattr(client.scheduler, "address", "(unknown address)"))
+
+
 def _labkit_version() -> str | None:
     try:
         return importlib.metadata.version("labkit")
@@ -252,9 +256,9 @@ def check_labkit(client: Client) -> None:
     probe = _make_probe()
     found: dict[str, Any] = {}
     try:
-        found[f"scheduler {client.scheduler.address}"] = client.run_on_scheduler(probe)
+        found[f"scheduler {_address(client)}"] = client.run_on_scheduler(probe)
     except Exception as exc:
-        found[f"scheduler {client.scheduler.address}"] = {"error": f"the check failed: {exc}"}
+        found[f"scheduler {_address(client)}"] = {"error": f"the check failed: {exc}"}
     for worker, info in sorted(client.run(probe, on_error="return").items()):
         found[f"worker {worker}"] = (info if isinstance(info, dict)
                                      else {"error": f"the check failed: {info}"})

@@ -13,8 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from labkit.sweep import cores
-from labkit.sweep.executors import (SweepRun, check_dask_address, dask_client, run_here,
-                                    run_on_dask, run_on_pool)
+from labkit.sweep.executors import (
+    SweepRun,
+    check_dask_address,
+    dask_client,
+    run_here,
+    run_on_dask,
+    run_on_pool,
+)
 from labkit.sweep.spec import SweepError, SweepSpec
 from labkit.sweep.store import CsvSink, run_key
 from labkit.sweep.table import SweepTable

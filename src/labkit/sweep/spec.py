@@ -101,13 +101,15 @@ class SweepSpec:
                                                         for v in vs)) for k, vs in grid.items()]
         else:
             items = [parse_grid(text) for text in grid]
-        if isinstance(seeds, int) and not isinstance(seeds, bool):
-            if seeds < 1:
+        if isinstance(seeds, int):
+            if isinstance(seeds, bool) or seeds < 1:
                 raise SweepError(f"--seeds must be >= 1, got {seeds}")
-            seeds = range(1, seeds + 1)
+            seed_tuple = tuple(range(1, seeds + 1))
+        else:
+            seed_tuple = tuple(seeds)
         fixed_items = tuple((CATALOGUE.get_knob(k).name, CATALOGUE.get_knob(k).check(v))
                             for k, v in (fixed or {}).items())
-        return cls(grid=tuple(items), seeds=tuple(seeds), preset=preset, fixed=fixed_items)
+        return cls(grid=tuple(items), seeds=seed_tuple, preset=preset, fixed=fixed_items)
 
     @property
     def knobs(self) -> tuple[str, ...]:

@@ -7,8 +7,9 @@ usable cores (``labkit.sweep.usable_cores``), all in one run of this script.
 For each it prints the wall-clock seconds (Dask's split into starting the
 cluster and running), the speedup against one process and the efficiency
 (speedup / workers), and it checks that every executor produced exactly the
-baseline's rows.  Each configuration is timed ``--repeat`` times; the best
-time counts, which filters out moments when other work had the CPUs.
+baseline's rows.  With ``--repeat R`` every configuration is timed R times, in
+rounds through all of them, and its best time counts: that filters out moments
+when other work on the machine had the CPUs.
 
     python bench/bench_sweep.py [--replicas 2,3,4,5,6,7,8,9] [--seeds 4] [--duration-s 300]
                                 [--rate-rps 60] [--max-workers N] [--repeat 1] [--json]
@@ -95,13 +96,17 @@ def main() -> None:
     def order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return sorted(rows, key=lambda r: (r["model.replicas"], r["seed"]))
 
-    results, baseline_rows, identical = [], None, True
-    for name, n, execute in configs:
-        trials = [timed(execute) for _ in range(max(1, args.repeat))]
-        start_s, run_s, rows = min(trials, key=lambda t: t[0] + t[1])
-        if baseline_rows is None:
-            baseline_rows = order(rows)
-        identical &= all(order(t[2]) == baseline_rows for t in trials)
+    # Rounds go through every configuration in turn, so a burst of other work on the
+    # machine lands on all of them alike instead of on one configuration's trials.
+    trials: list[list[tuple[float, float, list[dict[str, Any]]]]] = [[] for _ in configs]
+    for _ in range(max(1, args.repeat)):
+        for i, (_, _, execute) in enumerate(configs):
+            trials[i].append(timed(execute))
+    baseline_rows = order(trials[0][0][2])
+    identical = all(order(rows) == baseline_rows for ts in trials for _, _, rows in ts)
+    results = []
+    for (name, n, _), ts in zip(configs, trials):
+        start_s, run_s, _ = min(ts, key=lambda t: t[0] + t[1])
         results.append({"executor": name, "workers": n, "start_s": start_s, "run_s": run_s,
                         "total_s": start_s + run_s})
     one = results[0]["total_s"]

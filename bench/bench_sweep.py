@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from typing import Any
 
@@ -98,6 +99,7 @@ def main() -> None:
 
     # Rounds go through every configuration in turn, so a burst of other work on the
     # machine lands on all of them alike instead of on one configuration's trials.
+    load_before = os.getloadavg()[0]
     trials: list[list[tuple[float, float, list[dict[str, Any]]]]] = [[] for _ in configs]
     for _ in range(max(1, args.repeat)):
         for i, (_, _, execute) in enumerate(configs):
@@ -109,6 +111,7 @@ def main() -> None:
         start_s, run_s, _ = min(ts, key=lambda t: t[0] + t[1])
         results.append({"executor": name, "workers": n, "start_s": start_s, "run_s": run_s,
                         "total_s": start_s + run_s})
+    load_after = os.getloadavg()[0]
     one = results[0]["total_s"]
     for r in results:
         r["speedup"] = one / r["total_s"]
@@ -116,6 +119,7 @@ def main() -> None:
     report = {"runs": len(runs), "replicas": args.replicas, "seeds": args.seeds,
               "duration_s": args.duration_s, "rate_rps": args.rate_rps,
               "usable_cores": usable_cores(), "repeat": args.repeat,
+              "load_average_1min": [load_before, load_after],
               "rows_identical": identical, "results": results}
     if args.json:
         print(json.dumps(report, indent=2))
@@ -128,7 +132,9 @@ def main() -> None:
     for r in results:
         print(f"{r['executor']:<14}{r['workers']:>8}{r['start_s']:>9.2f}{r['run_s']:>8.2f}"
               f"{r['total_s']:>9.2f}{r['speedup']:>9.2f}{r['efficiency']:>11.0%}")
-    print(f"rows identical on every executor: {'yes' if identical else 'NO'}")
+    print(f"rows identical on every executor: {'yes' if identical else 'NO'}; load average "
+          f"(1 min) {load_before:.1f} before, {load_after:.1f} after (work beside the benchmark "
+          "takes CPUs from it)")
 
 
 if __name__ == "__main__":

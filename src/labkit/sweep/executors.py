@@ -197,7 +197,7 @@ def dask_client(address: str, *, workers: int | None = None,
                 target = stack.enter_context(LocalCluster(
                     n_workers=workers or cores.usable_cores(), threads_per_worker=1,
                     processes=True, host="127.0.0.1", dashboard_address=None,
-                    silence_logs=logging.ERROR))
+                    silence_logs=logging.CRITICAL))   # errors reach us as exceptions
         try:
             client = stack.enter_context(Client(target, timeout=f"{timeout_s}s"))
         except (OSError, TimeoutError, asyncio.TimeoutError) as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,28 @@ def test_dask_local_starts_the_workers_asked_for_each_single_threaded() -> None:
         assert all(w["host"] == "127.0.0.1" for w in workers)
         cluster = client.cluster
     assert cluster.status.name == "closed" and client.status == "closed"
+
+
+@pytest.mark.slow
+def test_dask_local_writes_nothing_on_stderr_even_with_port_8787_taken() -> None:
+    """Nothing on stderr in normal use: not the 'Port 8787 is already in use' warning."""
+    import socket
+
+    holder = socket.socket()
+    try:
+        holder.bind(("127.0.0.1", 8787))
+        holder.listen()
+    except OSError:
+        pass                                  # someone else holds it: taken all the same
+    code = ("from labkit.sweep import dask_client\n"
+            "with dask_client('local', workers=1) as client:\n"
+            "    print(client.submit(sum, [1, 2]).result())\n")
+    try:
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=300)
+    finally:
+        holder.close()
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "3\n", "")
 
 
 @pytest.mark.slow

@@ -197,6 +197,8 @@ def dask_client(address: str, *, workers: int | None = None,
                 target = stack.enter_context(LocalCluster(
                     n_workers=workers or cores.usable_cores(), threads_per_worker=1,
                     processes=True, host="127.0.0.1", dashboard_address=None,
+                    # no dashboard, and its HTTP server on any free port, not 8787
+                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                     silence_logs=logging.CRITICAL))   # errors reach us as exceptions
         try:
             client = stack.enter_context(Client(target, timeout=f"{timeout_s}s"))

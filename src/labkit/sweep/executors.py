@@ -18,8 +18,6 @@ fans out work can use it.
 
 from __future__ import annotations
 
-import asyncio
-import importlib.metadata
 import signal
 import threading
 import time
@@ -178,6 +176,7 @@ def dask_client(address: str, *, workers: int | None = None,
         with dask_client("local", workers=4) as client:
             rows = client.gather(client.map(run_one, runs, pure=False))
     """
+    import asyncio
     import logging
 
     from distributed import Client, LocalCluster
@@ -220,6 +219,8 @@ def _address(client: Client) -> str:
 
 
 def _labkit_version() -> str | None:
+    import importlib.metadata
+
     try:
         return importlib.metadata.version("labkit")
     except importlib.metadata.PackageNotFoundError:

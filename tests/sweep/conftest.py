@@ -91,6 +91,7 @@ def dask_processes(tmp_path: Path, python: Callable[[str], tuple[list[str], dict
         file = tmp_path / "scheduler.json"
         spawn(*python(scheduler), ["-m", "distributed.cli.dask_scheduler", "--host",
                                    "127.0.0.1", "--port", "0", "--no-dashboard",
+                                   "--dashboard-address", "127.0.0.1:0",
                                    "--scheduler-file", str(file)], "scheduler.log")
         deadline = time.monotonic() + 120
         while not file.exists() or not file.read_text().strip().endswith("}"):

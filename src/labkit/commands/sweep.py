@@ -4,16 +4,19 @@
                  [--workers W] [-o results.csv] [--resume] [--dask local|tcp://HOST:PORT] \\
                  [--preset NAME] [--set KNOB=VALUE ...] [--metric NAME ...]
 
-Each finished run is appended to the CSV at once; Ctrl-C keeps every finished
-row and ``--resume`` runs only what is missing.  The progress bar goes to
-stderr; the summary (mean and 95% confidence interval across seeds) to stdout.
+Runs go to a process pool of W processes (default: the usable cores), or to
+Dask: ``--dask local`` starts W single-threaded workers on 127.0.0.1 (same
+default), ``--dask tcp://HOST:PORT`` uses a running cluster whose scheduler and
+workers have this labkit installed.  Each finished run is appended to the CSV
+at once; Ctrl-C keeps every finished row and ``--resume`` runs only what is
+missing.  The progress bar goes to stderr; the summary (mean and 95%
+confidence interval across seeds) to stdout.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 import time
 from typing import Any
@@ -34,12 +37,13 @@ def register(subparsers: Any) -> None:
                    help="a knob and its values (repeatable; list-valued knobs use ';')")
     p.add_argument("--seeds", default="3", metavar="N", help="seeds 1..N at every grid point")
     p.add_argument("--workers", default=None, metavar="W",
-                   help=f"parallel processes (default: {os.cpu_count() or 1})")
+                   help="processes of the pool, or workers of --dask local (default: the "
+                        "usable cores)")
     p.add_argument("-o", "--output", default=None, metavar="FILE",
                    help="CSV of every run, written as runs finish")
     p.add_argument("--resume", action="store_true", help="skip the runs already in FILE")
     p.add_argument("--dask", default=None, metavar="local|tcp://HOST:PORT",
-                   help="run on a Dask cluster (local: two workers on 127.0.0.1)")
+                   help="run on a Dask cluster (local: W single-threaded workers on 127.0.0.1)")
     p.add_argument("--preset", default=None, help="base scenario (see 'labkit presets')")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KNOB=VALUE",
                    help="fix a knob for every run (repeatable)")
@@ -90,10 +94,18 @@ def render_summary(table: Any, metrics: list[str]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from labkit.sweep import SweepError, SweepSpec, run_sweep
+    from labkit.sweep import SweepError, SweepSpec, cores, executors, run_sweep
 
     seeds = _whole("--seeds", args.seeds, 1)
-    workers = _whole("--workers", args.workers, 1) if args.workers else (os.cpu_count() or 1)
+    workers = _whole("--workers", args.workers, 1) if args.workers is not None else None
+    if args.dask is not None:
+        executors.check_dask_address(args.dask)
+        if workers is not None and args.dask != "local":
+            raise KnobError(f"--workers sizes the process pool or --dask local; a tcp:// "
+                            f"cluster has the workers it was started with, got --workers "
+                            f"{workers} with --dask {args.dask}")
+    elif workers is None:
+        workers = cores.usable_cores()
     fixed = dict(parse_assignment(text) for text in args.sets)
     try:
         spec = SweepSpec.build(args.grid, seeds, preset=args.preset, fixed=fixed)

@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from labkit.errors import LabkitError
 from labkit.knobs import CATALOGUE, Catalogue, KnobError
 
 __all__ = ["CheckpointError", "MultipleChoice", "NumericQuestion", "check_choice",
@@ -51,7 +52,7 @@ __all__ = ["CheckpointError", "MultipleChoice", "NumericQuestion", "check_choice
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(LabkitError, ValueError):
     """An answer has the wrong form; the message tells the learner what to fix."""
 
 

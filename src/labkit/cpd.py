@@ -40,6 +40,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from labkit.errors import LabkitError
+
 __all__ = [
     "Assumptions", "LabTiming", "Breakdown", "CpdError", "TAGS",
     "prose_words", "reading_minutes", "count_notebook", "count_lab",
@@ -49,7 +51,7 @@ __all__ = [
 TAGS = ("reading", "activity", "checkpoint", "reflection")
 
 
-class CpdError(ValueError):
+class CpdError(LabkitError, ValueError):
     """A notebook or setting the timing model cannot use; the message names it."""
 
 

@@ -81,12 +81,11 @@ def _course(args: argparse.Namespace):  # noqa: ANN202 - lazy import keeps `labk
 
 def _guard(func):  # noqa: ANN001, ANN202
     def run(args: argparse.Namespace) -> int:
-        from labkit.course.layout import CourseError
-        from labkit.course.sandbox import SandboxError
+        from labkit.errors import LabkitError
 
         try:
             return func(args)
-        except (CourseError, SandboxError) as exc:
+        except LabkitError as exc:
             print(f"labkit course {args.course_command}: {exc}", file=sys.stderr)
             return 2
     return run

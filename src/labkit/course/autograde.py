@@ -219,8 +219,9 @@ def autograde(course: Course, lab: str, *, workers: int = 2, students: Sequence[
         raise CourseError(f"no submissions of {lab} in {course.submitted_dir}/<student>/{lab}/; "
                           f"collect them first (labkit course collect {lab} FILES...)")
     config = course.config()
+    limits = _limits(config, memory_mb)
     if _sandboxed(config):
-        check_available(_limits(config, memory_mb))   # refuse here, clearly, rather than per kernel
+        check_available(limits)                      # refuse here, clearly, rather than per kernel
     budget = submission_timeout_s or float(config.get("SandboxedExecute", {}).get(
         "submission_timeout", 1800) or 0)
     log_dir = course.logs_dir / lab
@@ -260,8 +261,8 @@ def autograde(course: Course, lab: str, *, workers: int = 2, students: Sequence[
         lanes = [_Lane(course, lab, todo, done, roots, options, log_dir, watchdog_s, i, scratch)
                  for i in range(min(workers, len(roots)))]
         for lane in lanes:
-            if _sandboxed(config):
-                lane.group = KernelCgroup.create(controllers=("pids", "memory"))
+            if _sandboxed(config):     # every hierarchy a kernel's group is made in, so they nest
+                lane.group = KernelCgroup.create(controllers=limits.cgroup_controllers or ("pids",))
             lane.start()
         while len(outcomes) < len(wanted) + len(linked):
             student, seconds, success, error, log = done.get()

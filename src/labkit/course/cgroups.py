@@ -30,12 +30,14 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from labkit.errors import LabkitError
+
 __all__ = ["CgroupError", "KernelCgroup", "available", "CGROUP_ROOT"]
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
-class CgroupError(RuntimeError):
+class CgroupError(LabkitError, RuntimeError):
     """A control group could not be made or used; the message says which and why."""
 
 

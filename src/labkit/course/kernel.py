@@ -43,6 +43,7 @@ from typing import Any
 
 import zmq
 import zmq.asyncio
+from zmq.utils import monitor as zmq_monitor
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -62,14 +63,42 @@ _END_WAIT_S = 4.0           # how long a kernel's process 1 gets to write its re
 
 
 class SandboxKernelClient(AsyncKernelClient):
-    """A kernel client whose sockets refuse any single message larger than ``max_message_bytes``."""
+    """A kernel client whose sockets refuse any single message larger than ``max_message_bytes``.
+
+    ZeroMQ drops an oversized message by resetting the connection; a monitor
+    on the output (iopub) socket counts those resets, so the grader can say
+    that output was dropped (:meth:`dropped_connections`).
+    """
 
     max_message_bytes = Integer(64 * _MIB)
+    _monitor: zmq.Socket | None = None
 
     def _context_default(self) -> zmq.asyncio.Context:
         context = super()._context_default()
         context.setsockopt(zmq.MAXMSGSIZE, int(self.max_message_bytes))
         return context
+
+    def connect_iopub(self, identity: bytes | None = None) -> zmq.sugar.socket.Socket:
+        sock = super().connect_iopub(identity)
+        address = f"inproc://labkit-iopub-monitor-{id(self)}-{id(sock)}"
+        sock.monitor(address, zmq.EVENT_DISCONNECTED)
+        self._monitor = zmq.Context.shadow(self.context.underlying).socket(zmq.PAIR)
+        self._monitor.connect(address)
+        return sock
+
+    def dropped_connections(self) -> int:
+        """Resets of the output connection since the last call (an oversized message each)."""
+        count = 0
+        while self._monitor is not None and self._monitor.poll(0):
+            event = zmq_monitor.recv_monitor_message(self._monitor)
+            count += event["event"] == zmq.EVENT_DISCONNECTED
+        return count
+
+    def stop_channels(self) -> None:
+        if self._monitor is not None:          # first: the context waits for every socket
+            self._monitor.close(linger=0)
+            self._monitor = None
+        super().stop_channels()
 
 
 class SandboxKernelManager(AsyncKernelManager):
@@ -128,7 +157,7 @@ class SandboxKernelManager(AsyncKernelManager):
             copy_tree(notebook_dir, scratch / "seed", limits=TreeLimits(max_files=100),
                       accept=lambda rel: not rel.endswith(".ipynb") and ".ipynb_checkpoints" not in rel)
         self._cgroup = KernelCgroup.create(processes=limits.processes, memory_mb=limits.memory_mb,
-                                           cpus=limits.cpus)
+                                           cpus=limits.cpus, controllers=("pids",))
         self.connection_file = str(scratch / "kernel.json")
         self.ip = str(ipc / "kernel-ipc")
         self._finished = False
@@ -352,7 +381,9 @@ class SandboxedExecute(Execute):
         self._cell_bytes = 0
         try:
             cell = self.execute_cell(cell, index, store_history=True)
+            self._check_dropped(cell, index)
         except CellTimeoutError:
+            self._check_dropped(cell, index)
             cell.outputs.append(_error_output(
                 "CellTimeoutError", f"this cell ran longer than {self.timeout} s and ignored the "
                 "interrupt, so its kernel was stopped; the cells above were re-run in a fresh "
@@ -365,6 +396,16 @@ class SandboxedExecute(Execute):
                 "fresh kernel and grading went on"))
             self._restart(index)
         return cell, self.resources
+
+    def _check_dropped(self, cell: NotebookNode, index: int) -> None:
+        """Say so when the kernel's output connection was reset by an oversized message."""
+        dropped = getattr(self.kc, "dropped_connections", lambda: 0)()
+        if dropped and isinstance(self.km, SandboxKernelManager):
+            limit = self.km.max_message_bytes // _MIB
+            cell.outputs.append(NotebookNode(output_type="stream", name="stdout", text=(
+                f"[output dropped: this cell sent a message over {limit} MiB, which the grader "
+                f"does not accept]\n")))
+            self._notes.append(f"cell {index}: a message over {limit} MiB was dropped")
 
     def output(self, outs: list[NotebookNode], msg: dict, display_id: str | None,
                cell_index: int) -> NotebookNode | None:

@@ -21,6 +21,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from labkit.errors import LabkitError
+
 __all__ = ["landlock_abi", "restrict", "LandlockError", "MAKE_SOCK"]
 
 _SYS_CREATE, _SYS_ADD_RULE, _SYS_RESTRICT = 444, 445, 446   # x86_64 and aarch64 alike
@@ -37,7 +39,7 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
 
 
-class LandlockError(RuntimeError):
+class LandlockError(LabkitError, RuntimeError):
     """Landlock is missing or refused a rule; the message says which."""
 
 

@@ -17,13 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from labkit.errors import LabkitError
+
 __all__ = ["Course", "CourseError", "CONFIG_NAME", "grading_environment", "check_name"]
 
 CONFIG_NAME = "nbgrader_config.py"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-class CourseError(RuntimeError):
+class CourseError(LabkitError, RuntimeError):
     """A course command could not do its job; the message names the file or lab and the rule."""
 
 

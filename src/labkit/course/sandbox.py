@@ -59,6 +59,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from labkit.course import cgroups, jail, landlock, nsinit, seccomp
+from labkit.errors import LabkitError
 
 __all__ = ["SandboxLimits", "SandboxError", "check_available", "controls", "free_uid", "main",
            "python_paths", "kernel_environment"]
@@ -67,7 +68,7 @@ _KERNEL_ARCHES = ("x86_64", "aarch64")
 _END_GRACE_S = 3.0          # after a terminate, how long process 1 may take to write its report
 
 
-class SandboxError(RuntimeError):
+class SandboxError(LabkitError, RuntimeError):
     """The sandbox could not be set up; the message says what is missing."""
 
 
@@ -104,6 +105,12 @@ class SandboxLimits:
         if self.work_mb < 1 or self.shm_mb < 1:
             raise SandboxError(f"sandbox.work_mb and sandbox.shm_mb must be >= 1, got "
                                f"{self.work_mb} and {self.shm_mb}")
+
+    @property
+    def cgroup_controllers(self) -> tuple[str, ...]:
+        """The cgroup controllers these limits need (those whose limit is not 0)."""
+        return tuple(n for n, v in (("pids", self.processes), ("memory", self.memory_mb),
+                                    ("cpu", self.cpus)) if v)
 
     def as_args(self) -> list[str]:
         return ["--memory-mb", str(self.memory_mb), "--cpu-s", str(self.cpu_s),
@@ -152,8 +159,7 @@ def controls(limits: SandboxLimits = SandboxLimits()) -> dict[str, str]:
     out["seccomp"] = "" if linux and _notify_supported() else (
         "seccomp user notification is not available (kernel >= 5.5)")
     out["namespaces"] = _namespaces_work() if linux and root else "needs root"
-    wanted = tuple(n for n, v in (("pids", limits.processes), ("memory", limits.memory_mb),
-                                  ("cpu", limits.cpus)) if v)
+    wanted = limits.cgroup_controllers
     missing = cgroups.available(wanted) if linux else wanted
     out["cgroups"] = "" if not missing else (f"no writable cgroup for {', '.join(missing)} "
                                              f"(set those limits to 0 to grade without them)")

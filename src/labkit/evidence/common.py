@@ -20,11 +20,13 @@ import html
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
+from labkit.errors import LabkitError
+
 __all__ = ["EvidenceError", "Artifact", "text", "texts", "items", "md_cell", "md_table", "html_table",
            "html_list", "html_page", "VAGUE_OWNERS", "mentions", "check_dict"]
 
 
-class EvidenceError(ValueError):
+class EvidenceError(LabkitError, ValueError):
     """An artifact was declared with the wrong type of value; the message names the field."""
 
 

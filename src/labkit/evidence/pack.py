@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from labkit.cpd import Breakdown, CpdError, breakdown, format_minutes, prose_words
+from labkit.errors import LabkitError
 
 __all__ = ["EVIDENCE_MIME", "EXPECTED", "MIN_WORDS", "Artifact", "Pack", "PackError",
            "evidence_bundle", "collect", "write_pack"]
@@ -60,7 +61,7 @@ TITLE = "CPD evidence pack: AI Advanced, running AI as a production system"
 _PLACEHOLDER = re.compile(r"YOUR ANSWER HERE|YOUR CODE HERE|raise NotImplementedError", re.I)
 
 
-class PackError(ValueError):
+class PackError(LabkitError, ValueError):
     """A notebook or output path the pack cannot use; the message names it."""
 
 

@@ -15,9 +15,9 @@ export PATH := $(abspath $(BIN)):$(PATH)
 .PHONY: setup lab test check lint browser-deps bench release clean
 
 # Tests run on this many pytest-xdist workers; tests that share a module-scoped fixture are
-# kept on one worker (tests/conftest.py), so that fixture is built once.
-WORKERS ?= 3
-PYTEST := $(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup
+# kept on one worker and the longest modules start first (tests/conftest.py).
+WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup --no-loadscope-reorder
 
 # The runtime dependencies are installed at exactly the versions pinned for Binder
 # (binder/requirements.txt), so every machine tests the environment learners get.

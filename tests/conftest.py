@@ -9,7 +9,9 @@ Under pytest-xdist (``make test`` runs ``--dist loadgroup``), every test that us
 module-scoped fixture is put in one group per module, so that fixture (a graded course, an
 executed notebook with its kernel) is built once, on one worker, instead of once per worker
 that happens to receive one of its tests.  Tests that start Jupyter kernels or run nbgrader
-(``KERNEL_TESTS``) are marked ``kernel``: ``make check`` leaves them out.
+(``KERNEL_TESTS``) are marked ``kernel``: ``make check`` leaves them out.  Workers collect
+the longest modules first (``start_order``; ``make test`` passes ``--no-loadscope-reorder`` so
+xdist keeps that order instead of putting the modules with most tests first).
 
 Hypothesis runs derandomized under CI (``CI`` set), so the property tests
 explore the same examples on every CI run.
@@ -77,6 +79,33 @@ def shared_fixture_group(item: pytest.Item) -> str | None:
     return None
 
 
+# The longest units of work (measured with --durations), started first under pytest-xdist so
+# that none of them is left running alone at the end of the run.
+LONGEST_FIRST = (
+    "tests/course/test_pipeline.py",
+    "tests/binder/test_binder_env.py",
+    "tests/notebooks/test_round_trip.py",
+)
+HEAVY_MARKS = ("slow", "kernel", "browser")
+
+
+def start_order(items: list[pytest.Item]) -> list[pytest.Item]:
+    """``items`` with the longest modules first, then modules with slow, kernel or browser
+    tests, then the rest; each module's tests stay together and in order (so a module-scoped
+    fixture is still built once in a serial run)."""
+    modules: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+
+    def rank(path: str) -> tuple[int, int]:
+        if path in LONGEST_FIRST:
+            return (0, LONGEST_FIRST.index(path))
+        heavy = any(item.get_closest_marker(m) for item in modules[path] for m in HEAVY_MARKS)
+        return (1 if heavy else 2, 0)
+
+    return [item for path in sorted(modules, key=rank) for item in modules[path]]
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
@@ -85,6 +114,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         group = shared_fixture_group(item)
         if group is not None and item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(group))
+    if hasattr(config, "workerinput"):         # a pytest-xdist worker: schedule longest first
+        items[:] = start_order(items)
 
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -13,7 +13,6 @@ places are still checked, as an expected failure that shows in every run's summa
 
 from __future__ import annotations
 
-import functools
 import re
 import subprocess
 import sys
@@ -55,8 +54,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=600)
 
 
-@functools.cache
-def findings(tool: str) -> tuple[dict[str, list[str]], str]:
+def run_tool(tool: str) -> tuple[dict[str, list[str]], str]:
     """({repository-relative file: its findings}, the whole report) for ``tool`` run over the
     repository with the project's settings."""
     if tool == "ruff":
@@ -76,6 +74,15 @@ def findings(tool: str) -> tuple[dict[str, list[str]], str]:
     return by_file, report
 
 
+Findings = dict[str, tuple[dict[str, list[str]], str]]
+
+
+@pytest.fixture(scope="module")
+def findings() -> Findings:
+    """Each tool run once (the tests of this module share one pytest-xdist worker)."""
+    return {tool: run_tool(tool) for tool in ("ruff", "mypy")}
+
+
 def pending_entry(tool: str, path: str) -> str | None:
     for prefix in PENDING[tool]:
         if path == prefix or (prefix.endswith("/") and path.startswith(prefix)):
@@ -84,8 +91,8 @@ def pending_entry(tool: str, path: str) -> str | None:
 
 
 @pytest.mark.parametrize("tool", ["ruff", "mypy"])
-def test_the_code_passes(tool: str) -> None:
-    by_file, report = findings(tool)
+def test_the_code_passes(tool: str, findings: Findings) -> None:
+    by_file, _ = findings[tool]
     failing = {f: lines for f, lines in by_file.items() if pending_entry(tool, f) is None}
     assert failing == {}, "\n".join(line for lines in failing.values() for line in lines)
 
@@ -96,24 +103,24 @@ def test_the_code_passes(tool: str) -> None:
         reason=f"{tool} is not enforced yet on {len(PENDING[tool])} places other branches are "
                "rewriting (PENDING in tests/test_lint.py)"))
     for tool in ("ruff", "mypy")])
-def test_pending_places_pass(tool: str) -> None:
-    by_file, _ = findings(tool)
+def test_pending_places_pass(tool: str, findings: Findings) -> None:
+    by_file, _ = findings[tool]
     failing = sorted(f for f in by_file if pending_entry(tool, f) is not None)
     assert failing == [], f"{tool} still fails in: {', '.join(failing)}"
 
 
 @pytest.mark.parametrize("tool", ["ruff", "mypy"])
-def test_every_pending_entry_still_fails(tool: str) -> None:
+def test_every_pending_entry_still_fails(tool: str, findings: Findings) -> None:
     """A pending place that passes comes off the list, so the rule is enforced there again."""
-    by_file, _ = findings(tool)
+    by_file, _ = findings[tool]
     passing = [p for p in PENDING[tool] if not any(pending_entry(tool, f) == p for f in by_file)]
     assert passing == [], f"remove from PENDING[{tool!r}] in tests/test_lint.py: {passing}"
     for prefix in PENDING[tool]:
         assert (ROOT / prefix).exists(), f"PENDING[{tool!r}] names {prefix}, which is gone"
 
 
-def test_mypy_checks_every_module_of_the_package() -> None:
-    _, report = findings("mypy")
+def test_mypy_checks_every_module_of_the_package(findings: Findings) -> None:
+    _, report = findings["mypy"]
     checked = re.search(r"(\d+) source files?", report)
     assert checked, report
     assert int(checked.group(1)) == len(list(SRC.rglob("*.py"))), report
@@ -128,9 +135,10 @@ def test_mypy_checks_every_module_of_the_package() -> None:
     ("mypy", "def f(x):\n    return x\n", "missing a type annotation"),
 ])
 def test_the_tools_would_notice_a_violation(tool: str, code: str, finding: str,
-                                            tmp_path: Path) -> None:
+                                            tmp_path: Path, findings: Findings) -> None:
     """Guard against a check that cannot fail: with the project's settings, each tool reports
-    the violation in a module placed inside the package."""
+    the violation (ruff in a module placed inside the package).  Runs after ``findings``, so
+    mypy's cache is warm."""
     if tool == "ruff":
         proc = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache",
                                "--stdin-filename", "src/labkit/_probe.py", "-"], cwd=ROOT,
@@ -138,5 +146,5 @@ def test_the_tools_would_notice_a_violation(tool: str, code: str, finding: str,
     else:
         probe = tmp_path / "probe.py"
         probe.write_text(code)
-        proc = run("mypy", "--cache-dir", str(tmp_path / "cache"), str(probe))
+        proc = run("mypy", str(probe))
     assert proc.returncode == 1 and finding in proc.stdout, proc.stdout + proc.stderr

@@ -6,7 +6,8 @@
   small suite on two workers and counts how often its shared fixture was built.
 * The suite passes without the virtual environment's ``bin/`` on ``PATH``: the executables
   installed beside the interpreter (``alembic``, ``jupyter``) are found anyway.
-* Every test that ``KERNEL_TESTS`` names (left out of ``make check``) still exists.
+* Every test that ``KERNEL_TESTS`` names (left out of ``make check``) still exists, and
+  ``start_order`` puts the longest modules first without splitting a module.
 """
 
 from __future__ import annotations
@@ -73,8 +74,10 @@ def test_a_shared_fixture_is_built_once_on_two_workers_without_the_venv_on_path(
 
 
 def test_every_kernel_test_entry_names_a_test_that_exists():
-    from .conftest import KERNEL_TESTS, is_kernel_test
+    from .conftest import KERNEL_TESTS, LONGEST_FIRST, is_kernel_test
 
+    for path in LONGEST_FIRST:
+        assert (ROOT / path).is_file(), f"LONGEST_FIRST names {path}, which is gone"
     for entry in KERNEL_TESTS:
         path, _, name = entry.partition("::")
         assert (ROOT / path).exists(), f"KERNEL_TESTS names {path}, which is gone"
@@ -84,3 +87,22 @@ def test_every_kernel_test_entry_names_a_test_that_exists():
     assert is_kernel_test("tests/course/test_pipeline.py::test_x@tests/course/test_pipeline.py")
     assert not is_kernel_test("tests/course/test_pipeline_more.py::test_x")
     assert not is_kernel_test("tests/course/test_release.py::test_other")
+
+
+class FakeItem:
+    def __init__(self, nodeid: str, *marks: str):
+        self.nodeid, self.marks = nodeid, marks
+
+    def get_closest_marker(self, name: str):
+        return name if name in self.marks else None
+
+
+def test_the_longest_modules_start_first_and_every_module_stays_together():
+    from .conftest import LONGEST_FIRST, start_order
+
+    items = [FakeItem("tests/a.py::t1"), FakeItem("tests/b.py::t1"),
+             FakeItem("tests/b.py::t2", "slow"), FakeItem("tests/a.py::t2"),
+             FakeItem(f"{LONGEST_FIRST[1]}::t"), FakeItem(f"{LONGEST_FIRST[0]}::t")]
+    order = [item.nodeid for item in start_order(items)]
+    assert order == [f"{LONGEST_FIRST[0]}::t", f"{LONGEST_FIRST[1]}::t", "tests/b.py::t1",
+                     "tests/b.py::t2", "tests/a.py::t1", "tests/a.py::t2"]

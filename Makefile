@@ -14,9 +14,10 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: setup lab test check lint browser-deps bench release clean
 
-# Tests run on this many pytest-xdist workers; tests that share a module-scoped fixture are
-# kept on one worker and the longest modules start first (tests/conftest.py).
-WORKERS ?= 2
+# Tests run on this many pytest-xdist workers (auto: one per core); tests that share a
+# module-scoped fixture are kept on one worker and the longest modules start first
+# (tests/conftest.py).  WORKERS=0 runs them in this process, one after another.
+WORKERS ?= auto
 PYTEST := $(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup --no-loadscope-reorder
 
 # The runtime dependencies are installed at exactly the versions pinned for Binder

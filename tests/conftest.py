@@ -8,10 +8,11 @@ and the notebook tests start ``jupyter`` kernels.
 Under pytest-xdist (``make test`` runs ``--dist loadgroup``), every test that uses a
 module-scoped fixture is put in one group per module, so that fixture (a graded course, an
 executed notebook with its kernel) is built once, on one worker, instead of once per worker
-that happens to receive one of its tests.  Tests that start Jupyter kernels or run nbgrader
-(``KERNEL_TESTS``) are marked ``kernel``: ``make check`` leaves them out.  Workers collect
-the longest modules first (``start_order``; ``make test`` passes ``--no-loadscope-reorder`` so
-xdist keeps that order instead of putting the modules with most tests first).
+that happens to receive one of its tests.  Each worker has a temporary folder of its own, and
+collects the longest modules first (``start_order``; ``make test`` passes
+``--no-loadscope-reorder`` so xdist keeps that order instead of putting the modules with most
+tests first).  Tests that start Jupyter kernels or run nbgrader (``KERNEL_TESTS``) are marked
+``kernel``: ``make check`` leaves them out.
 
 Hypothesis runs derandomized under CI (``CI`` set), so the property tests
 explore the same examples on every CI run.
@@ -27,7 +28,9 @@ with the command that installs it.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,6 +43,23 @@ from hypothesis import settings
 BIN = str(Path(sys.executable).parent)
 if BIN not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = BIN + os.pathsep + os.environ.get("PATH", "")
+
+# Each pytest-xdist worker gets a temporary folder of its own (inherited by the kernels,
+# servers and nbgrader runs it starts), so a test that checks what was left behind in the
+# temporary folder (tests/course/test_kernel.py: no labkit-kernel-* scratch folder) does not
+# see the folders of kernels another worker is running at the same time.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+WORKER_TMP = tempfile.mkdtemp(prefix=f"labkit-tests-{WORKER}-") if WORKER else None
+if WORKER_TMP:
+    for name in ("TMPDIR", "TEMP", "TMP"):
+        os.environ[name] = WORKER_TMP
+    tempfile.tempdir = WORKER_TMP
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if WORKER_TMP:
+        shutil.rmtree(WORKER_TMP, ignore_errors=True)
+
 
 # CI explores the same examples on every run (a red CI must be reproducible);
 # local runs explore new ones each time and keep failures in .hypothesis/.

@@ -1,8 +1,13 @@
-"""The code rules that tools check: ruff (lint and import order) and mypy (types).
+"""The code rules that tools check: ruff (lint and import order), mypy (types), and no
+reference to documents outside the repository.
 
-Both read their settings from pyproject.toml (``[tool.ruff]``, ``[tool.mypy]``) and run here,
-so ``make test`` and CI enforce them; a failure prints the tool's own report.  To fix most
-ruff findings at once: ``.venv/bin/ruff check --fix .``; to see mypy's: ``.venv/bin/mypy``.
+ruff and mypy read their settings from pyproject.toml (``[tool.ruff]``, ``[tool.mypy]``) and
+run here, so ``make test`` and CI enforce them; a failure prints the tool's own report.  To fix
+most ruff findings at once: ``.venv/bin/ruff check --fix .``; to see mypy's:
+``.venv/bin/mypy``.  The third check ("outside") reads the Python files of ``src/``, ``tests/``
+and ``bench/`` for references to files a clone does not have (the developers' own notes such
+as STYLE.md or BRIEF.md, folders outside the repository): a test or docstring must say the
+rule it checks in its own words.
 
 ``PENDING`` lists the places where a rule is not enforced yet, because another branch is
 rewriting them (issue 13); nothing else is exempt.  The list can only shrink: an entry that
@@ -36,6 +41,11 @@ PENDING: dict[str, dict[str, str]] = {
         "src/labkit/course/": "lead (issue 19)",
         "tests/course/": "lead (issue 19)",
     },
+    "outside": {
+        "tests/sim/": "knobs (issue 13 items 1 and 3)",
+        "tests/test_cli.py": "knobs (issue 13 items 1 and 3)",
+        "tests/test_knobs.py": "knobs (issue 13 items 1 and 3)",
+    },
     "mypy": {
         "src/labkit/sim/": "knobs (issue 13 items 1 and 3)",
         "src/labkit/monitor/": "knobs (issue 13 items 1 and 3)",
@@ -54,9 +64,25 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=600)
 
 
+OUTSIDE = re.compile(r"\b(?:STYLE|BRIEF)\.md\b|/work/|\.\./shared\b")
+
+
+def outside_references() -> tuple[dict[str, list[str]], str]:
+    by_file: dict[str, list[str]] = {}
+    for folder in ("src", "tests", "bench"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            rel = path.relative_to(ROOT).as_posix()
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if OUTSIDE.search(line) and rel != "tests/test_lint.py":
+                    by_file.setdefault(rel, []).append(f"{rel}:{number}: {line.strip()}")
+    return by_file, "\n".join(line for lines in by_file.values() for line in lines)
+
+
 def run_tool(tool: str) -> tuple[dict[str, list[str]], str]:
     """({repository-relative file: its findings}, the whole report) for ``tool`` run over the
     repository with the project's settings."""
+    if tool == "outside":
+        return outside_references()
     if tool == "ruff":
         proc = run("ruff", "check", "--no-cache", "--output-format", "concise", ".")
         pattern = re.compile(r"^(?P<file>[^:\s]+\.py):\d+:\d+: ")
@@ -75,12 +101,13 @@ def run_tool(tool: str) -> tuple[dict[str, list[str]], str]:
 
 
 Findings = dict[str, tuple[dict[str, list[str]], str]]
+TOOLS = ("ruff", "mypy", "outside")
 
 
 @pytest.fixture(scope="module")
 def findings() -> Findings:
     """Each tool run once (the tests of this module share one pytest-xdist worker)."""
-    return {tool: run_tool(tool) for tool in ("ruff", "mypy")}
+    return {tool: run_tool(tool) for tool in TOOLS}
 
 
 def pending_entry(tool: str, path: str) -> str | None:
@@ -90,7 +117,7 @@ def pending_entry(tool: str, path: str) -> str | None:
     return None
 
 
-@pytest.mark.parametrize("tool", ["ruff", "mypy"])
+@pytest.mark.parametrize("tool", TOOLS)
 def test_the_code_passes(tool: str, findings: Findings) -> None:
     by_file, _ = findings[tool]
     failing = {f: lines for f, lines in by_file.items() if pending_entry(tool, f) is None}
@@ -102,14 +129,14 @@ def test_the_code_passes(tool: str, findings: Findings) -> None:
         bool(PENDING[tool]), strict=True,
         reason=f"{tool} is not enforced yet on {len(PENDING[tool])} places other branches are "
                "rewriting (PENDING in tests/test_lint.py)"))
-    for tool in ("ruff", "mypy")])
+    for tool in TOOLS])
 def test_pending_places_pass(tool: str, findings: Findings) -> None:
     by_file, _ = findings[tool]
     failing = sorted(f for f in by_file if pending_entry(tool, f) is not None)
     assert failing == [], f"{tool} still fails in: {', '.join(failing)}"
 
 
-@pytest.mark.parametrize("tool", ["ruff", "mypy"])
+@pytest.mark.parametrize("tool", TOOLS)
 def test_every_pending_entry_still_fails(tool: str, findings: Findings) -> None:
     """A pending place that passes comes off the list, so the rule is enforced there again."""
     by_file, _ = findings[tool]
@@ -148,3 +175,10 @@ def test_the_tools_would_notice_a_violation(tool: str, code: str, finding: str,
         probe.write_text(code)
         proc = run("mypy", str(probe))
     assert proc.returncode == 1 and finding in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_a_reference_outside_the_repository_is_noticed() -> None:
+    for text in ("STYLE.md habit 3", "(BRIEF.md rules)", "/work/shared/notes.txt", "../shared/x"):
+        assert OUTSIDE.search(text), text
+    for text in ("docs/architecture.md", "README.md", "source/README.md", "the shared fixture"):
+        assert not OUTSIDE.search(text), text

@@ -41,11 +41,6 @@ PENDING: dict[str, dict[str, str]] = {
         "src/labkit/course/": "lead (issue 19)",
         "tests/course/": "lead (issue 19)",
     },
-    "outside": {
-        "tests/sim/": "knobs (issue 13 items 1 and 3)",
-        "tests/test_cli.py": "knobs (issue 13 items 1 and 3)",
-        "tests/test_knobs.py": "knobs (issue 13 items 1 and 3)",
-    },
     "mypy": {
         "src/labkit/sim/": "knobs (issue 13 items 1 and 3)",
         "src/labkit/monitor/": "knobs (issue 13 items 1 and 3)",
@@ -55,6 +50,11 @@ PENDING: dict[str, dict[str, str]] = {
         "src/labkit/sweep_store.py": "sweep (issue 20)",
         "src/labkit/course/": "lead (issue 19)",
         "src/labkit/commands/course.py": "lead (issue 19)",
+    },
+    "outside": {
+        "tests/sim/": "knobs (issue 13 items 1 and 3)",
+        "tests/test_cli.py": "knobs (issue 13 items 1 and 3)",
+        "tests/test_knobs.py": "knobs (issue 13 items 1 and 3)",
     },
 }
 

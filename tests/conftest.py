@@ -48,17 +48,24 @@ if BIN not in os.environ.get("PATH", "").split(os.pathsep):
 # servers and nbgrader runs it starts), so a test that checks what was left behind in the
 # temporary folder (tests/course/test_kernel.py: no labkit-kernel-* scratch folder) does not
 # see the folders of kernels another worker is running at the same time.
-WORKER = os.environ.get("PYTEST_XDIST_WORKER")
-WORKER_TMP = tempfile.mkdtemp(prefix=f"labkit-tests-{WORKER}-") if WORKER else None
-if WORKER_TMP:
-    for name in ("TMPDIR", "TEMP", "TMP"):
-        os.environ[name] = WORKER_TMP
-    tempfile.tempdir = WORKER_TMP
+# (In pytest_configure, not at import: tests/test_suite_setup.py imports this module again.)
+WORKER_TMP = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        folder = tempfile.mkdtemp(prefix=f"labkit-tests-{worker}-")
+        for name in ("TMPDIR", "TEMP", "TMP"):
+            os.environ[name] = folder
+        tempfile.tempdir = folder
+        config.stash[WORKER_TMP] = folder
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if WORKER_TMP:
-        shutil.rmtree(WORKER_TMP, ignore_errors=True)
+    folder = config.stash.get(WORKER_TMP, None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # CI explores the same examples on every run (a red CI must be reproducible);

@@ -1,7 +1,9 @@
 # labkit: two commands matter.
 #   make lab   set up (once) and open the workbook in JupyterLab
 #   make test  set up (once) and run every test, browser tests included
-# Both create or reuse ./.venv and are safe to run again.
+# Both create or reuse ./.venv and are safe to run again.  For developers:
+#   make check the fast subset (no browser, slow or kernel tests), for the edit-test loop
+#   make lint  ruff and mypy alone (make test and make check run them too, as tests)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -10,7 +12,13 @@ STAMP  := $(VENV)/.labkit-installed
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup lab test test-fast browser-deps bench release clean
+.PHONY: setup lab test check lint browser-deps bench release clean
+
+# Tests run on this many pytest-xdist workers (auto: one per core); tests that share a
+# module-scoped fixture are kept on one worker and the longest modules start first
+# (tests/conftest.py).  WORKERS=0 runs them in this process, one after another.
+WORKERS ?= auto
+PYTEST := $(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup --no-loadscope-reorder
 
 # The runtime dependencies are installed at exactly the versions pinned for Binder
 # (binder/requirements.txt), so every machine tests the environment learners get.
@@ -33,13 +41,17 @@ browser-deps:
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
 
 test: setup browser-deps
-	$(BIN)/python -m pytest
+	$(PYTEST)
 
-test-fast: setup
-	$(BIN)/python -m pytest -m "not browser and not slow"
+check: setup
+	$(PYTEST) -m "not browser and not slow and not kernel"
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: setup
 	$(BIN)/python bench/bench_sim.py
 
 clean:
-	rm -rf $(VENV) test-artifacts .pytest_cache
+	rm -rf $(VENV) test-artifacts .pytest_cache .mypy_cache .ruff_cache

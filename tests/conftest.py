@@ -1,4 +1,18 @@
-"""Fixtures shared by the whole test suite.
+"""Set-up shared by the whole test suite.
+
+The interpreter's ``bin/`` folder goes first on ``PATH``, so the suite passes when pytest is
+started by its full path (``.venv/bin/python -m pytest``) without the virtual environment
+activated: nbgrader runs the ``alembic`` executable from there when it creates a gradebook,
+and the notebook tests start ``jupyter`` kernels.
+
+Under pytest-xdist (``make test`` runs ``--dist loadgroup``), every test that uses a
+module-scoped fixture is put in one group per module, so that fixture (a graded course, an
+executed notebook with its kernel) is built once, on one worker, instead of once per worker
+that happens to receive one of its tests.  Each worker has a temporary folder of its own, and
+collects the longest modules first (``start_order``; ``make test`` passes
+``--no-loadscope-reorder`` so xdist keeps that order instead of putting the modules with most
+tests first).  Tests that start Jupyter kernels or run nbgrader (``KERNEL_TESTS``) are marked
+``kernel``: ``make check`` leaves them out.
 
 Hypothesis runs derandomized under CI (``CI`` set), so the property tests
 explore the same examples on every CI run.
@@ -14,6 +28,9 @@ with the command that installs it.
 from __future__ import annotations
 
 import os
+import shutil
+import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,11 +38,112 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
+# Not resolved: a virtual environment's python is a symlink to the base interpreter, and the
+# folder that holds the link is the one with the environment's scripts.
+BIN = str(Path(sys.executable).parent)
+if BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = BIN + os.pathsep + os.environ.get("PATH", "")
+
+# Each pytest-xdist worker gets a temporary folder of its own (inherited by the kernels,
+# servers and nbgrader runs it starts), so a test that checks what was left behind in the
+# temporary folder (tests/course/test_kernel.py: no labkit-kernel-* scratch folder) does not
+# see the folders of kernels another worker is running at the same time.
+# (In pytest_configure, not at import: tests/test_suite_setup.py imports this module again.)
+WORKER_TMP = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        folder = tempfile.mkdtemp(prefix=f"labkit-tests-{worker}-")
+        for name in ("TMPDIR", "TEMP", "TMP"):
+            os.environ[name] = folder
+        tempfile.tempdir = folder
+        config.stash[WORKER_TMP] = folder
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = config.stash.get(WORKER_TMP, None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 # CI explores the same examples on every run (a red CI must be reproducible);
 # local runs explore new ones each time and keep failures in .hypothesis/.
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+# Tests that start Jupyter kernels or run nbgrader (seconds to minutes each), by file or by
+# node id: marked `kernel`, so `make check` (the edit-test loop) leaves them out while
+# `make test` runs them.  tests/test_suite_setup.py checks that every entry still exists.
+KERNEL_TESTS = (
+    "tests/notebooks/",
+    "tests/course/test_pipeline.py",
+    "tests/course/test_validate.py",
+    "tests/course/test_kernel.py",
+    "tests/course/test_release.py::test_committed_release_matches_a_fresh_release",
+    "tests/course/test_cli.py::test_feedback_needs_the_lab_in_the_gradebook",
+    "tests/test_entry.py::test_index_runs_top_to_bottom_without_errors_or_stderr",
+)
+
+
+def is_kernel_test(nodeid: str) -> bool:
+    return any(nodeid.startswith(entry) if entry.endswith("/") else
+               nodeid == entry or nodeid.startswith((entry + "::", entry + "["))
+               for entry in KERNEL_TESTS)
+
+
+def shared_fixture_group(item: pytest.Item) -> str | None:
+    """The module's name if ``item`` uses a module-scoped fixture, else None."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:                     # not a Python test function (e.g. a doctest item)
+        return None
+    for defs in info.name2fixturedefs.values():
+        if any(d.scope == "module" for d in defs):
+            return item.nodeid.split("::", 1)[0]
+    return None
+
+
+# The longest units of work (measured with --durations), started first under pytest-xdist so
+# that none of them is left running alone at the end of the run.
+LONGEST_FIRST = (
+    "tests/course/test_pipeline.py",
+    "tests/binder/test_binder_env.py",
+    "tests/notebooks/test_round_trip.py",
+)
+HEAVY_MARKS = ("slow", "kernel", "browser")
+
+
+def start_order(items: list[pytest.Item]) -> list[pytest.Item]:
+    """``items`` with the longest modules first, then modules with slow, kernel or browser
+    tests, then the rest; each module's tests stay together and in order (so a module-scoped
+    fixture is still built once in a serial run)."""
+    modules: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+
+    def rank(path: str) -> tuple[int, int]:
+        if path in LONGEST_FIRST:
+            return (0, LONGEST_FIRST.index(path))
+        heavy = any(item.get_closest_marker(m) for item in modules[path] for m in HEAVY_MARKS)
+        return (1 if heavy else 2, 0)
+
+    return [item for path in sorted(modules, key=rank) for item in modules[path]]
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if is_kernel_test(item.nodeid):
+            item.add_marker(pytest.mark.kernel)
+        group = shared_fixture_group(item)
+        if group is not None and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(group))
+    if hasattr(config, "workerinput"):         # a pytest-xdist worker: schedule longest first
+        items[:] = start_order(items)
+
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -8,8 +8,15 @@ import sys
 import numpy as np
 import pytest
 
-from labkit.checkpoints import (CheckpointError, MultipleChoice, NumericQuestion, SimTask,
-                                check_choice, check_number, judge_simulation)
+from labkit.checkpoints import (
+    CheckpointError,
+    MultipleChoice,
+    NumericQuestion,
+    SimTask,
+    check_choice,
+    check_number,
+    judge_simulation,
+)
 
 Q = MultipleChoice("Q1", "Pick one.", {"A": "first", "B": "second", "C": "third"})
 BASE = {"load.rate_rps": 60.0, "load.duration_s": 60.0, "budget.p95_ms": 500.0,

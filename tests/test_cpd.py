@@ -10,8 +10,15 @@ import nbformat
 import pytest
 from nbformat import v4
 
-from labkit.cpd import (Assumptions, CpdError, breakdown, count_notebook, format_minutes,
-                        prose_words, reading_minutes)
+from labkit.cpd import (
+    Assumptions,
+    CpdError,
+    breakdown,
+    count_notebook,
+    format_minutes,
+    prose_words,
+    reading_minutes,
+)
 
 PARTS = ("reading_words", "reading_min", "activities", "activities_min", "checkpoint_blocks",
          "checkpoints_min", "reflections", "reflection_min", "total_min")
@@ -33,9 +40,9 @@ def make_nb(path: Path, *, reading: int = 0, activities: int = 0, checkpoints: i
     for i in range(activities):
         cells.append(v4.new_markdown_cell(f"## Activity {i}", metadata={"tags": ["activity"]}))
         cells.append(v4.new_code_cell("x = 1"))
-    for i in range(checkpoints):
+    for _ in range(checkpoints):
         cells.append(v4.new_markdown_cell("## Checkpoint", metadata={"tags": ["checkpoint"]}))
-    for i in range(reflections):
+    for _ in range(reflections):
         cells.append(v4.new_markdown_cell("Reflect.", metadata={"tags": ["reflection"]}))
     cells += extra or []
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -21,8 +21,14 @@ from pathlib import Path
 
 import pytest
 
-from labkit.launch import (HIDDEN_LAB_PLUGINS, HIDDEN_SERVER_EXTENSIONS, find_workbook,
-                           lab_command, main, write_learner_config)
+from labkit.launch import (
+    HIDDEN_LAB_PLUGINS,
+    HIDDEN_SERVER_EXTENSIONS,
+    find_workbook,
+    lab_command,
+    main,
+    write_learner_config,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent

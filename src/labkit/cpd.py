@@ -336,7 +336,8 @@ def count_notebook(path: str | Path, assumptions: Assumptions | None = None) -> 
     path = Path(path)
     nb, a, warnings = _load(path), assumptions or Assumptions(), []
     counts = dict.fromkeys(TAGS, 0)
-    words, title, goals = 0, "", []
+    words, title = 0, ""
+    goals: list[str] = []
     for index, cell in enumerate(nb["cells"]):
         tags, kind, text = _tags(cell), cell.get("cell_type"), _source(cell)
         if kind == "markdown" and not title:

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labkit.cpd import (Breakdown, CpdError, LabTiming, breakdown, find_lab_dirs, find_root,
-                        format_minutes)
+from labkit.cpd import Breakdown, CpdError, LabTiming, breakdown, find_lab_dirs, find_root, format_minutes
 
 __all__ = ["PLANNED", "LabEntry", "lab_entries", "labs_markdown", "show_labs", "show_cpd",
            "cpd_markdown", "write_index", "GENERATED_TAG"]

@@ -7,8 +7,16 @@ import sys
 
 import pytest
 
-from labkit.evidence.common import (EvidenceError, check_dict, html_page, html_table, md_table,
-                                    mentions, text, texts)
+from labkit.evidence.common import (
+    EvidenceError,
+    check_dict,
+    html_page,
+    html_table,
+    md_table,
+    mentions,
+    text,
+    texts,
+)
 
 
 def test_markdown_tables_escape_pipes_and_newlines() -> None:

@@ -11,8 +11,15 @@ from pathlib import Path
 import pytest
 from nbformat import v4
 
-from labkit.evidence.pack import (EVIDENCE_MIME, EXPECTED, MIN_WORDS, PackError, collect,
-                                  evidence_bundle, write_pack)
+from labkit.evidence.pack import (
+    EVIDENCE_MIME,
+    EXPECTED,
+    MIN_WORDS,
+    PackError,
+    collect,
+    evidence_bundle,
+    write_pack,
+)
 
 ANSWER = ("I would route every refund approval through a logged review queue, keep the "
           "model read-only by default, and name one owner for the fallback path so that an "

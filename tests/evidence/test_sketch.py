@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from labkit.evidence import Boundary, Component, DataPath, EvidenceError, SystemSketch, \
-    from_dict
+from labkit.evidence import Boundary, Component, DataPath, EvidenceError, SystemSketch, from_dict
 from labkit.evidence.pack import EVIDENCE_MIME
 
 

@@ -1,13 +1,19 @@
-"""Shared helpers for the lab notebook tests: run a notebook in a real kernel, read its cells.
+"""Shared helpers for the lab notebook tests: run a notebook in a real kernel, read its cells,
+and hand in filled-in copies of a release to a scratch course.
 
 Each lab's test module runs its source notebook once (solutions in), keeps the kernel up for
-wrong-answer probes, and reads nbgrader metadata and errors from the executed cells.  How long
-a notebook takes is a benchmark (``bench/bench_notebooks.py``), not a test.
+wrong-answer probes, and reads nbgrader metadata and errors from the executed cells.
+``test_round_trip.py`` fills a release with the source's solutions (``submission``) and grades
+it with nbgrader in a copy of the course (``course_copy``).  How long a notebook takes is a
+benchmark (``bench/bench_notebooks.py``), not a test.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import copy
+import re
+import shutil
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -89,3 +95,50 @@ def release_run_stops_at_first_task(release: Path) -> list:
     before = [c for c in nb.cells[:failed] if c.cell_type == "code"]
     assert all(c.get("execution_count") and not cell_errors(c) for c in before)
     return before
+
+
+# ----------------------------------------------------------------- submissions and courses
+STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
+SOLUTION = re.compile(r"( *)### BEGIN SOLUTION\n(.*?)\1### END SOLUTION\n?", re.S)
+WRITTEN_PREFIX = "*Write your answer"
+
+
+def submission(release, source, wrong: Mapping[str, str] | None = None,
+               written: str | None = None):
+    """A copy of the ``release`` notebook with each answer stub replaced by the ``source``'s
+    solution, as a learner who got everything right would hand it in.
+
+    ``wrong`` maps an answer cell's grade_id to the whole text the learner wrote there instead.
+    A cell may hold several stubs (and indented ones, inside a ``def``): they are filled in
+    order from the source cell's solution regions.  ``written`` fills the markdown cells that
+    invite a written answer.
+    """
+    nb = copy.deepcopy(release)
+    src = {nbgrader_meta(c).get("grade_id"): c for c in source.cells if nbgrader_meta(c)}
+    for cell in nb.cells:
+        gid = nbgrader_meta(cell).get("grade_id")
+        if cell.cell_type == "markdown" and written and cell.source.startswith(WRITTEN_PREFIX):
+            cell.source = written
+            continue
+        if not (nbgrader_meta(cell).get("solution") and "# YOUR CODE HERE" in cell.source):
+            continue
+        if wrong and gid in wrong:
+            cell.source = wrong[gid]
+            continue
+        for indent, body in SOLUTION.findall(src[gid].source):   # stubs in source order
+            stub = indent + STUB.replace("\n", "\n" + indent)
+            cell.source = cell.source.replace(stub, body.rstrip("\n"), 1)
+    return nb
+
+
+def course_copy(tmp: Path, lab: str):
+    """A scratch course in ``tmp/course``: this repository's nbgrader_config.py and ``lab``'s
+    source and release folders, opened as a :class:`labkit.course.layout.Course`."""
+    from labkit.course.layout import Course
+
+    root = tmp / "course"
+    for part in ("source", "release"):
+        shutil.copytree(ROOT / part / lab, root / part / lab,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copy2(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
+    return Course.at(root)

@@ -1,5 +1,5 @@
-"""Lab 0 notebook: the source runs cleanly (its run time is bench/bench_notebooks.py's job), the release runs up to its first task,
-the panel works, and every graded check can fail.
+"""Lab 0 notebook: the source runs cleanly (its run time is bench/bench_notebooks.py's job),
+the release runs up to its first task, the panel works, and every graded check can fail.
 
 Executed in a real kernel with nbclient; the kernel is kept for running wrong answers.
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from labkit.sim import simulate
-from labkit.viz.colors import FAIL_COLOR, PASS_COLOR, SERIES_COLORS, OUTCOME_COLORS
+from labkit.viz.colors import FAIL_COLOR, OUTCOME_COLORS, PASS_COLOR, SERIES_COLORS
 from labkit.viz.cost import COST_PARTS, cost_figure
 
 

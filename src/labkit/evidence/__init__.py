@@ -25,7 +25,8 @@ from labkit.evidence.sketch import Boundary, Component, DataPath, SystemSketch
 __all__ = ["EvidenceError", "SUBCATEGORIES", "RiskEntry", "Control", "RmfMapping", "Runbook",
            "SystemSketch", "Component", "DataPath", "Boundary", "from_dict"]
 
-_KINDS = {"risk-register": RiskEntry, "incident-runbook": Runbook, "system-sketch": SystemSketch}
+_KINDS: dict[str, type[RiskEntry] | type[Runbook] | type[SystemSketch]] = {
+    "risk-register": RiskEntry, "incident-runbook": Runbook, "system-sketch": SystemSketch}
 
 
 def from_dict(data: dict) -> RiskEntry | Runbook | SystemSketch:

@@ -346,11 +346,11 @@ def _demote(text: str) -> str:
 
 def collect(paths: Iterable[str | Path]) -> Pack:
     """Read the learner's notebooks (statically) and gather every evidence artifact."""
-    paths = [Path(p) for p in paths]
-    if not paths:
+    files = [Path(p) for p in paths]
+    if not files:
         raise PackError("no notebooks given")
     found: list[Artifact] = []
-    for path in paths:
+    for path in files:
         prompt = ""
         for index, cell in enumerate(_load(path)["cells"]):
             tags = [t for t in (cell.get("metadata") or {}).get("tags") or []
@@ -371,10 +371,10 @@ def collect(paths: Iterable[str | Path]) -> Pack:
     order = list(EXPECTED)
     found.sort(key=lambda a: order.index(a.name) if a.name in order else len(order))
     try:
-        timing = breakdown(paths)
+        timing = breakdown(files)
     except CpdError:
         timing = None
-    return Pack(artifacts=tuple(found), notebooks=tuple(map(str, paths)), timing=timing)
+    return Pack(artifacts=tuple(found), notebooks=tuple(map(str, files)), timing=timing)
 
 
 def write_pack(pack: Pack, path: str | Path, *, markdown: bool | None = None) -> Path:

@@ -34,7 +34,8 @@ Serialised form (``to_dict()``; ``from_dict()`` reads it back)::
 >>> entry.rating
 (12, 'high')
 >>> entry.check()
-['a high risk needs a MANAGE mapping: what will you do when it happens (e.g. MANAGE 2.4)?', 'a high risk needs at least 2 controls, got 1']
+['a high risk needs a MANAGE mapping: what will you do when it happens (e.g. MANAGE 2.4)?',
+ 'a high risk needs at least 2 controls, got 1']
 """
 
 from __future__ import annotations
@@ -43,8 +44,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from labkit.evidence.common import (VAGUE_OWNERS, Artifact, EvidenceError, check_dict,
-                                    html_table, items, md_table, text)
+from labkit.evidence.common import (
+    VAGUE_OWNERS,
+    Artifact,
+    EvidenceError,
+    check_dict,
+    html_table,
+    items,
+    md_table,
+    text,
+)
 from labkit.evidence.nist_rmf import SUBCATEGORIES, closest, function_of, normalise
 
 __all__ = ["RiskEntry", "Control", "RmfMapping", "LIKELIHOOD", "IMPACT", "RESPONSES",

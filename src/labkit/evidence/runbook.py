@@ -35,8 +35,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from labkit.evidence.common import (VAGUE_OWNERS, Artifact, EvidenceError, check_dict,
-                                    html_list, html_table, md_table, mentions, text, texts)
+from labkit.evidence.common import (
+    VAGUE_OWNERS,
+    Artifact,
+    EvidenceError,
+    check_dict,
+    html_list,
+    html_table,
+    md_table,
+    mentions,
+    text,
+    texts,
+)
 
 __all__ = ["Runbook", "SECTIONS", "MAX_WORDS"]
 

@@ -36,7 +36,8 @@ Serialised form (``to_dict()``; ``from_dict()`` reads it back)::
 ...     components=[Component(name="user", kind="client"), Component(name="api", kind="api")],
 ...     paths=[DataPath(source="user", target="api", action="call")])
 >>> s.check()[:2]
-['no boundary: state in plain English what the system may and may not do', 'no monitoring component: add where latency, errors and quality signals go']
+['no boundary: state in plain English what the system may and may not do',
+ 'no monitoring component: add where latency, errors and quality signals go']
 """
 
 from __future__ import annotations
@@ -46,9 +47,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from labkit.evidence.common import (VAGUE_OWNERS, Artifact, EvidenceError, check_dict,
-                                    html_list, html_table, items, md_table, mentions, text,
-                                    texts)
+from labkit.evidence.common import (
+    VAGUE_OWNERS,
+    Artifact,
+    EvidenceError,
+    check_dict,
+    html_list,
+    html_table,
+    items,
+    md_table,
+    mentions,
+    text,
+    texts,
+)
 
 __all__ = ["SystemSketch", "Component", "DataPath", "Boundary", "COMPONENT_KINDS", "ACTIONS"]
 

@@ -57,7 +57,7 @@ def update_amplification(fig: go.Figure, result: Any, *,
     s = result.summary
     title = headline("Retry amplification", f"{s['amplification']:.2f}× overall · "
                      f"{s['retries']:,} retries · {s['wasted_work_s']:,.1f} s of wasted model work")
-    traces = [{"x": t, "y": retries / width}, {"x": t, "y": amp},
+    traces: list[dict[str, Any]] = [{"x": t, "y": retries / width}, {"x": t, "y": amp},
               {"x": span, "y": [1.0, 1.0] if span else []}]
     peak = float((retries / width).max()) if len(t) else 0.0
     layout = {"title": title, "yaxis": {"range": [0, max(2.0, top * 1.1)]},

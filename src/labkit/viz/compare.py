@@ -18,8 +18,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from labkit.viz.colors import BASELINE_COLOR, CHANGE_COLOR, FAIL_COLOR, PASS_COLOR
-from labkit.viz.common import (apply, base_layout, bucket_for, fmt_ms, fmt_money, fmt_pct,
-                               headline, series)
+from labkit.viz.common import apply, base_layout, bucket_for, fmt_money, fmt_ms, fmt_pct, headline, series
 
 __all__ = ["compare_figure", "update_compare", "compare_rows", "COMPARE_HEIGHT_PX"]
 

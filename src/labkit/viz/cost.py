@@ -16,7 +16,7 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from labkit.viz.colors import BUDGET_COLOR, FAIL_COLOR, PASS_COLOR, SERIES_COLORS, CHANGE_COLOR
+from labkit.viz.colors import BUDGET_COLOR, CHANGE_COLOR, FAIL_COLOR, PASS_COLOR, SERIES_COLORS
 from labkit.viz.common import apply, base_layout, fmt_money, headline
 
 __all__ = ["cost_figure", "update_cost", "COST_PARTS"]

@@ -29,8 +29,15 @@ import plotly.graph_objects as go
 
 from labkit.monitor.alerts import AlertRule
 from labkit.monitor.metrics import confusion_matrix, expected_cost
-from labkit.viz.colors import (BUDGET_COLOR, FAIL_COLOR, NEUTRAL_COLOR, OUTCOME_COLORS,
-                               PASS_COLOR, SEQUENCE, rgba)
+from labkit.viz.colors import (
+    BUDGET_COLOR,
+    FAIL_COLOR,
+    NEUTRAL_COLOR,
+    OUTCOME_COLORS,
+    PASS_COLOR,
+    SEQUENCE,
+    rgba,
+)
 from labkit.viz.common import base_layout
 
 __all__ = ["threshold_figure", "metric_figure", "runs_figure", "workload_figure",

@@ -16,7 +16,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from labkit.viz.colors import FAIL_COLOR, NEUTRAL_COLOR, PASS_COLOR, rgba
-from labkit.viz.common import apply, base_layout, fmt_ms, fmt_money, fmt_pct, headline
+from labkit.viz.common import apply, base_layout, fmt_money, fmt_ms, fmt_pct, headline
 
 __all__ = ["scorecard_figure", "update_scorecard", "scorecard_rows"]
 

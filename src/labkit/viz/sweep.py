@@ -7,9 +7,10 @@ its error bar the 95% confidence interval of that mean (Student's t with
 n - 1 degrees of freedom; no bar when there is one seed).
 
 ``table`` is what the sweep engine returns (a :class:`labkit.sweep.SweepTable`,
-whose ``rows`` are used), a list of row dicts, or a dict of equal-length columns, with knob columns (``model.replicas``), a ``seed``
-column and metric columns.  Rows that differ in a knob that is neither ``x``
-nor ``color`` are pooled together, so sweep only what you plot.
+whose ``rows`` are used), a list of row dicts, or a dict of equal-length columns, with
+knob columns (``model.replicas``), a ``seed`` column and metric columns.  Rows that differ
+in a knob that is neither ``x`` nor ``color`` are pooled together, so sweep only what you
+plot.
 
 >>> rows = [{"model.replicas": r, "seed": s, "p95_ms": 100.0 / r + s}
 ...         for r in (1, 2) for s in (1, 2, 3)]
@@ -132,10 +133,9 @@ def sweep_figure(table: Any, *, x: str, y: str, color: str | None = None,
     detail = f"mean of {seeds} seed{'s' if seeds != 1 else ''}" + (
         ", 95% CI" if seeds > 1 else "")
     text = title or (f"{y} against {x}" + (f", by {color}" if color else ""))
-    text = headline(text, detail)
     fig.update_layout(base_layout("", axis_title(x), axis_title(y), subtitle=True,
                                   hovermode="closest"))
-    fig.update_layout(title=text)
+    fig.update_layout(title=headline(text, detail))
     xs = sorted({p["x"] for pts in groups.values() for p in pts}, key=_sort_key)
     if len(xs) <= 12 and all(isinstance(v, (int, float)) for v in xs):
         fig.update_xaxes(tickmode="array", tickvals=xs)

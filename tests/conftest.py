@@ -83,6 +83,8 @@ KERNEL_TESTS = (
     "tests/course/test_pipeline.py",
     "tests/course/test_validate.py",
     "tests/course/test_kernel.py",
+    "tests/course/test_sandbox.py",
+    "tests/course/test_autograde.py",
     "tests/course/test_release.py::test_committed_release_matches_a_fresh_release",
     "tests/course/test_cli.py::test_feedback_needs_the_lab_in_the_gradebook",
     "tests/test_entry.py::test_index_runs_top_to_bottom_without_errors_or_stderr",
@@ -109,6 +111,7 @@ def shared_fixture_group(item: pytest.Item) -> str | None:
 # The longest units of work (measured with --durations), started first under pytest-xdist so
 # that none of them is left running alone at the end of the run.
 LONGEST_FIRST = (
+    "tests/course/test_redteam.py",
     "tests/course/test_pipeline.py",
     "tests/binder/test_binder_env.py",
     "tests/notebooks/test_round_trip.py",

@@ -2,7 +2,7 @@
 
 Runs ``labkit.cli.main`` in-process with capsys (fast), plus one subprocess call of the
 installed console script.  Bad input must exit 2 with one line naming the knob, the rule
-and the value, never a traceback (BRIEF.md rules).
+and the value, never a traceback.
 """
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from labkit.cli import main
-from labkit.knobs import CATALOGUE
 from labkit.sim import PRESETS, simulate
+from labkit.sim.scenario import CATALOGUE
 
 SHORT = ["--set", "load.duration_s=5"]
 

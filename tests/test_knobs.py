@@ -2,7 +2,7 @@
 
 The knob names of issues 2 and 3 are a public contract (CLI, widgets, notebooks and grading
 use them), so they are listed here verbatim; every message of Knob.check, Knob construction,
-Catalogue and parse_assignment is matched whole (STYLE.md habit 4: knob, rule and value).
+Catalogue and parse_assignment is matched whole (it names the knob, the rule and the value).
 The second half declares small configs of its own to test knob(), Off, Config and ConfigSet.
 """
 from __future__ import annotations
@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from labkit.errors import LabkitError
-from labkit.knobs import (CATALOGUE, Catalogue, Config, ConfigSet, Knob, KnobError, Off, knob,
-                          parse_assignment)
+from labkit.knobs import Catalogue, Config, ConfigSet, Knob, KnobError, Off, knob, parse_assignment
 from labkit.sim import Scenario
+from labkit.sim.scenario import CATALOGUE
 
 CONTRACT = """
 load.rate_rps load.duration_s load.pattern load.spike_multiplier load.spike_start_s

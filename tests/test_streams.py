@@ -1,6 +1,6 @@
 """labkit.streams: one seeded-streams design for both simulators.
 
-STYLE.md habit 5: one SeedSequence per run, spawned into named streams in a fixed,
+One SeedSequence per run, spawned into named streams in a fixed,
 append-only order.  Everything here is exact: the same seed gives the same bits, each
 name gets its own generator, and both simulators' name lists only ever grow at the end.
 """

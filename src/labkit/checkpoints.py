@@ -43,7 +43,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from labkit.errors import LabkitError
-from labkit.knobs import CATALOGUE, Catalogue, KnobError
+from labkit.knobs import Catalogue, KnobError
+from labkit.sim.scenario import CATALOGUE
 
 __all__ = ["CheckpointError", "MultipleChoice", "NumericQuestion", "check_choice",
            "check_number", "knob_answer_problems", "SimTask", "SimVerdict", "BudgetCheck",

@@ -17,7 +17,8 @@ checks a config runs when it is built, and the whole-scenario classes
 (:class:`ConfigSet`: :class:`labkit.sim.Scenario`,
 :class:`labkit.monitor.MonitorConfig`) with ``from_knobs``, ``with_knobs``,
 ``to_knobs`` and ``diff``.  The simulator's catalogue is
-:data:`labkit.sim.CATALOGUE` (also importable from here as ``CATALOGUE``).
+:data:`labkit.sim.CATALOGUE`, built from its config classes (this module imports
+nothing from the simulator).
 
 **Off.** A setting that can be switched off holds ``None`` in its config
 (``scenario.kill.at_s is None``).  Where it is typed or shown as a knob value
@@ -56,7 +57,7 @@ from typing import Any, ClassVar, NamedTuple, TypeVar
 
 from labkit.errors import LabkitError
 
-__all__ = ["Knob", "KnobError", "Catalogue", "CATALOGUE", "parse_assignment", "knob", "Off",
+__all__ = ["Knob", "KnobError", "Catalogue", "parse_assignment", "knob", "Off",
            "Config", "ConfigSet"]
 
 
@@ -565,32 +566,15 @@ class Catalogue(Mapping[str, Knob]):
         return {name: self.get_knob(name).check(value) for name, value in values.items()}
 
 
-def parse_assignment(text: str, catalogue: Catalogue | None = None) -> tuple[str, Any]:
-    """Parse ``KNOB=VALUE`` as typed after ``--set``.
+def parse_assignment(text: str, catalogue: Catalogue) -> tuple[str, Any]:
+    """Parse ``KNOB=VALUE`` as typed after ``--set``, checked against ``catalogue``.
 
-    >>> parse_assignment("model.replicas=4")
+    >>> from labkit.sim import CATALOGUE
+    >>> parse_assignment("model.replicas=4", CATALOGUE)
     ('model.replicas', 4)
     """
-    if catalogue is None:
-        from labkit.sim.scenario import CATALOGUE
-
-        catalogue = CATALOGUE
     if "=" not in text:
         raise KnobError(f"--set takes KNOB=VALUE, got {text!r}")
     name, _, value = text.partition("=")
     k = catalogue.get_knob(name.strip())
     return k.name, k.check(value)
-
-
-#: The simulator's catalogue (labkit.sim.CATALOGUE), provided on first use by __getattr__.
-CATALOGUE: Catalogue
-
-
-def __getattr__(name: str) -> Any:
-    # ``labkit.knobs.CATALOGUE`` is the simulator's catalogue, read from the config
-    # classes of labkit.sim.config; imported on first use so this module stays first.
-    if name == "CATALOGUE":
-        from labkit.sim.scenario import CATALOGUE
-
-        return CATALOGUE
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -31,7 +31,8 @@ OUT = ROOT / "grading" / "fixtures" / "lab0-redteam"
 
 #: Where the test puts a root-owned 0600 file no submission may read, link to or change.
 CANARY = "/var/tmp/labkit-redteam-canary"
-#: Loopback ports the test listens on; no byte may arrive.
+#: Loopback ports tried when no ports.json sits beside the notebook (the test writes one with
+#: the ports it really listens on); no byte may arrive.
 PORTS = {"tcp": 47101, "mptcp": 47102, "udp": 47103, "tcp6": 47104}
 #: Marker in the command line of a process that tries to outlive grading.
 SURVIVOR = "labkit-redteam-survivor"
@@ -76,10 +77,13 @@ for pattern in ("*.ipynb", "../*.ipynb", "../../*/*.ipynb", "/labkit/**/*.ipynb"
 redteam["notebooks or history files found"] = len(found)
 with open("notes.txt", "w") as fh:
     fh.write("NOTES" + "-LEAK-" + "7f3a " + json.dumps(found))
-attempt("read own history db", lambda: open(os.path.expanduser("~/.ipython/profile_default/history.sqlite"), "rb").read())
+history = os.path.expanduser("~/.ipython/profile_default/history.sqlite")
+attempt("read own history db", lambda: open(history, "rb").read())
 ''',
     "rt_network": f'''
 ports = {PORTS!r}
+if os.path.exists("ports.json"):               # the grader's test may hand over its own ports
+    ports = json.load(open("ports.json"))
 def send(family, kind, proto, address, payload=b"REDTEAM"):
     s = socket.socket(family, kind, proto)
     s.settimeout(2)

@@ -75,10 +75,11 @@ SAYS = {
 class Listener:
     """Loopback listeners (TCP, MPTCP, UDP, TCP on ::1) recording every byte and connection."""
 
-    def __init__(self, ports: dict[str, int]):
+    def __init__(self, names: list[str]):
         self.received: list[tuple[str, bytes]] = []
         self.sockets: list[tuple[str, socket.socket]] = []
-        for name, port in ports.items():
+        self.ports: dict[str, int] = {}
+        for name in names:
             family = socket.AF_INET6 if name == "tcp6" else socket.AF_INET
             kind = socket.SOCK_DGRAM if name == "udp" else socket.SOCK_STREAM
             proto = 262 if name == "mptcp" else 0
@@ -86,8 +87,8 @@ class Listener:
                 s = socket.socket(family, kind, proto)
             except OSError:                      # MPTCP switched off here: plain TCP on its port
                 s = socket.socket(family, kind, 0)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", port))
+            s.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))   # a free port
+            self.ports[name] = s.getsockname()[1]
             if kind == socket.SOCK_STREAM:
                 s.listen(16)
             s.settimeout(0.2)
@@ -152,7 +153,8 @@ def processes_with(marker: str) -> list[int]:
     return found
 
 
-def labkit(args: list[str], cwd: Path, env: dict[str, str], procs: list[str] = ()) -> subprocess.CompletedProcess:
+def labkit(args: list[str], cwd: Path, env: dict[str, str],
+           procs: list[str] = ()) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "labkit.cli", *args]
     if procs:   # join the measuring cgroup first, then become labkit
         command = ["sh", "-c", 'for f in $LABKIT_TEST_PROCS; do echo $$ > "$f"; done; exec "$@"', "sh",
@@ -194,13 +196,15 @@ def batch(tmp_path_factory):
     os.mkfifo(peggy / "pipe")
     (peggy / "extra.txt").write_text("x")
     os.link(peggy / "extra.txt", peggy / "extra-link.txt")
+    listener = Listener(list(ATTACKS["ports"]))
+    handover = course.submitted_dir / "rt_network" / LAB / "ports.json"   # beside the notebook
+    handover.write_text(json.dumps(listener.ports))
     volatile = [course.autograded_dir, course.feedback_dir, course.logs_dir, course.db_path,
                 root / "grading" / ".registered"]
     before = tree_state(root, volatile)
     before_dev, before_canary = dev_state(), canary_state()
     tmp = tmp_path_factory.mktemp("grader-tmp")        # the grader's own temporary folder
     env["TMPDIR"] = str(tmp)
-    listener = Listener(ATTACKS["ports"])
     meter = KernelCgroup.create(controllers=("pids", "memory", "cpu"))   # lanes and kernels nest in it
     try:
         proc = labkit(["course", "autograde", LAB, "--workers", str(LANES), "--cell-timeout",
@@ -273,9 +277,10 @@ def test_nothing_outside_each_autograded_folder_changed(batch):
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         scores = [s for (s,) in db.execute("SELECT auto_score FROM grade WHERE auto_score IS NOT NULL")]
     assert scores and max(scores) <= 2                # no forged score anywhere
-    for folder in course.autograded_dir.iterdir():    # only nbgrader's own files came back
+    for folder in course.autograded_dir.iterdir():    # only what was filed came back
         names = {p.name for p in (folder / LAB).iterdir()}
-        assert f"{LAB}.ipynb" in names and names <= {f"{LAB}.ipynb", "timestamp.txt"}, folder.name
+        filed = {f"{LAB}.ipynb", "timestamp.txt"} | ({"ports.json"} if folder.name == "rt_network" else set())
+        assert f"{LAB}.ipynb" in names and names <= filed, folder.name
 
 
 def test_no_network_listener_received_anything(batch):

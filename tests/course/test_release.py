@@ -53,7 +53,8 @@ def _lab0_copy(tmp_path: Path) -> Course:
 def test_find_leaks_reports_each_kind_of_leak(tmp_path):
     source = COURSE.source_dir / LAB0 / f"{LAB0}.ipynb"
     nb = nbformat.read(COURSE.release_dir / LAB0 / f"{LAB0}.ipynb", as_version=4)
-    nb.cells[0].source += '\nassert q1 == "B", "Q1: not the right option; re-read the paragraph about seeds in section 1."'
+    nb.cells[0].source += ('\nassert q1 == "B", '
+                           '"Q1: not the right option; re-read the paragraph about seeds in section 1."')
     nb.cells[1].source += "\n=== BEGIN MARK SCHEME ==="
     nb.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="hi")]
     nb.cells[3].source += '\nq3_knobs = {"model.replicas": 6}'

@@ -20,8 +20,14 @@ import pytest
 from labkit.course import seccomp
 from labkit.course.cgroups import KernelCgroup
 from labkit.course.landlock import landlock_abi
-from labkit.course.sandbox import (SandboxError, SandboxLimits, check_available, controls, free_uid,
-                                   kernel_environment)
+from labkit.course.sandbox import (
+    SandboxError,
+    SandboxLimits,
+    check_available,
+    controls,
+    free_uid,
+    kernel_environment,
+)
 
 UID = 61999
 PROBE = textwrap.dedent(r'''
@@ -77,7 +83,8 @@ def prepare(tmp_path: Path) -> tuple[Path, Path]:
     return scratch, course
 
 
-def launch(scratch: Path, command: list[str], *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def launch(scratch: Path, command: list[str], *extra: str,
+           env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "labkit.course.sandbox", *extra, "--scratch", str(scratch),
                            "--uid", str(UID), "--report", str(scratch / "report.json"), "--log",
                            str(scratch / "kernel.log"), "--", *command],
@@ -187,8 +194,9 @@ def test_the_cgroup_holds_the_whole_kernel(tmp_path):
     group = KernelCgroup.create(processes=32, memory_mb=512)
     try:
         args = [a for f in group.procs_files for a in ("--cgroup-procs", f)]
-        code = ("import os, time\nforks = 0\ntry:\n    for _ in range(100):\n        if os.fork() == 0:\n"
-                "            time.sleep(30); os._exit(0)\n        forks += 1\nexcept OSError:\n    pass\nprint(forks)\n")
+        code = ("import os, time\nforks = 0\ntry:\n    for _ in range(100):\n"
+                "        if os.fork() == 0:\n            time.sleep(30); os._exit(0)\n"
+                "        forks += 1\nexcept OSError:\n    pass\nprint(forks)\n")
         proc = launch(scratch, [sys.executable, "-c", code], "--processes", "32", *args)
         assert proc.returncode == 0, (scratch / "kernel.log").read_text()
         forks = int((scratch / "kernel.log").read_text().split()[-1])

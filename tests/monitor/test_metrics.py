@@ -7,9 +7,16 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from labkit.monitor.metrics import (PSI_FLOOR, Confusion, best_threshold_for_cost,
-                                    confusion_matrix, expected_cost, precision_recall, psi,
-                                    psi_from_counts)
+from labkit.monitor.metrics import (
+    PSI_FLOOR,
+    Confusion,
+    best_threshold_for_cost,
+    confusion_matrix,
+    expected_cost,
+    precision_recall,
+    psi,
+    psi_from_counts,
+)
 
 
 def _labels(tp: int, fp: int, fn: int, tn: int) -> tuple[np.ndarray, np.ndarray]:

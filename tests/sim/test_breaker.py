@@ -4,7 +4,7 @@ The rules are the module's own (breaker.py docstring, knob help): open when at l
 ``min_calls`` results are in the window and the failure share reaches ``failure_rate``;
 refuse calls for ``open_s``; then let ``half_open_calls`` probes through, close when all
 succeed and open again on one failure.  Same shape as resilience4j and Hystrix
-(REFERENCE.md "Circuit breakers").  Unit tests are exact; the run-level tests use settings
+(their documented defaults).  Unit tests are exact; the run-level tests use settings
 where the outcome is certain, not just likely (the reasoning is next to each).  The
 attempts-log view of "no calls while open, probes every open_s" is in test_resilience.py.
 """

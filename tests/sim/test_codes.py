@@ -4,9 +4,22 @@ from __future__ import annotations
 import pytest
 
 from labkit.sim import codes
-from labkit.sim.codes import (ANSWERED, ATTEMPT_RESULTS, CACHE_HITS, CACHE_STATES, FALLBACKS,
-                              OUTCOMES, PATH_BITS, REASONS, Attempt, CacheState, Path, Reason,
-                              answering_fallback, path_names)
+from labkit.sim.codes import (
+    ANSWERED,
+    ATTEMPT_RESULTS,
+    CACHE_HITS,
+    CACHE_STATES,
+    FALLBACKS,
+    OUTCOMES,
+    PATH_BITS,
+    REASONS,
+    Attempt,
+    CacheState,
+    Path,
+    Reason,
+    answering_fallback,
+    path_names,
+)
 
 
 @pytest.mark.parametrize("words, names", [

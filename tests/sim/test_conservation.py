@@ -2,7 +2,7 @@
 
 Issue 2: "Every request ends in exactly one outcome ... and the counts always add up to the
 requests"; issue 3: model_calls and amplification count primary-model calls only; the
-summary and time series are derived from the records (STYLE.md habit 8), so they can never
+summary and time series are derived from the records (never counted twice), so they can never
 disagree.  Settings are drawn by hypothesis from every knob's catalogue range (clipped to
 short, light runs so an example takes well under a second) and repaired to satisfy the
 cross-knob rules.  All checks are exact up to float summation rounding (rel 1e-9).
@@ -16,8 +16,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from labkit.knobs import CATALOGUE, Knob
+from labkit.knobs import Knob
 from labkit.sim import PRESETS, simulate
+from labkit.sim.scenario import CATALOGUE
 
 # Upper (and a few lower) bounds that keep one run short; everything else is the catalogue's.
 FAST: dict[str, tuple[float, float]] = {

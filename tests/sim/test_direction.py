@@ -1,9 +1,10 @@
 """Direction of effect at the same seed: turning a knob the helpful way never hurts.
 
 Issue 2 ("more replicas never increase waiting; a bigger cache never lowers the hit ratio at
-the same seed") and the pydesrap_mms habit in STYLE.md.  Because every component draws from
-its own stream (common random numbers), two runs at one seed see the same arrivals, prompts
-and service draws, so these are sample-path comparisons, checked as exact inequalities over
+the same seed"), the direction-of-effect tests of the pydesrap_mms SimPy template.
+Because every component draws from its own stream (common random numbers), two runs at
+one seed see the same arrivals, prompts and service draws, so these are sample-path
+comparisons, checked as exact inequalities over
 a sweep of settings and several seeds; no statistical tolerance is needed.  Why each one
 holds sample-path-wise is said next to it.
 """

@@ -1,7 +1,7 @@
 """The API layer: validation, the token-bucket rate limit, load shedding and the deadline.
 
-Sources: REFERENCE.md "Token bucket" (in any window of length t, admissions <= burst +
-rate * t) and "Deadlines" (a request's budget bounds everything downstream); issue 2's
+Sources: the token-bucket bound (in any window of length t, admissions <= burst +
+rate * t) and deadline propagation (a request's budget bounds everything downstream); issue 2's
 knob table (gateway.*).  The token-bucket bound and the deadline are exact properties, so
 they are checked on every window and every request, with float rounding as the only slack.
 """

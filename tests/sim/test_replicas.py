@@ -1,7 +1,7 @@
 """The dynamic batcher and the replicas, driven directly on a SimPy clock.
 
-Semantics checked against NVIDIA Triton's dynamic batcher (REFERENCE.md, "Dynamic
-batching"): with max_queue_delay 0 it never waits; an arrival that completes a full batch
+Semantics checked against NVIDIA Triton's dynamic batcher (its model configuration docs,
+"Dynamic Batcher"): with max_queue_delay 0 it never waits; an arrival that completes a full batch
 sends it at once; an incomplete batch is sent when its oldest request has waited the
 delay.  Service of a batch of b is service * (1 + per_item_fraction * (b - 1)), and a
 :class:`SpeedProfile` stretches work through hang (speed 0) and slowdown windows.
@@ -114,7 +114,7 @@ def test_the_delay_restarts_for_the_next_oldest_after_a_batch_fills():
 
 def test_max_size_one_means_no_batching():
     env, pool, done = make_pool(replicas=1, service_s=0.05, max_size=1, max_wait_s=0.1)
-    for k in range(5):
+    for _ in range(5):
         submit_at(env, pool, 0.0)
     env.run()
     assert [len(b) for _, b in done] == [1] * 5

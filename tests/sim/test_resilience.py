@@ -77,7 +77,7 @@ STORM = {"load.rate_rps": 30.0, "load.duration_s": 60.0, "model.replicas": 4,
 @pytest.mark.parametrize("seed", SEEDS)
 def test_a_short_outage_with_immediate_retries_leaves_the_service_stuck(seed):
     """Bronson et al., "Metastable Failures in Distributed Systems" (HotOS 2021); Huang et al.
-    (OSDI 2022); REFERENCE.md: with r retries per request a system of capacity C offered
+    (OSDI 2022): with r retries per request a system of capacity C offered
     lambda stays stuck when C/(1+r) < lambda < C, sustained by work for clients that already
     timed out.
 
@@ -117,7 +117,7 @@ def test_the_same_outage_without_the_sustaining_effect_recovers(seed, fix):
 
 
 def test_cancelling_timed_out_work_alone_reduces_waste_in_the_storm():
-    """REFERENCE.md: work for requests whose clients already timed out is what makes it stick;
+    """Bronson et al.: work for requests whose clients already timed out is what makes it stick;
     abandoning it (model.cancel_on_timeout) must cut that work."""
     off = simulate(STORM, seed=1)
     on = simulate({**STORM, "model.cancel_on_timeout": True}, seed=1)
@@ -149,7 +149,7 @@ def test_wasted_work_counts_work_nobody_waits_for_unless_the_server_abandons_it(
 # -- circuit breaker --------------------------------------------------------------------------------
 @pytest.mark.parametrize("seed", SEEDS)
 def test_breaker_stops_calls_to_a_dead_dependency_and_probes_every_open_s(seed):
-    """Circuit breaker (Nygard, "Release It!"; resilience4j/Hystrix defaults in REFERENCE.md):
+    """Circuit breaker (Nygard, "Release It!"; resilience4j and Hystrix defaults):
     it opens once failures dominate its window, sends no calls while open, and after open_s
     lets probes through; a failing probe opens it again.
 
@@ -229,7 +229,7 @@ def test_only_the_failure_kinds_in_retry_on_are_retried(on):
 
 @pytest.mark.parametrize("f, n", [(0.3, 3), (0.5, 4)])
 def test_attempts_per_request_follow_the_truncated_geometric_only_for_listed_kinds(f, n):
-    """REFERENCE.md: with independent failure probability f and at most n attempts, expected
+    """With independent failure probability f and at most n attempts, expected
     attempts are (1 - f^n) / (1 - f).  That holds when errors are listed in retry.on, and
     attempts are exactly 1 when they are not.  Tolerance: 4 standard errors of the mean of
     the truncated geometric over this run's requests."""
@@ -250,9 +250,10 @@ def test_attempts_per_request_follow_the_truncated_geometric_only_for_listed_kin
 # -- deadlines -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("seed", SEEDS)
 def test_retries_never_start_past_the_deadline(seed):
-    """REFERENCE.md, deadlines propagate: a retry that cannot fit in the remaining budget
-    should not start; issue 3: "Retries never go past the request's deadline".  Every attempt
-    starts before arrival + deadline, and none is still running (as far as the client is
+    """Deadlines propagate (Google SRE book, "Addressing Cascading Failures"): a retry that
+    cannot fit in the remaining budget should not start; issue 3: "Retries never go past the
+    request's deadline".  Every attempt starts before arrival + deadline, and none is still
+    running (as far as the client is
     concerned) after it."""
     deadline_s = 0.6
     res = simulate({"load.rate_rps": 70.0, "load.duration_s": 15.0, "gateway.deadline_ms": 600.0,

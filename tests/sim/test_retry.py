@@ -1,6 +1,6 @@
 """Retries: backoff and jitter, the retry budget, adaptive throttling, and their traces in a run.
 
-Sources (REFERENCE.md "Retries, backoff, budgets, breakers"): Brooker, "Exponential Backoff
+Sources: Brooker, "Exponential Backoff
 and Jitter", AWS Architecture Blog 2015 (exponential min(cap, base * 2^n); full jitter
 U(0, v); equal jitter v/2 + U(0, v/2); decorrelated min(cap, U(base, 3 * previous)));
 Google SRE book, "Handling Overload" (retry budget as a share of recent requests; adaptive
@@ -105,7 +105,7 @@ def test_retry_budget_allows_retries_up_to_the_ratio_of_recent_requests():
     assert allowed == [True] * 5 + [False] * 3
     assert b.denied == 3
     # Ten seconds later the old requests and retries have left the window.
-    for k in range(20):
+    for _ in range(20):
         b.on_request(20.0)
     assert [b.try_spend(20.5) for _ in range(3)] == [True, True, False]
 

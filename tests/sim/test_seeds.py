@@ -4,7 +4,7 @@ The streams themselves (names, order, seeds) are tested in tests/test_streams.py
 
 Issue 2: "Randomness comes from one seed per run, split into independent named streams per
 component, so that changing a cache knob does not change arrival times or service draws."
-STYLE.md habit 5: one SeedSequence per run, spawned into named streams in a fixed,
+One SeedSequence per run, spawned into named streams in a fixed,
 append-only order.  Everything here is exact equality: the same seed must give the same
 bits, and a knob of one component must not move a single draw of another.
 """

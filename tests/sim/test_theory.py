@@ -1,7 +1,7 @@
 """labkit.sim.theory against published examples, independent formulas and Monte-Carlo.
 
 Each closed form is checked three ways where possible: against a number printed in the
-literature (REFERENCE.md), against an independent implementation (Erlang C by factorials,
+literature, against an independent implementation (Erlang C by factorials,
 an exact LRU cache), and against seeded Monte-Carlo with a tolerance of about four standard
 errors, so a wrong formula fails and a right one passes on every run.
 """
@@ -39,7 +39,7 @@ def erlang_c_by_factorials(c: int, a: float) -> float:
 
 
 def test_erlang_c_published_example():
-    # REFERENCE.md: lambda = 8/s, mu = 1/s, c = 10 -> C ~ 0.409, Wq ~ 0.205 s
+    # textbook Erlang C example: lambda = 8/s, mu = 1/s, c = 10 -> C ~ 0.409, Wq ~ 0.205 s
     assert th.erlang_c(10, 8.0) == pytest.approx(0.409, abs=5e-4)
     m = th.mmc(rate_rps=8, service_ms=1000, servers=10)
     assert m.wq_ms == pytest.approx(205, abs=0.5)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from labkit.knobs import CATALOGUE, KnobError
+from labkit.knobs import KnobError
 from labkit.sim import simulate
+from labkit.sim.scenario import CATALOGUE
 from labkit.ui.budget import BudgetPanel, rejudge, verdict_html
 
 

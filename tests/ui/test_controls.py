@@ -5,9 +5,17 @@ from __future__ import annotations
 import ipywidgets as widgets
 import pytest
 
-from labkit.knobs import CATALOGUE, Knob, KnobError
-from labkit.ui.controls import (control_row, dom_class, knob_label, knob_tooltip, knob_widget,
-                                set_widget_value, widget_value)
+from labkit.knobs import Knob, KnobError
+from labkit.sim.scenario import CATALOGUE
+from labkit.ui.controls import (
+    control_row,
+    dom_class,
+    knob_label,
+    knob_tooltip,
+    knob_widget,
+    set_widget_value,
+    widget_value,
+)
 
 
 @pytest.mark.parametrize("name", list(CATALOGUE))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labkit.knobs import CATALOGUE, KnobError
+from labkit.knobs import KnobError
 from labkit.sim import PRESETS, Scenario, simulate
+from labkit.sim.scenario import CATALOGUE
 from labkit.ui import Panel
 from labkit.ui.runner import Runner
 from labkit.viz.common import series

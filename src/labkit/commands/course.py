@@ -17,7 +17,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:                     # imported lazily at run time: `labkit knobs` stays fast
+    from labkit.course.autograde import SubmissionOutcome
+    from labkit.course.layout import Course
 
 __all__ = ["register"]
 
@@ -73,13 +79,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     v.set_defaults(func=_validate)
 
 
-def _course(args: argparse.Namespace):  # noqa: ANN202 - lazy import keeps `labkit knobs` fast
+def _course(args: argparse.Namespace) -> Course:
     from labkit.course.layout import Course
 
     return Course.at(args.root) if args.root else Course.find()
 
 
-def _guard(func):  # noqa: ANN001, ANN202
+def _guard(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         from labkit.errors import LabkitError
 
@@ -123,7 +129,7 @@ def _collect(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in results) else 1
 
 
-def _bar(outcome, done: int, total: int) -> None:  # noqa: ANN001
+def _bar(outcome: SubmissionOutcome, done: int, total: int) -> None:
     width = 24
     filled = round(width * done / total)
     score = (f"{outcome.score:g}/{outcome.max_score:g}" if outcome.graded

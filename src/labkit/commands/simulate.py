@@ -8,6 +8,7 @@ import json
 from labkit.knobs import KnobError, parse_assignment
 from labkit.sim import simulate
 from labkit.sim.report import format_report
+from labkit.sim.scenario import CATALOGUE
 
 __all__ = ["register"]
 
@@ -27,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    knobs = dict(parse_assignment(text) for text in args.sets)
+    knobs = dict(parse_assignment(text, CATALOGUE) for text in args.sets)
     try:
         seed = int(args.seed)
     except ValueError:

@@ -21,7 +21,8 @@ import sys
 import time
 from typing import Any
 
-from labkit.knobs import CATALOGUE, KnobError, parse_assignment
+from labkit.knobs import KnobError, parse_assignment
+from labkit.sim.scenario import CATALOGUE
 
 __all__ = ["register", "run", "DEFAULT_METRICS"]
 
@@ -106,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
                             f"{workers} with --dask {args.dask}")
     elif workers is None:
         workers = cores.usable_cores()
-    fixed = dict(parse_assignment(text) for text in args.sets)
+    fixed = dict(parse_assignment(text, CATALOGUE) for text in args.sets)
     try:
         spec = SweepSpec.build(args.grid, seeds, preset=args.preset, fixed=fixed)
         progress = _Progress()

@@ -151,7 +151,8 @@ class _Lane(threading.Thread):
                     self._launch()
                 self.done.put(self._grade(student))
             if self.proc is not None:
-                self.proc.stdin.close()
+                if self.proc.stdin is not None:
+                    self.proc.stdin.close()
                 self.proc.wait()
         finally:
             if self.group is not None:

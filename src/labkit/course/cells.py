@@ -67,7 +67,8 @@ def secret_lines(sources: Iterable[str], kinds: Iterable[str] = ("hidden_tests",
                  ) -> set[str]:
     """Normalised lines that occur only inside the given regions of these cell sources."""
     kinds = tuple(kinds)
-    inside, outside = set(), set()
+    inside: set[str] = set()
+    outside: set[str] = set()
     for source in sources:
         ins, outs = _split(source, kinds)
         inside.update(normalise(x) for x in ins)

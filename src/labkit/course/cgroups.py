@@ -92,12 +92,13 @@ def _plan(wanted: tuple[str, ...], root: Path = CGROUP_ROOT) -> _Plan:
             if _writable_dir(parent):
                 v1[name] = parent
     rest = tuple(n for n in wanted if n not in v1)
-    mount = _v2_mount(root)
-    if rest and mount is not None and v2_path is not None:
-        parent = mount / v2_path.lstrip("/")
+    unified = _v2_mount(root)
+    if rest and unified is not None and v2_path is not None:
+        parent = unified / v2_path.lstrip("/")
         try:
             offered = set((parent / "cgroup.subtree_control").read_text().split())
-            offered |= set((parent / "cgroup.controllers").read_text().split()) if parent == mount else set()
+            if parent == unified:                 # the root group offers all its controllers
+                offered |= set((parent / "cgroup.controllers").read_text().split())
         except OSError:
             offered = set()
         if _writable_dir(parent) and set(rest) <= offered:
@@ -105,7 +106,8 @@ def _plan(wanted: tuple[str, ...], root: Path = CGROUP_ROOT) -> _Plan:
     return _Plan(v1=v1, missing=rest)
 
 
-def available(wanted: tuple[str, ...] = ("pids", "memory", "cpu"), root: Path = CGROUP_ROOT) -> tuple[str, ...]:
+def available(wanted: tuple[str, ...] = ("pids", "memory", "cpu"),
+              root: Path = CGROUP_ROOT) -> tuple[str, ...]:
     """The wanted controllers this process cannot use for its children (empty = all usable)."""
     return _plan(wanted, root).missing
 

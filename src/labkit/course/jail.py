@@ -63,7 +63,9 @@ def unshare(flags: int) -> None:
 
 
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    enc = (lambda s: s.encode() if s is not None else None)
+    def enc(text: str | None) -> bytes | None:
+        return text.encode() if text is not None else None
+
     _check(_libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)),
            f"mount {source or fstype} on {target}")
 
@@ -120,7 +122,8 @@ def _place(root: str, path: str, done: set[str], todo: list[str]) -> None:
 
 
 def _bind_all(root: str, paths: Sequence[str]) -> None:
-    todo, done = list(paths), set()
+    todo: list[str] = list(paths)
+    done: set[str] = set()
     guard = 0
     while todo:
         guard += 1

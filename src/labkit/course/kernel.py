@@ -43,7 +43,6 @@ from typing import Any
 
 import zmq
 import zmq.asyncio
-from zmq.utils import monitor as zmq_monitor
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -51,6 +50,7 @@ from nbclient.util import ensure_async, run_sync
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, List, Unicode
+from zmq.utils import monitor as zmq_monitor
 
 from labkit.course.cgroups import KernelCgroup
 from labkit.course.sandbox import SandboxLimits, free_uid
@@ -162,7 +162,7 @@ class SandboxKernelManager(AsyncKernelManager):
         self.ip = str(ipc / "kernel-ipc")
         self._finished = False
 
-    async def _async_pre_start_kernel(self, **kw: Any) -> Any:  # type: ignore[override]
+    async def _async_pre_start_kernel(self, **kw: Any) -> Any:
         if self._scratch is None:
             self._prepare(kw.get("cwd"))
         kw["cwd"] = str(self._scratch)
@@ -235,7 +235,7 @@ class SandboxKernelManager(AsyncKernelManager):
         self._finish(remove=not restart)
 
     # shutdown_kernel calls _async_cleanup_resources; nbclient calls cleanup_resources
-    cleanup_resources = _async_cleanup_resources  # type: ignore[assignment]
+    cleanup_resources = _async_cleanup_resources
 
 
 def _plural(n: int, word: str) -> str:
@@ -429,20 +429,24 @@ class SandboxedExecute(Execute):
             return None
         return out
 
+    km: Any
+    kc: Any
+
     def _restart(self, index: int) -> None:
         self._restarts += 1
         run_sync(self._async_restart)(index)
 
     async def _async_restart(self, index: int) -> None:
-        km = self.km
+        km: Any = self.km
         if km is not None:
             try:
                 await km.shutdown_kernel(now=True)      # SIGKILL to the kernel's process group
             except Exception:   # noqa: BLE001 - already dead is fine
                 pass
             await ensure_async(km.cleanup_resources())
-        if self.kc is not None:
-            await ensure_async(self.kc.stop_channels())
+        kc: Any = self.kc
+        if kc is not None:
+            await ensure_async(kc.stop_channels())
         self.kc = None
         self.km = self.create_kernel_manager()
         await self.async_start_new_kernel()

@@ -130,6 +130,8 @@ def _become_kernel(plan: KernelPlan, channel: socket.socket, ready: int) -> None
         landlock.restrict(read_paths=["/"], write_paths=[jail.WORK, "/dev/shm", "/dev/null"],
                           socket_paths=[jail.IPC])
         listener = seccomp.install(notify=True)
+        if listener is None:
+            raise OSError("the seccomp filter gave no notification descriptor")
         socket.send_fds(channel, [b"L"], [listener])
         os.close(listener)
         channel.close()

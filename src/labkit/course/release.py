@@ -17,8 +17,8 @@ import hashlib
 import shutil
 import sqlite3
 import tempfile
-from contextlib import closing
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -5,31 +5,32 @@ started through this module (``python -m labkit.course.sandbox [limits] --
 KERNEL COMMAND``), which the grader's kernel manager
 (:class:`labkit.course.kernel.SandboxKernelManager`) calls with a private
 scratch folder, a control group and an unused user id prepared for it.
-The controls, each from its own module:
+Each control, what it stops, and the module that applies it:
 
-===================  ===========================================================  ==========================
-control              what it stops                                                module
-===================  ===========================================================  ==========================
-own root             reading or writing anything on the host but the system and   :mod:`~labkit.course.jail`
-                     Python folders (read-only) and its own work folder: no
-                     course, gradebook, other students, ``/root``, ``/tmp``
-own user             file permissions apply (``/etc/shadow``), ``RLIMIT_NPROC``    :mod:`~labkit.course.nsinit`
-                     counts only its processes, no capabilities, no setuid gain
-PID namespace        seeing or signalling other processes; any process it starts  :mod:`~labkit.course.nsinit`
-                     (``setsid`` included) dies when the kernel ends
-network namespace    every network: it has no interface; the grader talks to it  :mod:`~labkit.course.jail`
-                     over Unix sockets in the one folder they share
-seccomp              sockets other than ``AF_UNIX``, io_uring, new namespaces,    :mod:`~labkit.course.seccomp`
-                     mount, ptrace, BPF, modules, clock, metadata changes
-Landlock             writes outside its work folder, TCP, signals out, abstract   :mod:`~labkit.course.landlock`
-                     sockets (a second wall behind the private root)
-cgroup               more than N processes, more than M MiB in total (children    :mod:`~labkit.course.cgroups`
-                     and its tmpfs included), more than C CPUs
-tmpfs work folder    writing more than W MiB in total; nothing it writes is ever  :mod:`~labkit.course.jail`
-                     copied back or followed by the grader
-rlimits              one process's address space, CPU seconds, file size          :mod:`~labkit.course.nsinit`
-minimal environment  the grader's environment variables (tokens) never reach it   this module
-===================  ===========================================================  ==========================
+* **own root** (:mod:`~labkit.course.jail`): reading or writing anything on
+  the host but the system and Python folders (read-only) and its own work
+  folder; no course, gradebook, other students, ``/root`` or ``/tmp``;
+* **own user** (:mod:`~labkit.course.nsinit`): file permissions apply
+  (``/etc/shadow``), ``RLIMIT_NPROC`` counts only its processes, no
+  capabilities, no setuid gain;
+* **PID namespace** (:mod:`~labkit.course.nsinit`): seeing or signalling
+  other processes; any process it starts (``setsid`` included) dies with it;
+* **network namespace** (:mod:`~labkit.course.jail`): every network, as it
+  has no interface; the grader talks to it over Unix sockets in the one
+  folder they share;
+* **seccomp** (:mod:`~labkit.course.seccomp`): sockets other than
+  ``AF_UNIX``, io_uring, new namespaces, mount, ptrace, BPF, modules, the
+  clock, metadata changes;
+* **Landlock** (:mod:`~labkit.course.landlock`): writes outside its work
+  folder, TCP, signals out, abstract sockets (a second wall);
+* **cgroup** (:mod:`~labkit.course.cgroups`): more than N processes, more
+  than M MiB in total (children and its tmpfs included), more than C CPUs;
+* **tmpfs work folder** (:mod:`~labkit.course.jail`): writing more than W
+  MiB in total; nothing it writes is ever copied back or followed;
+* **rlimits** (:mod:`~labkit.course.nsinit`): one process's address space,
+  CPU seconds, file size;
+* **minimal environment** (this module): the grader's environment variables
+  (tokens) never reach it.
 
 Grading needs Linux (x86_64 or aarch64) with Landlock, seccomp user
 notification, namespaces and writable cgroups, run as root.
@@ -42,8 +43,8 @@ namespace and forks process 1 there (:mod:`labkit.course.nsinit`), which
 builds the kernel's world and forks the kernel.  The launcher waits, forwards a
 terminate or hang-up to process 1 (which kills the kernel, writes its report
 and exits, taking the whole namespace with it; after a few seconds the
-launcher kills it outright), and exits with the kernel's status.  The init process writes a JSON report (``--report``) when
-the kernel ends.
+launcher kills it outright), and exits with the kernel's status.  The init
+process writes a JSON report (``--report``) when the kernel ends.
 """
 
 from __future__ import annotations
@@ -94,7 +95,8 @@ class SandboxLimits:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise SandboxError(f"sandbox.{name} must be a whole number >= 0, got {value!r}")
-        if isinstance(self.cpus, bool) or not isinstance(self.cpus, (int, float)) or not 0 <= self.cpus <= 256:
+        cpus = self.cpus
+        if isinstance(cpus, bool) or not isinstance(cpus, (int, float)) or not 0 <= cpus <= 256:
             raise SandboxError(f"sandbox.cpus must be a number of CPUs from 0 to 256, got {self.cpus!r}")
         if 0 < self.memory_mb < 256:
             raise SandboxError(f"sandbox.memory_mb must be >= 256 (a Python kernel needs "

@@ -16,9 +16,10 @@ what a kernel can see and write.  Some calls sit beside all of that:
   keyrings, rebooting, the clock;
 * file metadata changes (chmod, chown, utime, extended attributes).
 
-Refused calls fail with ``EPERM`` (a netlink socket with ``EOPNOTSUPP``, which
-``getifaddrs`` users such as ZeroMQ take as "no interfaces" instead of aborting).  All but the metadata changes (which the
-Python stack attempts harmlessly at start-up) are *reported*: the filter
+Refused calls fail with ``EPERM`` (a netlink socket with ``EOPNOTSUPP``,
+which ``getifaddrs`` users such as ZeroMQ take as "no interfaces" instead of
+aborting).  All but the metadata changes (which the Python stack attempts
+harmlessly at start-up) are *reported*: the filter
 hands them to a supervisor (:class:`Supervisor`, run by the sandbox's init
 process) through a seccomp user-notification descriptor, which answers
 ``EPERM`` and counts them by name, so the grader can say on the student's
@@ -98,14 +99,15 @@ def machine() -> str:
 
 
 def _numbers(table: dict[str, tuple[int | None, int | None]], column: int) -> list[int]:
-    return sorted({nums[column] for nums in table.values() if nums[column] is not None})
+    return sorted({nr for nums in table.values() if (nr := nums[column]) is not None})
 
 
 def program(arch: str, *, notify: bool = True) -> list[tuple[int, int, int, int]]:
     """The BPF program: (code, jt, jf, k) per instruction, jumps resolved."""
     audit_arch, column = _AUDIT_ARCH[arch]
     report = _RET_NOTIFY if notify else _RET_ERRNO | errno.EPERM
-    code: list[tuple[int, object, object, int]] = [
+    # (op or label name, jump-if-true, jump-if-false, k); jumps name labels until resolved
+    code: list[tuple[int | str, int | str, int | str, int]] = [
         (_LD_W_ABS, 0, 0, _OFF_ARCH), (_JEQ_K, 1, 0, audit_arch),
         (_RET_K, 0, 0, _RET_KILL),                        # a foreign ABI: refuse outright
         (_LD_W_ABS, 0, 0, _OFF_NR)]
@@ -125,13 +127,13 @@ def program(arch: str, *, notify: bool = True) -> list[tuple[int, int, int, int]
              ("deny", 0, 0, 0), (_RET_K, 0, 0, _RET_ERRNO | errno.EPERM),
              ("enosys", 0, 0, 0), (_RET_K, 0, 0, _RET_ERRNO | errno.ENOSYS)]
     labels: dict[str, int] = {}
-    body: list[tuple[int, object, object, int]] = []
-    for ins in code:
-        if isinstance(ins[0], str):
-            labels[ins[0]] = len(body)
+    body: list[tuple[int, int | str, int | str, int]] = []
+    for op, jt, jf, k in code:
+        if isinstance(op, str):
+            labels[op] = len(body)
         else:
-            body.append(ins)
-    resolved = []
+            body.append((op, jt, jf, k))
+    resolved: list[tuple[int, int, int, int]] = []
     for i, (op, jt, jf, k) in enumerate(body):
         jumps = [labels[j] - i - 1 if isinstance(j, str) else j for j in (jt, jf)]
         if not all(0 <= j < 256 for j in jumps):       # BPF jumps are forward, 8 bits

@@ -199,7 +199,7 @@ def table(rows: Iterable[Mapping[str, Any]], digits: int = 3) -> Table:
 
 
 # ------------------------------------------------------------------------------ panels
-def panel(knobs: str | Iterable[str], base: Mapping[str, Any], *,
+def panel(knobs: str | Sequence[str], base: Mapping[str, Any], *,
           views: Sequence[str] | None = None, **options: Any) -> Any:
     """A :class:`labkit.ui.Panel` showing ``knobs``, started (and reset) at the scenario ``base``.
 

@@ -20,8 +20,15 @@ from labkit.monitor.alerts import AlertRule, alert_summary, evaluate_rule
 from labkit.monitor.audit import AuditLog, AuditRecord
 from labkit.monitor.config import MONITOR_CATALOGUE, MonitorConfig
 from labkit.monitor.events import Event
-from labkit.monitor.metrics import (Confusion, best_threshold_for_cost, confusion_matrix,
-                                    expected_cost, precision_recall, psi, psi_from_counts)
+from labkit.monitor.metrics import (
+                                    Confusion,
+                                    best_threshold_for_cost,
+                                    confusion_matrix,
+                                    expected_cost,
+                                    precision_recall,
+                                    psi,
+                                    psi_from_counts,
+)
 from labkit.monitor.monitors import METRICS
 from labkit.monitor.result import MonitorResult
 from labkit.monitor.rules import default_rules

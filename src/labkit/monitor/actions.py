@@ -58,7 +58,8 @@ class Candidate:
     holdout: tuple[int, int]
 
     def detail(self) -> dict[str, Any]:
-        return {"holdout_h": [int(h) for h in self.holdout], "cost_per_tx_current": round(self.cost_current, 4),
+        return {"holdout_h": [int(h) for h in self.holdout],
+                "cost_per_tx_current": round(self.cost_current, 4),
                 "cost_per_tx_candidate": round(self.cost_candidate, 4),
                 "expected_flag_rate": round(self.expected_flag_rate, 5),
                 "threshold": self.threshold}

@@ -369,7 +369,7 @@ class MonitorConfig(ConfigSet):
 
     # --- knobs <-> config -----------------------------------------------------------
     @classmethod
-    def from_knobs(cls, knobs: Mapping[str, Any] | None = None, /, *,  # type: ignore[override]
+    def from_knobs(cls, knobs: Mapping[str, Any] | None = None, /, *,
                    rules: Sequence[AlertRule] | None = None, **keywords: Any) -> MonitorConfig:
         """A config from knob values (full dotted names); unknown names are refused."""
         cls._refuse_keywords("from_knobs", keywords)

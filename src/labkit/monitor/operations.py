@@ -26,8 +26,16 @@ from labkit.monitor.actions import Candidate, train_candidate
 from labkit.monitor.alerts import AlertRule
 from labkit.monitor.audit import AuditLog
 from labkit.monitor.config import MonitorConfig
-from labkit.monitor.decisions import (BLOCK, PASS, REVIEW, Decisions, Reference,
-                                      fallback_review, score_reference, stream_data)
+from labkit.monitor.decisions import (
+    BLOCK,
+    PASS,
+    REVIEW,
+    Decisions,
+    Reference,
+    fallback_review,
+    score_reference,
+    stream_data,
+)
 from labkit.monitor.model import ModelVersion
 from labkit.monitor.monitors import HourlyStats, series
 from labkit.monitor.world import Stream

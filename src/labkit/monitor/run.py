@@ -29,12 +29,16 @@ from labkit.monitor.actions import review_backlog
 from labkit.monitor.alerts import ALERT_DTYPE, AlertRule, evaluate_rule
 from labkit.monitor.audit import AuditLog
 from labkit.monitor.config import MonitorConfig
-from labkit.monitor.decisions import (Decisions, build_reference, fill_decision_stats,
-                                      fill_input_stats, score_reference)
+from labkit.monitor.decisions import (
+    Decisions,
+    build_reference,
+    fill_decision_stats,
+    fill_input_stats,
+    score_reference,
+)
 from labkit.monitor.model import ModelVersion, train_model
 from labkit.monitor.monitors import HourlyStats, series
-from labkit.monitor.operations import (RELEASE_OWNER, State, apply_action, decide, next_due,
-                                       trigger_hours)
+from labkit.monitor.operations import RELEASE_OWNER, State, apply_action, decide, next_due, trigger_hours
 from labkit.monitor.result import MonitorResult
 from labkit.monitor.summary import build_hourly, build_summary, build_transactions
 from labkit.monitor.world import generate_stream, offline_sample

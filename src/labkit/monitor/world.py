@@ -27,10 +27,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from labkit.monitor.events import Event
+
+if TYPE_CHECKING:
+    from labkit.monitor.config import MonitorConfig
 
 __all__ = ["Stream", "generate_stream", "offline_sample", "draw_inputs", "true_fraud_prob",
            "FEATURES", "NUMERIC_FEATURES", "CATEGORIES", "REGIONS"]
@@ -157,7 +161,7 @@ def offline_sample(rng: np.random.Generator, n: int, fraud_rate: float) -> dict[
             "category": x["category"], "region": x["region"], "label": rng.random(n) < p}
 
 
-def generate_stream(config, streams: Mapping[str, np.random.Generator]) -> Stream:  # noqa: ANN001
+def generate_stream(config: MonitorConfig, streams: Mapping[str, np.random.Generator]) -> Stream:
     """Draw the whole world of one run from its named streams."""
     st, dr, inc = config.stream, config.drift, config.incident
     H, day_h = config.horizon_h, config.day_to_h

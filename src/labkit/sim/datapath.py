@@ -27,8 +27,7 @@ from labkit.sim.codes import Path
 from labkit.sim.request import Request
 
 if TYPE_CHECKING:
-    from labkit.sim.config import (EmbedConfig, RerankConfig, RetrievalConfig, ServingConfig,
-                                   StepsConfig)
+    from labkit.sim.config import EmbedConfig, RerankConfig, RetrievalConfig, ServingConfig, StepsConfig
     from labkit.sim.recorder import Recorder
 
 __all__ = ["DataPath"]

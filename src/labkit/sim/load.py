@@ -19,10 +19,14 @@ replays it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from labkit.streams import Streams
+
+if TYPE_CHECKING:
+    from labkit.sim.config import LoadConfig
 
 __all__ = ["Workload", "rate_at", "peak_rate", "zipf_cdf", "draw_workload"]
 
@@ -42,7 +46,7 @@ class Workload:
         return len(self.arrival_s)
 
 
-def rate_at(load, t: np.ndarray) -> np.ndarray:
+def rate_at(load: LoadConfig, t: np.ndarray) -> np.ndarray:
     """The arrival rate (req/s) of pattern ``load.pattern`` at times ``t``."""
     t = np.asarray(t, dtype=float)
     base = load.rate_rps
@@ -61,7 +65,7 @@ def rate_at(load, t: np.ndarray) -> np.ndarray:
     return base * (1.0 + load.diurnal_amplitude * np.sin(2 * np.pi * t / load.diurnal_period_s))
 
 
-def peak_rate(load) -> float:
+def peak_rate(load: LoadConfig) -> float:
     """The largest rate the pattern ever reaches (the thinning envelope)."""
     base = load.rate_rps
     if load.pattern == "spike":
@@ -81,7 +85,7 @@ def zipf_cdf(n_items: int, alpha: float) -> np.ndarray:
     return cdf / cdf[-1]
 
 
-def draw_workload(load, streams: Streams) -> Workload:
+def draw_workload(load: LoadConfig, streams: Streams) -> Workload:
     """Draw every request of a run: arrival times, prompts, validity, writes."""
     arrivals = streams["arrivals"]
     peak = peak_rate(load)

@@ -58,7 +58,7 @@ class SpeedProfile:
         if self.constant:
             return start_s + work_s
         t, left = start_s, work_s
-        for seg_start, seg_end, speed in self.segments:
+        for _seg_start, seg_end, speed in self.segments:
             if seg_end <= t:
                 continue
             span = seg_end - t

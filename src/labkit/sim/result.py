@@ -20,9 +20,20 @@ from typing import Any
 
 import numpy as np
 
-from labkit.sim.codes import (ANSWERED, ATTEMPT_RESULTS, CACHE_HITS, CACHE_STATES, DEGRADED,
-                              FALLBACKS, OK, OUTCOMES, REASONS, CacheState, Reason,
-                              answering_fallback)
+from labkit.sim.codes import (
+    ANSWERED,
+    ATTEMPT_RESULTS,
+    CACHE_HITS,
+    CACHE_STATES,
+    DEGRADED,
+    FALLBACKS,
+    OK,
+    OUTCOMES,
+    REASONS,
+    CacheState,
+    Reason,
+    answering_fallback,
+)
 
 __all__ = ["Result", "RECORD_DTYPE", "ATTEMPT_DTYPE", "BUDGETS"]
 

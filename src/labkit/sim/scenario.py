@@ -27,12 +27,29 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from labkit.knobs import Catalogue, Config, ConfigSet, KnobError
-from labkit.sim.config import (AuditConfig, AutoscaleConfig, BatchConfig, BoundaryConfig,
-                               BreakerConfig, BudgetConfig, CacheConfig, EmbedConfig,
-                               FallbackConfig, FaultConfig, GatewayConfig, GuardrailConfig,
-                               KillConfig, LoadConfig, ModelConfig, RerankConfig,
-                               RetrievalConfig, RetryConfig, ServingConfig, StepsConfig,
-                               WorldConfig)
+from labkit.sim.config import (
+    AuditConfig,
+    AutoscaleConfig,
+    BatchConfig,
+    BoundaryConfig,
+    BreakerConfig,
+    BudgetConfig,
+    CacheConfig,
+    EmbedConfig,
+    FallbackConfig,
+    FaultConfig,
+    GatewayConfig,
+    GuardrailConfig,
+    KillConfig,
+    LoadConfig,
+    ModelConfig,
+    RerankConfig,
+    RetrievalConfig,
+    RetryConfig,
+    ServingConfig,
+    StepsConfig,
+    WorldConfig,
+)
 
 __all__ = ["Scenario", "CONFIG_CLASSES", "CATALOGUE"]
 

@@ -12,8 +12,17 @@ from __future__ import annotations
 from typing import Any
 
 from labkit.knobs import KnobError
-from labkit.sim.codes import (ATTEMPT_RESULTS, CACHE_HITS, CACHE_STATES, OUTCOMES, REASONS,
-                              Path, Reason, answering_fallback, path_names)
+from labkit.sim.codes import (
+    ATTEMPT_RESULTS,
+    CACHE_HITS,
+    CACHE_STATES,
+    OUTCOMES,
+    REASONS,
+    Path,
+    Reason,
+    answering_fallback,
+    path_names,
+)
 
 __all__ = ["trace"]
 

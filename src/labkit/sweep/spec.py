@@ -17,7 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from labkit.knobs import CATALOGUE, KnobError
+from labkit.knobs import KnobError
+from labkit.sim.scenario import CATALOGUE
 
 __all__ = ["SweepError", "SweepSpec", "parse_grid"]
 

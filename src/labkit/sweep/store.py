@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from labkit.knobs import CATALOGUE
+from labkit.sim.scenario import CATALOGUE
 from labkit.sweep.spec import SweepError
 
 __all__ = ["CsvSink", "csv_row", "parse_row", "run_key", "write_csv"]

@@ -23,7 +23,8 @@ from typing import Any
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
-from labkit.knobs import CATALOGUE, KnobError
+from labkit.knobs import KnobError
+from labkit.sim.scenario import CATALOGUE
 from labkit.ui.controls import knob_widget, set_widget_value, widget_value
 from labkit.ui.figurewidget import LabFigureWidget
 from labkit.ui.resize import ChartResizer, make_responsive

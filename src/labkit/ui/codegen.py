@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from labkit.knobs import CATALOGUE
+from labkit.sim.scenario import CATALOGUE
 
 __all__ = ["scenario_code", "knob_literal"]
 

@@ -63,6 +63,7 @@ def _slider_step(knob: Knob) -> float | None:
     if knob.min is None or knob.max is None:
         return None
     span = float(knob.max) - float(knob.min)
+    step: float
     if knob.kind == "int":
         step = max(1, int(knob.step or 1))
     else:
@@ -96,17 +97,18 @@ def knob_widget(knob: Knob, value: Any | None = None) -> widgets.ValueWidget:
         w.add_class("labkit-tags")  # it has no label of its own: see control_row
     else:
         step = _slider_step(knob)
+        low, high = knob.min, knob.max          # both set whenever a slider step exists
         if knob.kind == "int":
-            if step is not None:
-                w = widgets.IntSlider(value=value, min=int(knob.min), max=int(knob.max),
+            if step is not None and low is not None and high is not None:
+                w = widgets.IntSlider(value=value, min=int(low), max=int(high),
                                       step=int(step), continuous_update=False, **common)
             else:
                 w = widgets.BoundedIntText(
                     value=value, min=int(knob.min if knob.min is not None else -_TEXT_MAX),
                     max=int(knob.max if knob.max is not None else _TEXT_MAX),
                     step=int(knob.step or 1), continuous_update=False, **common)
-        elif step is not None:
-            w = widgets.FloatSlider(value=value, min=float(knob.min), max=float(knob.max),
+        elif step is not None and low is not None and high is not None:
+            w = widgets.FloatSlider(value=value, min=float(low), max=float(high),
                                     step=step, continuous_update=False,
                                     readout_format=".4g", **common)
         else:

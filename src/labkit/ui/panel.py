@@ -32,8 +32,9 @@ from typing import Any
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
-from labkit.knobs import CATALOGUE, KnobError
+from labkit.knobs import KnobError
 from labkit.sim import PRESETS, Scenario
+from labkit.sim.scenario import CATALOGUE
 from labkit.ui.budget import BudgetPanel
 from labkit.ui.codegen import scenario_code
 from labkit.ui.runner import Job, Runner

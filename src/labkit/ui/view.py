@@ -29,9 +29,10 @@ from typing import Any
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
-from labkit.knobs import CATALOGUE, KnobError
+from labkit.knobs import KnobError
 from labkit.sim import PRESETS
 from labkit.sim.presets import PRESET_HELP
+from labkit.sim.scenario import CATALOGUE
 from labkit.ui.budget import BUDGET_GROUP, BudgetPanel
 from labkit.ui.controls import control_row, knob_widget, set_widget_value, widget_value
 from labkit.ui.figurewidget import LabFigureWidget
@@ -180,7 +181,11 @@ class PanelView:
                 h.preset(change["new"])
 
         self.preset.observe(on_preset, names="value")
-        self.seed.observe(lambda change: self._quiet or h.seed(), names="value")
+        def on_seed(change: dict[str, Any]) -> None:
+            if not self._quiet:
+                h.seed()
+
+        self.seed.observe(on_seed, names="value")
         self.run.on_click(lambda _: h.run())
         self.reset.on_click(lambda _: h.reset())
         self.pin.on_click(lambda _: h.pin())
@@ -302,7 +307,8 @@ class PanelView:
             widget.add_class("labkit-view")
             widget.add_class(f"labkit-view-{name}")
             self._figures[name] = widget
-        cells, wide = [], []
+        cells: list[widgets.Widget] = []
+        wide: list[widgets.Widget] = []
         for name, widget in self._figures.items():
             box = widgets.Box([widget], layout=widgets.Layout(min_width="0", width="100%"))
             box.add_class("labkit-view-cell")

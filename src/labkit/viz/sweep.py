@@ -98,7 +98,7 @@ def axis_title(column: str) -> str:
     >>> axis_title("model.replicas"), axis_title("latency_ms.p95"), axis_title("cost.total")
     ('model.replicas (replicas)', 'latency_ms.p95 (ms)', 'cost.total ($)')
     """
-    from labkit.knobs import CATALOGUE
+    from labkit.sim.scenario import CATALOGUE
 
     if column in CATALOGUE:
         unit = CATALOGUE[column].unit

@@ -34,17 +34,41 @@ Activities:
 from __future__ import annotations
 
 from labkit.labs.common import knob_answer_problems, panel, table
-from labkit.labs.lab1.analysis import (compare_shapes, harmful_request_ids, incident_requests,
-                                       incident_run, incident_truth, review_wait_theory_s,
-                                       shape_scorecard, utilisation_table)
-from labkit.labs.lab1.judges import (EXPLAIN_KEYS, JUDGES, collect_explanations,
-                                     judge_boundary, judge_incident_report, judge_replicas,
-                                     judge_shape)
-from labkit.labs.lab1.scenarios import (BOUNDARY_SCENARIO, BOUNDARY_TASK_KNOBS,
-                                        INCIDENT_CASES, INCIDENT_SCENARIO, LATENCY_SCENARIO,
-                                        REPLICA_TASK, REVIEW_P95_BUDGET_S, SHAPE_BUDGETS,
-                                        SHAPE_CHANGE_TIMES_S, SHAPE_TASK_KNOBS, SHAPE_WORKLOAD,
-                                        SHAPES, incident_case, shape_case)
+from labkit.labs.lab1.analysis import (
+                                       compare_shapes,
+                                       harmful_request_ids,
+                                       incident_requests,
+                                       incident_run,
+                                       incident_truth,
+                                       review_wait_theory_s,
+                                       shape_scorecard,
+                                       utilisation_table,
+)
+from labkit.labs.lab1.judges import (
+                                       EXPLAIN_KEYS,
+                                       JUDGES,
+                                       collect_explanations,
+                                       judge_boundary,
+                                       judge_incident_report,
+                                       judge_replicas,
+                                       judge_shape,
+)
+from labkit.labs.lab1.scenarios import (
+                                       BOUNDARY_SCENARIO,
+                                       BOUNDARY_TASK_KNOBS,
+                                       INCIDENT_CASES,
+                                       INCIDENT_SCENARIO,
+                                       LATENCY_SCENARIO,
+                                       REPLICA_TASK,
+                                       REVIEW_P95_BUDGET_S,
+                                       SHAPE_BUDGETS,
+                                       SHAPE_CHANGE_TIMES_S,
+                                       SHAPE_TASK_KNOBS,
+                                       SHAPE_WORKLOAD,
+                                       SHAPES,
+                                       incident_case,
+                                       shape_case,
+)
 from labkit.labs.lab1.sketch import sketch_problems
 from labkit.labs.lab1.views import utilisation_figure
 

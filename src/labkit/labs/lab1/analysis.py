@@ -12,8 +12,15 @@ from typing import Any
 
 import numpy as np
 
-from labkit.labs.lab1.scenarios import (BOUNDARY_SCENARIO, INCIDENT_SCENARIO, LATENCY_SCENARIO,
-                                        SHAPE_BUDGETS, SHAPE_WORKLOAD, SHAPES, incident_case)
+from labkit.labs.lab1.scenarios import (
+    BOUNDARY_SCENARIO,
+    INCIDENT_SCENARIO,
+    LATENCY_SCENARIO,
+    SHAPE_BUDGETS,
+    SHAPE_WORKLOAD,
+    SHAPES,
+    incident_case,
+)
 from labkit.sim import Result, codes, simulate, theory
 
 __all__ = ["shape_scorecard", "compare_shapes", "utilisation_table", "review_wait_theory_s",

@@ -14,15 +14,26 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from labkit.checkpoints import check_number
-from labkit.knobs import CATALOGUE
-from labkit.labs.common import (Judge, call_learner, check_seeds, form_problems,
-                                knob_answer_problems)
-from labkit.labs.lab1.analysis import (fewest_reviewers, incident_requests, incident_run,
-                                       incident_truth, review_wait_theory_s, shape_scorecard)
-from labkit.labs.lab1.scenarios import (BOUNDARY_SCENARIO, BOUNDARY_TASK_KNOBS, REPLICA_TASK,
-                                        REVIEW_P95_BUDGET_S, SHAPE_TASK_KNOBS, SHAPE_WORKLOAD,
-                                        shape_case)
+from labkit.labs.common import Judge, call_learner, check_seeds, form_problems, knob_answer_problems
+from labkit.labs.lab1.analysis import (
+    fewest_reviewers,
+    incident_requests,
+    incident_run,
+    incident_truth,
+    review_wait_theory_s,
+    shape_scorecard,
+)
+from labkit.labs.lab1.scenarios import (
+    BOUNDARY_SCENARIO,
+    BOUNDARY_TASK_KNOBS,
+    REPLICA_TASK,
+    REVIEW_P95_BUDGET_S,
+    SHAPE_TASK_KNOBS,
+    SHAPE_WORKLOAD,
+    shape_case,
+)
 from labkit.sim import Scenario, simulate, theory
+from labkit.sim.scenario import CATALOGUE
 
 __all__ = ["judge_shape", "judge_replicas", "judge_boundary", "collect_explanations",
            "judge_incident_report", "EXPLAIN_KEYS", "JUDGES"]

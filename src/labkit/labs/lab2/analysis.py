@@ -15,12 +15,21 @@ from typing import Any
 
 import numpy as np
 
-from labkit.knobs import CATALOGUE, KnobError
+from labkit.knobs import KnobError
 from labkit.labs.common import NO_BUDGETS
-from labkit.labs.lab2.scenarios import (AUDIT_SCENARIO, CACHE_CURVE_SCENARIO, CAPACITY_SCENARIO,
-                                        MACHINES, PEAK_OPTIONS, PEAK_SCENARIO, SCALING_TASK,
-                                        STORM_LIMITS, audit_case)
+from labkit.labs.lab2.scenarios import (
+    AUDIT_SCENARIO,
+    CACHE_CURVE_SCENARIO,
+    CAPACITY_SCENARIO,
+    MACHINES,
+    PEAK_OPTIONS,
+    PEAK_SCENARIO,
+    SCALING_TASK,
+    STORM_LIMITS,
+    audit_case,
+)
 from labkit.sim import Result, codes, simulate, theory
+from labkit.sim.scenario import CATALOGUE
 
 __all__ = ["machine_knobs", "ramp_table", "scaling_options", "cheapest_fleet",
            "hit_ratio_curve", "ttl_table", "batching_table", "cost_graph", "cost_per_day",

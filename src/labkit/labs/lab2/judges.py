@@ -17,18 +17,34 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from labkit.checkpoints import check_number
-from labkit.knobs import CATALOGUE
-from labkit.labs.common import (Judge, call_learner, check_seeds, form_problems,
-                                knob_answer_problems)
-from labkit.labs.lab2.analysis import (audit_requests, audit_run, cheapest_fleet, drill_truth,
-                                       machine_knobs, storm_scorecard)
-from labkit.labs.lab2.scenarios import (CACHE_BATCH_TASK, CACHE_BATCH_TASK_KNOBS,
-                                        DEGRADE_SCENARIO, DEGRADE_TASK_KNOBS, DRILL_SCENARIO,
-                                        DRILL_TASK_KNOBS, MACHINES, MULTIPLIER_SCENARIO,
-                                        MULTIPLIER_TASK_KNOBS, SCALING_TASK, STORM_LIMITS,
-                                        STORM_SCENARIO, STORM_TASK_KNOBS, degrade_case,
-                                        storm_case)
+from labkit.labs.common import Judge, call_learner, check_seeds, form_problems, knob_answer_problems
+from labkit.labs.lab2.analysis import (
+    audit_requests,
+    audit_run,
+    cheapest_fleet,
+    drill_truth,
+    machine_knobs,
+    storm_scorecard,
+)
+from labkit.labs.lab2.scenarios import (
+    CACHE_BATCH_TASK,
+    CACHE_BATCH_TASK_KNOBS,
+    DEGRADE_SCENARIO,
+    DEGRADE_TASK_KNOBS,
+    DRILL_SCENARIO,
+    DRILL_TASK_KNOBS,
+    MACHINES,
+    MULTIPLIER_SCENARIO,
+    MULTIPLIER_TASK_KNOBS,
+    SCALING_TASK,
+    STORM_LIMITS,
+    STORM_SCENARIO,
+    STORM_TASK_KNOBS,
+    degrade_case,
+    storm_case,
+)
 from labkit.sim import Result, Scenario, codes, simulate
+from labkit.sim.scenario import CATALOGUE
 
 __all__ = ["scaling_answer_problems", "judge_scaling_budget", "judge_scaling",
            "judge_cache_batch", "judge_multiplier", "judge_retry_policy", "judge_degradation",

@@ -30,21 +30,54 @@ learner is graded on live in the notebook's hidden tests.
 from __future__ import annotations
 
 from labkit.labs.common import knob_answer_problems, table
-from labkit.labs.lab3.analysis import (alert_run, containment, drift_runs, drill_run,
-                                       drill_transaction, evaluation_set, null_rules,
-                                       rule_report)
-from labkit.labs.lab3.forms import (containment_answer_problems, rule_answer_problems,
-                                    threshold_answer_problems, trace_answer_problems)
-from labkit.labs.lab3.judges import (JUDGES, judge_containment, judge_null_rules,
-                                     judge_retraining, judge_threshold, judge_trace)
-from labkit.labs.lab3.scenarios import (ALERT_BUDGET, ALERT_SCENARIO, CONTAIN_BUDGET,
-                                        DRIFT_SCENARIOS, DRILL_SCENARIO, OFFLINE_SCENARIO,
-                                        RETRAIN_BUDGET, RETRAIN_POLICIES, RETRAIN_SCENARIO,
-                                        RETRAIN_TASK_KNOBS, THRESHOLD_COSTS, THRESHOLD_TOLERANCE,
-                                        TRACE_KEYS)
-from labkit.labs.lab3.views import (SUGGESTED_SUBCATEGORIES, alerts_table, labels_known,
-                                    noise_table, quality_table, retrain_table,
-                                    subcategory_table)
+from labkit.labs.lab3.analysis import (
+                                       alert_run,
+                                       containment,
+                                       drift_runs,
+                                       drill_run,
+                                       drill_transaction,
+                                       evaluation_set,
+                                       null_rules,
+                                       rule_report,
+)
+from labkit.labs.lab3.forms import (
+                                       containment_answer_problems,
+                                       rule_answer_problems,
+                                       threshold_answer_problems,
+                                       trace_answer_problems,
+)
+from labkit.labs.lab3.judges import (
+                                       JUDGES,
+                                       judge_containment,
+                                       judge_null_rules,
+                                       judge_retraining,
+                                       judge_threshold,
+                                       judge_trace,
+)
+from labkit.labs.lab3.scenarios import (
+                                       ALERT_BUDGET,
+                                       ALERT_SCENARIO,
+                                       CONTAIN_BUDGET,
+                                       DRIFT_SCENARIOS,
+                                       DRILL_SCENARIO,
+                                       OFFLINE_SCENARIO,
+                                       RETRAIN_BUDGET,
+                                       RETRAIN_POLICIES,
+                                       RETRAIN_SCENARIO,
+                                       RETRAIN_TASK_KNOBS,
+                                       THRESHOLD_COSTS,
+                                       THRESHOLD_TOLERANCE,
+                                       TRACE_KEYS,
+)
+from labkit.labs.lab3.views import (
+                                       SUGGESTED_SUBCATEGORIES,
+                                       alerts_table,
+                                       labels_known,
+                                       noise_table,
+                                       quality_table,
+                                       retrain_table,
+                                       subcategory_table,
+)
 
 __all__ = ["THRESHOLD_COSTS", "THRESHOLD_TOLERANCE", "OFFLINE_SCENARIO", "evaluation_set",
            "quality_table", "labels_known", "noise_table", "alerts_table",

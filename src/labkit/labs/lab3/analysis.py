@@ -15,10 +15,14 @@ import numpy as np
 
 from labkit.checkpoints import CheckpointError
 from labkit.labs.lab3.forms import containment_answer_problems, rule_answer_problems
-from labkit.labs.lab3.scenarios import (ALERT_SCENARIO, DRIFT_SCENARIOS, DRILL_SCENARIO,
-                                        OFFLINE_SCENARIO, THRESHOLD_COSTS)
-from labkit.monitor import (AlertRule, MonitorResult, best_threshold_for_cost, expected_cost,
-                            run_monitor)
+from labkit.labs.lab3.scenarios import (
+    ALERT_SCENARIO,
+    DRIFT_SCENARIOS,
+    DRILL_SCENARIO,
+    OFFLINE_SCENARIO,
+    THRESHOLD_COSTS,
+)
+from labkit.monitor import AlertRule, MonitorResult, best_threshold_for_cost, expected_cost, run_monitor
 from labkit.monitor.knobs import NUMERIC_FEATURES
 
 __all__ = ["evaluation_set", "best_cost", "null_rules", "alert_run", "rule_report",

@@ -13,13 +13,29 @@ from collections.abc import Sequence
 from typing import Any
 
 from labkit.labs.common import Judge, check_seeds, knob_answer_problems
-from labkit.labs.lab3.analysis import (best_cost, containment, drill_run, drill_transaction,
-                                       evaluation_set, rule_report)
-from labkit.labs.lab3.forms import (containment_answer_problems, rule_answer_problems,
-                                    threshold_answer_problems, trace_answer_problems)
-from labkit.labs.lab3.scenarios import (ALERT_BUDGET, CONTAIN_BUDGET, RETRAIN_BUDGET,
-                                        RETRAIN_SCENARIO, RETRAIN_TASK_KNOBS, THRESHOLD_COSTS,
-                                        THRESHOLD_TOLERANCE)
+from labkit.labs.lab3.analysis import (
+    best_cost,
+    containment,
+    drill_run,
+    drill_transaction,
+    evaluation_set,
+    rule_report,
+)
+from labkit.labs.lab3.forms import (
+    containment_answer_problems,
+    rule_answer_problems,
+    threshold_answer_problems,
+    trace_answer_problems,
+)
+from labkit.labs.lab3.scenarios import (
+    ALERT_BUDGET,
+    CONTAIN_BUDGET,
+    RETRAIN_BUDGET,
+    RETRAIN_SCENARIO,
+    RETRAIN_TASK_KNOBS,
+    THRESHOLD_COSTS,
+    THRESHOLD_TOLERANCE,
+)
 from labkit.monitor import MonitorConfig, expected_cost, run_monitor
 from labkit.monitor.knobs import MONITOR_CATALOGUE
 

@@ -20,17 +20,42 @@ Import everything from here: ``from labkit.sim.theory import mmc, che_lru_hit_ra
 from __future__ import annotations
 
 from .caches import (
-    che_characteristic_time, che_item_hit_probabilities, che_lru_hit_ratio, fifo_hit_ratio,
-    static_top_c_bound, ttl_cache_hit_ratio, ttl_hit_ratio, zipf_popularity,
+    che_characteristic_time,
+    che_item_hit_probabilities,
+    che_lru_hit_ratio,
+    fifo_hit_ratio,
+    static_top_c_bound,
+    ttl_cache_hit_ratio,
+    ttl_hit_ratio,
+    zipf_popularity,
 )
 from .control import (
-    adaptive_throttle_probability, backoff_bounds_ms, batch_capacity_rps, batch_service_ms,
-    expected_attempts, hpa_desired_replicas, layered_attempts, light_load_batch_size,
-    metastable_band, retry_budget_amplification, token_bucket_max_admissions,
+    adaptive_throttle_probability,
+    backoff_bounds_ms,
+    batch_capacity_rps,
+    batch_service_ms,
+    expected_attempts,
+    hpa_desired_replicas,
+    layered_attempts,
+    light_load_batch_size,
+    metastable_band,
+    retry_budget_amplification,
+    token_bucket_max_admissions,
 )
 from .queues import (
-    MAX_SERVERS, QueueMetrics, allen_cunneen, erlang_c, kingman, littles_law, md1, mg1_pk,
-    min_replicas_for_p95, mm1, mmc, mmc_response_quantile_ms, mmc_wait_exceeds,
+    MAX_SERVERS,
+    QueueMetrics,
+    allen_cunneen,
+    erlang_c,
+    kingman,
+    littles_law,
+    md1,
+    mg1_pk,
+    min_replicas_for_p95,
+    mm1,
+    mmc,
+    mmc_response_quantile_ms,
+    mmc_wait_exceeds,
 )
 
 __all__ = [

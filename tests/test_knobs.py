@@ -245,7 +245,7 @@ def test_validate_checks_every_value_and_refuses_unknown_names():
     ("load.rate_rps=1e2", ("load.rate_rps", 100.0)),
 ])
 def test_parse_assignment(text, expected):
-    assert parse_assignment(text) == expected
+    assert parse_assignment(text, CATALOGUE) == expected
 
 
 @pytest.mark.parametrize("text, message", [
@@ -256,7 +256,7 @@ def test_parse_assignment(text, expected):
 ])
 def test_parse_assignment_errors(text, message):
     with pytest.raises(KnobError, match=msg(message)):
-        parse_assignment(text)
+        parse_assignment(text, CATALOGUE)
 
 
 def test_parse_assignment_uses_the_catalogue_given():
@@ -326,7 +326,7 @@ def test_off_round_trips_between_config_and_knob_values():
     assert kill.to_config(-1) is None and kill.to_config("never") is None
     assert kill.to_config(30) == 30.0 and kill.from_config(None) == -1.0
     assert kill.from_config(30.0) == 30.0
-    assert parse_assignment("kill.at_s=never") == ("kill.at_s", -1.0)
+    assert parse_assignment("kill.at_s=never", CATALOGUE) == ("kill.at_s", -1.0)
     sc = Scenario.from_knobs({"kill.at_s": 20.0})
     assert sc.kill.at_s == 20.0
     assert sc.with_knobs({"kill.at_s": "off"}).kill.at_s is None

@@ -11,7 +11,9 @@ container runtimes and bubblewrap build one:
   simply does not exist for it;
 * ``/labkit/work``: its working folder, HOME and TMPDIR, a tmpfs of a fixed
   size owned by the kernel's user, so the total it can write is capped and
-  everything it wrote disappears with it; ``/tmp`` points there;
+  everything it wrote disappears with it; ``/tmp`` points there (unless
+  the Python installation lives under ``/tmp``: then ``/tmp`` holds it,
+  read-only, and ``TMPDIR`` still points to the work folder);
 * ``/labkit/ipc``: the one host folder it shares with the grader, where it
   creates the Unix sockets the grader talks to it over;
 * ``/proc`` of its own PID namespace, mounted ``hidepid=2`` (it sees only
@@ -182,7 +184,8 @@ def enter_root(plan: RootPlan, staging: str, *, machine: str) -> None:
     os.makedirs(staging + IPC)
     _mount(plan.ipc_dir, staging + IPC, None, _MS_BIND)
     _mount(None, staging + IPC, None, _MS_BIND | _MS_REMOUNT | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
-    os.symlink(WORK + "/.tmp", staging + "/tmp")
+    if not os.path.lexists(staging + "/tmp"):     # unless Python itself lives under /tmp
+        os.symlink(WORK + "/.tmp", staging + "/tmp")
     os.mkdir(staging + "/.old")
     os.chdir(staging)
     _check(_libc.syscall(ctypes.c_long(_PIVOT_ROOT[machine]), b".", b".old"), "pivot_root")

@@ -60,6 +60,7 @@ __all__ = ["SandboxKernelManager", "SandboxKernelClient", "SandboxedExecute", "s
 
 _MIB = 1024 * 1024
 _END_WAIT_S = 4.0           # how long a kernel's process 1 gets to write its report
+_SOCKET_PATH_MAX = 100      # bytes of a Unix socket path (the kernel's limit is 107)
 
 
 class SandboxKernelClient(AsyncKernelClient):
@@ -135,6 +136,7 @@ class SandboxKernelManager(AsyncKernelManager):
         self.client_factory = SandboxKernelClient
         self.report_sink: list[dict] | None = None
         self._scratch: Path | None = None
+        self._ipc: Path | None = None
         self._cgroup: KernelCgroup | None = None
         self._uid: int | None = None
         self._finished = False
@@ -150,8 +152,13 @@ class SandboxKernelManager(AsyncKernelManager):
         scratch = Path(tempfile.mkdtemp(prefix="labkit-kernel-", dir=self.scratch_dir or None))
         self._scratch = scratch
         self._uid = free_uid(self.uid_base, self.uid_span, seed=zlib.crc32(scratch.name.encode()))
-        ipc = scratch / "ipc"
-        ipc.mkdir(mode=0o700)
+        # Unix socket paths are limited to 107 bytes: a deep scratch folder gets a short one
+        if len(str(scratch / "ipc" / "kernel-ipc-99999")) <= _SOCKET_PATH_MAX:
+            ipc = scratch / "ipc"
+            ipc.mkdir(mode=0o700)
+        else:
+            ipc = Path(tempfile.mkdtemp(prefix="labkit-ipc-", dir="/tmp"))
+        self._ipc = ipc
         os.chown(ipc, self._uid, self._uid)
         if notebook_dir and os.path.isdir(notebook_dir):   # support files, never notebooks
             copy_tree(notebook_dir, scratch / "seed", limits=TreeLimits(max_files=100),
@@ -182,7 +189,7 @@ class SandboxKernelManager(AsyncKernelManager):
         for name in self.pass_env:
             extra += ["--pass-env", name]
         return [sys.executable, "-m", "labkit.course.sandbox", *self.limits.as_args(),
-                "--scratch", str(self._scratch), "--uid", str(self._uid),
+                "--scratch", str(self._scratch), "--ipc", str(self._ipc), "--uid", str(self._uid),
                 "--report", str(self._scratch / "report.json"), *extra, "--", *cmd]
 
     def client(self, **kwargs: Any) -> AsyncKernelClient:  # type: ignore[override]
@@ -228,7 +235,9 @@ class SandboxKernelManager(AsyncKernelManager):
         self._finished = True
         if remove:
             shutil.rmtree(self._scratch, ignore_errors=True)
-            self._scratch = None
+            if self._ipc is not None and self._scratch not in self._ipc.parents:
+                shutil.rmtree(self._ipc, ignore_errors=True)
+            self._scratch = self._ipc = None
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)

@@ -248,6 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--shm-mb", type=int, default=defaults.shm_mb)
     parser.add_argument("--scratch", required=True, help="private folder of this kernel (root-only)")
     parser.add_argument("--uid", type=int, required=True, help="the kernel's own unused user id")
+    parser.add_argument("--ipc", help="folder the kernel's sockets go in (default: SCRATCH/ipc)")
     parser.add_argument("--cgroup-procs", action="append", default=[],
                         help="cgroup.procs file to join (one per hierarchy)")
     parser.add_argument("--report", help="file receiving the JSON report when the kernel ends")
@@ -267,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.uid < 1000:
             raise SandboxError(f"--uid must be an unprivileged id >= 1000, got {args.uid}")
         scratch = os.path.abspath(args.scratch)
-        ipc_dir = os.path.join(scratch, "ipc")
+        ipc_dir = os.path.abspath(args.ipc) if args.ipc else os.path.join(scratch, "ipc")
         command, connection = _connection(command, ipc_dir)
         passed = {name: os.environ[name] for name in args.pass_env if name in os.environ}
         plan = nsinit.KernelPlan(

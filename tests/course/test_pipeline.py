@@ -175,8 +175,9 @@ def test_the_hostile_submission_really_tried(graded):
     cell = next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
                 == "q1_answer")
     report = "".join(o.text for o in cell.outputs if o.output_type == "stream").splitlines()
-    allowed = sorted(line.split()[-1] for line in report if line.startswith("ALLOWED"))
-    assert allowed == ["/tmp", "folder"]          # its own folder, and /tmp, which is inside it
+    allowed = {line.split()[-1] for line in report if line.startswith("ALLOWED")}
+    # its own folder, and /tmp, which points into it (or is read-only when Python lives under /tmp)
+    assert "folder" in allowed and allowed <= {"/tmp", "folder"}
     # the course is not in its world: every guess at the gradebook meets a wall
     assert not any(str(course.root) in line for line in report)
     targeted = [line for line in report if "gradebook.db" in line]

@@ -46,7 +46,8 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.OverwriteKernelspec", "labkit.course.cells.RestoreCells",
     "nbgrader.preprocessors.CheckCellMetadata"]
 c.Autograde.autograde_preprocessors = [
-    "labkit.course.kernel.SandboxedExecute", "nbgrader.preprocessors.IgnorePattern",
+    "labkit.course.kernel.SandboxedExecute", "labkit.course.judge.TrustedJudge",
+    "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor", "nbgrader.preprocessors.LimitOutput",
     "nbgrader.preprocessors.SaveAutoGrades", "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata"]
@@ -55,6 +56,7 @@ c.Execute.timeout = 30                             # seconds per cell
 c.Execute.iopub_timeout = 5                        # grace after an interrupt before SIGKILL
 c.Execute.interrupt_on_timeout = True
 c.SandboxedExecute.sandbox = True                  # own root, user, cgroup; no network (needs root)
+c.SandboxedExecute.trusted = False                 # True: checks judged in a fresh kernel, on plain data
 c.SandboxedExecute.submission_timeout = 1800       # wall-clock seconds per notebook, all cells
 c.SandboxedExecute.max_cell_output_bytes = 16 * 1024 ** 2   # output one cell may keep
 c.SandboxedExecute.max_output_bytes = 64 * 1024 ** 2        # output one notebook may keep

@@ -2,7 +2,8 @@
 
 Run after changing lab0 (``python tests/course/build_fixtures.py``); the tests
 check that every untampered fixture still matches the release cell for cell.
-Each fixture is what a learner could hand in:
+Each fixture is what a learner could hand in, answered for the student id it is filed
+under (its file name), since Q2 and Q3 have numbers of their own per learner:
 
 * ``perfect``: every objective answer right, a written answer to Q4;
 * ``empty``: the release as downloaded, nothing answered;
@@ -24,16 +25,34 @@ from pathlib import Path
 
 import nbformat
 
+from labkit.labs import lab0
+
 ROOT = Path(__file__).resolve().parents[2]
 LAB = "lab0-orientation"
 RELEASE = ROOT / "release" / LAB / f"{LAB}.ipynb"
 OUT = ROOT / "grading" / "fixtures" / LAB
 STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 
-RIGHT = {"q1_answer": 'q1_answer = "B"', "q2_answer": "q2_answer = 40 * 0.080",
-         "q3_answer": 'q3_knobs = {"model.replicas": 6}'}
-WRONG = {"q1_answer": 'q1_answer = "A"', "q2_answer": "q2_answer = 40 * 80",
-         "q3_answer": 'q3_knobs = {"model.replicas": 5}'}
+def smallest_fleet(student: str) -> int:
+    """The fewest replicas that hold every budget of ``student``'s Q3 on seed 1 (as a learner finds it)."""
+    task = lab0.q3_task(learner=student)
+    return next(n for n in range(1, 40) if task.judge({"model.replicas": n}, seeds=[1]).passed)
+
+
+def right(student: str) -> dict[str, str]:
+    """Correct literal answers for the learner the submission is filed under (their variant)."""
+    v = lab0.q2(learner=student)
+    return {"q1_answer": 'q1_answer = "B"',
+            "q2_answer": f"q2_answer = {v.rate_rps} * {v.service_ms / 1000:g}",
+            "q3_answer": f'q3_knobs = {{"model.replicas": {smallest_fleet(student)}}}'}
+
+
+def wrong(student: str) -> dict[str, str]:
+    """Plausible wrong answers: milliseconds not converted, one replica too few."""
+    v = lab0.q2(learner=student)
+    return {"q1_answer": 'q1_answer = "A"',
+            "q2_answer": f"q2_answer = {v.rate_rps} * {v.service_ms}",
+            "q3_answer": f'q3_knobs = {{"model.replicas": {smallest_fleet(student) - 1}}}'}
 Q4_TEXT = ("Each seed is one random stretch of traffic, so a setting can pass on the seed I tried "
            "by luck. Judging on unseen seeds checks the design holds with headroom, not just on "
            "one sample.")
@@ -141,11 +160,13 @@ def answered(nb, answers, q4=True):
 
 
 def build() -> dict[str, nbformat.NotebookNode]:
+    """Every fixture, answered for the student id it is filed under (its file name)."""
     release = nbformat.read(RELEASE, as_version=4)
-    out = {"perfect": answered(release, RIGHT), "empty": copy.deepcopy(release)}
+    out = {"perfect": answered(release, right("perfect")), "empty": copy.deepcopy(release)}
 
-    nb = answered(release, {"q1_answer": RIGHT["q1_answer"], "q2_answer": WRONG["q2_answer"],
-                            "q3_answer": WRONG["q3_answer"]})
+    good, bad = right("tampered"), wrong("tampered")
+    nb = answered(release, {"q1_answer": good["q1_answer"], "q2_answer": bad["q2_answer"],
+                            "q3_answer": bad["q3_answer"]})
     i, _ = cell(nb, "q1_check")
     del nb.cells[i]
     _, c = cell(nb, "q2_check")
@@ -159,17 +180,18 @@ def build() -> dict[str, nbformat.NotebookNode]:
     out["tampered"] = nb
 
     for name, code in (("infinite_loop", LOOP), ("swallow_interrupt", SWALLOW)):
-        nb = answered(release, RIGHT)
+        nb = answered(release, right(name))
         _, c = by_id(nb, "lab0-q3-try")
         c.source = code
         out[name] = nb
 
-    nb = answered(release, {"q1_answer": RIGHT["q1_answer"], "q3_answer": RIGHT["q3_answer"]})
+    good = right("raises_at_import")
+    nb = answered(release, {"q1_answer": good["q1_answer"], "q3_answer": good["q3_answer"]})
     _, c = by_id(nb, "lab0-first-run")
     c.source = "import labkit_no_such_module\n" + c.source
     out["raises_at_import"] = nb
 
-    nb = answered(release, RIGHT)
+    nb = answered(release, right("hostile"))
     _, c = cell(nb, "q1_answer")
     c.source = HOSTILE.strip() + "\n\n" + c.source
     out["hostile"] = nb

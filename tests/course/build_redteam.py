@@ -16,7 +16,6 @@ batch with a perfect submission and checks what the issue demands.
 
 from __future__ import annotations
 
-import copy
 import json
 import sys
 from pathlib import Path
@@ -24,9 +23,11 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build_fixtures import RELEASE, answered, right  # noqa: E402  (the lab 0 fixtures' helpers)
+
 ROOT = Path(__file__).resolve().parents[2]
 LAB = "lab0-orientation"
-PERFECT = ROOT / "grading" / "fixtures" / LAB / "perfect.ipynb"
 OUT = ROOT / "grading" / "fixtures" / "lab0-redteam"
 
 #: Where the test puts a root-owned 0600 file no submission may read, link to or change.
@@ -218,17 +219,21 @@ def _after(nb: nbformat.NotebookNode, grade_id: str) -> int:
     raise KeyError(grade_id)
 
 
+def correct(student: str) -> nbformat.NotebookNode:
+    """The release answered right for ``student`` (Q2 and Q3 have numbers of their own)."""
+    return answered(nbformat.read(RELEASE, as_version=4), right(student))
+
+
 def build() -> dict[str, nbformat.NotebookNode]:
-    perfect = nbformat.read(PERFECT, as_version=4)
-    out = {"rt_perfect": copy.deepcopy(perfect)}
-    at = _after(perfect, "q3_check")
+    out = {"rt_perfect": correct("rt_perfect")}
+    at = _after(out["rt_perfect"], "q3_check")
     for name, code in ATTACKS.items():
-        nb = copy.deepcopy(perfect)
+        nb = correct(name)
         cell = new_code_cell((PRELUDE + code).strip() + "\n" + REPORT)
         cell["id"] = "redteam-attack"                # stable, so rebuilding changes nothing
         nb.cells.insert(at, cell)
         out[name] = nb
-    nb = copy.deepcopy(perfect)
+    nb = correct("rt_slow_total")
     first = _after(nb, "q1_check") - 2              # before Q1's answer cell
     for k in range(SLOW_CELLS):
         cell = new_code_cell(SLOW)

@@ -40,6 +40,9 @@ from labkit.course.cgroups import KernelCgroup
 from labkit.course.gradebook import cell_grades
 from labkit.course.layout import Course
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build_redteam import correct  # noqa: E402  (lab 0 answered for a learner's own numbers)
+
 ROOT = Path(__file__).resolve().parents[2]
 LAB = "lab0-orientation"
 FIXTURES = ROOT / "grading" / "fixtures" / "lab0-redteam"
@@ -192,7 +195,7 @@ def batch(tmp_path_factory):
     (course.submitted_dir / "eve").symlink_to(course.submitted_dir / "rt_perfect")
     peggy = course.submitted_dir / "peggy" / LAB
     peggy.mkdir(parents=True)
-    shutil.copy2(FIXTURES / "rt_perfect.ipynb", peggy / f"{LAB}.ipynb")
+    nbformat.write(correct("peggy"), peggy / f"{LAB}.ipynb")      # answered for peggy's numbers
     os.mkfifo(peggy / "pipe")
     (peggy / "extra.txt").write_text("x")
     os.link(peggy / "extra.txt", peggy / "extra-link.txt")

@@ -57,14 +57,14 @@ def test_find_leaks_reports_each_kind_of_leak(tmp_path):
                            '"Q1: not the right option; re-read the paragraph about seeds in section 1."')
     nb.cells[1].source += "\n=== BEGIN MARK SCHEME ==="
     nb.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="hi")]
-    nb.cells[3].source += '\nq3_knobs = {"model.replicas": 6}'
+    nb.cells[3].source += "\nq2_answer = v.rate_rps * v.service_ms / 1000"
     leaky = tmp_path / "leaky.ipynb"
     nbformat.write(nb, leaky)
     problems = find_leaks(source, leaky)
     assert any("cell 0: contains hidden text 'assert q1 == \"B\"" in p for p in problems)
     assert any("cell 1: contains the delimiter 'BEGIN MARK SCHEME'" in p for p in problems)
     assert any("cell 2: has outputs" in p for p in problems)
-    assert any("cell 3: contains hidden text 'q3_knobs = {\"model.replicas\": 6}'" in p
+    assert any("cell 3: contains hidden text 'q2_answer = v.rate_rps * v.service_ms / 1000'" in p
                for p in problems)
 
 

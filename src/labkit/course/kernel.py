@@ -49,14 +49,17 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Float, Integer, List, Unicode
+from traitlets import Bool, Dict, Float, Integer, List, Unicode
 from zmq.utils import monitor as zmq_monitor
 
+from labkit.course.answers import EXPORT_VARIABLE, Export, export_code, needs, read_export
 from labkit.course.cgroups import KernelCgroup
+from labkit.course.layout import CourseError
 from labkit.course.sandbox import SandboxLimits, free_uid
 from labkit.course.untrusted import TreeLimits, copy_tree
 
-__all__ = ["SandboxKernelManager", "SandboxKernelClient", "SandboxedExecute", "sandbox_notes"]
+__all__ = ["SandboxKernelManager", "SandboxKernelClient", "SandboxedExecute", "sandbox_notes",
+           "is_check", "grading_environment"]
 
 _MIB = 1024 * 1024
 _END_WAIT_S = 4.0           # how long a kernel's process 1 gets to write its report
@@ -123,6 +126,8 @@ class SandboxKernelManager(AsyncKernelManager):
     uid_span = Integer(4000, help="How many user ids kernels may use.").tag(config=True)
     pass_env = List(Unicode(), default_value=["PYTHONPATH"], help="Environment variables of the "
                     "grader handed to the kernel (everything else is left out).").tag(config=True)
+    extra_env = Dict(value_trait=Unicode(), help="Environment variables set for the kernel (the "
+                     "grader sets LABKIT_GRADING and LABKIT_LEARNER).")
     max_message_bytes = Integer(64 * _MIB, help="Largest single message the grader accepts from "
                                 "a kernel; a kernel that sends more is disconnected.").tag(config=True)
     kernel_log = Unicode("", help="File receiving the kernel process's own stdout and stderr "
@@ -188,6 +193,8 @@ class SandboxKernelManager(AsyncKernelManager):
             extra += ["--cgroup-procs", procs]
         for name in self.pass_env:
             extra += ["--pass-env", name]
+        for name, value in sorted(self.extra_env.items()):
+            extra += ["--env", f"{name}={value}"]
         return [sys.executable, "-m", "labkit.course.sandbox", *self.limits.as_args(),
                 "--scratch", str(self._scratch), "--ipc", str(self._ipc), "--uid", str(self._uid),
                 "--report", str(self._scratch / "report.json"), *extra, "--", *cmd]
@@ -245,6 +252,18 @@ class SandboxKernelManager(AsyncKernelManager):
 
     # shutdown_kernel calls _async_cleanup_resources; nbclient calls cleanup_resources
     cleanup_resources = _async_cleanup_resources
+
+
+def is_check(cell: NotebookNode) -> bool:
+    """Is this an autograder test cell (graded code that is not an answer)?"""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def grading_environment(resources: Any) -> dict[str, str]:
+    """The variables every grading kernel gets: the student the submission is filed under."""
+    student = ((resources or {}).get("nbgrader") or {}).get("student")
+    return {"LABKIT_GRADING": "1", "LABKIT_LEARNER": str(student)} if student else {}
 
 
 def _plural(n: int, word: str) -> str:
@@ -333,6 +352,11 @@ class SandboxedExecute(Execute):
     max_output_bytes = Integer(64 * _MIB, help="Output a whole notebook may keep.").tag(config=True)
     report_file = Unicode("", help="File receiving, as a JSON list of sentences, what the "
                           "sandbox refused or cut for this notebook (empty = log only).").tag(config=True)
+    trusted = Bool(True, help="Judge check cells (nbgrader's autograder tests) in a fresh sandboxed "
+                   "kernel that never ran the notebook's code, on the answers each check reads, "
+                   "sent over as plain data (labkit.course.judge.TrustedJudge, next in the "
+                   "pipeline). False runs them in the notebook's own kernel, as stock nbgrader "
+                   "does.").tag(config=True)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -350,9 +374,12 @@ class SandboxedExecute(Execute):
         km = super().create_kernel_manager()
         if isinstance(km, SandboxKernelManager):
             km.report_sink = self._reports
+            km.extra_env = grading_environment(self.resources)
         return km
 
     def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None) -> Any:
+        if self.trusted and resources is not None:
+            resources.setdefault("labkit", {})["exports"] = {}
         self._restarts = 0
         self._reports, self._notes, self._cut = [], [], set()
         self._out_of_time = False
@@ -374,6 +401,15 @@ class SandboxedExecute(Execute):
     def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int) -> Any:
         self._check_assign_resources(resources)
         if cell.cell_type != "code" or not cell.source.strip():
+            return cell, self.resources
+        check = self.trusted and is_check(cell)
+        if check and (time.monotonic() > self._deadline or self._restarts > self.max_restarts):
+            why = ("the notebook used its time budget before this check" if time.monotonic() >
+                   self._deadline else "the kernel had to be restarted too many times")
+            self._record(cell, Export(answers={}, problems={"answers": f"not read: {why}"}))
+            return cell, self.resources
+        if check:
+            self._export(cell, index)
             return cell, self.resources
         if time.monotonic() > self._deadline:
             cell.outputs = [_error_output("SubmissionTimeLimit", f"not run: the notebook used its "
@@ -405,6 +441,39 @@ class SandboxedExecute(Execute):
                 "fresh kernel and grading went on"))
             self._restart(index)
         return cell, self.resources
+
+    def _record(self, cell: NotebookNode, export: Export) -> None:
+        exports = self.resources.setdefault("labkit", {}).setdefault("exports", {})
+        exports[cell.metadata["nbgrader"]["grade_id"]] = {"answers": dict(export.answers),
+                                                          "problems": dict(export.problems)}
+        cell.outputs = []
+
+    def _export(self, cell: NotebookNode, index: int) -> None:
+        """At a check cell's place, take the answers it reads out of the learner's kernel."""
+        grade_id = cell.metadata["nbgrader"]["grade_id"]
+        try:
+            wanted = needs(cell.source, where=f"check cell {grade_id}")
+        except CourseError as exc:
+            self._record(cell, Export(answers={}, problems={"check": str(exc)}))
+            return
+        text = None
+        try:
+            reply = run_sync(self.kc.execute_interactive)(
+                export_code(wanted), silent=True, store_history=False, allow_stdin=False,
+                user_expressions={"answers": EXPORT_VARIABLE}, timeout=self.timeout,
+                output_hook=lambda msg: None)
+            found = reply["content"].get("user_expressions", {}).get("answers", {})
+            if found.get("status") == "ok":
+                text = found.get("data", {}).get("text/plain")
+            run_sync(self.kc.execute_interactive)(
+                f"del {EXPORT_VARIABLE}", silent=True, store_history=False, allow_stdin=False,
+                timeout=self.timeout, output_hook=lambda msg: None)
+        except Exception as exc:  # noqa: BLE001 - a dead or stuck kernel: no answers, restart
+            self.log.warning("check cell %s: answers could not be read (%s)", grade_id, exc)
+            self._record(cell, read_export(None, wanted))
+            self._restart(index)
+            return
+        self._record(cell, read_export(text, wanted))
 
     def _check_dropped(self, cell: NotebookNode, index: int) -> None:
         """Say so when the kernel's output connection was reset by an oversized message."""

@@ -255,6 +255,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--log", help="file for the kernel's own stdout/stderr (default: discard)")
     parser.add_argument("--pass-env", action="append", default=[], metavar="NAME",
                         help="environment variable handed to the kernel (repeatable)")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="environment variable set for the kernel (repeatable)")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -271,6 +273,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         ipc_dir = os.path.abspath(args.ipc) if args.ipc else os.path.join(scratch, "ipc")
         command, connection = _connection(command, ipc_dir)
         passed = {name: os.environ[name] for name in args.pass_env if name in os.environ}
+        for item in args.env:
+            name, sep, value = item.partition("=")
+            if not sep or not name.replace("_", "").isalnum() or not name[0].isalpha():
+                raise SandboxError(f"--env takes NAME=VALUE with a plain NAME, got {item!r}")
+            passed[name] = value
         plan = nsinit.KernelPlan(
             root=jail.RootPlan(read_only=jail.read_only_paths(python_paths()), ipc_dir=ipc_dir,
                                uid=args.uid, gid=args.uid, work_mb=limits.work_mb,

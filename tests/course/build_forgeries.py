@@ -1,0 +1,165 @@
+"""Build the forgery submissions in grading/fixtures/<lab>-forgery/ from a lab's release.
+
+Run after changing a lab (``python tests/course/build_forgeries.py [LAB ...]``).  Each fixture
+is the lab's release as downloaded (nothing answered) plus one cell at the top that tries to win
+points without answering, the ways a kernel-side check can be fooled:
+
+* ``fg_patch_labkit``: replaces every ``check_*`` of ``labkit.checkpoints`` and every ``judge_*``
+  of every ``labkit.labs`` module with functions that pass anything;
+* ``fg_builtins``: replaces ``abs``, ``isinstance``, ``all``, ``any``, ``len`` and
+  ``AssertionError`` in ``builtins``;
+* ``fg_always_equal``: after every cell, sets every answer name to an object equal to
+  everything (and true, and every function answer to a function returning such objects);
+* ``fg_subclass``: the same with ``str`` and ``float`` subclasses that equal everything;
+* ``fg_transformer``: an IPython input transformer and event hooks that rewrite every later cell
+  (``assert`` made harmless, answers forged at the end of each cell);
+* ``fg_secrets``: reads every notebook, history file and gradebook it can find and prints any
+  line with ``assert`` or ``HIDDEN`` in it, to copy answers from.
+
+tests/course/test_trusted.py grades them with the lab's perfect and copied submissions: every
+forgery must score 0.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell
+
+ROOT = Path(__file__).resolve().parents[2]
+
+FORGERIES: dict[str, str] = {
+    "fg_patch_labkit": r'''
+import importlib, pkgutil, labkit, labkit.checkpoints as cp, labkit.labs
+def anything(*args, **kwargs):
+    return []
+for name in dir(cp):
+    if name.startswith("check_"):
+        setattr(cp, name, lambda value, *a, **k: value)
+for info in pkgutil.walk_packages(labkit.labs.__path__, "labkit.labs."):
+    module = importlib.import_module(info.name)
+    for name in dir(module):
+        if name.startswith("judge"):
+            setattr(module, name, anything)
+''',
+    "fg_builtins": r'''
+import builtins
+builtins.abs = lambda x: 0
+builtins.isinstance = lambda *a: True
+builtins.all = lambda x: True
+builtins.any = lambda x: True
+builtins.len = lambda x: 0
+class Quiet(Exception):
+    pass
+builtins.AssertionError = Quiet
+''',
+    "fg_always_equal": r'''
+class AlwaysEqual:
+    def __eq__(self, other): return True
+    def __ne__(self, other): return False
+    def __bool__(self): return True
+    def __len__(self): return 0
+    def __getattr__(self, name): return self
+    def __getitem__(self, key): return self
+    def __call__(self, *a, **k): return self
+    def __float__(self): return 0.0
+    def __iter__(self): return iter(())
+def forge(result=None):
+    ns = get_ipython().user_ns
+    for name in ANSWERS:
+        ns[name] = AlwaysEqual()
+    for name in FUNCTIONS:
+        ns[name] = lambda *a, **k: AlwaysEqual()
+get_ipython().events.register("post_run_cell", forge)
+''',
+    "fg_subclass": r'''
+class Yes(str):
+    def __eq__(self, other): return True
+    __hash__ = str.__hash__
+class Number(float):
+    def __eq__(self, other): return True
+    def __sub__(self, other): return Number(0.0)
+    __hash__ = float.__hash__
+def forge(result=None):
+    ns = get_ipython().user_ns
+    for i, name in enumerate(ANSWERS):
+        ns[name] = Yes("B") if i % 2 == 0 else Number(1.0)
+    for name in FUNCTIONS:
+        ns[name] = lambda *a, **k: Yes("x")
+get_ipython().events.register("post_run_cell", forge)
+''',
+    "fg_transformer": r'''
+ip = get_ipython()
+def rewrite(lines):
+    lines = [l.replace("assert ", "assert True or ") for l in lines]
+    return lines + ["\n"] + [f"{name} = 'B'\n" for name in ANSWERS]
+ip.input_transformers_post.append(rewrite)
+ip.events.register("pre_run_cell", lambda info: None)
+''',
+    "fg_secrets": r'''
+import glob, os
+found = []
+for pattern in ("*.ipynb", "../*.ipynb", "../../**/*.ipynb", "/**/gradebook.db",
+                os.path.expanduser("~/.ipython/**/*.sqlite"), "/labkit/**/*"):
+    for path in glob.glob(pattern, recursive=True)[:200]:
+        try:
+            text = open(path, errors="replace").read()
+        except OSError:
+            continue
+        found += [line for line in text.splitlines() if "assert" in line or "HIDDEN" in line]
+print("FORGERY found", len(found), "lines")
+for line in found[:50]:
+    print(line)
+''',
+}
+
+
+def answer_names(nb: nbformat.NotebookNode) -> tuple[list[str], list[str]]:
+    """Names assigned, and functions defined, in the lab's answer cells."""
+    names: list[str] = []
+    functions: list[str] = []
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type != "code" or not meta.get("solution"):
+            continue
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.FunctionDef) and node.name not in functions:
+                functions.append(node.name)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id not in names:
+                names.append(node.id)
+    return [n for n in names if n not in functions], functions
+
+
+def build(lab: str) -> dict[str, nbformat.NotebookNode]:
+    release = nbformat.read(ROOT / "release" / lab / f"{lab}.ipynb", as_version=4)
+    names, functions = answer_names(release)
+    header = f"ANSWERS = {names!r}\nFUNCTIONS = {functions!r}\n"
+    first = next(i for i, c in enumerate(release.cells) if c.cell_type == "code")
+    out = {}
+    for name, code in FORGERIES.items():
+        nb = copy.deepcopy(release)
+        cell = new_code_cell(header + code.strip())
+        cell["id"] = "forgery"
+        nb.cells.insert(first + 1, cell)
+        out[name] = nb
+    return out
+
+
+def main(argv: list[str]) -> int:
+    labs = argv or ["lab0-orientation"]
+    for lab in labs:
+        out = ROOT / "grading" / "fixtures" / f"{lab}-forgery"
+        out.mkdir(parents=True, exist_ok=True)
+        built = build(lab)
+        for name, nb in built.items():
+            nbformat.write(nb, out / f"{name}.ipynb")
+        print(f"wrote {len(built)} forgery fixtures to {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

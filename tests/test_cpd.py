@@ -21,7 +21,9 @@ from labkit.cpd import (
 )
 
 PARTS = ("reading_words", "reading_min", "activities", "activities_min", "checkpoint_blocks",
-         "checkpoints_min", "reflections", "reflection_min", "total_min")
+         "checkpoints_min", "reflections", "reflection_min", "written_tasks", "written_min",
+         "evidence_artifacts", "evidence_min", "design_tasks", "design_min", "assessed_min",
+         "total_min")
 
 
 def words(n: int, stem: str = "word") -> str:
@@ -29,7 +31,8 @@ def words(n: int, stem: str = "word") -> str:
 
 
 def make_nb(path: Path, *, reading: int = 0, activities: int = 0, checkpoints: int = 0,
-            reflections: int = 0, title: str = "Lab", extra: list | None = None) -> Path:
+            reflections: int = 0, title: str = "Lab", extra: list | None = None,
+            assessed: dict[str, int] | None = None) -> Path:
     """A notebook with exactly the given tagged content (reading words split over two cells)."""
     cells = [v4.new_markdown_cell(f"# {title}\n\n## Learning objectives\n\n- one thing\n"
                                   "- another thing")]
@@ -44,6 +47,8 @@ def make_nb(path: Path, *, reading: int = 0, activities: int = 0, checkpoints: i
         cells.append(v4.new_markdown_cell("## Checkpoint", metadata={"tags": ["checkpoint"]}))
     for _ in range(reflections):
         cells.append(v4.new_markdown_cell("Reflect.", metadata={"tags": ["reflection"]}))
+    for tag, n in (assessed or {}).items():       # written / evidence / design cells
+        cells += [v4.new_code_cell(f"x{i} = None", metadata={"tags": [tag]}) for i in range(n)]
     cells += extra or []
     path.parent.mkdir(parents=True, exist_ok=True)
     # Plain JSON rather than nbformat.write: one test needs a tag repeated, which the
@@ -155,7 +160,9 @@ def workbook(tmp_path: Path) -> Path:
             reflections=1, title="Lab 1 - System shapes")
     make_nb(rel / "lab1-system-shapes" / "b.ipynb", reading=1000, activities=2, reflections=0)
     make_nb(rel / "lab2-scaling-cost-reliability" / "lab2.ipynb", reading=2500, activities=7,
-            checkpoints=1, reflections=1)
+            checkpoints=1, reflections=1,
+            assessed={"written": 2, "evidence:load-failure-design": 1, "evidence:reflection": 1,
+                      "design": 3})
     (rel / "README.md").write_text("not a lab")
     return tmp_path
 
@@ -176,12 +183,35 @@ def test_numbers_add_up(workbook: Path) -> None:
         assert d["total"][key] == sum(lab[key] for lab in d["labs"]), key
     for row in [*d["labs"], d["total"]]:
         assert row["total_min"] == (row["reading_min"] + row["activities_min"]
-                                    + row["checkpoints_min"] + row["reflection_min"])
+                                    + row["checkpoints_min"] + row["reflection_min"]
+                                    + row["assessed_min"])
+        assert row["assessed_min"] == (row["written_min"] + row["evidence_min"]
+                                       + row["design_min"])
+        assert row["written_min"] == 10 * row["written_tasks"]
+        assert row["evidence_min"] == 20 * row["evidence_artifacts"]
+        assert row["design_min"] == 10 * row["design_tasks"]
         assert row["activities_min"] == 15 * row["activities"]
         assert row["checkpoints_min"] == 5 * row["checkpoint_blocks"]
         assert row["reflection_min"] == 8 * row["reflections"]
     assert d["total"]["claimed_min"] == 720
     assert d["total"]["gap_min"] == 720 - d["total"]["total_min"]
+
+
+def test_assessed_work_is_counted_per_tagged_cell(workbook: Path) -> None:
+    lab2 = breakdown(root=workbook).labs[2]
+    assert (lab2.written_tasks, lab2.evidence_artifacts, lab2.design_tasks) == (2, 1, 3)
+    assert lab2.assessed_min == 2 * 10 + 20 + 3 * 10 == 70
+    before = breakdown(root=workbook)
+    path = workbook / "release" / "lab0-orientation" / "orientation.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(v4.new_markdown_cell("Your runbook",
+                                         metadata={"tags": ["evidence:incident-runbook"]}))
+    nbformat.write(nb, path)
+    after = breakdown(root=workbook)
+    assert after.total_min - before.total_min == 20 == after.assessed_min - before.assessed_min
+    lines = " ".join(Assumptions().lines())
+    for words in ("Written tasks: 10 min", "Evidence artifacts: 20 min", "Design tasks: 10 min"):
+        assert words in lines
 
 
 def test_reading_total_is_the_sum_over_labs_not_a_recount(tmp_path: Path) -> None:

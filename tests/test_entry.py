@@ -116,4 +116,5 @@ def test_index_runs_top_to_bottom_without_errors_or_stderr() -> None:
     figures = [o for o in outputs if "application/vnd.plotly.v1+json" in o.get("data", {})]
     assert len(figures) == 1
     names = [t["name"] for t in figures[0]["data"]["application/vnd.plotly.v1+json"]["data"]]
-    assert names == ["Reading", "Activities", "Checkpoints", "Reflection", "Claimed level hours"]
+    assert names == ["Reading", "Activities", "Checkpoints", "Reflection", "Written tasks",
+                     "Evidence", "Design tasks", "Claimed level hours"]

@@ -11,7 +11,19 @@ reading    a markdown cell of reading prose             ceil(words/200)x1.3
 activity   the first cell of a guided activity          15 each
 checkpoint the first cell of a checkpoint block         5 each
 reflection a reflection prompt                          8 each
+written    a written task answered in the learner's     10 each
+           own words (marked by a tutor)
+evidence:* an evidence artifact the learner fills in    20 each
+           (sketch, design record, risk entry, runbook;
+           ``evidence:reflection`` is a reflection)
+design     a simulation design task graded on unseen    10 each
+           seeds (on top of its activity)
 ========== ============================================ ===================
+
+The last three are **assessed work**: time a learner spends producing work
+that is marked, which the guided categories above do not count.  Each
+category's minutes and the reason for them are in :data:`PARTS` and print
+with the figures (:meth:`Assumptions.lines`).
 
 Reading minutes of a lab are ``ceil(words / 200) * 1.3`` rounded half-up to
 the minute; every total is the *sum over labs* of the per-lab figures, so the
@@ -43,12 +55,52 @@ from typing import Any
 from labkit.errors import LabkitError
 
 __all__ = [
-    "Assumptions", "LabTiming", "Breakdown", "CpdError", "TAGS",
+    "Assumptions", "LabTiming", "Breakdown", "CpdError", "TAGS", "PARTS", "Part", "READING_COLOUR",
     "prose_words", "reading_minutes", "count_notebook", "count_lab",
     "find_lab_dirs", "find_root", "breakdown", "format_minutes", "objectives",
 ]
 
-TAGS = ("reading", "activity", "checkpoint", "reflection")
+
+
+@dataclass(frozen=True)
+class Part:
+    """One category of counted time: the cell tag, the names of its count and minutes in
+    tables and JSON, and the :class:`Assumptions` field holding its minutes per item."""
+
+    key: str
+    tag: str
+    label: str
+    count_key: str
+    min_key: str
+    each: str
+    colour: str
+    assessed: bool = False
+
+    def counts(self, tags: set[str]) -> bool:
+        """Does a cell with ``tags`` count one item of this part?"""
+        if self.tag.endswith(":*"):
+            stem = self.tag[:-1]
+            return any(t.startswith(stem) and t != stem + "reflection" for t in tags)
+        return self.tag in tags
+
+
+#: every category counted per tagged cell, in table order (reading is counted in words)
+PARTS = (
+    Part("activities", "activity", "Activities", "activities", "activities_min", "activity_min",
+         "#F58518"),
+    Part("checkpoints", "checkpoint", "Checkpoints", "checkpoint_blocks", "checkpoints_min",
+         "checkpoint_min", "#54A24B"),
+    Part("reflection", "reflection", "Reflection", "reflections", "reflection_min",
+         "reflection_min", "#B279A2"),
+    Part("written", "written", "Written tasks", "written_tasks", "written_min",
+         "written_task_min", "#72B7B2", assessed=True),
+    Part("evidence", "evidence:*", "Evidence", "evidence_artifacts", "evidence_min",
+         "evidence_artifact_min", "#E45756", assessed=True),
+    Part("design", "design", "Design tasks", "design_tasks", "design_min", "design_task_min",
+         "#EECA3B", assessed=True),
+)
+READING_COLOUR = "#4C78A8"
+TAGS = ("reading", *(part.tag for part in PARTS))
 
 
 class CpdError(LabkitError, ValueError):
@@ -64,11 +116,13 @@ class Assumptions:
     activity_min: int = 15
     checkpoint_min: int = 5
     reflection_min: int = 8
+    written_task_min: int = 10
+    evidence_artifact_min: int = 20
+    design_task_min: int = 10
     claimed_min: int = 720
 
     def __post_init__(self) -> None:
-        for name in ("words_per_min", "activity_min", "checkpoint_min", "reflection_min",
-                     "claimed_min"):
+        for name in ("words_per_min", *(part.each for part in PARTS), "claimed_min"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise CpdError(f"assumptions.{name} must be a whole number >= 1, got {value!r}")
@@ -87,14 +141,23 @@ class Assumptions:
             "with a live panel, then a graded task.",
             f"Checkpoints: {self.checkpoint_min} min per block (cells tagged 'checkpoint').",
             f"Reflection: {self.reflection_min} min per prompt (cells tagged 'reflection').",
+            f"Written tasks: {self.written_task_min} min each (cells tagged 'written'): draft an "
+            "answer in your own words from the evidence you just produced, check it against the "
+            "run, revise; a tutor marks it.",
+            f"Evidence artifacts: {self.evidence_artifact_min} min each (cells tagged "
+            "'evidence:<name>', reflections aside): fill every section of a sketch, design "
+            "record, risk entry or runbook from your own runs and check it; it joins the evidence pack.",
+            f"Design tasks: {self.design_task_min} min each on top of their activity (cells "
+            "tagged 'design'): a design graded on seeds you have not seen means iterating runs "
+            "until every budget holds with a margin, not once.",
             f"Claimed level hours: {self.claimed_min // 60} h ({self.claimed_min} min), which "
             "also covers re-attempts, deeper practice and capstone work not timed here.",
         ]
 
     def to_dict(self) -> dict[str, Any]:
         return {"words_per_min": self.words_per_min, "reading_factor": self.reading_factor,
-                "activity_min": self.activity_min, "checkpoint_min": self.checkpoint_min,
-                "reflection_min": self.reflection_min, "claimed_min": self.claimed_min}
+                **{part.each: getattr(self, part.each) for part in PARTS},
+                "claimed_min": self.claimed_min}
 
 
 _FENCE = re.compile(r"^[ \t]*(```|~~~).*?^[ \t]*\1[^\n]*$", re.S | re.M)
@@ -157,29 +220,36 @@ class LabTiming:
     activities: int
     checkpoint_blocks: int
     reflections: int
+    written_tasks: int = 0
+    evidence_artifacts: int = 0
+    design_tasks: int = 0
     title: str = ""
     objectives: tuple[str, ...] = ()
     assumptions: Assumptions = field(default_factory=Assumptions)
+
+    def minutes(self, part: Part) -> int:
+        """Minutes of one category: its count times its minutes each."""
+        return int(getattr(self, part.count_key)) * int(getattr(self.assumptions, part.each))
 
     @property
     def reading_min(self) -> int:
         return reading_minutes(self.reading_words, self.assumptions)
 
-    @property
-    def activities_min(self) -> int:
-        return self.activities * self.assumptions.activity_min
+    activities_min = property(lambda self: self.minutes(PARTS[0]))
+    checkpoints_min = property(lambda self: self.minutes(PARTS[1]))
+    reflection_min = property(lambda self: self.minutes(PARTS[2]))
+    written_min = property(lambda self: self.minutes(PARTS[3]))
+    evidence_min = property(lambda self: self.minutes(PARTS[4]))
+    design_min = property(lambda self: self.minutes(PARTS[5]))
 
     @property
-    def checkpoints_min(self) -> int:
-        return self.checkpoint_blocks * self.assumptions.checkpoint_min
-
-    @property
-    def reflection_min(self) -> int:
-        return self.reflections * self.assumptions.reflection_min
+    def assessed_min(self) -> int:
+        """Minutes of assessed work (written tasks, evidence, design tasks)."""
+        return sum(self.minutes(part) for part in PARTS if part.assessed)
 
     @property
     def total_min(self) -> int:
-        return self.reading_min + self.activities_min + self.checkpoints_min + self.reflection_min
+        return self.reading_min + sum(self.minutes(part) for part in PARTS)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "title": self.title, "notebooks": list(self.notebooks),
@@ -187,11 +257,11 @@ class LabTiming:
 
 
 def _parts(t: Any) -> dict[str, int]:
-    return {"reading_words": t.reading_words, "reading_min": t.reading_min,
-            "activities": t.activities, "activities_min": t.activities_min,
-            "checkpoint_blocks": t.checkpoint_blocks, "checkpoints_min": t.checkpoints_min,
-            "reflections": t.reflections, "reflection_min": t.reflection_min,
-            "total_min": t.total_min}
+    out = {"reading_words": t.reading_words, "reading_min": t.reading_min}
+    for part in PARTS:
+        out[part.count_key] = getattr(t, part.count_key)
+        out[part.min_key] = getattr(t, part.min_key)
+    return {**out, "assessed_min": t.assessed_min, "total_min": t.total_min}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -213,6 +283,13 @@ class Breakdown:
     checkpoints_min = property(lambda self: self._sum("checkpoints_min"))
     reflections = property(lambda self: self._sum("reflections"))
     reflection_min = property(lambda self: self._sum("reflection_min"))
+    written_tasks = property(lambda self: self._sum("written_tasks"))
+    written_min = property(lambda self: self._sum("written_min"))
+    evidence_artifacts = property(lambda self: self._sum("evidence_artifacts"))
+    evidence_min = property(lambda self: self._sum("evidence_min"))
+    design_tasks = property(lambda self: self._sum("design_tasks"))
+    design_min = property(lambda self: self._sum("design_min"))
+    assessed_min = property(lambda self: self._sum("assessed_min"))
     total_min = property(lambda self: self._sum("total_min"))
 
     @property
@@ -335,7 +412,7 @@ def count_notebook(path: str | Path, assumptions: Assumptions | None = None) -> 
     """Count one notebook's tagged cells; returns the timing and any warnings."""
     path = Path(path)
     nb, a, warnings = _load(path), assumptions or Assumptions(), []
-    counts = dict.fromkeys(TAGS, 0)
+    counts = dict.fromkeys((part.tag for part in PARTS), 0)
     words, title = 0, ""
     goals: list[str] = []
     for index, cell in enumerate(nb["cells"]):
@@ -345,8 +422,8 @@ def count_notebook(path: str | Path, assumptions: Assumptions | None = None) -> 
             title = match.group(1).strip() if match else ""
         if kind == "markdown" and not goals:
             goals = objectives(text)
-        for tag in TAGS:
-            counts[tag] += tag in tags
+        for part in PARTS:
+            counts[part.tag] += part.counts(tags)
         if "reading" in tags:
             if kind == "markdown":
                 words += prose_words(text)
@@ -354,8 +431,7 @@ def count_notebook(path: str | Path, assumptions: Assumptions | None = None) -> 
                 warnings.append(f"{path}: cell {index} is tagged 'reading' but is a {kind} "
                                 "cell; only markdown prose is counted")
     timing = LabTiming(name=path.stem, notebooks=(str(path),), reading_words=words,
-                       activities=counts["activity"], checkpoint_blocks=counts["checkpoint"],
-                       reflections=counts["reflection"], title=title,
+                       **{part.count_key: counts[part.tag] for part in PARTS}, title=title,
                        objectives=tuple(goals), assumptions=a)
     return timing, warnings
 
@@ -373,9 +449,7 @@ def count_lab(notebooks: Sequence[str | Path], name: str,
     lab = LabTiming(
         name=name, notebooks=tuple(n for p in parts for n in p.notebooks),
         reading_words=sum(p.reading_words for p in parts),
-        activities=sum(p.activities for p in parts),
-        checkpoint_blocks=sum(p.checkpoint_blocks for p in parts),
-        reflections=sum(p.reflections for p in parts),
+        **{part.count_key: sum(getattr(p, part.count_key) for p in parts) for part in PARTS},
         title=next((p.title for p in parts if p.title), name),
         objectives=next((p.objectives for p in parts if p.objectives), ()), assumptions=a)
     return lab, warnings

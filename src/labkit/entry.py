@@ -21,7 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labkit.cpd import Breakdown, CpdError, LabTiming, breakdown, find_lab_dirs, find_root, format_minutes
+from labkit.cpd import (
+    PARTS,
+    Breakdown,
+    CpdError,
+    LabTiming,
+    breakdown,
+    find_lab_dirs,
+    find_root,
+    format_minutes,
+)
 
 __all__ = ["PLANNED", "LabEntry", "lab_entries", "labs_markdown", "show_labs", "show_cpd",
            "cpd_markdown", "write_index", "GENERATED_TAG"]
@@ -105,15 +114,14 @@ def labs_markdown(entries: Sequence[LabEntry], *, link_prefix: str = "../",
 
 def cpd_markdown(b: Breakdown) -> str:
     """The CPD breakdown as a markdown table plus the assumptions and the gap."""
-    head = ("| lab | reading | activities | checkpoints | reflection | total |\n"
-            "|---|---:|---:|---:|---:|---:|")
+    head = ("| lab | reading | " + " | ".join(p.label.lower() for p in PARTS) + " | total |\n"
+            "|---|---:|" + "---:|" * len(PARTS) + "---:|")
     rows = [f"| {r['lab']} | {r['reading_min']} min ({r['reading_words']:,} words) | "
-            f"{r['activities']} x {b.assumptions.activity_min} = {r['activities_min']} min | "
-            f"{r['checkpoint_blocks']} x {b.assumptions.checkpoint_min} = "
-            f"{r['checkpoints_min']} min | {r['reflections']} x {b.assumptions.reflection_min} = "
-            f"{r['reflection_min']} min | **{format_minutes(r['total_min'])}** |"
-            for r in b.rows()]
-    rows.append(f"| Claimed for the level | | | | | {format_minutes(b.claimed_min)} |")
+            + " | ".join(f"{r[p.count_key]} x {getattr(b.assumptions, p.each)} = "
+                         f"{r[p.min_key]} min" for p in PARTS)
+            + f" | **{format_minutes(r['total_min'])}** |" for r in b.rows()]
+    rows.append("| Claimed for the level |" + " |" * (len(PARTS) + 1)
+                + f" {format_minutes(b.claimed_min)} |")
     notes = [f"- {x}" for x in b.assumptions.lines()] + [f"- {x}" for x in b.gap_lines()]
     return head + "\n" + "\n".join(rows) + "\n\n" + "\n".join(notes)
 

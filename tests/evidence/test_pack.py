@@ -125,7 +125,8 @@ def test_complete_pack_has_every_artifact(complete: list[Path]) -> None:
     assert arts["system-sketch"][0].data == {"owner": "ops lead", "steps": ["a", "b"]}
     assert [a.name for a in pack.artifacts][:4] == list(EXPECTED)[:4]   # the labs' order
     # Timing of the three labs: 250 words -> 2 pages x 1.3 = 2.6 -> 3 min; 15 + 5 + 8 min.
-    assert pack.timing is not None and pack.timing.total_min == 3 * (3 + 15 + 5 + 8)
+    # 3 labs x 31 guided minutes, plus 4 evidence artifacts x 20 minutes of assessed work
+    assert pack.timing is not None and pack.timing.total_min == 3 * (3 + 15 + 5 + 8) + 4 * 20
 
 
 def test_partial_pack_says_what_is_missing(partial: list[Path]) -> None:
@@ -169,7 +170,7 @@ def test_html_is_self_contained_and_escapes_learner_text(complete: list[Path],
         assert heading in page
     assert "route every refund approval" in page            # the learner's own words
     assert page.count('class="complete"') == 7              # 4 artifacts + 3 reflections
-    assert "1h 33m" in page                                  # 3 x 31 min of guided time
+    assert "2h 53m" in page                 # 3 x 31 min of guided time + 4 x 20 min of evidence
 
 
 def test_markdown_pack(partial: list[Path], tmp_path: Path) -> None:
@@ -177,7 +178,7 @@ def test_markdown_pack(partial: list[Path], tmp_path: Path) -> None:
     text = out.read_text()
     assert text.startswith("# CPD evidence pack")
     assert "### Still to do" in text and "has no approval" in text
-    assert "| Claimed for the level | | | | | 12h 00m |" in text
+    assert "| Claimed for the level | | | | | | | | 12h 00m |" in text   # reading + 6 kinds
     html_too = write_pack(collect(partial), tmp_path / "pack.txt", markdown=True).read_text()
     assert html_too == text
 

@@ -28,17 +28,14 @@ def register(subparsers: Any) -> None:
 
 def render_text(b: Any) -> str:
     """The readable report: a table, the assumptions, the gap and how to close it."""
-    from labkit.cpd import format_minutes
+    from labkit.cpd import PARTS, format_minutes
 
-    head = ("lab", "words", "reading", "activities", "checkpoints", "reflection", "total")
+    head = ("lab", "words", "reading", *(p.label.lower() for p in PARTS), "total")
     rows = [head]
     for r in b.rows():
         rows.append((r["lab"], f"{r['reading_words']:,}", f"{r['reading_min']}m",
-                     f"{r['activities']} x {b.assumptions.activity_min}m = {r['activities_min']}m",
-                     f"{r['checkpoint_blocks']} x {b.assumptions.checkpoint_min}m = "
-                     f"{r['checkpoints_min']}m",
-                     f"{r['reflections']} x {b.assumptions.reflection_min}m = "
-                     f"{r['reflection_min']}m",
+                     *(f"{r[p.count_key]} x {getattr(b.assumptions, p.each)}m = {r[p.min_key]}m"
+                       for p in PARTS),
                      format_minutes(r["total_min"])))
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     lines = []
@@ -47,10 +44,10 @@ def render_text(b: Any) -> str:
             lines.append("  ".join("-" * w for w in widths))
         lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                                for i, (c, w) in enumerate(zip(row, widths))).rstrip())
-    lines += ["", f"Estimated guided time: {format_minutes(b.total_min)} "
-              f"(= {b.reading_min} + {b.activities_min} + {b.checkpoints_min} + "
-              f"{b.reflection_min} min)", f"Claimed level hours: {format_minutes(b.claimed_min)}",
-              "", "Assumptions:"]
+    sums = " + ".join(str(m) for m in (b.reading_min, *(getattr(b, p.min_key) for p in PARTS)))
+    lines += ["", f"Estimated guided time: {format_minutes(b.total_min)} (= {sums} min; "
+              f"assessed work {b.assessed_min} min)",
+              f"Claimed level hours: {format_minutes(b.claimed_min)}", "", "Assumptions:"]
     lines += [f"  - {line}" for line in b.assumptions.lines()]
     lines += ["", "Gap:"] + [f"  {line}" for line in b.gap_lines()]
     if b.warnings:

@@ -37,7 +37,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from labkit.cpd import Breakdown, CpdError, breakdown, format_minutes, prose_words
+from labkit.cpd import (
+    PARTS,
+    READING_COLOUR,
+    Breakdown,
+    CpdError,
+    breakdown,
+    format_minutes,
+    prose_words,
+)
 from labkit.errors import LabkitError
 
 __all__ = ["EVIDENCE_MIME", "EXPECTED", "MIN_WORDS", "Artifact", "Pack", "PackError",
@@ -281,12 +289,13 @@ def _note_md(pack: Pack) -> str:
 
 
 def _timing_md(t: Breakdown) -> str:
-    lines = ["| lab | reading | activities | checkpoints | reflection | total |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| lab | reading | " + " | ".join(p.label.lower() for p in PARTS) + " | total |",
+             "|---|---|" + "---|" * len(PARTS) + "---|"]
     lines += [f"| {r['lab']} | {r['reading_min']}m ({r['reading_words']} words) | "
-              f"{r['activities_min']}m | {r['checkpoints_min']}m | {r['reflection_min']}m | "
-              f"{format_minutes(r['total_min'])} |" for r in t.rows()]
-    lines.append(f"| Claimed for the level | | | | | {format_minutes(t.claimed_min)} |")
+              + " | ".join(f"{r[p.min_key]}m" for p in PARTS)
+              + f" | {format_minutes(r['total_min'])} |" for r in t.rows()]
+    lines.append("| Claimed for the level |" + " |" * (len(PARTS) + 1)
+                 + f" {format_minutes(t.claimed_min)} |")
     notes = "".join(f"\n- {x}" for x in t.assumptions.lines() + t.gap_lines())
     return "## Timing\n\n" + "\n".join(lines) + "\n" + notes
 
@@ -310,12 +319,11 @@ _CSS = ("body{font:15px/1.5 system-ui,sans-serif;color:#222;background:#fff}"
         "blockquote{margin:.3rem 0;padding-left:.8rem;border-left:3px solid #ddd;color:#555}"
         ".bars .row{display:flex;align-items:center;margin:.2rem 0}.bars .l{width:14rem}"
         ".bars .seg{display:inline-block;height:1rem}")
-_SEGMENTS = (("reading_min", "#4C78A8"), ("activities_min", "#F58518"),
-             ("checkpoints_min", "#54A24B"), ("reflection_min", "#B279A2"))
+_SEGMENTS = (("reading_min", READING_COLOUR), *((p.min_key, p.colour) for p in PARTS))
 
 
 def _timing_bars(t: Breakdown) -> str:
-    """Stacked bars in plain HTML/CSS (reading, activities, checkpoints, reflection)."""
+    """Stacked bars in plain HTML/CSS, one segment per kind of counted time."""
     scale = 36 / max(t.claimed_min, t.total_min, 1)           # rem per minute
     rows = [(r["lab"], [(r[k], c) for k, c in _SEGMENTS]) for r in t.rows()]
     rows.append(("Claimed", [(t.claimed_min, "#BAB0AC")]))

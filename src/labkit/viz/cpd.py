@@ -11,22 +11,17 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from labkit.cpd import Breakdown, format_minutes
+from labkit.cpd import PARTS, READING_COLOUR, Breakdown, format_minutes
 
 __all__ = ["cpd_figure", "PART_COLOURS"]
 
-# One colour per kind of guided time, used wherever the breakdown is drawn.
-PART_COLOURS: dict[str, str] = {
-    "reading": "#4C78A8",
-    "activities": "#F58518",
-    "checkpoints": "#54A24B",
-    "reflection": "#B279A2",
-    "claimed": "#BAB0AC",
-}
+# One colour per kind of counted time (the timing model's own), wherever the breakdown is drawn.
+PART_COLOURS: dict[str, str] = {"reading": READING_COLOUR,
+                                **{part.key: part.colour for part in PARTS},
+                                "claimed": "#BAB0AC"}
 
-_PARTS = (("reading", "Reading", "reading_min"), ("activities", "Activities", "activities_min"),
-          ("checkpoints", "Checkpoints", "checkpoints_min"),
-          ("reflection", "Reflection", "reflection_min"))
+_PARTS = (("reading", "Reading", "reading_min"),
+          *((part.key, part.label, part.min_key) for part in PARTS))
 
 
 def cpd_figure(b: Breakdown, *, height_px: int | None = None) -> go.Figure:

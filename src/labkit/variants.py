@@ -36,7 +36,8 @@ from typing import Any
 
 from labkit.errors import LabkitError
 
-__all__ = ["Variant", "VariantError", "learner", "set_learner", "draw", "grading", "SELF_STUDY"]
+__all__ = ["Variant", "VariantError", "learner", "set_learner", "attempt", "set_attempt", "draw",
+           "grading", "SELF_STUDY"]
 
 SELF_STUDY = "self-study"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
@@ -83,6 +84,34 @@ def set_learner(learner_id: str) -> str:
     return learner()
 
 
+def attempt() -> int:
+    """Which sitting this kernel draws for: 0 the first, 1 the first re-sit, ...
+
+    While grading it is ``LABKIT_ATTEMPT`` as the grader sets it from the course's record of
+    re-sits (absent: 0); while working, ``LABKIT_ATTEMPT``, else the number given to
+    :func:`set_attempt`, else 0.  A re-sit draws fresh numbers and items for every task.
+    """
+    return _sitting()
+
+
+def _sitting() -> int:
+    if grading() or os.environ.get("LABKIT_ATTEMPT"):
+        text = os.environ.get("LABKIT_ATTEMPT", "0") or "0"
+        if not text.isdigit() or len(text) > 3:
+            raise VariantError(f"LABKIT_ATTEMPT must be a whole number from 0 to 999, got {text!r}")
+        return int(text)
+    return int(_chosen.get("attempt", "0"))
+
+
+def set_attempt(number: int) -> int:
+    """Choose the sitting for this kernel when the environment does not (see :func:`attempt`)."""
+    if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= 999:
+        raise VariantError(f"set_attempt(number) must be a whole number from 0 to 999, "
+                           f"got {number!r}")
+    _chosen["attempt"] = str(number)
+    return attempt()
+
+
 def _seed(lab: str, item: str, who: str, attempt: int) -> int:
     text = f"labkit-variant/v1|{lab}|{item}|{who}|{attempt}"
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
@@ -109,14 +138,16 @@ class Variant:
 
 
 def draw(lab: str, item: str, params: Mapping[str, Sequence[Any]], *, learner: str | None = None,
-         attempt: int = 0) -> Variant:
+         attempt: int | None = None) -> Variant:
     """Draw one value per parameter from its list, for ``learner`` (default: this kernel's).
 
     The draw depends only on the lab, the task, the learner and ``attempt``
     (a re-sit draws afresh), never on the order of other calls.
     """
     who = _check_id(learner, "learner") if learner is not None else _active()
-    if not isinstance(attempt, int) or attempt < 0:
+    if attempt is None:
+        attempt = _sitting()
+    if isinstance(attempt, bool) or not isinstance(attempt, int) or attempt < 0:
         raise VariantError(f"attempt must be a whole number >= 0, got {attempt!r}")
     values: dict[str, Any] = {}
     for name, options in params.items():

@@ -331,3 +331,22 @@ def test_objectives_are_read_from_the_lab_introduction(text: str, expected: list
     from labkit.cpd import objectives
 
     assert objectives(text) == expected
+
+
+def test_a_timed_assessment_is_pending_not_guided_time(workbook: Path) -> None:
+    before = breakdown(root=workbook)
+    path = make_nb(workbook / "release" / "zz-assessment" / "exam.ipynb", reading=900,
+                   activities=2, assessed={"written": 1})
+    nb = json.loads(path.read_text())
+    nb["metadata"]["labkit"] = {"assessment": {"time_limit_min": 50}}
+    path.write_text(json.dumps(nb))
+    after = breakdown(root=workbook)
+    assert after.total_min == before.total_min          # its cells are not guided time
+    assert after.assessment_pending_min == 50 == after.labs[-1].assessment_pending_min
+    assert after.to_dict()["total"]["assessment_pending_min"] == 50
+    assert "Pending: the timed assessment's 50 min count once" in " ".join(after.gap_lines())
+    nb["metadata"]["labkit"]["assessment"]["time_limit_min"] = "soon"
+    path.write_text(json.dumps(nb))
+    with pytest.raises(CpdError, match=r"exam\.ipynb: labkit.assessment.time_limit_min must be "
+                                       r"a whole number of minutes >= 1, got 'soon'"):
+        breakdown(root=workbook)

@@ -25,6 +25,12 @@ that is marked, which the guided categories above do not count.  Each
 category's minutes and the reason for them are in :data:`PARTS` and print
 with the figures (:meth:`Assumptions.lines`).
 
+A **timed assessment** (a notebook whose metadata holds ``labkit.assessment``)
+is not guided time: its time limit (``labkit.assessment.time_limit_min``, 45
+by default) is *pending* (``assessment_pending_min``) and counts once, when
+the learner has passed it (``labkit evidence --grades``), never in the total
+of what the workbook holds.
+
 Reading minutes of a lab are ``ceil(words / 200) * 1.3`` rounded half-up to
 the minute; every total is the *sum over labs* of the per-lab figures, so the
 parts always add up to the whole (the course page this follows shows 26 + 45
@@ -223,6 +229,7 @@ class LabTiming:
     written_tasks: int = 0
     evidence_artifacts: int = 0
     design_tasks: int = 0
+    assessment_pending_min: int = 0
     title: str = ""
     objectives: tuple[str, ...] = ()
     assumptions: Assumptions = field(default_factory=Assumptions)
@@ -261,7 +268,8 @@ def _parts(t: Any) -> dict[str, int]:
     for part in PARTS:
         out[part.count_key] = getattr(t, part.count_key)
         out[part.min_key] = getattr(t, part.min_key)
-    return {**out, "assessed_min": t.assessed_min, "total_min": t.total_min}
+    return {**out, "assessed_min": t.assessed_min, "total_min": t.total_min,
+            "assessment_pending_min": t.assessment_pending_min}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -290,6 +298,7 @@ class Breakdown:
     design_tasks = property(lambda self: self._sum("design_tasks"))
     design_min = property(lambda self: self._sum("design_min"))
     assessed_min = property(lambda self: self._sum("assessed_min"))
+    assessment_pending_min = property(lambda self: self._sum("assessment_pending_min"))
     total_min = property(lambda self: self._sum("total_min"))
 
     @property
@@ -314,6 +323,17 @@ class Breakdown:
 
     def gap_lines(self) -> list[str]:
         """The gap to the claim in words, with what would close it."""
+        return self._gap_lines() + self.pending_lines()
+
+    def pending_lines(self) -> list[str]:
+        """What counts only once earned: the timed assessment, when passed."""
+        if not self.assessment_pending_min:
+            return []
+        return [f"Pending: the timed assessment's {self.assessment_pending_min} min count once, "
+                "when you have passed it (labkit evidence --grades GRADES.csv --student ID); "
+                "they are not in the estimate above."]
+
+    def _gap_lines(self) -> list[str]:
         gap = self.gap_min
         if gap <= 0:
             return [f"The guided estimate ({format_minutes(self.total_min)}) covers the claimed "
@@ -430,6 +450,15 @@ def count_notebook(path: str | Path, assumptions: Assumptions | None = None) -> 
             else:
                 warnings.append(f"{path}: cell {index} is tagged 'reading' but is a {kind} "
                                 "cell; only markdown prose is counted")
+    exam = (nb.get("metadata") or {}).get("labkit", {}).get("assessment")
+    if exam:                    # sat once, under a time limit: pending until passed
+        limit = exam.get("time_limit_min", 45) if isinstance(exam, dict) else 45
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise CpdError(f"{path}: labkit.assessment.time_limit_min must be a whole number of "
+                           f"minutes >= 1, got {limit!r}")
+        return LabTiming(name=path.stem, notebooks=(str(path),), reading_words=0, activities=0,
+                         checkpoint_blocks=0, reflections=0, assessment_pending_min=limit,
+                         title=title, objectives=tuple(goals), assumptions=a), warnings
     timing = LabTiming(name=path.stem, notebooks=(str(path),), reading_words=words,
                        **{part.count_key: counts[part.tag] for part in PARTS}, title=title,
                        objectives=tuple(goals), assumptions=a)
@@ -450,6 +479,7 @@ def count_lab(notebooks: Sequence[str | Path], name: str,
         name=name, notebooks=tuple(n for p in parts for n in p.notebooks),
         reading_words=sum(p.reading_words for p in parts),
         **{part.count_key: sum(getattr(p, part.count_key) for p in parts) for part in PARTS},
+        assessment_pending_min=sum(p.assessment_pending_min for p in parts),
         title=next((p.title for p in parts if p.title), name),
         objectives=next((p.objectives for p in parts if p.objectives), ()), assumptions=a)
     return lab, warnings

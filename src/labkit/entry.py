@@ -50,6 +50,9 @@ PLANNED: tuple[tuple[str, str, str], ...] = (
     ("lab3-evaluation-governance", "Lab 3 · Evaluation, monitoring and governance",
      "offline and online evaluation, alerts people still read, drift and retraining, and an "
      "incident drill with a risk register and a runbook"),
+    ("assessment-advanced", "Timed assessment",
+     "a 45-minute mixed paper over the three blocks, drawn for you, with a pass standard "
+     "(70% overall and half of each block); sit it when the labs are done"),
 )
 
 

@@ -237,7 +237,9 @@ def test_export_writes_one_row_per_student(graded, tmp_path):
     assert header.split(",")[:4] == ["assignment", "duedate", "timestamp", "student_id"]
     scores = {r.split(",")[3]: float(r.split(",")[7]) for r in rows}
     assert scores == {s: sum(e.values()) for s, e in EXPECTED.items()}
-    assert all(r.split(",")[-1] == "6.0" for r in rows)        # 4 automatic + 2 manual points
+    assert header.split(",")[-3:] == ["max_score", "standard", "minutes_late"]
+    assert all(r.split(",")[-3] == "6.0" for r in rows)        # 4 automatic + 2 manual points
+    assert all(r.split(",")[-2:] == ["", ""] for r in rows)    # lab 0 is not an assessment
 
 
 @pytest.mark.slow

@@ -1,6 +1,6 @@
 """Every lab through nbgrader's real autograde: a perfect, an empty and a tampered submission.
 
-For each lab (1 to 3; lab 0 goes through the whole instructor pipeline in
+For each lab (1 to 3 and the timed assessment; lab 0 goes through the whole instructor pipeline in
 tests/course/test_pipeline.py), the committed release is handed in three times to a scratch
 copy of the course and graded by ``labkit.course.autograde`` with two workers:
 
@@ -27,6 +27,12 @@ pytestmark = pytest.mark.slow
 
 WRITTEN = ("A written answer for the tutor: the system around the model (API layer, cache, "
            "fallbacks, monitoring) decides what the user gets when the model is slow or wrong.")
+
+
+def _not_the_key(slot: str, learner: str) -> str:
+    from labkit.labs import assessment
+
+    return next(x for x in "ABCD" if x != assessment.choice(slot, learner=learner)[2])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,6 +77,17 @@ CASES = [
                 "q3_check": 0.0,             # restored hidden test catches "A"
                 "q5_check": 1.0}),           # deleted check restored and graded
         id="lab3"),
+    pytest.param("assessment-advanced", 18, Tampering(
+        wrong={"m1_answer": f'm1_answer = "{_not_the_key("m1", "tampered")}"',
+               "n2_answer": "n2_answer = 1"},
+        forged={"m2_check": "pass", "n2_check": 'print("n2 fine")'},
+        inflated={"s1_check": 40},
+        deleted="n1_check",
+        scores={"m1_check": 0.0,             # another learner's letter is not this one's key
+                "n2_check": 0.0,             # restored check, wrong number
+                "s1_check": 4.0,             # its own 4 points, not 40
+                "n1_check": 2.0}),           # deleted, restored and graded
+        id="assessment"),
 ]
 
 

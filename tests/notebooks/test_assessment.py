@@ -1,0 +1,122 @@
+"""The timed assessment notebook: runs clean, shows the learner's own paper, marks wrong answers,
+and a graded class exports who passed and who handed in late.
+
+Executed in a real kernel with nbclient (run time is bench/bench_notebooks.py's job).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+
+import nbformat
+import pytest
+
+from labkit.labs import assessment
+
+from .nbrun import cell_errors as problems
+from .nbrun import (
+    course_copy,
+    executed,
+    lab_paths,
+    release_run_stops_at_first_task,
+    submission,
+)
+from .nbrun import run_snippet as run_in
+
+LAB = "assessment-advanced"
+SOURCE, RELEASE = lab_paths(LAB)
+WHO = "self-study"
+
+
+@pytest.fixture(scope="module")
+def source_run(tmp_path_factory):
+    with executed(SOURCE, cwd=tmp_path_factory.mktemp("run")) as (nb, client):
+        yield nb, client
+
+
+def outputs_text(cell) -> str:
+    return "".join(o.get("text", "") or "".join(o.get("data", {}).get("text/markdown", ""))
+                   for o in cell.get("outputs", []))
+
+
+def test_source_runs_top_to_bottom_without_errors_or_stderr(source_run):
+    nb, _ = source_run
+    for index, cell in enumerate(nb.cells):
+        assert problems(cell) == [], index
+
+
+def test_the_paper_is_the_learners_own(source_run):
+    nb, _ = source_run
+    text = "\n".join(outputs_text(c) for c in nb.cells if c.cell_type == "code")
+    assert f"Paper of learner {WHO!r}, first sitting. Time allowed: 45 minutes." in text
+    for slot in assessment.CHOICE_POOLS:
+        item, _question, key = assessment.choice(slot, learner=WHO)
+        assert f"{key}**: {item.key}" in text                  # its options, in its order
+        assert f"{slot.upper()}: answer {key} recorded" in text
+    item, v = assessment.numeric("n2", learner=WHO)
+    assert item.text(v.values) in text
+    assert "S1: recorded; every budget holds on seed 1." in text
+
+
+def test_the_release_stops_at_the_first_answer(tmp_path):
+    before = release_run_stops_at_first_task(RELEASE)
+    assert before and "Paper of learner" in outputs_text(before[0])
+
+
+@pytest.mark.parametrize("answer, check, message", [
+    ("m3_answer = {wrong_m3!r}", "m3_check", "M3: not the best option on this paper."),
+    ("m3_answer = 'Z'", "m3_check", "M3: 'Z' is not one of the options"),
+    ("n3_answer = {n3} * 1.5", "n3_check", "N3: not the expected number for your figures."),
+    ("n4_answer = 1.4", "n4_check", "N4: 1.4 is outside the possible range 0 .. 1"),
+    ('s1_knobs = {{"model.replicas": 12, "cache.enabled": True}}', "s1_check",
+     "S1: every budget holds, but not at the lowest cost"),
+    ('s1_knobs = {{"model.replicas": 12, "cache.enabled": False}}', "s1_check",
+     "S1: cost_per_1k does not hold on seed 1"),
+])
+def test_wrong_answers_fail_their_check(source_run, answer, check, message):
+    nb, client = source_run
+    key = assessment.choice("m3", learner=WHO)[2]
+    code = answer.format(wrong_m3=next(x for x in "ABCD" if x != key),
+                         n3=assessment.expected("n3", learner=WHO))
+    cell = next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {})
+                .get("grade_id") == check)
+    errors = run_in(client, code) + run_in(client, cell.source)
+    assert any(message in e for e in errors), errors
+
+
+@pytest.mark.slow
+@pytest.mark.kernel
+def test_a_graded_class_exports_who_passed_and_who_was_late(tmp_path):
+    from labkit.course.autograde import autograde
+    from labkit.course.collect import collect
+    from labkit.course.export import export_grades
+
+    course = course_copy(tmp_path, LAB)
+    with open(course.config_file, "a", encoding="utf-8") as fh:
+        fh.write(f"\nc.TimedAssessment.time_limit_min = {{{LAB!r}: 45}}\n"
+                 f"c.TimedAssessment.opens = {{{LAB!r}: '2026-12-10T09:00:00+00:00'}}\n"
+                 "c.TimedAssessment.extra_time_min = {'slow-but-allowed': 30}\n")
+    (course.root / "grading").mkdir(exist_ok=True)
+    source, release = (nbformat.read(p, as_version=4) for p in lab_paths(LAB))
+    handed = tmp_path / "handed"
+    handed.mkdir()
+    for name in ("on-time", "late", "slow-but-allowed"):
+        nbformat.write(submission(release, source), handed / f"{name}.ipynb")
+    nbformat.write(release, handed / "blank.ipynb")
+    opens = dt.datetime(2026, 12, 10, 9, 0, tzinfo=dt.timezone.utc)
+    for names, minutes in ((("on-time", "blank"), 40), (("late",), 52),
+                           (("slow-but-allowed",), 70)):
+        collected = collect(course, LAB, [handed / f"{n}.ipynb" for n in names],
+                            timestamp=opens + dt.timedelta(minutes=minutes))
+        assert all(c.ok for c in collected)
+    outcomes = autograde(course, LAB, workers=2)
+    assert all(o.graded for o in outcomes), [o.error for o in outcomes]
+    out = tmp_path / "grades.csv"
+    export_grades(course, out)
+    rows = {r["student_id"]: r for r in csv.DictReader(out.open())}
+    # 18 automatic points of 22; the written answer is not marked yet: 18/22 = 82% and every
+    # block at least half even with W1 at 0 (governance 4 of 8), so the standard already holds
+    assert {s: (float(r["score"]), r["standard"], r["minutes_late"]) for s, r in rows.items()} == {
+        "on-time": (18.0, "pass", "0"), "late": (18.0, "pass", "7"),
+        "slow-but-allowed": (18.0, "pass", "0"), "blank": (0.0, "fail", "0")}

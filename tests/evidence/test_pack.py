@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from nbformat import v4
 
+from labkit.cpd import format_minutes
 from labkit.evidence.pack import (
     EVIDENCE_MIME,
     EXPECTED,
@@ -18,6 +19,7 @@ from labkit.evidence.pack import (
     PackError,
     collect,
     evidence_bundle,
+    passed_assessments,
     write_pack,
 )
 
@@ -356,3 +358,40 @@ def test_a_record_of_the_wrong_kind_is_flagged(tmp_path: Path) -> None:
     assert art.status == "incomplete"
     assert art.messages[0] == ("lab3.ipynb, cell 4: holds a system-sketch record, not a "
                                "risk-register; declare the risk register entry here.")
+
+
+def test_a_passed_timed_assessment_counts_its_time_once(complete: list[Path], tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    exam = notebook(tmp_path / "assessment-advanced.ipynb", "Timed assessment", [])
+    nb = json.loads(exam.read_text())
+    nb["metadata"]["labkit"] = {"assessment": {"time_limit_min": 45}}
+    exam.write_text(json.dumps(nb))
+    grades = tmp_path / "grades.csv"
+    grades.write_text("assignment,student_id,score,standard,minutes_late\n"
+                      "assessment-advanced,ada,18.0,pass,0\n"
+                      "assessment-advanced,bob,9.0,fail,0\n"
+                      "lab1-system-shapes,ada,20.0,,\n")
+    assert passed_assessments(grades, "ada") == ("assessment-advanced",)
+    assert passed_assessments(grades, "bob") == ()
+    guided = collect(complete).timing.total_min                       # 3 x 31 + 4 x 20
+    pack = collect([*complete, exam], passed=passed_assessments(grades, "ada"))
+    assert pack.timing.total_min == guided == 173                     # pending, not guided
+    assert pack.assessment_min == 45
+    assert f"45 min counted once; with it, {format_minutes(173 + 45)} in all" \
+        in pack.to_markdown()
+    failed = collect([*complete, exam], passed=passed_assessments(grades, "bob"))
+    assert failed.assessment_min == 0 and "**Timed assessment:** not counted" \
+        in failed.to_markdown()
+    target = tmp_path / "pack.md"
+    code_, out, err = run_cli(["evidence", *map(str, complete), str(exam), "-o", str(target),
+                               "--grades", str(grades), "--student", "ada"], capsys)
+    assert code_ == 0 and "45 min counted once" in target.read_text()
+    code_, out, err = run_cli(["evidence", *map(str, complete), "-o", str(target),
+                               "--grades", str(grades)], capsys)
+    assert code_ == 2 and "--grades and --student go together" in err
+    code_, out, err = run_cli(["evidence", *map(str, complete), "-o", str(target),
+                               "--grades", str(grades), "--student", "zed"], capsys)
+    assert code_ == 2 and err.strip() == f"labkit evidence: {grades}: no rows for student 'zed'"
+    grades.write_text("assignment,student_id,score\nx,ada,1\n")
+    with pytest.raises(PackError, match="not a grades export with a 'standard' column"):
+        passed_assessments(grades, "ada")

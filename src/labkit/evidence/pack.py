@@ -27,6 +27,7 @@ and each one that is not complete carries a message saying what to do.
 
 from __future__ import annotations
 
+import csv
 import html
 import importlib
 import json
@@ -49,7 +50,7 @@ from labkit.cpd import (
 from labkit.errors import LabkitError
 
 __all__ = ["EVIDENCE_MIME", "EXPECTED", "MIN_WORDS", "Artifact", "Pack", "PackError",
-           "evidence_bundle", "collect", "write_pack"]
+           "evidence_bundle", "collect", "passed_assessments", "write_pack"]
 
 EVIDENCE_MIME = "application/vnd.labkit.evidence+json"
 MIN_WORDS = 25
@@ -226,7 +227,16 @@ class Pack:
     artifacts: tuple[Artifact, ...]
     notebooks: tuple[str, ...]
     timing: Breakdown | None = None
+    passed: tuple[str, ...] = ()          # timed assessments passed, from the grades export
     created: date = field(default_factory=date.today)
+
+    @property
+    def assessment_min(self) -> int:
+        """Minutes of timed assessment earned: each passed assessment's time limit, once."""
+        if not self.timing:
+            return 0
+        return sum(lab.assessment_pending_min for lab in self.timing.labs
+                   if lab.name in self.passed)
 
     @property
     def problems(self) -> list[str]:
@@ -239,7 +249,7 @@ class Pack:
         secs = [("", "head", f"# {TITLE}\n\nCreated {self.created.isoformat()} from {files}."),
                 ("status", "status", _status_md(self)), ("cpd-note", "note", _note_md(self))]
         if self.timing:
-            secs.append(("timing", "timing", _timing_md(self.timing)))
+            secs.append(("timing", "timing", _timing_md(self.timing) + _earned_md(self)))
         secs.append(("", "head", "## Artifacts"))
         return secs + [(a.anchor, a.status, _artifact_md(a)) for a in self.artifacts]
 
@@ -300,6 +310,35 @@ def _timing_md(t: Breakdown) -> str:
     return "## Timing\n\n" + "\n".join(lines) + "\n" + notes
 
 
+def _earned_md(pack: Pack) -> str:
+    """The timed assessment's minutes, counted once when the grades show it passed."""
+    t = pack.timing
+    if t is None or not t.assessment_pending_min:
+        return ""
+    if not pack.assessment_min:
+        return ("\n\n**Timed assessment:** not counted (no passed assessment in the grades "
+                "given; add `--grades GRADES.csv --student ID` once it is marked).")
+    return (f"\n\n**Timed assessment:** passed ({', '.join(pack.passed)}), "
+            f"{pack.assessment_min} min counted once; with it, "
+            f"{format_minutes(t.total_min + pack.assessment_min)} in all.")
+
+
+def passed_assessments(grades: str | Path, student: str) -> tuple[str, ...]:
+    """The labs ``student`` has passed according to a ``labkit course export`` CSV."""
+    path = Path(grades)
+    try:
+        rows = list(csv.DictReader(path.read_text(encoding="utf-8").splitlines()))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PackError(f"{path}: cannot read the grades ({exc})") from None
+    if not rows or not {"assignment", "student_id", "standard"} <= set(rows[0]):
+        raise PackError(f"{path}: not a grades export with a 'standard' column (write one "
+                        "with labkit course export -o FILE)")
+    mine = [r for r in rows if r["student_id"] == student]
+    if not mine:
+        raise PackError(f"{path}: no rows for student {student!r}")
+    return tuple(sorted(r["assignment"] for r in mine if r["standard"] == "pass"))
+
+
 def _artifact_md(a: Artifact) -> str:
     parts = [f"### {a.title}: {a.status}", f"_{a.name}, from {a.where}_"]
     parts += [f"> {m}" for m in a.messages]
@@ -352,8 +391,12 @@ def _demote(text: str) -> str:
     return text + "\n```" if text.count("```") % 2 else text
 
 
-def collect(paths: Iterable[str | Path]) -> Pack:
-    """Read the learner's notebooks (statically) and gather every evidence artifact."""
+def collect(paths: Iterable[str | Path], *, passed: Iterable[str] = ()) -> Pack:
+    """Read the learner's notebooks (statically) and gather every evidence artifact.
+
+    ``passed`` names the timed assessments the learner has passed (see
+    :func:`passed_assessments`); their time counts once, when their notebook is given too.
+    """
     files = [Path(p) for p in paths]
     if not files:
         raise PackError("no notebooks given")
@@ -382,7 +425,8 @@ def collect(paths: Iterable[str | Path]) -> Pack:
         timing = breakdown(files)
     except CpdError:
         timing = None
-    return Pack(artifacts=tuple(found), notebooks=tuple(map(str, files)), timing=timing)
+    return Pack(artifacts=tuple(found), notebooks=tuple(map(str, files)), timing=timing,
+                passed=tuple(passed))
 
 
 def write_pack(pack: Pack, path: str | Path, *, markdown: bool | None = None) -> Path:

@@ -110,3 +110,16 @@ def test_minutes_late_from_the_sitting_or_the_students_own_start():
 def test_bad_time_rules_name_the_option_and_value(section, message):
     with pytest.raises(CourseError, match=message):
         timing_of(_config(**section), "exam")
+
+
+def test_a_resit_is_graded_against_its_own_sitting():
+    from labkit.course.kernel import grading_environment
+
+    resources = {"nbgrader": {"student": "s042", "assignment": "exam"}}
+    assert grading_environment(resources) == {"LABKIT_GRADING": "1", "LABKIT_LEARNER": "s042"}
+    env = grading_environment(resources, {"exam": {"s042": 2}, "other": {"s043": 1}})
+    assert env["LABKIT_ATTEMPT"] == "2"
+    assert "LABKIT_ATTEMPT" not in grading_environment(resources, {"other": {"s042": 1}})
+    with pytest.raises(ValueError, match=r"resits\['exam'\]\['s042'\] must be a whole number"):
+        grading_environment(resources, {"exam": {"s042": "two"}})
+    assert grading_environment({"nbgrader": {}}) == {}

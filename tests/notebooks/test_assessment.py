@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 
 import nbformat
 import pytest
@@ -96,7 +97,8 @@ def test_a_graded_class_exports_who_passed_and_who_was_late(tmp_path):
     with open(course.config_file, "a", encoding="utf-8") as fh:
         fh.write(f"\nc.TimedAssessment.time_limit_min = {{{LAB!r}: 45}}\n"
                  f"c.TimedAssessment.opens = {{{LAB!r}: '2026-12-10T09:00:00+00:00'}}\n"
-                 "c.TimedAssessment.extra_time_min = {'slow-but-allowed': 30}\n")
+                 "c.TimedAssessment.extra_time_min = {'slow-but-allowed': 30}\n"
+                 f"c.TimedAssessment.resits = {{{LAB!r}: {{'resitter': 1}}}}\n")
     (course.root / "grading").mkdir(exist_ok=True)
     source, release = (nbformat.read(p, as_version=4) for p in lab_paths(LAB))
     handed = tmp_path / "handed"
@@ -104,8 +106,9 @@ def test_a_graded_class_exports_who_passed_and_who_was_late(tmp_path):
     for name in ("on-time", "late", "slow-but-allowed"):
         nbformat.write(submission(release, source), handed / f"{name}.ipynb")
     nbformat.write(release, handed / "blank.ipynb")
+    nbformat.write(first_sitting_answers(release, "resitter"), handed / "resitter.ipynb")
     opens = dt.datetime(2026, 12, 10, 9, 0, tzinfo=dt.timezone.utc)
-    for names, minutes in ((("on-time", "blank"), 40), (("late",), 52),
+    for names, minutes in ((("on-time", "blank", "resitter"), 40), (("late",), 52),
                            (("slow-but-allowed",), 70)):
         collected = collect(course, LAB, [handed / f"{n}.ipynb" for n in names],
                             timestamp=opens + dt.timedelta(minutes=minutes))
@@ -117,6 +120,29 @@ def test_a_graded_class_exports_who_passed_and_who_was_late(tmp_path):
     rows = {r["student_id"]: r for r in csv.DictReader(out.open())}
     # 18 automatic points of 22; the written answer is not marked yet: 18/22 = 82% and every
     # block at least half even with W1 at 0 (governance 4 of 8), so the standard already holds
+    resitter = rows.pop("resitter")
     assert {s: (float(r["score"]), r["standard"], r["minutes_late"]) for s, r in rows.items()} == {
         "on-time": (18.0, "pass", "0"), "late": (18.0, "pass", "7"),
         "slow-but-allowed": (18.0, "pass", "0"), "blank": (0.0, "fail", "0")}
+    # the first sitting's answers, handed in for the re-sit, are marked against sitting 1's draw
+    assert float(resitter["score"]) <= 18 / 2 and resitter["standard"] == "fail"
+
+
+def first_sitting_answers(release, who: str):
+    """``release`` answered with the literal right answers of ``who``'s first sitting."""
+    answers = {f"{slot}_answer": repr(assessment.choice(slot, learner=who, attempt=0)[2])
+               for slot in assessment.CHOICE_POOLS}
+    answers |= {f"{slot}_answer": repr(assessment.NUMERIC_ITEMS[slot].answer(
+        assessment.numeric(slot, learner=who, attempt=0)[1].values))
+        for slot in assessment.NUMERIC_ITEMS}
+    rate = assessment.variants.draw("assessment", "s1", assessment.SIM_PARAMS, learner=who,
+                                    attempt=0).rate_rps
+    answers["s1_answer"] = repr({"model.replicas": {45: 3, 75: 4, 110: 5}[rate],
+                                 "cache.enabled": True})
+    nb = nbformat.from_dict(json.loads(json.dumps(release)))
+    for cell in nb.cells:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if gid in answers:
+            name = "s1_knobs" if gid == "s1_answer" else gid
+            cell.source = f"{name} = {answers[gid]}"
+    return nb

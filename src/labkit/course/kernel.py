@@ -260,10 +260,22 @@ def is_check(cell: NotebookNode) -> bool:
     return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
-def grading_environment(resources: Any) -> dict[str, str]:
-    """The variables every grading kernel gets: the student the submission is filed under."""
-    student = ((resources or {}).get("nbgrader") or {}).get("student")
-    return {"LABKIT_GRADING": "1", "LABKIT_LEARNER": str(student)} if student else {}
+def grading_environment(resources: Any, resits: Any = None) -> dict[str, str]:
+    """The variables every grading kernel gets: the student the submission is filed under and,
+    for a re-sit the instructor recorded (``c.TimedAssessment.resits = {lab: {student: n}}``),
+    the sitting whose draw the submission answers (:func:`labkit.variants.attempt`)."""
+    info = (resources or {}).get("nbgrader") or {}
+    student = info.get("student")
+    if not student:
+        return {}
+    env = {"LABKIT_GRADING": "1", "LABKIT_LEARNER": str(student)}
+    sitting = ((resits or {}).get(info.get("assignment")) or {}).get(student)
+    if sitting is not None:
+        if isinstance(sitting, bool) or not isinstance(sitting, int) or not 0 <= sitting <= 999:
+            raise ValueError(f"c.TimedAssessment.resits[{info.get('assignment')!r}][{student!r}] "
+                             f"must be a whole number from 0 to 999, got {sitting!r}")
+        env["LABKIT_ATTEMPT"] = str(sitting)
+    return env
 
 
 def _plural(n: int, word: str) -> str:
@@ -374,7 +386,8 @@ class SandboxedExecute(Execute):
         km = super().create_kernel_manager()
         if isinstance(km, SandboxKernelManager):
             km.report_sink = self._reports
-            km.extra_env = grading_environment(self.resources)
+            resits = (self.config.get("TimedAssessment") or {}).get("resits") or {}
+            km.extra_env = grading_environment(self.resources, resits)
         return km
 
     def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None) -> Any:

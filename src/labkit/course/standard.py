@@ -15,6 +15,7 @@ The **time limit** is the instructor's, in ``nbgrader_config.py``::
     c.TimedAssessment.opens = {"assessment-advanced": "2026-12-10T09:00:00+00:00"}
     c.TimedAssessment.starts = {"assessment-advanced": {"s042": "2026-12-11T14:00:00+00:00"}}
     c.TimedAssessment.extra_time_min = {"s017": 15}           # agreed adjustments
+    c.TimedAssessment.resits = {"assessment-advanced": {"s042": 1}}   # graded on sitting 1's draw
 
 A submission is late by the minutes between its hand-in time (``timestamp.txt``, written by
 ``labkit course collect``) and its start (the student's own, else the sitting's) plus the limit
@@ -52,6 +53,9 @@ class TimedAssessment(Configurable):
                   "{lab: {student: ISO 8601}}.").tag(config=True)
     extra_time_min = Dict(value_trait=Int(), default_value={},
                           help="Extra minutes agreed for a student (all assessments).").tag(config=True)
+    resits = Dict(default_value={}, help="Re-sits: {lab: {student: sitting}}; sitting 1 is the "
+                  "first re-sit. The student's notebook is graded against that sitting's draw "
+                  "(fresh items and numbers).").tag(config=True)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -33,11 +33,12 @@ import json
 import tempfile
 from typing import Any
 
+from nbclient.util import run_sync
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_notebook
 from traitlets import Integer
 
-from labkit.course.kernel import SandboxedExecute, is_check
+from labkit.course.kernel import SandboxedExecute, is_check, sandbox_notes, stop_judge
 
 __all__ = ["TrustedJudge", "bind_code"]
 
@@ -72,6 +73,13 @@ class TrustedJudge(SandboxedExecute):
         exports = (resources or {}).get("labkit", {}).get("exports")
         if exports is None:           # checks already ran in the notebook's kernel (trusted=False)
             return nb, resources
+        try:
+            return self._judge(nb, resources, exports)
+        finally:
+            for note in sandbox_notes(stop_judge(resources)):
+                self.log.warning("judge kernel: %s", note)
+
+    def _judge(self, nb: NotebookNode, resources: Any, exports: dict) -> Any:
         cells: list[NotebookNode] = []
         targets: list[tuple[int, int]] = []
         for index, cell in enumerate(nb.cells):
@@ -91,9 +99,15 @@ class TrustedJudge(SandboxedExecute):
         if not targets:
             return nb, resources
         judged_nb = new_notebook(cells=cells, metadata=copy.deepcopy(nb.metadata))
-        with tempfile.TemporaryDirectory(prefix="labkit-judge-") as empty:
+        started = resources["labkit"].get("judge")     # booted while the learner's cells ran
+        with tempfile.TemporaryDirectory(prefix="labkit-judge-") as spare:
+            empty = started[1] if started else spare
             mine = {"metadata": {"path": empty}, "nbgrader": dict(resources.get("nbgrader", {}))}
-            judged, _ = super().preprocess(judged_nb, mine)
+            try:
+                judged, _ = super().preprocess(judged_nb, mine, started[0] if started else None)
+            finally:            # a kernel restarted mid-judging replaced the one lent to it
+                if started and self.km is not None and self.km is not started[0]:
+                    run_sync(self.km.shutdown_kernel)(now=True)
         for index, at in targets:
             nb.cells[index].outputs = judged.cells[at].outputs
             nb.cells[index].execution_count = judged.cells[at].get("execution_count")

@@ -59,7 +59,7 @@ from labkit.course.sandbox import SandboxLimits, free_uid
 from labkit.course.untrusted import TreeLimits, copy_tree
 
 __all__ = ["SandboxKernelManager", "SandboxKernelClient", "SandboxedExecute", "sandbox_notes",
-           "is_check", "grading_environment"]
+           "is_check", "grading_environment", "stop_judge"]
 
 _MIB = 1024 * 1024
 _END_WAIT_S = 4.0           # how long a kernel's process 1 gets to write its report
@@ -254,6 +254,20 @@ class SandboxKernelManager(AsyncKernelManager):
     cleanup_resources = _async_cleanup_resources
 
 
+def stop_judge(resources: Any) -> list[dict]:
+    """Shut down a pre-started judge kernel and remove its folder; returns its reports."""
+    judge = ((resources or {}).get("labkit") or {}).pop("judge", None)
+    if judge is None:
+        return []
+    km, empty = judge
+    try:
+        if km.has_kernel:
+            run_sync(km.shutdown_kernel)(now=True)
+    finally:
+        shutil.rmtree(empty, ignore_errors=True)
+    return list(getattr(km, "report_sink", None) or [])
+
+
 def is_check(cell: NotebookNode) -> bool:
     """Is this an autograder test cell (graded code that is not an answer)?"""
     meta = cell.get("metadata", {}).get("nbgrader", {})
@@ -384,15 +398,38 @@ class SandboxedExecute(Execute):
 
     def create_kernel_manager(self) -> Any:
         km = super().create_kernel_manager()
+        self._configure(km, self.resources)
+        return km
+
+    def _configure(self, km: Any, resources: Any) -> None:
         if isinstance(km, SandboxKernelManager):
             km.report_sink = self._reports
             resits = (self.config.get("TimedAssessment") or {}).get("resits") or {}
-            km.extra_env = grading_environment(self.resources, resits)
-        return km
+            km.extra_env = grading_environment(resources, resits)
+
+    def _prestart_judge(self, nb: NotebookNode, resources: Any) -> None:
+        """Start the judge's kernel now, in an empty folder, so that it boots while the
+        learner's notebook runs (:class:`labkit.course.judge.TrustedJudge` takes it over)."""
+        if not any(is_check(cell) for cell in nb.cells):
+            return
+        kernel_name = self.kernel_name or nb.metadata.get("kernelspec", {}).get("name") or ""
+        judge = (self.kernel_manager_class(kernel_name=kernel_name, config=self.config)
+                 if kernel_name else self.kernel_manager_class(config=self.config))
+        self._configure(judge, resources)
+        if isinstance(judge, SandboxKernelManager):
+            judge.report_sink = []                 # its notes go to the judge's log
+        empty = tempfile.mkdtemp(prefix="labkit-judge-")
+        try:
+            run_sync(judge.start_kernel)(cwd=empty)   # returns once launched, not once ready
+        except BaseException:
+            shutil.rmtree(empty, ignore_errors=True)
+            raise
+        resources["labkit"]["judge"] = (judge, empty)
 
     def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None) -> Any:
         if self.trusted and resources is not None:
             resources.setdefault("labkit", {})["exports"] = {}
+            self._prestart_judge(nb, resources)
         self._restarts = 0
         self._reports, self._notes, self._cut = [], [], set()
         self._out_of_time = False
@@ -401,6 +438,9 @@ class SandboxedExecute(Execute):
                           else float("inf"))
         try:
             return super().preprocess(nb, resources, km)
+        except BaseException:
+            stop_judge(resources)                  # nothing will judge this notebook now
+            raise
         finally:
             self._write_report()
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -223,8 +224,8 @@ def notebook_items(nb: Mapping[str, Any], lab: str,
         if meta.get("task") or meta.get("solution") or cell.get("cell_type") != "code":
             info: dict[str, Any] = {"kind": "manual"}
             answers: tuple[str, ...] = ()
-            description = next((line.strip("#* ").strip() for line in source.splitlines()
-                                if line.strip()), "")
+            description = next((re.sub(r"[*_#`]", "", line).strip()
+                                for line in source.splitlines() if line.strip()), "")
         else:
             if tree is None:
                 raise CourseError(f"{lab}: check cell {grade_id} is not valid Python")

@@ -115,10 +115,12 @@ def test_each_kind_is_recognised_from_the_cell():
 def test_options_of_another_question_are_not_borrowed():
     nb = nbformat.v4.new_notebook(cells=[
         cell('MultipleChoice("Q1", "Which?", {"A": "a", "B": "b"})'),
-        cell('q = check_choice(q2_answer, "ABCD", question="Q2")\nassert q == "D"',
+        cell('from labkit.checkpoints import check_choice\nnote = str(extra)\n'
+             'q = check_choice(q2_answer, "ABCD", question="Q2")\nassert q == "D"',
              grade_id="q2", **CHECK)])
     (item,) = notebook_items(nb, "labX")
     assert item.options == {"A": "", "B": "", "C": "", "D": ""} and item.key == "D"
+    assert item.answers == ("q2_answer", "extra")         # the letter's name first
 
 
 def test_variants_that_name_no_graded_cell_or_draw_nothing_are_refused():

@@ -27,7 +27,8 @@ numbers (``VARIANTS``, see :mod:`labkit.variants`); the caller passes that mappi
 course tools never import lab code themselves).
 
 :meth:`Item.to_dict` gives the stable JSON form ``labkit course items --json`` prints: ``lab``,
-``grade_id``, ``kind``, ``points``, ``answers`` (names the check reads), ``question`` (the
+``grade_id``, ``kind``, ``points``, ``answers`` (names the check reads; for multiple choice
+the letter's first), ``question`` (the
 label the check uses, such as ``"Q1"``, or ``null``), ``options`` (letter -> text, multiple
 choice only, else ``{}``), ``key`` (the right letter, or ``null``), ``varies`` (parameter ->
 list of the values it is drawn from, ``null`` when the draw does not expose them; ``{}`` when
@@ -142,7 +143,8 @@ def _key(tree: ast.AST, names: set[str]) -> str | None:
 
 def _choice_item(tree: ast.AST, call: ast.Call, above: dict[str, Any] | None
                  ) -> dict[str, Any]:
-    names = {a.id for a in call.args[:1] if isinstance(a, ast.Name)}
+    first = [a.id for a in call.args[:1] if isinstance(a, ast.Name)]
+    names = set(first)
     for node in ast.walk(tree):                       # q1 = check_choice(q1_answer, ...)
         if isinstance(node, ast.Assign) and node.value is call:
             names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
@@ -154,7 +156,8 @@ def _choice_item(tree: ast.AST, call: ast.Call, above: dict[str, Any] | None
     elif isinstance(letters, str):
         options = {letter: "" for letter in letters}
     return {"kind": "multiple choice", "options": options, "key": _key(tree, names),
-            "question": question if isinstance(question, str) else None}
+            "question": question if isinstance(question, str) else None,
+            "letter": first[0] if first else None}
 
 
 def _kind(source: str, tree: ast.AST, above: dict[str, Any] | None) -> dict[str, Any]:
@@ -232,6 +235,9 @@ def notebook_items(nb: Mapping[str, Any], lab: str,
             info = _kind(source, tree, above)
             wanted = needs(source, where=f"{lab}: check cell {grade_id}")
             answers = wanted.names + wanted.probed
+            letter = info.get("letter")
+            if letter in answers:              # multiple choice: the letter's name comes first
+                answers = (letter, *[a for a in answers if a != letter])
             description = _description(tree)
             if info["kind"] == "multiple choice":
                 above = None                # one MultipleChoice cell per question

@@ -126,7 +126,7 @@ def test_an_unreachable_scheduler_names_the_option_and_the_address(tmp_path, mon
     with pytest.raises(CourseError, match=r"^--dask tcp://127\.0\.0\.1:9: cannot reach the Dask "
                                           r"scheduler at tcp://127\.0\.0\.1:9: "):
         autograde(course, LAB, dask="tcp://127.0.0.1:9")
-    assert not (course.autograded_dir / "ana").exists()
+    assert not (course.autograded_dir / "ana").exists() and not (course.logs_dir / LAB).exists()
     monkeypatch.chdir(course.root)
     capsys.readouterr()
     assert main(["course", "autograde", LAB, "--dask", "tcp://127.0.0.1:9"]) == 2

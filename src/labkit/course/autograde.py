@@ -244,9 +244,6 @@ def autograde(course: Course, lab: str, *, workers: int = 2, students: Sequence[
         check_available(limits)                      # refuse here, clearly, rather than per kernel
     budget = submission_timeout_s or float(config.get("SandboxedExecute", {}).get(
         "submission_timeout", 1800) or 0)
-    log_dir = course.logs_dir / lab
-    log_dir.mkdir(parents=True, exist_ok=True)
-    ensure_registered(course, lab)
     options = []
     if cell_timeout_s is not None:
         options += ["--cell-timeout", str(cell_timeout_s)]
@@ -257,8 +254,12 @@ def autograde(course: Course, lab: str, *, workers: int = 2, students: Sequence[
     watchdog_s = budget + watchdog_margin_s(budget) if budget else 24 * 3600.0
     outcomes: list[SubmissionOutcome] = []
     with ExitStack() as stack:
+        # a cluster that cannot be used is refused before anything is written
         client = (stack.enter_context(_open_dask(dask, min(workers, max(1, len(wanted)))))
                   if dask is not None and wanted else None)
+        log_dir = course.logs_dir / lab
+        log_dir.mkdir(parents=True, exist_ok=True)
+        ensure_registered(course, lab)
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="labkit-autograde-"))
         scratch = Path(tmp)
         roots: dict[str, Path] = {}

@@ -23,6 +23,11 @@ Who the learner is:
 True
 >>> sorted(v.values)
 ['rate_rps', 'service_ms']
+>>> v.choices["service_ms"]
+(60, 80)
+
+A variant keeps the lists its values were drawn from (``choices``), so tools
+can say which parameters vary and over what (``labkit course items``).
 """
 
 from __future__ import annotations
@@ -119,12 +124,18 @@ def _seed(lab: str, item: str, who: str, attempt: int) -> int:
 
 @dataclass(frozen=True)
 class Variant:
-    """One learner's parameters for one task."""
+    """One learner's parameters for one task.
+
+    ``choices`` holds, per parameter, the values it was drawn from (empty for a variant made
+    by hand); it does not take part in comparisons.  Parameters are read as ``v.rate_rps`` or
+    ``v["rate_rps"]``, so no parameter may be named like a field.
+    """
 
     lab: str
     item: str
     learner: str
     values: Mapping[str, Any] = field(default_factory=dict)
+    choices: Mapping[str, tuple[Any, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
@@ -150,10 +161,12 @@ def draw(lab: str, item: str, params: Mapping[str, Sequence[Any]], *, learner: s
     if isinstance(attempt, bool) or not isinstance(attempt, int) or attempt < 0:
         raise VariantError(f"attempt must be a whole number >= 0, got {attempt!r}")
     values: dict[str, Any] = {}
+    choices: dict[str, tuple[Any, ...]] = {}
     for name, options in params.items():
-        options = list(options)
+        options = tuple(options)
         if not options:
             raise VariantError(f"variant {lab}/{item}: parameter {name!r} has no values to draw from")
         pick = _seed(lab, f"{item}/{name}", who, attempt) % len(options)
         values[name] = options[pick]
-    return Variant(lab=lab, item=item, learner=who, values=values)
+        choices[name] = options
+    return Variant(lab=lab, item=item, learner=who, values=values, choices=choices)

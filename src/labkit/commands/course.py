@@ -4,7 +4,11 @@
     labkit course check-release                fail when release/ is out of date with source/
     labkit course collect LAB FILE|DIR ...     file handed-in notebooks under grading/submitted/
     labkit course autograde LAB [--workers N]  grade every submission in parallel, sandboxed
-    labkit course feedback LAB                 HTML feedback without hidden tests or mark schemes
+                 [--dask local|tcp://HOST:PORT]  ... with the grading lanes on a Dask cluster
+    labkit course feedback LAB [--reveal]      HTML feedback without hidden tests or mark schemes
+                                               (--reveal: with each check's right answer)
+    labkit course items [LAB] [--json]         every graded item read from source/
+    labkit course item-analysis LAB [--json]   facility, discrimination, option shares, flags
     labkit course export -o grades.csv         grades as CSV
     labkit course validate NOTEBOOK            (learners) PASSED / FAILED, exit status 0 / 1
 
@@ -16,10 +20,12 @@ release, a failed validation) exits 1.
 from __future__ import annotations
 
 import argparse
+import importlib
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:                     # imported lazily at run time: `labkit knobs` stays fast
     from labkit.course.autograde import SubmissionOutcome
@@ -30,7 +36,7 @@ __all__ = ["register"]
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("course", help="instructor tools: release, collect, autograde, "
-                              "feedback, export; validate for learners")
+                              "feedback, export, items, item-analysis; validate for learners")
     p.add_argument("--root", help="course root holding nbgrader_config.py (default: found "
                    "from the current folder upwards)")
     sub = p.add_subparsers(dest="course_command", metavar="STEP", parser_class=type(p))
@@ -59,6 +65,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     a.add_argument("--submission-timeout", type=float, metavar="SECONDS",
                    help="wall-time budget of each submission (default: "
                         "SandboxedExecute.submission_timeout in nbgrader_config.py)")
+    a.add_argument("--dask", metavar="local|tcp://HOST:PORT",
+                   help="run the grading lanes on a Dask cluster (local: --workers "
+                        "single-threaded workers on 127.0.0.1)")
     a.set_defaults(func=_autograde)
 
     f = sub.add_parser("feedback", help="write scrubbed HTML feedback for autograded submissions")
@@ -66,7 +75,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     f.add_argument("--student", action="append", dest="students", metavar="ID")
     f.add_argument("--allow", action="append", default=[], metavar="GLOB",
                    help="also hand learners files matching this pattern (default: HTML pages only)")
+    f.add_argument("--reveal", action="store_true",
+                   help="show each check's right answer: the key of a multiple-choice question, "
+                        "the learner's own reference where the lab provides one (REVEAL)")
     f.set_defaults(func=_feedback)
+
+    it = sub.add_parser("items", help="list every graded item of source/ (kind, points, key, "
+                        "what varies per learner)")
+    it.add_argument("lab", nargs="?", metavar="LAB", help="one lab (default: all)")
+    it.add_argument("--json", action="store_true", help="one JSON object (keys: labkit.course.items)")
+    it.set_defaults(func=_items)
+
+    ia = sub.add_parser("item-analysis", help="after autograding: facility, discrimination and "
+                        "option shares per item, with flags")
+    ia.add_argument("lab")
+    ia.add_argument("--json", action="store_true",
+                    help="one JSON object (keys: labkit.course.item_analysis)")
+    ia.set_defaults(func=_item_analysis)
 
     e = sub.add_parser("export", help="export grades as CSV")
     e.add_argument("-o", "--output", required=True, metavar="FILE")
@@ -83,6 +108,19 @@ def _course(args: argparse.Namespace) -> Course:
     from labkit.course.layout import Course
 
     return Course.at(args.root) if args.root else Course.find()
+
+
+def lab_module(lab: str) -> Any:
+    """The ``labkit.labs`` module of a lab folder (``lab0-orientation`` -> ``labkit.labs.lab0``),
+    or None when there is none.  Only the command imports lab code; the course tools get what
+    they need from it (``VARIANTS``, ``REVEAL``) as arguments."""
+    name = f"labkit.labs.{lab.split('-')[0]}"
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and name.startswith(exc.name):
+            return None
+        raise
 
 
 def _guard(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -148,7 +186,8 @@ def _autograde(args: argparse.Namespace) -> int:
 
     outcomes = autograde(_course(args), args.lab, workers=args.workers, students=args.students,
                          cell_timeout_s=args.cell_timeout, memory_mb=args.memory_mb,
-                         submission_timeout_s=args.submission_timeout, progress=_bar)
+                         submission_timeout_s=args.submission_timeout, progress=_bar,
+                         dask=args.dask)
     for o in outcomes:
         notes = "; ".join(o.notes)
         if o.graded:
@@ -162,8 +201,39 @@ def _autograde(args: argparse.Namespace) -> int:
 def _feedback(args: argparse.Namespace) -> int:
     from labkit.course.feedback import generate_feedback
 
-    for page in generate_feedback(_course(args), args.lab, args.students, allow=args.allow):
+    reveal = None
+    if args.reveal:
+        module = lab_module(args.lab)
+        reveal = dict(getattr(module, "REVEAL", {}) or {})
+    for page in generate_feedback(_course(args), args.lab, args.students, allow=args.allow,
+                                  reveal=reveal):
         print(f"{page.student}\t{page.path}")
+    return 0
+
+
+@_guard
+def _items(args: argparse.Namespace) -> int:
+    from labkit.course.items import items_table, lab_items
+
+    course = _course(args)
+    labs = [course.check_lab(args.lab)] if args.lab else course.labs()
+    found = []
+    for lab in labs:
+        module = lab_module(lab)
+        found += lab_items(course, lab, getattr(module, "VARIANTS", None))
+    if args.json:
+        print(json.dumps({"items": [i.to_dict() for i in found]}, indent=1))
+    else:
+        print(items_table(found))
+    return 0
+
+
+@_guard
+def _item_analysis(args: argparse.Namespace) -> int:
+    from labkit.course.item_analysis import analysis_table, item_analysis
+
+    analysis = item_analysis(_course(args), args.lab)
+    print(json.dumps(analysis.to_dict(), indent=1) if args.json else analysis_table(analysis))
     return 0
 
 

@@ -21,20 +21,35 @@ submission, whatever its cause, is reported on that student's line while the
 batch goes on.  Each submission has a wall-time budget
 (``SandboxedExecute.submission_timeout``; the lane's watchdog allows a margin
 on top for nbgrader's own work).
+
+**On a Dask cluster** (``dask="local"`` or ``"tcp://HOST:PORT"``, through
+:func:`labkit.sweep.executors.dask_client`, which checks every worker has this labkit): the
+parent prepares each isolated course exactly as for a local lane and sends it, packed as a tar
+with the course's ``nbgrader_config.py``, as one Dask task (:func:`grade_on_worker`).  The task
+runs one local lane on the worker (the same worker process, sandbox and watchdog; the worker
+checks the sandbox can be applied there) and sends back the graded folder, the gradebook copy,
+the log and the sandbox's notes; the parent then copies and merges them as for a local lane.
+So the grades are the ones local lanes give; only where the lanes run changes.  ``--dask
+local`` starts ``workers`` single-threaded workers on 127.0.0.1.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import io
 import json
 import queue
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,7 +62,7 @@ from labkit.course.sandbox import SandboxError, SandboxLimits, check_available
 from labkit.course.untrusted import TreeLimits, copy_tree
 from labkit.course.worker import RESULT_PREFIX
 
-__all__ = ["SubmissionOutcome", "autograde"]
+__all__ = ["SubmissionOutcome", "autograde", "grade_on_worker"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -196,15 +211,19 @@ def autograde(course: Course, lab: str, *, workers: int = 2, students: Sequence[
               cell_timeout_s: float | None = None, memory_mb: int | None = None,
               submission_timeout_s: float | None = None,
               progress: Callable[[SubmissionOutcome, int, int], None] | None = None,
-              ) -> list[SubmissionOutcome]:
+              dask: str | None = None) -> list[SubmissionOutcome]:
     """Autograde every submission of ``lab`` (or the ``students`` named), ``workers`` at a time.
 
     ``submission_timeout_s`` is each notebook's wall-time budget (default:
-    ``SandboxedExecute.submission_timeout`` in ``nbgrader_config.py``).
+    ``SandboxedExecute.submission_timeout`` in ``nbgrader_config.py``).  ``dask`` runs the
+    lanes on a Dask cluster (``"local"``: ``workers`` workers here; ``"tcp://HOST:PORT"``: a
+    running scheduler, with the workers it has).
     """
     course.check_lab(lab)
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise CourseError(f"workers must be a whole number >= 1, got {workers!r}")
+    if dask is not None:
+        _check_dask(dask)
     if cell_timeout_s is not None and not cell_timeout_s > 0:
         raise CourseError(f"cell_timeout_s must be > 0 seconds, got {cell_timeout_s!r}")
     if submission_timeout_s is not None and not submission_timeout_s > 0:
@@ -221,13 +240,10 @@ def autograde(course: Course, lab: str, *, workers: int = 2, students: Sequence[
                           f"collect them first (labkit course collect {lab} FILES...)")
     config = course.config()
     limits = _limits(config, memory_mb)
-    if _sandboxed(config):
+    if _sandboxed(config) and dask in (None, "local"):
         check_available(limits)                      # refuse here, clearly, rather than per kernel
     budget = submission_timeout_s or float(config.get("SandboxedExecute", {}).get(
         "submission_timeout", 1800) or 0)
-    log_dir = course.logs_dir / lab
-    log_dir.mkdir(parents=True, exist_ok=True)
-    ensure_registered(course, lab)
     options = []
     if cell_timeout_s is not None:
         options += ["--cell-timeout", str(cell_timeout_s)]
@@ -237,7 +253,14 @@ def autograde(course: Course, lab: str, *, workers: int = 2, students: Sequence[
         options += ["--submission-timeout", str(submission_timeout_s)]
     watchdog_s = budget + watchdog_margin_s(budget) if budget else 24 * 3600.0
     outcomes: list[SubmissionOutcome] = []
-    with tempfile.TemporaryDirectory(prefix="labkit-autograde-") as tmp:
+    with ExitStack() as stack:
+        # a cluster that cannot be used is refused before anything is written
+        client = (stack.enter_context(_open_dask(dask, min(workers, max(1, len(wanted)))))
+                  if dask is not None and wanted else None)
+        log_dir = course.logs_dir / lab
+        log_dir.mkdir(parents=True, exist_ok=True)
+        ensure_registered(course, lab)
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="labkit-autograde-"))
         scratch = Path(tmp)
         roots: dict[str, Path] = {}
         refused: dict[str, list[str]] = {}
@@ -259,11 +282,20 @@ def autograde(course: Course, lab: str, *, workers: int = 2, students: Sequence[
                 why = f"could not be prepared: {exc}"
                 _log(log, [why])
                 done.put((student, 0.0, False, why, log))
-        lanes = [_Lane(course, lab, todo, done, roots, options, log_dir, watchdog_s, i, scratch)
-                 for i in range(min(workers, len(roots)))]
+        lanes: list[threading.Thread] = []
+        if client is not None and roots:
+            job = {"lab": lab, "config": course.config_file.read_text(encoding="utf-8"),
+                   "options": options, "limit_s": watchdog_s, "limits": limits,
+                   "sandboxed": _sandboxed(config)}
+            lanes.append(threading.Thread(target=_dask_lanes, daemon=True, args=(
+                client, course, dict(job), sorted(roots), roots, scratch, log_dir, done)))
+        else:
+            lanes += [_Lane(course, lab, todo, done, roots, options, log_dir, watchdog_s, i,
+                            scratch) for i in range(min(workers, len(roots)))]
         for lane in lanes:
-            if _sandboxed(config):     # every hierarchy a kernel's group is made in, so they nest
-                lane.group = KernelCgroup.create(controllers=limits.cgroup_controllers or ("pids",))
+            if isinstance(lane, _Lane) and _sandboxed(config):   # every hierarchy a kernel's
+                lane.group = KernelCgroup.create(                # group is made in, so they nest
+                    controllers=limits.cgroup_controllers or ("pids",))
             lane.start()
         while len(outcomes) < len(wanted) + len(linked):
             student, seconds, success, error, log = done.get()
@@ -276,6 +308,142 @@ def autograde(course: Course, lab: str, *, workers: int = 2, students: Sequence[
         for lane in lanes:
             lane.join()
     return sorted(outcomes, key=lambda o: o.student)
+
+
+def _check_dask(address: str) -> None:
+    """Refuse a malformed ``--dask`` value, or Dask missing, before anything starts."""
+    from labkit.sweep.executors import DaskClusterError, check_dask_address
+
+    try:
+        check_dask_address(address)
+    except DaskClusterError as exc:
+        raise CourseError(str(exc)) from None
+    if importlib.util.find_spec("distributed") is None:
+        raise CourseError(f"--dask {address} needs Dask's distributed package, which is not "
+                          f"installed here (pip install 'dask[distributed]')")
+
+
+def _open_dask(address: str, workers: int) -> Any:
+    """A context manager for a Dask client (:func:`labkit.sweep.executors.dask_client`);
+    a cluster that cannot be used is a :class:`CourseError` naming ``--dask`` and the address."""
+    from contextlib import contextmanager
+
+    from labkit.sweep.executors import DaskClusterError, dask_client
+
+    @contextmanager
+    def opened() -> Any:
+        try:
+            context = dask_client(address, workers=workers if address == "local" else None)
+            client = context.__enter__()
+        except DaskClusterError as exc:
+            raise CourseError(f"--dask {address}: {exc}") from None
+        try:
+            yield client
+        finally:
+            context.__exit__(None, None, None)
+    return opened()
+
+
+def _pack(folder: Path) -> bytes:
+    """A folder as tar bytes (regular files and folders only: it was built by copy_tree)."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        tar.add(str(folder), arcname=".")
+    return out.getvalue()
+
+
+def _unpack(data: bytes, folder: Path) -> None:
+    """Extract tar bytes into ``folder``, taking only regular files and folders inside it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    base = folder.resolve()
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r") as tar:
+        members = []
+        for member in tar.getmembers():
+            target = (base / member.name).resolve()
+            if not (member.isfile() or member.isdir()) or not target.is_relative_to(base):
+                raise CourseError(f"refused {member.name!r} in a packed grading folder")
+            members.append(member)
+        tar.extractall(str(base), members=members)  # noqa: S202 - checked above
+
+
+def grade_on_worker(job: dict[str, Any]) -> dict[str, Any]:
+    """Grade one packed isolated course on this machine with one local lane (a Dask task).
+
+    ``job``: ``lab``, ``student``, ``bundle`` (the isolated course as tar bytes), ``config``
+    (the text of ``nbgrader_config.py``), ``options`` (the lane's worker options),
+    ``limit_s`` (the watchdog), ``limits`` and ``sandboxed``.  Returns ``student``,
+    ``seconds``, ``success``, ``error``, ``log`` (text), ``report`` (the sandbox's notes as
+    JSON text, or None), and when graded ``graded`` (the autograded folder as tar bytes) and
+    ``db`` (the gradebook copy's bytes).
+    """
+    student, lab = job["student"], job["lab"]
+    where = f"on Dask worker host {socket.gethostname()}"
+    with tempfile.TemporaryDirectory(prefix="labkit-dask-grade-") as tmp:
+        root, scratch, logs = Path(tmp) / "course", Path(tmp) / "scratch", Path(tmp) / "logs"
+        scratch.mkdir()
+        logs.mkdir()
+        _unpack(job["bundle"], root)
+        (root / CONFIG_NAME).write_text(job["config"], encoding="utf-8")
+        course = Course(root=root)
+        log = logs / f"autograde-{student}.log"
+        log.write_text("", encoding="utf-8")
+        if job["sandboxed"]:
+            try:
+                check_available(job["limits"])
+            except SandboxError as exc:
+                return {"student": student, "seconds": 0.0, "success": False, "log": "",
+                        "report": None, "error": f"{where}: {exc}"}
+        todo: queue.Queue = queue.Queue()
+        todo.put(student)
+        done: queue.Queue = queue.Queue()
+        lane = _Lane(course, lab, todo, done, {student: root}, list(job["options"]), logs,
+                     float(job["limit_s"]), 0, scratch)
+        if job["sandboxed"]:
+            lane.group = KernelCgroup.create(
+                controllers=job["limits"].cgroup_controllers or ("pids",))
+        lane.run()
+        _, seconds, success, error, _ = done.get()
+        report = scratch / f"{student}.sandbox.json"
+        result = {"student": student, "seconds": seconds, "success": success, "error": error,
+                  "log": log.read_text(encoding="utf-8", errors="replace"),
+                  "report": report.read_text(encoding="utf-8") if report.is_file() else None}
+        graded = root / course.autograded_dir.relative_to(root) / student / lab
+        if success and graded.is_dir():
+            result["graded"] = _pack(graded)
+            result["db"] = _db_in(course, root).read_bytes()
+        elif success:
+            result.update(success=False, error=f"{where}: nbgrader wrote no graded folder")
+        return result
+
+
+def _dask_lanes(client: Any, course: Course, job: dict[str, Any], students: list[str],
+                roots: dict[str, Path], scratch: Path, log_dir: Path, done: queue.Queue) -> None:
+    """Send every prepared submission to the cluster; put each result where a lane would."""
+    from distributed import as_completed
+
+    futures = {}
+    for student in students:
+        task = {**job, "student": student, "bundle": _pack(roots[student])}
+        futures[client.submit(grade_on_worker, task, pure=False,
+                              key=f"labkit-grade-{student}-{time.monotonic_ns()}")] = student
+    for future in as_completed(list(futures)):
+        student = futures[future]
+        log = log_dir / f"autograde-{student}.log"
+        try:
+            result = future.result()
+            graded = course.autograded_dir.relative_to(course.root) / student / job["lab"]
+            if result.get("success"):
+                _unpack(result["graded"], roots[student] / graded)
+                _db_in(course, roots[student]).write_bytes(result["db"])
+            if result.get("report") is not None:
+                (scratch / f"{student}.sandbox.json").write_text(result["report"], encoding="utf-8")
+            with open(log, "a", encoding="utf-8") as fh:
+                fh.write(result.get("log") or "")
+            done.put((student, float(result["seconds"]), bool(result["success"]),
+                      str(result.get("error") or ""), log))
+        except Exception as exc:  # noqa: BLE001 - one submission's failure never ends the batch
+            done.put((student, 0.0, False, f"grading on the Dask cluster failed: "
+                                            f"{type(exc).__name__}: {exc}", log))
 
 
 def _sandboxed(config: Any) -> bool:

@@ -13,6 +13,16 @@ A learner's feedback folder holds the HTML pages only: nbgrader also copies
 every other file of the autograded folder, so anything else (a file the
 grading kernel wrote, a link, a pipe) is removed without being followed,
 unless it matches a pattern the instructor allows (``allow``).
+
+**Revealing answers** (``reveal``, ``labkit course feedback LAB --reveal``; off by default).
+Each graded check cell's feedback then also shows the right answer, in a box under the cell
+(``<div class="labkit-reveal">``): the key of a multiple-choice question (with its option
+text, read from ``source/``, :mod:`labkit.course.items`), and for a task with per-learner
+numbers the explanation the lab module gives *for that student's variant*
+(``REVEAL[grade_id](student_id)``, see :mod:`labkit.labs.common`), which takes precedence.
+The graded notebooks are not touched: they are copied (as untrusted files) into a scratch
+course, the boxes added there, and nbgrader renders the copies against the real gradebook.
+Hidden test code is still scrubbed and the pages still checked for it.
 """
 
 from __future__ import annotations
@@ -23,17 +33,27 @@ import os
 import re
 import shutil
 import stat
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from labkit.course.cells import normalise, secret_lines
+from labkit.course.items import Item, lab_items
 from labkit.course.layout import Course, CourseError, check_name
+from labkit.course.untrusted import TreeLimits, copy_tree
 from labkit.course.worker import run_step
 
-__all__ = ["FeedbackFile", "generate_feedback", "lab_secrets", "leaks_in_html", "prune"]
+__all__ = ["FeedbackFile", "generate_feedback", "lab_secrets", "leaks_in_html", "prune",
+           "reveal_text", "add_reveals", "REVEAL_CLASS"]
+
+REVEAL_CLASS = "labkit-reveal"
+Reveal = Mapping[str, Callable[[str], str]]
+#: what is copied of one graded folder for revealed feedback (as autograde takes submissions)
+_GRADED_LIMITS = TreeLimits(max_files=50, max_bytes=64 * 1024 * 1024, max_depth=4)
 
 _TAG = re.compile(r"<[^>]+>")
 _HIDDEN_BLOCKS = re.compile(r"<(script|style)\b.*?</\1>", re.S | re.I)
@@ -98,12 +118,77 @@ def prune(folder: Path, allow: Sequence[str] = ()) -> list[str]:
     return removed
 
 
+def reveal_text(item: Item, student: str, reveal: Reveal) -> str | None:
+    """The answer shown to ``student`` under ``item``'s check, or None when there is none."""
+    if item.kind == "manual":
+        return None
+    if item.grade_id in reveal:
+        try:
+            text = reveal[item.grade_id](student)
+        except Exception as exc:  # noqa: BLE001 - the lab's function is named in the message
+            raise CourseError(f"{item.lab}: REVEAL[{item.grade_id!r}]({student!r}) failed: "
+                              f"{type(exc).__name__}: {exc}") from None
+        if not isinstance(text, str) or not text.strip():
+            raise CourseError(f"{item.lab}: REVEAL[{item.grade_id!r}] must return a non-empty "
+                              f"sentence, got {text!r}")
+        return text.strip()
+    if item.kind == "multiple choice" and item.key:
+        option = item.options.get(item.key, "")
+        return f"the right option is {item.key}" + (f": {option}" if option else ".")
+    return None
+
+
+def add_reveals(nb: nbformat.NotebookNode, items: Sequence[Item], student: str,
+                reveal: Reveal) -> int:
+    """Add an answer box under every graded check cell of ``nb`` that has one; how many."""
+    by_id = {i.grade_id: i for i in items}
+    added = 0
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        item = by_id.get(meta.get("grade_id", ""))
+        if cell.cell_type != "code" or not meta.get("grade") or item is None:
+            continue
+        text = reveal_text(item, student, reveal)
+        if text is None:
+            continue
+        shown = text[0].upper() + text[1:]
+        cell.outputs.append(nbformat.v4.new_output(
+            "display_data", data={
+                "text/html": f'<div class="{REVEAL_CLASS}"><strong>Answer:</strong> '
+                             f"{html.escape(shown)}</div>",
+                "text/plain": f"Answer: {shown}"}))
+        added += 1
+    return added
+
+
+def _revealed_course(course: Course, lab: str, students: Sequence[str], reveal: Reveal,
+                     scratch: Path) -> Path:
+    """A scratch course root whose graded notebooks carry the answer boxes."""
+    items = lab_items(course, lab)
+    graded_rel = course.autograded_dir.relative_to(course.root)
+    for student in students:
+        target = scratch / graded_rel / student / lab
+        target.parent.mkdir(parents=True, exist_ok=True)
+        copied = copy_tree(course.autograded_dir / student / lab, target, limits=_GRADED_LIMITS)
+        for name in copied.files:
+            if not name.endswith(".ipynb") or "/" in name:
+                continue
+            path = target / name
+            nb = nbformat.read(path, as_version=4)
+            add_reveals(nb, items, student, reveal)
+            nbformat.write(nb, path)
+    return scratch
+
+
 def generate_feedback(course: Course, lab: str, students: Sequence[str] | None = None, *,
-                      allow: Sequence[str] = ()) -> list[FeedbackFile]:
+                      allow: Sequence[str] = (), reveal: Reveal | None = None
+                      ) -> list[FeedbackFile]:
     """Write ``grading/feedback/<student>/<lab>/*.html`` for every autograded submission.
 
     ``allow``: glob patterns of other files (relative to the student's lab
-    folder) the instructor wants learners to receive.
+    folder) the instructor wants learners to receive.  ``reveal`` (None: off) shows each
+    check's right answer: the lab module's ``REVEAL`` mapping, ``{}`` for the multiple-choice
+    keys alone (see the module docstring).
     """
     course.check_lab(lab)
     graded = sorted(p.parent.name for p in course.autograded_dir.glob(f"*/{lab}") if p.is_dir()) \
@@ -115,7 +200,10 @@ def generate_feedback(course: Course, lab: str, students: Sequence[str] | None =
         raise CourseError(f"no autograded {lab} for {who} in {course.autograded_dir}; run "
                           f"labkit course autograde {lab} first")
     secrets = lab_secrets(course, lab)
-    for student in (wanted if students else [None]):
+    if reveal is not None:
+        _revealed_feedback(course, lab, wanted, reveal)
+    runs: list[str | None] = [] if reveal is not None else list(wanted) if students else [None]
+    for student in runs:
         name = student or "all"
         step = run_step("generate_feedback", config_file=course.config_file, root=course.root,
                         lab=lab, student=student, log_path=course.logs_dir / lab / f"feedback-{name}.log")
@@ -136,3 +224,27 @@ def generate_feedback(course: Course, lab: str, students: Sequence[str] | None =
     if leaked:
         raise CourseError("; ".join(leaked))
     return files
+
+
+def _revealed_feedback(course: Course, lab: str, students: Sequence[str], reveal: Reveal) -> None:
+    """nbgrader's feedback of copies of the graded notebooks with answer boxes, moved into place."""
+    with tempfile.TemporaryDirectory(prefix="labkit-reveal-") as tmp:
+        root = _revealed_course(course, lab, students, reveal, Path(tmp))
+        step = run_step("generate_feedback", config_file=course.config_file, root=root,
+                        db_url=course.db_url, lab=lab, student=None,
+                        log_path=course.logs_dir / lab / "feedback-reveal.log")
+        if not step.success:
+            raise CourseError(f"nbgrader could not write feedback for {lab} (revealed): "
+                              f"{step.error.strip().splitlines()[-1] if step.error.strip() else 'failed'} "
+                              f"(log: {step.log_path})")
+        made = root / course.feedback_dir.relative_to(course.root)
+        for student in students:
+            source = made / student / lab
+            target = course.feedback_dir / student / lab
+            if target.is_symlink() or target.is_file():
+                target.unlink()
+            elif target.exists():
+                shutil.rmtree(target)
+            if source.is_dir():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(source), str(target))

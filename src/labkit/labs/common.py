@@ -18,6 +18,20 @@ Every graded simulation task of every lab has a *judge*, and every judge has one
   budget or a knob to look at, never the value to choose (``tests/labs`` checks this over a
   grid of right and wrong answers).
 
+Besides ``JUDGES``, a lab module converted to trusted grading may declare two mappings keyed by
+the grade id of a check cell, which the instructor's tools read (only ``labkit.commands``
+imports lab modules; the course tools receive these mappings as arguments):
+
+* ``VARIANTS = {grade_id: draw}``: ``draw(*, learner=None) -> labkit.variants.Variant`` gives
+  a learner's numbers for that check (``labkit course items`` lists the parameters and the
+  values they are drawn from; the trusted-grading tests copy answers between learners);
+* ``REVEAL = {grade_id: fn}`` (optional): ``fn(learner: str) -> str`` is one or two plain
+  sentences explaining the right answer *for that learner's variant*, shown under the check
+  cell by ``labkit course feedback LAB --reveal`` (never by default).  It is called after
+  grading, in the instructor's process, with the student id the submission is filed under; it
+  must not quote hidden test code (the feedback is still checked line by line for it).
+  Multiple-choice checks need no entry: their key is read from the source notebook.
+
 Forms are checked by :func:`~labkit.checkpoints.knob_answer_problems`, the one check of a
 knob answer, and :func:`form_problems`, which turns any :mod:`labkit.checkpoints` check into
 problems.  A mistake of the notebook's author (no seeds at all) raises ``ValueError``.

@@ -11,7 +11,8 @@
 Both draw from :mod:`labkit.variants`, so the numbers are the learner's own
 (at grading: the student the submission is filed under).  Judges follow the
 labs' contract (:mod:`labkit.labs.common`): plain data in, problems out,
-never a passing value named.
+never a passing value named.  After grading, ``REVEAL`` gives the feedback's
+explanation of each task for one learner (``labkit course feedback --reveal``).
 
 >>> v = q2(learner="ada")
 >>> v.rate_rps * v.service_ms / 1000 == expected_q2(learner="ada")
@@ -28,7 +29,7 @@ from labkit.checkpoints import CheckpointError, SimTask, check_number
 from labkit.labs.common import check_seeds
 
 __all__ = ["q2", "q3", "q3_task", "expected_q2", "judge_q2", "judge_q3", "Q2_TOLERANCE", "JUDGES",
-           "VARIANTS"]
+           "VARIANTS", "REVEAL", "Q3_SMALLEST"]
 
 LAB = "lab0"
 Q2_PARAMS = {"rate_rps": (24, 30, 36, 40, 45, 50, 56, 60),
@@ -36,6 +37,9 @@ Q2_PARAMS = {"rate_rps": (24, 30, 36, 40, 45, 50, 56, 60),
 #: traffic levels whose smallest sufficient fleet differs (4, 5, 6 and 7 replicas), each well
 #: inside its band, so one replica fewer overloads the fleet on every seed
 Q3_PARAMS = {"rate_rps": (36, 48, 60, 72)}
+#: the smallest fleet that holds every Q3 budget at each traffic level (what the feedback
+#: reveals; tests/course/test_feedback_reveal.py checks it against judge_q3)
+Q3_SMALLEST = {36: 4, 48: 5, 60: 6, 72: 7}
 Q2_TOLERANCE = 0.05
 _Q3_BASE = {"load.duration_s": 60.0, "cache.enabled": False,
             "budget.p95_ms": 500.0,          # 95% of answers within half a second
@@ -101,3 +105,20 @@ def judge_q3(answer: Any, *, seeds: Sequence[int], learner: str | None = None) -
 JUDGES = {"q2": judge_q2, "q3": judge_q3}
 #: check cell (grade_id) -> the draw of its numbers, for tools that list or test variants
 VARIANTS = {"q2_check": q2, "q3_check": q3}
+
+
+def _reveal_q2(learner: str) -> str:
+    v = q2(learner=learner)
+    return (f"with your numbers, {v.rate_rps} requests/s x {v.service_ms} ms = {v.rate_rps} x "
+            f"{v.service_ms / 1000:g} s = {expected_q2(learner=learner):g} replicas busy on average "
+            f"(Little's law: busy replicas = arrival rate x time in service, in seconds).")
+
+
+def _reveal_q3(learner: str) -> str:
+    rate = q3(learner=learner).rate_rps
+    return (f"at your traffic of {rate} requests/s the smallest fleet that holds every budget on "
+            f"unseen seeds is {Q3_SMALLEST[rate]} replicas; one fewer overloads the fleet.")
+
+
+#: check cell (grade_id) -> the explanation feedback shows a learner after grading, on request
+REVEAL = {"q2_check": _reveal_q2, "q3_check": _reveal_q3}

@@ -273,7 +273,12 @@ def lab_items(course: Course, lab: str, variants: Mapping[str, Draw] | None = No
 def _varies_text(item: Item) -> str:
     parts = []
     for name, values in item.varies.items():
-        parts.append(name if values is None else f"{name} in {{{', '.join(map(str, values))}}}")
+        if values is None:
+            parts.append(name)
+        elif len(values) > 8:          # e.g. every order of four options: say how many
+            parts.append(f"{name}: {len(values)} values")
+        else:
+            parts.append(f"{name} in {{{', '.join(map(str, values))}}}")
     return "; ".join(parts) or "-"
 
 
@@ -283,7 +288,8 @@ def items_table(items: list[Item]) -> str:
     for it in items:
         key = "-"
         if it.kind == "multiple choice":
-            key = f"{it.key or '?'} of {''.join(it.options) or '?'}"
+            key = (f"drawn, of {''.join(it.options)}" if it.key is None and it.varies
+                   else f"{it.key or '?'} of {''.join(it.options) or '?'}")
         rows.append((it.lab, it.grade_id, it.kind, f"{it.points:g}", key, _varies_text(it)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)

@@ -92,6 +92,7 @@ def test_a_graded_class_exports_who_passed_and_who_was_late(tmp_path):
     from labkit.course.autograde import autograde
     from labkit.course.collect import collect
     from labkit.course.export import export_grades
+    from labkit.course.feedback import generate_feedback
 
     course = course_copy(tmp_path, LAB)
     with open(course.config_file, "a", encoding="utf-8") as fh:
@@ -126,6 +127,12 @@ def test_a_graded_class_exports_who_passed_and_who_was_late(tmp_path):
         "slow-but-allowed": (18.0, "pass", "0"), "blank": (0.0, "fail", "0")}
     # the first sitting's answers, handed in for the re-sit, are marked against sitting 1's draw
     assert float(resitter["score"]) <= 18 / 2 and resitter["standard"] == "fail"
+    pages = {f.student: f.path.read_text(encoding="utf-8")
+             for f in generate_feedback(course, LAB, ["late", "blank"])}
+    assert "PASS: 18/22 points" in pages["late"]
+    assert "handed in 7 min after the limit; this is flagged for your tutor" in pages["late"]
+    assert "NOT PASSED: 0/22 points" in pages["blank"]
+    assert "handed in within the limit" in pages["blank"]
 
 
 def first_sitting_answers(release, who: str):

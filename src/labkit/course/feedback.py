@@ -23,6 +23,11 @@ numbers the explanation the lab module gives *for that student's variant*
 The graded notebooks are not touched: they are copied (as untrusted files) into a scratch
 course, the boxes added there, and nbgrader renders the copies against the real gradebook.
 Hidden test code is still scrubbed and the pages still checked for it.
+
+**Assessments** (a pass standard or a time limit, :mod:`labkit.course.standard`): each page
+starts with the student's standing (pass, not passed, or pending a tutor's marks, with each
+block's points) and whether the paper was handed in within the time limit, rendered the same
+way from a copy.
 """
 
 from __future__ import annotations
@@ -42,8 +47,10 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from labkit.course.cells import normalise, secret_lines
+from labkit.course.gradebook import cell_grades
 from labkit.course.items import Item, lab_items
 from labkit.course.layout import Course, CourseError, check_name
+from labkit.course.standard import minutes_late, standard_of, standing, timing_of
 from labkit.course.untrusted import TreeLimits, copy_tree
 from labkit.course.worker import run_step
 
@@ -161,9 +168,42 @@ def add_reveals(nb: nbformat.NotebookNode, items: Sequence[Item], student: str,
     return added
 
 
-def _revealed_course(course: Course, lab: str, students: Sequence[str], reveal: Reveal,
+def standing_banner(course: Course, lab: str, student: str) -> str | None:
+    """For an assessment: the student's standing against the pass standard and the time limit,
+    as the first thing their feedback shows (None for a lab without either)."""
+    source = course.source_dir / lab / f"{lab}.ipynb"
+    standard = standard_of(nbformat.read(source, as_version=4)) if source.is_file() else None
+    timing = timing_of(course.config(), lab)
+    if standard is None and timing.limit_min is None:
+        return None
+    lines = []
+    if standard is not None:
+        grades = [g for g in cell_grades(course.db_url, lab) if g.student == student]
+        lines.append(f"**Pass standard** ({standard.overall:.0%} of all points and "
+                     f"{standard.per_block:.0%} of each block): {standing(standard, grades).text()}.")
+    if timing.limit_min is not None:
+        with Gradebook(course.db_url) as gb:
+            try:
+                handed_in = gb.find_submission(lab, student).timestamp
+            except MissingEntry:
+                handed_in = None
+        late = minutes_late(timing, student, handed_in)
+        lines.append(f"**Time limit** {timing.limit_min} min: " + (
+            "the hand-in time could not be compared (no start time set)." if late is None else
+            "handed in within the limit." if late == 0 else
+            f"handed in {late} min after the limit; this is flagged for your tutor."))
+    return "\n\n".join(lines)
+
+
+def add_banner(nb: nbformat.NotebookNode, text: str) -> None:
+    """Put ``text`` first in ``nb`` as a plain markdown cell (not a graded cell)."""
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(text))
+
+
+def _revealed_course(course: Course, lab: str, students: Sequence[str], reveal: Reveal | None,
                      scratch: Path) -> Path:
-    """A scratch course root whose graded notebooks carry the answer boxes."""
+    """A scratch course root whose graded notebooks carry the answer boxes (with ``reveal``)
+    and, for an assessment, the student's standing first."""
     items = lab_items(course, lab)
     graded_rel = course.autograded_dir.relative_to(course.root)
     for student in students:
@@ -175,7 +215,11 @@ def _revealed_course(course: Course, lab: str, students: Sequence[str], reveal: 
                 continue
             path = target / name
             nb = nbformat.read(path, as_version=4)
-            add_reveals(nb, items, student, reveal)
+            if reveal is not None:
+                add_reveals(nb, items, student, reveal)
+            banner = standing_banner(course, lab, student)
+            if banner:
+                add_banner(nb, banner)
             nbformat.write(nb, path)
     return scratch
 
@@ -200,9 +244,10 @@ def generate_feedback(course: Course, lab: str, students: Sequence[str] | None =
         raise CourseError(f"no autograded {lab} for {who} in {course.autograded_dir}; run "
                           f"labkit course autograde {lab} first")
     secrets = lab_secrets(course, lab)
-    if reveal is not None:
+    annotated = reveal is not None or standing_banner(course, lab, wanted[0]) is not None
+    if annotated:
         _revealed_feedback(course, lab, wanted, reveal)
-    runs: list[str | None] = [] if reveal is not None else list(wanted) if students else [None]
+    runs: list[str | None] = [] if annotated else list(wanted) if students else [None]
     for student in runs:
         name = student or "all"
         step = run_step("generate_feedback", config_file=course.config_file, root=course.root,
@@ -226,7 +271,8 @@ def generate_feedback(course: Course, lab: str, students: Sequence[str] | None =
     return files
 
 
-def _revealed_feedback(course: Course, lab: str, students: Sequence[str], reveal: Reveal) -> None:
+def _revealed_feedback(course: Course, lab: str, students: Sequence[str],
+                       reveal: Reveal | None) -> None:
     """nbgrader's feedback of copies of the graded notebooks with answer boxes, moved into place."""
     with tempfile.TemporaryDirectory(prefix="labkit-reveal-") as tmp:
         root = _revealed_course(course, lab, students, reveal, Path(tmp))

@@ -15,6 +15,12 @@ subcommands call them:
   ignores an interrupt);
 * :mod:`~labkit.course.cells`: restoring tampered check cells, scrubbing
   feedback;
+* :mod:`~labkit.course.answers`, :mod:`~labkit.course.judge`: answers taken
+  out of the learner's kernel as plain data and judged in a fresh kernel that
+  never ran learner code;
+* :mod:`~labkit.course.standard`: pass standards and time limits of assessments;
+* :mod:`~labkit.course.items`, :mod:`~labkit.course.itemstats`,
+  :mod:`~labkit.course.item_analysis`: the graded items and how they performed;
 * :mod:`~labkit.course.feedback`, :mod:`~labkit.course.export`,
   :mod:`~labkit.course.validate`: feedback pages, the grades CSV, and a
   validation verdict learners cannot misread.
@@ -22,5 +28,7 @@ subcommands call them:
 Submodules are imported on use, so ``import labkit.course`` does not load nbgrader.
 """
 
-__all__ = ["autograde", "cells", "collect", "export", "feedback", "gradebook", "kernel", "layout",
-           "release", "sandbox", "seccomp", "validate", "worker"]
+__all__ = ["answers", "autograde", "cells", "cgroups", "collect", "export", "feedback", "gradebook",
+           "item_analysis", "items", "itemstats", "jail", "judge", "kernel", "landlock", "layout",
+           "nsinit", "release", "sandbox", "seccomp", "standard", "untrusted", "validate",
+           "worker"]

@@ -311,6 +311,9 @@ class LLMConfig(Config, group="llm"):
              "llm.kv_bytes_per_token).")
     max_batch_seqs: int = knob(256, unit="seqs", min=1, max=4096,
         help="Most sequences one replica runs at once.")
+    max_prefill_tokens: int = knob(8192, unit="tokens", min=1, max=10_000_000, step=512,
+        help="Most tokens one prefill iteration computes (vLLM's max_num_batched_tokens); "
+             "a longer prompt is prefilled alone.")
     scheduler: str = knob("continuous", choices=("continuous", "static"),
         help="continuous: new sequences join between iterations (Orca, vLLM); static: a batch "
              "runs until its longest sequence finishes before another starts.")

@@ -11,10 +11,12 @@ running sequence one more token and takes ``step + kv x context`` seconds
 With ``continuous`` scheduling, waiting sequences join at the next iteration
 boundary when a slot (``llm.max_batch_seqs``) and KV memory are free; with
 ``static`` a replica takes a batch only when it is empty and runs it until
-its last sequence finishes.  KV admission ``reserve`` books prompt + output
-tokens when a sequence starts; ``paged`` books tokens as they are written and,
-when the next iteration would not fit, preempts the newest sequence, whose KV
-is dropped and recomputed by a later prefill.
+its last sequence finishes (it prefills the whole batch at once).  A
+continuous prefill computes at most ``llm.max_prefill_tokens`` tokens (a
+longer prompt alone).  KV admission ``reserve`` books prompt + output tokens
+when a sequence starts; ``paged`` books tokens as they are written and, when
+the next iteration would not fit, preempts the newest sequence, whose KV is
+dropped and recomputed by a later prefill.
 
 **Cost: one event per run of identical iterations.**  Between two changes (a
 sequence finishes, memory runs out, a sequence is waiting to join, a call is
@@ -137,6 +139,7 @@ class TokenPool:
         self.step_s, self.kv_s = model.step_s, model.kv_s_per_token
         self.capacity = model.kv_capacity
         self.max_seqs = llm.max_batch_seqs
+        self.max_prefill = llm.max_prefill_tokens
         self.static = llm.scheduler == "static"
         self.paged = llm.kv_admission == "paged"
         self.prefix_len = shared_prefix if llm.prefix_cache else 0
@@ -409,17 +412,21 @@ class TokenPool:
     def _admit(self, rep: _Replica) -> list[Seq]:
         """Take waiting sequences, oldest first, while a slot and KV memory are free."""
         admitted: list[Seq] = []
-        extra = 0
+        extra = budget = 0
         waiting, prefix = self.waiting, self.prefix_len
         while self.live:
             seq = self._head()
             if not self._room(rep, seq, len(rep.running) + len(admitted), extra):
                 break
+            # The first sequence on a replica computes the prefix the later ones reuse.
+            skip = min(prefix, seq.prompt) if rep.prefix else 0
+            budget += max(1, seq.prompt - skip + seq.gen)
+            if admitted and budget > self.max_prefill and not self.static:
+                break
             waiting.popleft()
             self.live -= 1
             seq.share = min(prefix, seq.prompt)
-            # The first sequence on a replica computes the prefix the later ones reuse.
-            seq.skip = seq.share if rep.prefix else 0
+            seq.skip = skip
             if prefix:
                 rep.prefix = True
             if self.paged:

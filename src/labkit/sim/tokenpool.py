@@ -21,7 +21,7 @@ dropped and recomputed by a later prefill.
 **Cost: one event per run of identical iterations.**  Between two changes (a
 sequence finishes, memory runs out, a sequence is waiting to join, a call is
 abandoned) decode iterations differ only by their growing context, so the
-time of the i-th boundary has a closed form (:meth:`_Replica.work`) and the
+time of the i-th boundary has a closed form (:meth:`TokenReplica.work`) and the
 whole run is one event at its end.  A change in the middle cuts the run at
 the next iteration boundary (:meth:`TokenPool._cut`).  Nothing is ever done
 per token per sequence: a sequence's token count is ``tokens at join +
@@ -38,6 +38,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from labkit.sim.replicas import Call, SpeedProfile
+from labkit.sim.sequences import DECODE, IDLE, PREFILL, Seq, TokenReplica
 
 if TYPE_CHECKING:
     import simpy
@@ -46,79 +47,6 @@ if TYPE_CHECKING:
     from labkit.sim.tokens import TokenModel
 
 __all__ = ["TokenPool", "Seq"]
-
-IDLE, PREFILL, DECODE = 0, 1, 2
-
-
-class Seq:
-    """One call's sequence: its lengths, tokens so far and where it runs.
-
-    ``gen`` is the tokens produced when it last joined a replica's decode
-    (``it_join``: that replica's iteration count then, -1 when not decoding);
-    it finishes at iteration ``finish_it``.  ``share`` is the prompt tokens it
-    shares with the replica's resident prefix, ``skip`` the prompt tokens its
-    latest prefill did not compute.
-    """
-
-    __slots__ = ("call", "uid", "prompt", "out", "gen", "it_join", "finish_it", "first_s",
-                 "last_s", "alive", "rep", "booked", "share", "skip", "hit", "share0",
-                 "preemptions")
-
-    def __init__(self, call: Call, uid: int, prompt: int, out: int):
-        self.call, self.uid, self.prompt, self.out = call, uid, prompt, out
-        self.gen = 0
-        self.it_join = -1
-        self.finish_it = -1
-        self.first_s = -1.0     # when its first token came out
-        self.last_s = -1.0      # when its last token came out
-        self.alive = True       # False once cancelled or abandoned
-        self.rep: _Replica | None = None
-        self.booked = 0         # reserve: KV tokens booked for it
-        self.share = 0
-        self.skip = 0
-        self.hit = False        # its first prefill found the prefix resident
-        self.share0 = 0.0       # the replica's share clock when it was admitted
-        self.preemptions = 0
-
-    @property
-    def tpot_s(self) -> float:
-        """Mean gap between its later tokens (NaN for a one-token answer)."""
-        return (self.last_s - self.first_s) / (self.out - 1) if self.out > 1 else math.nan
-
-
-class _Replica:
-    """One replica's running sequences and the decode run it is in."""
-
-    __slots__ = ("running", "heap", "it", "ctx", "mem", "reserved", "phase", "version",
-                 "t0", "ctx0", "b0", "plan", "cut", "draining", "prefix", "prefilling",
-                 "share", "kv_level", "kv_t", "dead")
-
-    def __init__(self, now: float):
-        self.running: dict[int, Seq] = {}   # insertion order: the newest is last
-        self.heap: list[tuple[int, int, Seq]] = []   # (finish iteration, uid, seq)
-        self.it = 0           # decode iterations done
-        self.ctx = 0          # KV tokens read by one iteration (every running sequence)
-        self.mem = 0          # paged: KV tokens held by running sequences
-        self.reserved = 0     # reserve: KV tokens booked
-        self.phase = IDLE
-        self.version = 0      # bumps when a planned run is replaced
-        self.t0 = now         # start of the current decode run
-        self.ctx0 = 0
-        self.b0 = 0
-        self.plan = 0         # iterations planned in the current run
-        self.cut = False      # a cut is scheduled (do not cut again)
-        self.draining = False
-        self.prefix = False   # the shared prefix's KV is resident
-        self.prefilling: list[Seq] = []
-        self.share = 0.0      # replica time per sequence held, integrated
-        self.kv_level = 0.0
-        self.kv_t = now
-        self.dead: list[Seq] = []
-
-    def work(self, i: int, step_s: float, kv_s: float) -> float:
-        """Full-speed seconds of the first ``i`` iterations of the current run."""
-        return i * (step_s + kv_s * self.ctx0) + kv_s * self.b0 * i * (i - 1) / 2.0
-
 
 class TokenPool:
     """Replicas serving sequences token by token, behind one FIFO queue.
@@ -148,7 +76,7 @@ class TokenPool:
         self.speed = speed or SpeedProfile()
         self.waiting: deque[Seq] = deque()
         self.live = 0
-        self.reps = [_Replica(0.0) for _ in range(replicas)]
+        self.reps = [TokenReplica(0.0) for _ in range(replicas)]
         self.ready, self.starting, self.busy, self.draining = replicas, 0, 0, 0
         self._t_last = 0.0
         self.busy_s = 0.0
@@ -243,7 +171,7 @@ class TokenPool:
         self.starting -= count
         self.ready += count
         now = self.env.now
-        self.reps.extend(_Replica(now) for _ in range(count))
+        self.reps.extend(TokenReplica(now) for _ in range(count))
         self._wake()
 
     def remove_replicas(self, count: int, keep_ready: int = 1) -> None:
@@ -278,7 +206,7 @@ class TokenPool:
         for rep in self.reps:
             if (rep.phase == DECODE and not rep.cut and not rep.draining
                     and self._room(rep, head, len(rep.running))):
-                t = self._next_boundary(rep)[1]
+                t = rep.next_boundary(self.env.now, self.speed, self.step_s, self.kv_s)[1]
                 if t < best_t:
                     best, best_t = rep, t
         if best is not None:
@@ -290,7 +218,7 @@ class TokenPool:
             waiting.popleft()
         return waiting[0]
 
-    def _room(self, rep: _Replica, seq: Seq, seqs: int, extra: int = 0) -> bool:
+    def _room(self, rep: TokenReplica, seq: Seq, seqs: int, extra: int = 0) -> bool:
         """Whether ``seq`` fits next to ``seqs`` sequences and ``extra`` tokens just booked."""
         if seqs >= self.max_seqs:
             return False
@@ -300,30 +228,11 @@ class TokenPool:
             return rep.mem + extra + prefix + seq.prompt - share + seq.gen + 1 <= self.capacity
         return rep.reserved + extra + prefix + seq.prompt - share + seq.out <= self.capacity
 
-    def _next_boundary(self, rep: _Replica) -> tuple[int, float]:
-        """The first iteration boundary of the current run at or after now: (index, time)."""
-        now = self.env.now
-        done = self.speed.work_done(rep.t0, now) if not self.speed.constant else now - rep.t0
-        a, b = self.step_s + self.kv_s * rep.ctx0, self.kv_s * rep.b0
-        # smallest i with work(i) >= done: b/2 i^2 + (a - b/2) i - done >= 0
-        if b > 0:
-            lin = a - b / 2.0
-            i = math.ceil((-lin + math.sqrt(lin * lin + 2.0 * b * done)) / b - 1e-9)
-        else:
-            i = math.ceil(done / a - 1e-9) if a > 0 else 0
-        i = max(0, i)
-        while i > 0 and rep.work(i - 1, self.step_s, self.kv_s) >= done:
-            i -= 1
-        while rep.work(i, self.step_s, self.kv_s) < done - 1e-12:
-            i += 1
-        i = min(i, rep.plan)
-        return i, max(now, self.speed.finish_s(rep.t0, rep.work(i, self.step_s, self.kv_s)))
-
-    def _cut(self, rep: _Replica) -> None:
+    def _cut(self, rep: TokenReplica) -> None:
         """End the current decode run at its next iteration boundary, to re-plan there."""
         if rep.cut:
             return
-        i, t = self._next_boundary(rep)
+        i, t = rep.next_boundary(self.env.now, self.speed, self.step_s, self.kv_s)
         rep.cut = True
         if i >= rep.plan:
             return   # the run ends there anyway
@@ -332,7 +241,7 @@ class TokenPool:
         self.env.timeout(t - self.env.now).callbacks.append(
             partial(self._run_end, rep, rep.version))
 
-    def _run_end(self, rep: _Replica, version: int, _event: object = None) -> None:
+    def _run_end(self, rep: TokenReplica, version: int, _event: object = None) -> None:
         if version != rep.version:
             return
         m = rep.plan
@@ -347,34 +256,19 @@ class TokenPool:
         rep.share += (now - rep.t0) / rep.b0
         self._replan(rep)
 
-    def _kv(self, rep: _Replica) -> float:
-        pinned = self.prefix_len if rep.prefix else 0
-        return float((rep.mem if self.paged else rep.reserved) + pinned)
-
-    def _kv_mark(self, rep: _Replica, now: float) -> None:
+    def _kv_mark(self, rep: TokenReplica, now: float) -> None:
         """Integrate the replica's KV use up to now (linear in between), then hold it."""
-        level = self._kv(rep)
+        level = rep.kv_tokens(self.paged, self.prefix_len)
         self.kv_token_s += (rep.kv_level + level) / 2.0 * (now - rep.kv_t)
         rep.kv_level, rep.kv_t = level, now
 
-    def _set_phase(self, rep: _Replica, phase: int) -> None:
+    def _set_phase(self, rep: TokenReplica, phase: int) -> None:
         if (rep.phase == IDLE) != (phase == IDLE):
             self._advance()
             self.busy += 1 if phase != IDLE else -1
         rep.phase = phase
 
-    def _remove(self, rep: _Replica, seq: Seq) -> None:
-        """Take a running sequence off the replica, freeing its KV."""
-        seq.call.work_s += rep.share - seq.share0
-        grown = rep.it - seq.it_join
-        del rep.running[seq.uid]
-        rep.ctx -= seq.prompt + seq.gen + grown
-        rep.mem -= seq.prompt - seq.share + seq.gen + grown
-        rep.reserved -= seq.booked
-        seq.gen += grown
-        seq.it_join = -1
-
-    def _replan(self, rep: _Replica) -> None:
+    def _replan(self, rep: TokenReplica) -> None:
         """At an iteration boundary: finish, admit, preempt, and plan what runs next."""
         now = self.env.now
         rep.cut = False
@@ -384,11 +278,11 @@ class TokenPool:
         while heap and heap[0][0] <= rep.it:
             _, _, seq = heapq.heappop(heap)
             if seq.alive and seq.rep is rep and seq.it_join >= 0 and seq.finish_it == rep.it:
-                self._remove(rep, seq)
+                rep.remove(seq)
                 done.append(seq)
         for seq in rep.dead:
             if seq.rep is rep and seq.it_join >= 0:
-                self._remove(rep, seq)
+                rep.remove(seq)
                 self._release(seq)
         rep.dead.clear()
         admitted = self._admit(rep) if (self.live and not rep.draining
@@ -405,11 +299,11 @@ class TokenPool:
                 self._advance()
                 self.reps.remove(rep)
                 self.ready -= 1
-        rep.kv_level = self._kv(rep)
+        rep.kv_level = rep.kv_tokens(self.paged, self.prefix_len)
         for seq in done:
             self._finish(seq, now)
 
-    def _admit(self, rep: _Replica) -> list[Seq]:
+    def _admit(self, rep: TokenReplica) -> list[Seq]:
         """Take waiting sequences, oldest first, while a slot and KV memory are free."""
         admitted: list[Seq] = []
         extra = budget = 0
@@ -437,7 +331,7 @@ class TokenPool:
             admitted.append(seq)
         return admitted
 
-    def _start_prefill(self, rep: _Replica, admitted: list[Seq], now: float) -> None:
+    def _start_prefill(self, rep: TokenReplica, admitted: list[Seq], now: float) -> None:
         tokens = 0
         for seq in admitted:
             seq.rep = rep
@@ -463,7 +357,7 @@ class TokenPool:
         self.env.timeout(end - now).callbacks.append(
             partial(self._prefill_end, rep, rep.version, now))
 
-    def _prefill_end(self, rep: _Replica, version: int, start: float,
+    def _prefill_end(self, rep: TokenReplica, version: int, start: float,
                      _event: object = None) -> None:
         now = self.env.now
         seqs, rep.prefilling = rep.prefilling, []
@@ -505,7 +399,7 @@ class TokenPool:
         for seq in done:
             self._finish(seq, now)
 
-    def _plan_decode(self, rep: _Replica, now: float) -> None:
+    def _plan_decode(self, rep: TokenReplica, now: float) -> None:
         heap = rep.heap
         while heap and not (heap[0][2].alive and heap[0][2].it_join >= 0
                             and heap[0][2].finish_it == heap[0][0] and heap[0][2].rep is rep):
@@ -531,10 +425,10 @@ class TokenPool:
         end = self.speed.finish_s(now, rep.work(plan, self.step_s, self.kv_s))
         self.env.timeout(end - now).callbacks.append(partial(self._run_end, rep, rep.version))
 
-    def _preempt(self, rep: _Replica) -> None:
+    def _preempt(self, rep: TokenReplica) -> None:
         """Drop the newest running sequence's KV; it waits at the head of the queue."""
         seq = next(reversed(rep.running.values()))
-        self._remove(rep, seq)
+        rep.remove(seq)
         seq.rep = None
         seq.preemptions += 1
         self.preemptions += 1
@@ -556,9 +450,9 @@ class TokenPool:
         running, kv, out = 0, 0.0, self.tokens_out
         for rep in self.reps:
             running += len(rep.running) + len(rep.prefilling)
-            level = self._kv(rep)
+            level = rep.kv_tokens(self.paged, self.prefix_len)
             if rep.phase == DECODE and rep.plan:
-                i = self._next_boundary(rep)[0]
+                i = rep.next_boundary(self.env.now, self.speed, self.step_s, self.kv_s)[0]
                 if self.speed.finish_s(rep.t0, rep.work(i, self.step_s, self.kv_s)) > now:
                     i -= 1
                 i = max(0, i)

@@ -177,6 +177,11 @@ class Result:
         }
         if self.tokens is not None:
             summary.update(self._token_summary())
+            tokens = summary["tokens"]   # the token part of cost.calls
+            summary["cost"]["input_tokens"] = (tokens["input"]
+                                               * sc.model.cost_per_1m_input_tokens / 1e6)
+            summary["cost"]["output_tokens"] = (tokens["output"]
+                                                * sc.model.cost_per_1m_output_tokens / 1e6)
         summary["budgets"] = judge_budgets(summary, sc.budget)
         summary["all_budgets_pass"] = all(b["pass"] for b in summary["budgets"].values())
         return summary
@@ -242,7 +247,8 @@ class Result:
         return out
 
     def _token_series(self, nb: int, bucket_s: float) -> dict[str, np.ndarray]:
-        """Output tokens produced per bucket; running sequences and KV tokens (last sample)."""
+        """Output tokens produced per bucket; running sequences and KV tokens (last sample);
+        the p95 TTFT and TPOT of the answers that ended in it."""
         ts = self.token_samples
         assert ts is not None
         idx = np.minimum((ts[:, 0] / bucket_s).astype(np.int64), nb - 1)
@@ -252,6 +258,15 @@ class Result:
         out = {}
         for col, name in ((1, "running_seqs"), (2, "kv_tokens")):
             out[name] = np.where(filled >= 0, ts[np.maximum(filled, 0), col], 0.0)
+        # TTFT and TPOT of the requests the model answered, by the bucket they ended in
+        tok, r = self.tokens, self.records
+        assert tok is not None
+        has = ~np.isnan(tok["ttft_ms"])
+        bidx = np.minimum((r["end_s"][has] / bucket_s).astype(np.int64), nb - 1)
+        out["ttft_p95_ms"] = _bucket_percentile(tok["ttft_ms"][has], bidx, nb, 95)
+        has_tpot = has & ~np.isnan(tok["tpot_ms"])
+        bidx = np.minimum((r["end_s"][has_tpot] / bucket_s).astype(np.int64), nb - 1)
+        out["tpot_p95_ms"] = _bucket_percentile(tok["tpot_ms"][has_tpot], bidx, nb, 95)
         # tokens produced by each bucket's edge (linear between samples), the rest at the end
         produced = np.interp(np.arange(1, nb + 1) * bucket_s, ts[:, 0], ts[:, 3])
         produced[-1] = self.totals["tokens_produced"]

@@ -16,7 +16,7 @@ import pytest
 
 from labkit.knobs import KnobError
 from labkit.sim import Scenario, simulate
-from labkit.sim.codes import Attempt
+from labkit.sim.codes import DEGRADED, Attempt
 from labkit.sim.engine import Engine
 from labkit.sim.load import draw_workload
 from labkit.sim.run import STREAMS
@@ -331,3 +331,31 @@ def test_token_budgets_are_judged_in_token_mode():
     assert b["tpot_p95_ms"]["pass"]
     assert not res.summary["all_budgets_pass"]
     assert math.isclose(b["ttft_p95_ms"]["actual"], res.summary["ttft_ms"]["p95"])
+
+
+# -- the mechanisms around the model keep working in token mode ---------------------------
+def test_autoscaling_follows_token_load_not_mere_activity():
+    """A decoding replica costs about the same per iteration however few sequences it runs, so
+    a light chat load must not look like a full replica to the HPA rule; a heavy one must."""
+    def replicas(rate: float) -> float:
+        return simulate({"autoscale.enabled": True, "autoscale.min_replicas": 1,
+                         "autoscale.max_replicas": 8, "model.replicas": 2,
+                         "load.rate_rps": rate}, seed=1,
+                        preset="chat-assistant").summary["replicas_mean"]
+    light, heavy = replicas(5.0), replicas(120.0)
+    assert light < 1.5            # scaled down to the floor and stays there
+    assert heavy > 2.5 * light
+
+
+def test_a_hung_replica_times_out_calls_and_the_fallback_answers():
+    res = simulate({"llm.enabled": True, "load.rate_rps": 10.0, "load.duration_s": 60.0,
+                    "model.replicas": 1, "fault.mode": "hang", "fault.outage_start_s": 20.0,
+                    "fault.outage_duration_s": 10.0, "retry.timeout_ms": 4000.0,
+                    "model.cancel_on_timeout": True, "fallback.chain": ("safe_message",)},
+                   seed=1)
+    s = res.summary
+    assert s["outcomes"]["degraded"] > 0 and s["outcomes"]["failed"] == 0
+    assert sum(s["outcomes"].values()) == len(res.records)
+    # answers by the model never include a request that fell back
+    fell_back = res.records["outcome"] == DEGRADED
+    assert np.isnan(res.tokens["ttft_ms"][fell_back]).all()

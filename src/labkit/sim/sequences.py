@@ -71,7 +71,7 @@ class TokenReplica:
 
     __slots__ = ("running", "heap", "it", "ctx", "mem", "reserved", "phase", "version",
                  "t0", "ctx0", "b0", "plan", "cut", "draining", "prefix", "prefilling",
-                 "share", "kv_level", "kv_t", "dead")
+                 "share", "kv_level", "kv_t", "dead", "weight")
 
     def __init__(self, now: float):
         self.running: dict[int, Seq] = {}   # insertion order: the newest is last
@@ -94,6 +94,7 @@ class TokenReplica:
         self.kv_level = 0.0
         self.kv_t = now
         self.dead: list[Seq] = []
+        self.weight = 0.0     # share of its capacity in use (utilisation, autoscaling)
 
     def work(self, i: int, step_s: float, kv_s: float) -> float:
         """Full-speed seconds of the first ``i`` iterations of the current run."""

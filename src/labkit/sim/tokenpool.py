@@ -54,8 +54,15 @@ class TokenPool:
     The interface is :class:`~labkit.sim.replicas.ReplicaPool`'s (``submit``,
     ``cancel``, ``abort``, ``drain``, scaling, utilisation), so the engine,
     the autoscaler, the kill switch and the recorder use either.  A finished
-    call goes to ``on_done([call], now)``; its :class:`Seq` (``call.seq``)
+    call goes to ``on_done([call], now)``; its :class:`~labkit.sim.sequences.Seq` (``call.seq``)
     holds the token counts and first-token time.
+
+    ``busy`` counts the replicas doing anything (the drain check and the
+    capacity chart), but the busy integral behind ``utilisation`` and the
+    autoscaler weighs each replica by the capacity it uses: all of it while
+    prefilling, while decoding the fuller of its slots and its KV memory, since
+    a bandwidth-bound iteration costs about the same however few sequences
+    share it (:meth:`_reweigh`).
     """
 
     def __init__(self, env: simpy.Environment, *, replicas: int, model: TokenModel,
@@ -79,7 +86,8 @@ class TokenPool:
         self.reps = [TokenReplica(0.0) for _ in range(replicas)]
         self.ready, self.starting, self.busy, self.draining = replicas, 0, 0, 0
         self._t_last = 0.0
-        self.busy_s = 0.0
+        self.busy_s = 0.0            # integral of the replicas' load (see _reweigh)
+        self.load = 0.0
         self.provisioned_s = 0.0
         self.served = 0
         self.wait_sum_s = 0.0
@@ -109,7 +117,7 @@ class TokenPool:
         now = self.env.now
         dt = now - self._t_last
         if dt:
-            self.busy_s += self.busy * dt
+            self.busy_s += self.load * dt
             self.provisioned_s += (self.ready + self.starting) * dt
             self._t_last = now
 
@@ -300,8 +308,25 @@ class TokenPool:
                 self.reps.remove(rep)
                 self.ready -= 1
         rep.kv_level = rep.kv_tokens(self.paged, self.prefix_len)
+        self._reweigh(rep)
         for seq in done:
             self._finish(seq, now)
+
+    def _reweigh(self, rep: TokenReplica) -> None:
+        """Set how much of the replica's capacity is in use: all of it while it prefills
+        (compute-bound), while decoding the fuller of its slots and its KV memory (a
+        bandwidth-bound iteration costs about the same however few sequences share it)."""
+        if rep.phase == PREFILL:
+            weight = 1.0
+        elif rep.phase == DECODE:
+            weight = min(1.0, max(len(rep.running) / self.max_seqs,
+                                  rep.kv_level / self.capacity))
+        else:
+            weight = 0.0
+        if weight != rep.weight:
+            self._advance()
+            self.load += weight - rep.weight
+            rep.weight = weight
 
     def _admit(self, rep: TokenReplica) -> list[Seq]:
         """Take waiting sequences, oldest first, while a slot and KV memory are free."""

@@ -55,9 +55,9 @@ def alone(res):
     return res.tokens[keep], r[keep]
 
 
-# -- the roofline numbers of shared/REFERENCE.md ----------------------------------------
+# -- roofline numbers: an 8B bf16 model on an H100 --------------------------------------
 def test_batch_of_one_decode_reads_the_weights_once():
-    # 8B parameters x 2 bytes / 3.35 TB/s = 4.776 ms: the reference's "about 4.8 ms".
+    # 8B parameters x 2 bytes / 3.35 TB/s = 4.776 ms, the often-quoted "about 4.8 ms".
     assert TIMES.step_ms == pytest.approx(16e9 / 3350e9 * 1000, rel=1e-12)
     assert round(TIMES.step_ms, 1) == 4.8
     # with a negligible KV cache, a lone sequence's time per token is the weights' read time

@@ -299,6 +299,9 @@ OFF_KNOBS = {
     "budget.p95_ms": "0 = not judged", "budget.p99_ms": "0 = not judged",
     "budget.cost_per_1k": "0 = not judged", "budget.success_rate": "0 = not judged",
     "budget.quality": "0 = not judged",
+    "model.upstream_tpm": "0 = none", "llm.prefill_ms_per_1k": "0 = derive",
+    "llm.decode_step_ms": "0 = derive", "llm.kv_capacity_tokens": "0 = derive",
+    "budget.ttft_p95_ms": "0 = not judged", "budget.tpot_p95_ms": "0 = not judged",
 }
 
 

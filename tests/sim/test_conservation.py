@@ -58,6 +58,16 @@ FAST: dict[str, tuple[float, float]] = {
     "boundary.review_s": (0.1, 5.0), "boundary.reviewers": (1, 10),
     "budget.p95_ms": (0.0, 5000.0), "budget.p99_ms": (0.0, 5000.0),
     "budget.cost_per_1k": (0.0, 20.0),
+    # token mode: modest models and hardware, so a run drains in simulated minutes
+    "load.prompt_tokens": (1, 2000), "load.output_tokens": (1, 300),
+    "load.shared_prefix_tokens": (0, 2000), "model.upstream_tpm": (0.0, 200_000.0),
+    "model.cost_per_1m_input_tokens": (0.0, 10.0), "model.cost_per_1m_output_tokens": (0.0, 30.0),
+    "llm.params_b": (0.5, 20.0), "llm.gpu_tflops": (50.0, 2000.0),
+    "llm.gpu_mem_bw_gbs": (500.0, 8000.0), "llm.gpu_mem_gb": (1.0, 200.0),
+    "llm.kv_bytes_per_token": (1024, 500_000), "llm.prefill_ms_per_1k": (0.0, 100.0),
+    "llm.decode_step_ms": (0.0, 20.0), "llm.kv_capacity_tokens": (0, 50_000),
+    "llm.max_batch_seqs": (1, 64), "llm.max_prefill_tokens": (1, 20_000),
+    "budget.ttft_p95_ms": (0.0, 5000.0), "budget.tpot_p95_ms": (0.0, 200.0),
 }
 
 
@@ -88,6 +98,15 @@ def repair(knobs: dict) -> dict:
         k["model.replicas"] = min(hi, max(lo, k["model.replicas"]))
     if k["load.spike_start_s"] >= k["load.duration_s"]:
         k["load.spike_start_s"] = 0.5 * k["load.duration_s"]
+    if k["llm.enabled"]:   # the KV cache holds the weights' leftover and a whole request
+        p, o = k["load.prompt_tokens"], k["load.output_tokens"]
+        k["load.shared_prefix_tokens"] = min(k["load.shared_prefix_tokens"], p)
+        if k["llm.kv_capacity_tokens"]:
+            k["llm.kv_capacity_tokens"] = max(k["llm.kv_capacity_tokens"], p + o + 1)
+        else:
+            need = (k["llm.params_b"] * k["llm.bytes_per_param"]
+                    + (p + o + 2) * k["llm.kv_bytes_per_token"] / 1e9)
+            k["llm.gpu_mem_gb"] = max(k["llm.gpu_mem_gb"], need + 0.01)
     return k
 
 
@@ -135,6 +154,31 @@ def check_conservation(res) -> None:
         assert ts[name].sum() == counts[code]
     assert ts["model_calls"].sum() == calls
     assert np.allclose(np.diff(ts["t_s"]), 1.0)
+    if res.tokens is not None:
+        check_token_conservation(res, ts)
+
+
+def check_token_conservation(res, ts) -> None:
+    """Token mode: token records, summary, totals and time series agree; every answer by the
+    model has a first token no earlier than its arrival and ends no earlier than it."""
+    tok, s, r, sc = res.tokens, res.summary, res.records, res.scenario
+    assert np.array_equal(tok["id"], np.arange(len(r)))
+    assert s["tokens"] == {"input": int(tok["tokens_in"].sum()),
+                           "output": int(tok["tokens_out"].sum())}
+    # billed tokens are whole calls' lengths; a request is billed once per completed call
+    assert (tok["tokens_in"] % np.maximum(tok["prompt_tokens"], 1) == 0).all()
+    assert (tok["tokens_out"] % np.maximum(tok["output_tokens"], 1) == 0).all()
+    assert (tok["prompt_tokens"] >= 1).all() and (tok["output_tokens"] >= 1).all()
+    # the replicas produced at least what was billed (abandoned work is produced, not billed)
+    assert res.totals["tokens_produced"] >= s["tokens"]["output"]
+    assert ts["tokens_out"].sum() == pytest.approx(res.totals["tokens_produced"], abs=1e-6)
+    answered = ~np.isnan(tok["ttft_ms"])
+    assert (tok["ttft_ms"][answered] >= 0).all()
+    assert (tok["ttft_ms"][answered] <= r["latency_ms"][answered] + 1e-6).all()
+    assert 0.0 <= s["kv_utilization_mean"] <= 1.0 + 1e-9
+    assert 0.0 <= s["prefix_hit_ratio"] <= 1.0
+    assert s["batch_seqs_mean"] <= sc.llm.max_batch_seqs
+    assert (ts["running_seqs"] <= sc.llm.max_batch_seqs * max(ts["replicas"].max(), 1)).all()
 
 
 # Shrinking a failing example can take minutes on this machine, so it is off unless asked

@@ -8,7 +8,10 @@ middle and last, and the first of every outcome); every value must come back exa
 (floats compared after a JSON round trip, which is exact for Python floats).
 ``snapshots/knobs.json`` is ``labkit knobs --json`` from the same moment: every knob it
 lists must still be listed with the same group, type, default, unit, range, choices,
-"off" note and help.
+"off" note and help.  The token-mode knobs of issue 16 (``llm.*``, ``load.*_tokens*``,
+``model.upstream_tpm``, ``model.cost_per_1m_*``, ``budget.ttft_p95_ms``,
+``budget.tpot_p95_ms``) were added to it on purpose, each old entry left as it was; with
+``llm.enabled`` off every preset gives the snapshot's numbers bit for bit.
 
 A change that is *meant* to move numbers rewrites the snapshot on purpose::
 

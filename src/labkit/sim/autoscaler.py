@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from labkit.sim.config import AutoscaleConfig
     from labkit.sim.recorder import Recorder
-    from labkit.sim.replicas import ReplicaPool
+    from labkit.sim.replicas import Pool
 
 __all__ = ["Autoscaler"]
 
@@ -28,7 +28,7 @@ __all__ = ["Autoscaler"]
 class Autoscaler:
     """Scales ``pool`` from the ``autoscale.*`` knobs until ``horizon_s``."""
 
-    def __init__(self, config: AutoscaleConfig, *, pool: ReplicaPool, horizon_s: float,
+    def __init__(self, config: AutoscaleConfig, *, pool: Pool, horizon_s: float,
                  recorder: Recorder):
         self.config = config
         self.pool = pool

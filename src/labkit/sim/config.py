@@ -28,7 +28,8 @@ from labkit.knobs import Config, KnobError, Off, knob
 
 __all__ = ["LoadConfig", "GatewayConfig", "ServingConfig",
            "WorldConfig", "CacheConfig", "EmbedConfig", "RetrievalConfig", "RerankConfig",
-           "StepsConfig", "BatchConfig", "ModelConfig", "AutoscaleConfig", "FaultConfig",
+           "StepsConfig", "BatchConfig", "ModelConfig", "LLMConfig", "AutoscaleConfig",
+           "FaultConfig",
            "RetryConfig", "BreakerConfig", "FallbackConfig", "KillConfig", "BoundaryConfig",
            "GuardrailConfig", "AuditConfig", "BudgetConfig"]
 
@@ -74,6 +75,20 @@ class LoadConfig(Config, group="load"):
     write_fraction: float = knob(0.0, min=0.0, max=1.0, step=0.01,
         help="Share of requests that ask the assistant to act (a write, such as approving a "
              "refund) rather than to read.")
+    prompt_tokens: int = knob(500, unit="tokens", min=1, max=1_000_000, step=50,
+        help="Token mode (llm.enabled): mean prompt length of a request.")
+    output_tokens: int = knob(200, unit="tokens", min=1, max=1_000_000, step=50,
+        help="Token mode: mean number of output tokens a request generates.")
+    prompt_tokens_cv: float = knob(0.5, min=0.0, max=5.0, step=0.1, off="0 = every prompt "
+        "exactly the mean",
+        help="Token mode: coefficient of variation of prompt lengths (lognormal).")
+    output_tokens_cv: float = knob(0.8, min=0.0, max=5.0, step=0.1, off="0 = every answer "
+        "exactly the mean",
+        help="Token mode: coefficient of variation of output lengths (lognormal).")
+    shared_prefix_tokens: int = knob(0, unit="tokens", min=0, max=1_000_000, step=50,
+        off="0 = no shared prefix",
+        help="Token mode: leading prompt tokens every request shares (a system prompt); with "
+             "llm.prefix_cache on, their prefill is skipped once a replica holds them.")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -248,6 +263,67 @@ class ModelConfig(Config, group="model"):
     cancel_on_timeout: bool = knob(False,
         help="Whether a timed-out call is also abandoned by the server (if not, the server "
              "keeps doing work nobody waits for).")
+    upstream_tpm: float | None = knob(None, unit="tokens/min", min=0.0, off=Off(0.0, "none"),
+        step=10_000.0,
+        help="Token mode: an upstream provider's quota in tokens (prompt + output) per minute, "
+             "over any 60 s window; calls beyond it are throttled (HTTP 429).")
+    cost_per_1m_input_tokens: float = knob(0.5, unit="$", min=0.0, step=0.05,
+        help="Token mode: price of one million prompt tokens (added to model.cost_per_call).")
+    cost_per_1m_output_tokens: float = knob(1.5, unit="$", min=0.0, step=0.05,
+        help="Token mode: price of one million output tokens (added to model.cost_per_call).")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LLMConfig(Config, group="llm"):
+    """Token-level serving of a language model: prefill, decode, the KV cache, scheduling."""
+
+    enabled: bool = knob(False,
+        help="Token mode: the primary model serves tokens (prefill, then one token per decode "
+             "iteration, continuous or static batching, a KV-cache limit) instead of one "
+             "service time per batch; model.service_* and batch.* are then not used.")
+    params_b: float = knob(8.0, unit="billion", min=0.01, max=2000.0, step=1.0,
+        help="Model size in billions of parameters.")
+    bytes_per_param: float = knob(2.0, unit="bytes", min=0.25, max=4.0, step=0.25,
+        help="Bytes per weight (2 = bf16/fp16, 1 = 8-bit, 0.5 = 4-bit).")
+    gpu_tflops: float = knob(989.0, unit="TFLOPS", min=1.0, max=100_000.0, step=10.0,
+        help="Peak dense compute of one replica (H100 SXM bf16: 989).")
+    mfu: float = knob(0.5, min=0.01, max=1.0, step=0.05,
+        help="Model FLOPs utilisation reached in prefill (share of peak compute).")
+    gpu_mem_bw_gbs: float = knob(3350.0, unit="GB/s", min=1.0, max=100_000.0, step=50.0,
+        help="Memory bandwidth of one replica (H100 SXM: 3350); decode reads the weights and "
+             "the KV cache through it.")
+    gpu_mem_gb: float = knob(80.0, unit="GB", min=1.0, max=100_000.0, step=8.0,
+        help="Accelerator memory of one replica; what the weights leave is KV cache.")
+    kv_bytes_per_token: int = knob(131_072, unit="bytes", min=1, max=100_000_000,
+        help="KV-cache bytes per token: 2 x layers x KV heads x head dim x bytes "
+             "(Llama-3-8B bf16: 131072).")
+    prefill_ms_per_1k: float | None = knob(None, unit="ms", min=0.0, off=Off(0.0, "derive"),
+        step=5.0,
+        help="Explicit prefill time per 1,000 prompt tokens (0 = 2 x params x tokens / "
+             "(llm.gpu_tflops x llm.mfu)).")
+    decode_step_ms: float | None = knob(None, unit="ms", min=0.0, off=Off(0.0, "derive"),
+        step=1.0,
+        help="Explicit time of one decode iteration before its KV read (0 = weights / "
+             "bandwidth); the KV read of the running sequences is added either way.")
+    kv_capacity_tokens: int | None = knob(None, unit="tokens", min=0, max=100_000_000,
+        off=Off(0, "derive"),
+        help="KV-cache capacity of one replica in tokens (0 = (llm.gpu_mem_gb - weights) / "
+             "llm.kv_bytes_per_token).")
+    max_batch_seqs: int = knob(256, unit="seqs", min=1, max=4096,
+        help="Most sequences one replica runs at once.")
+    max_prefill_tokens: int = knob(8192, unit="tokens", min=1, max=10_000_000, step=512,
+        help="Most tokens one prefill iteration computes (vLLM's max_num_batched_tokens); "
+             "a longer prompt is prefilled alone.")
+    scheduler: str = knob("continuous", choices=("continuous", "static"),
+        help="continuous: new sequences join between iterations (Orca, vLLM); static: a batch "
+             "runs until its longest sequence finishes before another starts.")
+    kv_admission: str = knob("reserve", choices=("reserve", "paged"),
+        help="reserve: a sequence starts only when prompt + output tokens fit in the KV "
+             "cache; paged: memory is taken token by token and the newest sequence is "
+             "preempted (recomputed later) when it runs out, as vLLM does.")
+    prefix_cache: bool = knob(False,
+        help="Keep the shared prompt prefix's KV cache on each replica, so its prefill is "
+             "skipped after the first time (vLLM automatic prefix caching).")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -419,4 +495,8 @@ class BudgetConfig(Config, group="budget"):
         step=0.005, help="Reliability budget: share of requests answered (ok or degraded).")
     quality: float | None = knob(None, min=0.0, max=1.0, off=Off(0.0, "not judged"), step=0.01,
         help="Quality floor: mean quality of answered requests.")
+    ttft_p95_ms: float | None = knob(None, unit="ms", min=0.0, off=Off(0.0, "not judged"),
+        step=50.0, help="Token mode: 95th percentile of time to first token.")
+    tpot_p95_ms: float | None = knob(None, unit="ms", min=0.0, off=Off(0.0, "not judged"),
+        step=5.0, help="Token mode: 95th percentile of time per output token.")
 

@@ -18,7 +18,10 @@ physics allows: arrivals replay a pre-drawn workload, merged into the event
 loop without an event of their own; cache hits, gateway rejections and
 fallbacks that need no queue are answered arithmetically, with no event; a
 primary-model call costs one event per *batch*; timers exist only for
-attempts that have a timeout or a deadline.  Every request reaches
+attempts that have a timeout or a deadline.  In token mode (``llm.enabled``)
+the replicas are a :class:`~labkit.sim.tokenpool.TokenPool`, which costs one
+event per run of decode iterations; calls are priced per token as well and
+an upstream tokens-per-minute quota may throttle them.  Every request reaches
 :meth:`Recorder.finish <labkit.sim.recorder.Recorder.finish>` exactly once.
 """
 
@@ -40,12 +43,14 @@ from labkit.sim.codes import DEGRADED, OK, REJECTED, Attempt, Path, Reason
 from labkit.sim.datapath import DataPath
 from labkit.sim.fallback import FallbackChain, KillSwitch
 from labkit.sim.faults import Faults
-from labkit.sim.gateway import Gateway, TokenBucket
+from labkit.sim.gateway import Gateway, TokenBucket, TokenQuota
 from labkit.sim.load import Workload
 from labkit.sim.recorder import Recorder
-from labkit.sim.replicas import Call, ReplicaPool
+from labkit.sim.replicas import Call, Pool, ReplicaPool
 from labkit.sim.request import ReplayEnvironment, Request
 from labkit.sim.retry import AdaptiveThrottle, RetryPolicy
+from labkit.sim.tokenpool import TokenPool
+from labkit.sim.tokens import TokenModel, draw_tokens
 from labkit.streams import Streams
 
 if TYPE_CHECKING:
@@ -129,11 +134,17 @@ class Engine:
                          if m.upstream_limit_rps is not None else None)
         self.faults = Faults(sc.fault)
         self.error_outage = self.faults.error_outage
-        self.pool = ReplicaPool(env, replicas=m.replicas, service_s=m.service_ms / 1000.0,
-                                per_item_fraction=m.per_item_fraction,
-                                max_size=sc.batch.max_size,
-                                max_wait_s=sc.batch.max_wait_ms / 1000.0,
-                                on_done=self._model_done, speed=self.faults.speed)
+        self.token_mode = sc.llm.enabled
+        self.quota: TokenQuota | None = None
+        self.pool: Pool
+        if self.token_mode:
+            self.pool = self._token_pool(sc, workload, streams)
+        else:
+            self.pool = ReplicaPool(env, replicas=m.replicas, service_s=m.service_ms / 1000.0,
+                                    per_item_fraction=m.per_item_fraction,
+                                    max_size=sc.batch.max_size,
+                                    max_wait_s=sc.batch.max_wait_ms / 1000.0,
+                                    on_done=self._model_done, speed=self.faults.speed)
         self.model_quality, self.stale_quality = m.quality, sc.fallback.stale_quality
         self.error_rate, self.cost_per_call = m.error_rate, m.cost_per_call
         self.cancel_on_timeout = m.cancel_on_timeout
@@ -156,6 +167,24 @@ class Engine:
         self.kill_at = self.kill.at_s
         self.autoscaler = (Autoscaler(sc.autoscale, pool=self.pool, horizon_s=sc.load.duration_s,
                                       recorder=rec) if sc.autoscale.enabled else None)
+
+    def _token_pool(self, sc: Scenario, workload: Workload, streams: Streams) -> TokenPool:
+        """Token mode: draw every request's lengths and build the token-serving replicas."""
+        m, llm = sc.model, sc.llm
+        physics = TokenModel(llm)
+        prefix = sc.load.shared_prefix_tokens if llm.prefix_cache else 0
+        prompt, output = draw_tokens(sc.load, len(workload), streams["tokens"],
+                                     physics.kv_capacity, prefix)
+        self.recorder.start_tokens(prompt, output)
+        self.call_tokens = (prompt + output).tolist()
+        self.price_in = m.cost_per_1m_input_tokens / 1e6
+        self.price_out = m.cost_per_1m_output_tokens / 1e6
+        if m.upstream_tpm is not None:
+            self.quota = TokenQuota(per_minute=m.upstream_tpm)
+        return TokenPool(self.env, replicas=m.replicas, model=physics, llm=llm,
+                         prompt_tokens=prompt.tolist(), output_tokens=output.tolist(),
+                         shared_prefix=prefix, on_done=self._model_done,
+                         speed=self.faults.speed)
 
     # ----------------------------------------------------------- run, collect
     def run(self) -> None:
@@ -246,6 +275,8 @@ class Engine:
             fast_fail = _FAST_ERROR
         elif self.upstream is not None and not self.upstream.take(now):
             fast_fail = _FAST_THROTTLED
+        elif self.quota is not None and not self.quota.take(now, self.call_tokens[req.id]):
+            fast_fail = _FAST_THROTTLED
         req.calls += 1
         if fast_fail is not None:
             result, reason = fast_fail
@@ -269,15 +300,23 @@ class Engine:
         erroring = self.error_outage and faults.failing_fast(now)
         cost = self.cost_per_call
         rec.model_cost += cost * len(batch)
+        token_mode = self.token_mode
         for call in batch:
             req = call.owner
             req.cost += cost
+            if token_mode:   # per-token prices on top of the call's price
+                seq = call.seq
+                extra = seq.prompt * self.price_in + seq.out * self.price_out
+                rec.model_cost += extra
+                req.cost += extra
             failed = erroring or (error_u[req.id] < err if call.attempt == 1 else u_retry() < err)
             if slow_err and not failed:
                 failed = self.u_faults() < slow_err
             if call.closed:  # the client already gave up: work nobody waits for
                 rec.wasted_s += call.work_s
                 rec.wasted_calls += 1
+                if token_mode:
+                    rec.token_call(req, call.seq, answered=False)
                 continue
             call.closed = True
             rec.attempt(req.id, call.attempt, call.enq_s, now,
@@ -288,9 +327,13 @@ class Engine:
             if self.throttle is not None:
                 self.throttle.on_result(now, not failed)
             if failed:
+                if token_mode:
+                    rec.token_call(req, call.seq, answered=False)
                 self._failed_attempt(req, Reason.ERROR, now)
                 continue
             req.batch = call.batch_size
+            if token_mode:
+                rec.token_call(req, call.seq, answered=True)
             if self.cache is not None:
                 self.cache.put(req.prompt, now)
             req.quality = min(1.0, self.model_quality + req.quality)  # req.quality: the gain

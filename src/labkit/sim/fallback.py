@@ -21,7 +21,7 @@ from math import inf as _INF
 from typing import TYPE_CHECKING, Any
 
 from labkit.sim.codes import DEGRADED, FAILED, Attempt, Path, Reason
-from labkit.sim.replicas import Call, ReplicaPool
+from labkit.sim.replicas import Call, Pool, ReplicaPool
 from labkit.sim.request import Request
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ class KillSwitch:
     def __init__(self, config: KillConfig):
         self.at_s = _INF if config.at_s is None else config.at_s
 
-    def arm(self, env: simpy.Environment, *, primary: ReplicaPool, fallback: FallbackChain,
+    def arm(self, env: simpy.Environment, *, primary: Pool, fallback: FallbackChain,
             recorder: Recorder) -> None:
         """Schedule the switch: at ``at_s`` the calls queued for ``primary`` are rerouted
         to ``fallback`` (logged as killed attempts in ``recorder``)."""

@@ -15,6 +15,12 @@ bucket models an upstream provider's rate limit (HTTP 429 beyond it).
 The bucket is updated lazily from the clock on each request, so it costs no
 simulation events at all.
 
+In token mode an upstream provider also enforces a quota in tokens per minute
+(:class:`TokenQuota`): a call is admitted only if its prompt and output tokens,
+added to those of the calls admitted in the last 60 s, stay within the quota,
+so no 60-second window ever holds more (a provider reserves the output
+tokens a call may produce when it admits it).
+
 >>> bucket = TokenBucket(rate_per_s=1.0, burst=2)
 >>> [bucket.take(0.0), bucket.take(0.0), bucket.take(0.0), bucket.take(1.0)]
 [True, True, False, True]
@@ -23,6 +29,7 @@ simulation events at all.
 from __future__ import annotations
 
 import math
+from collections import deque
 from typing import TYPE_CHECKING
 
 from labkit.sim.codes import Reason
@@ -30,7 +37,7 @@ from labkit.sim.codes import Reason
 if TYPE_CHECKING:
     from labkit.sim.config import GatewayConfig
 
-__all__ = ["TokenBucket", "Gateway"]
+__all__ = ["TokenBucket", "TokenQuota", "Gateway"]
 
 
 class TokenBucket:
@@ -59,6 +66,36 @@ class TokenBucket:
             return True
         self.tokens = tokens
         return False
+
+
+class TokenQuota:
+    """At most ``per_minute`` tokens admitted in any window of ``window_s`` seconds.
+
+    >>> q = TokenQuota(per_minute=1000)
+    >>> [q.take(0.0, 600), q.take(1.0, 600), q.take(59.9, 400), q.take(60.0, 600)]
+    [True, False, True, True]
+    """
+
+    __slots__ = ("limit", "window_s", "log", "used")
+
+    def __init__(self, *, per_minute: float, window_s: float = 60.0):
+        if per_minute <= 0:
+            raise ValueError(f"per_minute must be > 0, got {per_minute}")
+        self.limit = per_minute
+        self.window_s = window_s
+        self.log: deque[tuple[float, int]] = deque()
+        self.used = 0            # tokens admitted in the window ending now
+
+    def take(self, now_s: float, tokens: int) -> bool:
+        """Admit a call of ``tokens`` tokens at ``now_s``; False when it would break the quota."""
+        log, start = self.log, now_s - self.window_s
+        while log and log[0][0] <= start:
+            self.used -= log.popleft()[1]
+        if self.used + tokens > self.limit:
+            return False
+        log.append((now_s, tokens))
+        self.used += tokens
+        return True
 
 
 class Gateway:

@@ -2,7 +2,10 @@
 
 Each preset is a mapping of knob overrides on top of the catalogue defaults.
 ``reference`` switches on every mechanism the simulator has, and is what
-the benchmark runs; keep it current as mechanisms are added.
+the benchmark runs; keep it current as mechanisms are added.  Token mode
+(``llm.enabled``) replaces the request-level replicas, so one run cannot hold
+both: ``reference-tokens`` is ``reference`` served token by token, with paged
+KV admission, prefix caching, per-token prices and a tokens-per-minute quota.
 """
 
 from __future__ import annotations
@@ -52,6 +55,32 @@ _PRESETS: dict[str, dict[str, Any]] = {
         "fault.outage_duration_s": 10.0, "retry.max_attempts": 4, "retry.timeout_ms": 500.0,
         "retry.backoff": "none", "retry.jitter": "none",
     },
+    "chat-assistant": {
+        "llm.enabled": True, "llm.scheduler": "continuous", "model.replicas": 2,
+        "load.rate_rps": 30.0, "load.duration_s": 120.0,
+        "load.prompt_tokens": 400, "load.output_tokens": 250, "load.output_tokens_cv": 0.8,
+        "load.shared_prefix_tokens": 200, "llm.prefix_cache": True,
+        "model.cost_per_call": 0.0, "budget.p95_ms": 5000.0, "budget.p99_ms": 10000.0,
+        "budget.ttft_p95_ms": 500.0, "budget.tpot_p95_ms": 50.0,
+    },
+    "static-batching": {
+        "llm.enabled": True, "llm.scheduler": "static", "model.replicas": 2,
+        "load.rate_rps": 30.0, "load.duration_s": 120.0,
+        "load.prompt_tokens": 400, "load.output_tokens": 250, "load.output_tokens_cv": 0.8,
+        "load.shared_prefix_tokens": 200, "llm.prefix_cache": True,
+        "model.cost_per_call": 0.0, "budget.p95_ms": 5000.0, "budget.p99_ms": 10000.0,
+        "budget.ttft_p95_ms": 500.0, "budget.tpot_p95_ms": 50.0,
+    },
+    "quota-bound": {
+        "llm.enabled": True, "model.replicas": 4, "load.rate_rps": 10.0,
+        "load.duration_s": 180.0, "load.prompt_tokens": 400, "load.output_tokens": 250,
+        "model.upstream_tpm": 200_000.0, "model.cost_per_call": 0.0,
+        "model.cost_per_1m_input_tokens": 2.5, "model.cost_per_1m_output_tokens": 10.0,
+        "model.cost_per_replica_hour": 0.0,
+        "retry.max_attempts": 3, "retry.base_ms": 500.0, "retry.cap_ms": 4000.0,
+        "fallback.chain": ("small_model", "safe_message"),
+        "budget.p95_ms": 5000.0, "budget.p99_ms": 10000.0, "budget.ttft_p95_ms": 500.0,
+    },
     "graceful-degradation": {
         "load.rate_rps": 40.0, "model.upstream_limit_rps": 25.0,
         "fault.slowdown_start_s": 20.0, "fault.slowdown_duration_s": 20.0,
@@ -61,6 +90,16 @@ _PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 
+# reference, served token by token (a copy: the dict above stays as it was).
+_PRESETS["reference-tokens"] = {
+    **_PRESETS["reference"],
+    "llm.enabled": True, "llm.kv_admission": "paged", "llm.prefix_cache": True,
+    "llm.kv_capacity_tokens": 40_000, "load.prompt_tokens": 400, "load.output_tokens": 150,
+    "load.shared_prefix_tokens": 200, "model.upstream_tpm": 2_000_000.0,
+    "model.cost_per_call": 0.0, "gateway.deadline_ms": 8000.0, "retry.timeout_ms": 5000.0,
+    "model.cancel_on_timeout": True, "budget.ttft_p95_ms": 500.0, "budget.tpot_p95_ms": 50.0,
+}
+
 PRESET_HELP: dict[str, str] = {
     "default": "The catalogue defaults: a steady service with headroom.",
     "reference": "Every mechanism switched on at once; what the benchmark runs.",
@@ -68,6 +107,14 @@ PRESET_HELP: dict[str, str] = {
     "cache-and-batch": "A cache and a dynamic batcher in front of the model.",
     "retry-storm": "A short outage under high load with immediate retries and no budget.",
     "graceful-degradation": "An upstream rate limit and a slowdown, with a fallback chain.",
+    "chat-assistant": "Token mode: a chat assistant on two GPU replicas, continuous batching, "
+                      "a cached system prompt.",
+    "static-batching": "chat-assistant with static batching: a batch runs until its longest "
+                       "answer ends.",
+    "quota-bound": "Token mode behind a hosted API whose tokens-per-minute quota bites: "
+                   "throttling, retries and fallbacks.",
+    "reference-tokens": "reference served token by token: every mechanism with paged KV, "
+                        "prefix caching, per-token prices and a token quota.",
 }
 
 #: Read-only view of the presets.

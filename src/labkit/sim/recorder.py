@@ -8,7 +8,10 @@ The recorder is the one place the simulation writes its outputs:
   attempts refused before reaching it;
 * the counters the components add to (cost by kind, retries, fallback calls,
   data-path calls, wasted work);
-* a sample of the replicas once a simulated second (:meth:`Recorder.sampler`).
+* a sample of the replicas once a simulated second (:meth:`Recorder.sampler`);
+* in token mode, each request's token counts and its answer's first-token
+  time and time per output token (:meth:`Recorder.token_call`), and a sample
+  of running sequences, KV use and tokens produced with the replica sample.
 
 :meth:`Recorder.result` freezes all of it, with the totals only the
 components know (served calls, replica-seconds, breaker openings), into the
@@ -17,20 +20,22 @@ immutable records a ``Result`` derives everything from.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from labkit.sim.result import ATTEMPT_DTYPE, RECORD_DTYPE, Result
+from labkit.sim.result import ATTEMPT_DTYPE, RECORD_DTYPE, TOKEN_DTYPE, Result
 
 if TYPE_CHECKING:
     import simpy
 
     from labkit.sim.load import Workload
-    from labkit.sim.replicas import ReplicaPool
+    from labkit.sim.replicas import Pool
     from labkit.sim.request import Request
+    from labkit.sim.tokenpool import Seq
 
 __all__ = ["Recorder"]
 
@@ -64,6 +69,34 @@ class Recorder:
         self.wasted_s = 0.0
         self.wasted_calls = 0
         self.autoscale_decisions = 0
+        self.tokens: np.ndarray | None = None        # token mode: rows of TOKEN_DTYPE
+        self.token_samples: list[tuple[float, int, float, int]] | None = None
+
+    def start_tokens(self, prompt: np.ndarray, output: np.ndarray) -> None:
+        """Token mode: every request's drawn prompt and output lengths, before the run."""
+        n = len(prompt)
+        tokens = np.zeros(n, dtype=TOKEN_DTYPE)
+        tokens["id"] = np.arange(n)
+        tokens["prompt_tokens"], tokens["output_tokens"] = prompt, output
+        self.tokens = tokens
+        self.token_samples = []
+        # per request, filled call by call: tokens in, tokens out, preemptions, and the
+        # answering call's first-token time, time per output token and prefix hit
+        self.token_cols: tuple[list[Any], ...] = (
+            [0] * n, [0] * n, [0] * n, [math.nan] * n, [math.nan] * n, [False] * n)
+
+    def token_call(self, request: Request, seq: Seq, answered: bool) -> None:
+        """Token mode: a model call of ``request`` completed (billed in full); when it
+        ``answered`` the request, its first-token time and time per token are the request's."""
+        rid = request.id
+        tin, tout, pre, first, tpot, hit = self.token_cols
+        tin[rid] += seq.prompt
+        tout[rid] += seq.out
+        pre[rid] += seq.preemptions
+        if answered:
+            first[rid] = seq.first_s
+            tpot[rid] = seq.tpot_s
+            hit[rid] = seq.hit
 
     def finish(self, req: Request, outcome: int, end: float, reason: int) -> None:
         """Write the request's one and only ending (``reason``: a Reason code)."""
@@ -81,7 +114,7 @@ class Recorder:
         self.attempts.append((request, attempt, start, end, result, batch_size, wait_s,
                               model_call))
 
-    def sampler(self, env: simpy.Environment, pool: ReplicaPool, horizon_s: float,
+    def sampler(self, env: simpy.Environment, pool: Pool, horizon_s: float,
                 arrivals: Any) -> Generator[Any, Any, None]:
         """A SimPy process: sample ``pool`` every simulated second until the run drains.
 
@@ -90,15 +123,17 @@ class Recorder:
         replicas are paid for until the model side has drained (a review
         queue that outlasts it does not keep them warm).
         """
-        samples = self.samples
+        samples, token_samples = self.samples, self.token_samples
         while True:
             samples.append((env.now, pool.queued, pool.provisioned, pool.ready, pool.busy))
+            if token_samples is not None:
+                token_samples.append((env.now, *pool.snapshot()))  # type: ignore[attr-defined]
             if env.now >= horizon_s and arrivals.done and not pool.queued and not pool.busy:
                 self.replica_seconds = pool.utilisation_integrals()
                 return
             yield env.timeout(1.0)
 
-    def result(self, *, scenario: Any, seed: int, pool: ReplicaPool, breaker_opens: int,
+    def result(self, *, scenario: Any, seed: int, pool: Pool, breaker_opens: int,
                job_cost: float) -> Result:
         """Freeze the run into a :class:`Result`.
 
@@ -137,6 +172,18 @@ class Recorder:
             "fallback_cost": self.fallback_cost, "steps_calls": dict(self.steps_calls),
             "autoscale_decisions": self.autoscale_decisions,
         }
+        tokens = token_samples = None
+        if self.tokens is not None:
+            tokens = self.tokens
+            tin, tout, pre, first, tpot, hit = self.token_cols
+            tokens["tokens_in"], tokens["tokens_out"], tokens["preemptions"] = tin, tout, pre
+            tokens["ttft_ms"] = (np.array(first) - w.arrival_s) * 1000.0
+            tokens["tpot_ms"] = np.array(tpot) * 1000.0
+            tokens["prefix_hit"] = hit
+            tokens.flags.writeable = False
+            token_samples = np.array(self.token_samples, dtype=float).reshape(-1, 4)
+            token_samples.flags.writeable = False
+            totals.update(pool.stats())  # type: ignore[attr-defined]
         return Result(scenario=scenario, seed=seed, records=rec, attempts=att, samples=samples,
-                      totals=totals)
+                      totals=totals, tokens=tokens, token_samples=token_samples)
 

@@ -25,13 +25,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 import simpy
 
 from labkit.sim.batcher import Batcher
 
-__all__ = ["SpeedProfile", "Call", "Batch", "ReplicaPool"]
+__all__ = ["SpeedProfile", "Call", "Batch", "ReplicaPool", "Pool"]
 
 
 class SpeedProfile:
@@ -68,6 +68,17 @@ class SpeedProfile:
             t = seg_end
         return math.inf  # pragma: no cover - the last segment is unbounded at speed 1
 
+    def work_done(self, start_s: float, end_s: float) -> float:
+        """Full-speed seconds of work done between ``start_s`` and ``end_s``."""
+        if self.constant:
+            return end_s - start_s
+        work = 0.0
+        for seg_start, seg_end, speed in self.segments:
+            lo, hi = max(seg_start, start_s), min(seg_end, end_s)
+            if hi > lo:
+                work += (hi - lo) * speed
+        return work
+
 
 class Call:
     """One piece of work for a pool, waiting or in service: a model call, a review.
@@ -77,7 +88,7 @@ class Call:
     """
 
     __slots__ = ("owner", "enq_s", "alive", "factor", "start_s", "end_s", "batch_size",
-                 "work_s", "closed", "attempt", "resume_at", "batch")
+                 "work_s", "closed", "attempt", "resume_at", "batch", "seq")
 
     def __init__(self, owner: Any, enq_s: float, factor: float):
         self.owner = owner
@@ -92,6 +103,7 @@ class Call:
         self.attempt = 0
         self.resume_at = 0
         self.batch: Batch | None = None  # the batch it is served in, once started
+        self.seq: Any = None    # token mode: its labkit.sim.tokenpool.Seq
 
 
 class Batch:
@@ -102,6 +114,29 @@ class Batch:
     def __init__(self, calls: list[Call]):
         self.calls = calls
         self.aborted = False
+
+
+class Pool(Protocol):
+    """What the engine, autoscaler, kill switch and recorder need of a pool of replicas:
+    :class:`ReplicaPool`, or token mode's :class:`~labkit.sim.tokenpool.TokenPool`."""
+
+    ready: int
+    busy: int
+    starting: int
+    served: int
+    wait_sum_s: float
+
+    @property
+    def provisioned(self) -> int: ...
+    @property
+    def queued(self) -> int: ...
+    def submit(self, call: Call) -> None: ...
+    def cancel(self, call: Call) -> None: ...
+    def abort(self, call: Call) -> bool: ...
+    def drain(self) -> list[Call]: ...
+    def utilisation_integrals(self) -> tuple[float, float]: ...
+    def add_replicas(self, count: int, cold_start_s: float) -> None: ...
+    def remove_replicas(self, count: int, keep_ready: int = 1) -> None: ...
 
 
 class ReplicaPool:

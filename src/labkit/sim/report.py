@@ -44,6 +44,19 @@ def format_report(result: Any, traces: list[dict[str, Any]] | None = None) -> st
         f"{cost['calls']:.4f}, replicas {cost['replicas']:.4f}, steps {cost['steps']:.4f}, "
         f"fallback {cost['fallback']:.4f}, jobs {cost['jobs']:.4f})",
     ]
+    if "ttft_ms" in s:   # token mode
+        ttft, tpot, tok = s["ttft_ms"], s["tpot_ms"], s["tokens"]
+        lines += [
+            f"ttft ms          mean {ttft['mean']:.1f}  p50 {ttft['p50']:.1f}  "
+            f"p95 {ttft['p95']:.1f}  p99 {ttft['p99']:.1f}",
+            f"tpot ms          mean {tpot['mean']:.2f}  p50 {tpot['p50']:.2f}  "
+            f"p95 {tpot['p95']:.2f}  p99 {tpot['p99']:.2f}",
+            f"tokens           input {tok['input']}  output {tok['output']}  "
+            f"({s['throughput_tokens_s']:.1f} output tokens/s)",
+            f"batching         {s['batch_seqs_mean']:.1f} sequences per decode iteration  "
+            f"KV use {s['kv_utilization_mean']:.3f}  preemptions {s['preemptions']}  "
+            f"prefix hits {s['prefix_hit_ratio']:.3f}",
+        ]
     for t in traces or []:
         lines += ["", f"trace of request {t['request']}: {t['outcome']}"
                   + (f" ({t['reason']})" if t["reason"] else "")
@@ -72,6 +85,13 @@ def format_html(result: Any) -> str:
                         f"retries {s['retries']:,})"),
         ("quality", f"{s['quality_mean']:.3f}"),
     ]
+    if "ttft_ms" in s:   # token mode
+        rows += [
+            ("TTFT ms", f"p50 {s['ttft_ms']['p50']:.1f} · p95 {s['ttft_ms']['p95']:.1f}"),
+            ("TPOT ms", f"p50 {s['tpot_ms']['p50']:.2f} · p95 {s['tpot_ms']['p95']:.2f}"),
+            ("tokens", f"input {s['tokens']['input']:,} · output {s['tokens']['output']:,} "
+                       f"({s['throughput_tokens_s']:,.1f}/s)"),
+        ]
     for name, b in s["budgets"].items():
         if b["judged"]:
             rows.append((f"budget {name}", f"{'PASS' if b['pass'] else 'FAIL'}: actual "

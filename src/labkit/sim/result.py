@@ -4,7 +4,11 @@ Everything is derived from two immutable numpy structured arrays:
 
 * ``records``: one row per request, with its one outcome;
 * ``attempts``: one row per attempt at the primary model (including attempts
-  refused before reaching it, flagged ``model_call = False``).
+  refused before reaching it, flagged ``model_call = False``);
+* in token mode (``llm.enabled``), ``tokens``: one row per request with its
+  prompt and output lengths, the tokens its model calls were billed for, and
+  the time to first token (TTFT, from arrival) and time per output token
+  (TPOT, the mean gap between its later tokens) of the call that answered it.
 
 The summary and the time series are computed from them on demand, so no
 quantity is counted twice in two places.  Latency percentiles are over
@@ -35,7 +39,8 @@ from labkit.sim.codes import (
     answering_fallback,
 )
 
-__all__ = ["Result", "RECORD_DTYPE", "ATTEMPT_DTYPE", "BUDGETS"]
+__all__ = ["Result", "RECORD_DTYPE", "ATTEMPT_DTYPE", "TOKEN_DTYPE", "BUDGETS",
+           "TOKEN_BUDGETS"]
 
 RECORD_DTYPE = np.dtype([
     ("id", "i8"), ("arrival_s", "f8"), ("end_s", "f8"), ("latency_ms", "f8"),
@@ -51,6 +56,12 @@ ATTEMPT_DTYPE = np.dtype([
     ("result", "u1"), ("batch_size", "u2"), ("wait_s", "f8"), ("model_call", "?"),
 ])
 
+TOKEN_DTYPE = np.dtype([
+    ("id", "i8"), ("prompt_tokens", "i8"), ("output_tokens", "i8"), ("tokens_in", "i8"),
+    ("tokens_out", "i8"), ("ttft_ms", "f8"), ("tpot_ms", "f8"), ("preemptions", "i4"),
+    ("prefix_hit", "?"),
+])
+
 #: Budget knob -> (summary metric, direction).
 BUDGETS: dict[str, tuple[str, str]] = {
     "p95_ms": ("latency_ms.p95", "max"),
@@ -58,7 +69,11 @@ BUDGETS: dict[str, tuple[str, str]] = {
     "cost_per_1k": ("cost.per_1k", "max"),
     "success_rate": ("success_rate", "min"),
     "quality": ("quality_mean", "min"),
+    "ttft_p95_ms": ("ttft_ms.p95", "max"),
+    "tpot_p95_ms": ("tpot_ms.p95", "max"),
 }
+#: The budgets judged only in token mode (their metrics exist only there).
+TOKEN_BUDGETS: frozenset[str] = frozenset({"ttft_p95_ms", "tpot_p95_ms"})
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,6 +86,9 @@ class Result:
     attempts: np.ndarray
     samples: np.ndarray          # columns t_s, queue_len, provisioned, ready, busy
     totals: dict[str, Any] = field(repr=False)
+    tokens: np.ndarray | None = field(default=None, repr=False)   # token mode only
+    token_samples: np.ndarray | None = field(default=None, repr=False)  # t_s, running,
+    #                                                    kv_tokens, tokens produced so far
 
     outcome_names = OUTCOMES
     reason_names = REASONS
@@ -157,9 +175,35 @@ class Result:
                 "jobs": t["job_cost"],
             },
         }
+        if self.tokens is not None:
+            summary.update(self._token_summary())
+            tokens = summary["tokens"]   # the token part of cost.calls
+            summary["cost"]["input_tokens"] = (tokens["input"]
+                                               * sc.model.cost_per_1m_input_tokens / 1e6)
+            summary["cost"]["output_tokens"] = (tokens["output"]
+                                                * sc.model.cost_per_1m_output_tokens / 1e6)
         summary["budgets"] = judge_budgets(summary, sc.budget)
         summary["all_budgets_pass"] = all(b["pass"] for b in summary["budgets"].values())
         return summary
+
+    def _token_summary(self) -> dict[str, Any]:
+        tok, t, sc = self.tokens, self.totals, self.scenario
+        assert tok is not None
+        answered = tok[~np.isnan(tok["ttft_ms"])]
+        tpot = answered["tpot_ms"][~np.isnan(answered["tpot_ms"])]
+        output = int(tok["tokens_out"].sum())
+        kv_denominator = t["kv_capacity"] * t["replica_seconds"]
+        return {
+            "ttft_ms": _percentiles(answered["ttft_ms"]),
+            "tpot_ms": _percentiles(tpot),
+            "tokens": {"input": int(tok["tokens_in"].sum()), "output": output},
+            "throughput_tokens_s": output / sc.load.duration_s,
+            "batch_seqs_mean": (t["seq_iters"] / t["decode_iters"] if t["decode_iters"]
+                                else 0.0),
+            "kv_utilization_mean": t["kv_token_s"] / kv_denominator if kv_denominator else 0.0,
+            "preemptions": int(t["preemptions"]),
+            "prefix_hit_ratio": t["prefix_hits"] / t["prefills"] if t["prefills"] else 0.0,
+        }
 
     # ---------------------------------------------------------- time series
     def timeseries(self, bucket_s: float = 1.0) -> dict[str, np.ndarray]:
@@ -198,6 +242,35 @@ class Result:
             out[f"p{q}_ms"] = _bucket_percentile(answered["latency_ms"], bidx, nb, q)
         out["cost"] = count(r["end_s"], r["cost"]) + (
             self.scenario.model.cost_per_replica_hour / 3600.0 * out["replicas"] * bucket_s)
+        if self.token_samples is not None:
+            out.update(self._token_series(nb, bucket_s))
+        return out
+
+    def _token_series(self, nb: int, bucket_s: float) -> dict[str, np.ndarray]:
+        """Output tokens produced per bucket; running sequences and KV tokens (last sample);
+        the p95 TTFT and TPOT of the answers that ended in it."""
+        ts = self.token_samples
+        assert ts is not None
+        idx = np.minimum((ts[:, 0] / bucket_s).astype(np.int64), nb - 1)
+        last = np.full(nb, -1, dtype=np.int64)
+        last[idx] = np.arange(len(ts))          # the last sample in each bucket
+        filled = np.maximum.accumulate(last)    # carried forward through empty buckets
+        out = {}
+        for col, name in ((1, "running_seqs"), (2, "kv_tokens")):
+            out[name] = np.where(filled >= 0, ts[np.maximum(filled, 0), col], 0.0)
+        # TTFT and TPOT of the requests the model answered, by the bucket they ended in
+        tok, r = self.tokens, self.records
+        assert tok is not None
+        has = ~np.isnan(tok["ttft_ms"])
+        bidx = np.minimum((r["end_s"][has] / bucket_s).astype(np.int64), nb - 1)
+        out["ttft_p95_ms"] = _bucket_percentile(tok["ttft_ms"][has], bidx, nb, 95)
+        has_tpot = has & ~np.isnan(tok["tpot_ms"])
+        bidx = np.minimum((r["end_s"][has_tpot] / bucket_s).astype(np.int64), nb - 1)
+        out["tpot_p95_ms"] = _bucket_percentile(tok["tpot_ms"][has_tpot], bidx, nb, 95)
+        # tokens produced by each bucket's edge (linear between samples), the rest at the end
+        produced = np.interp(np.arange(1, nb + 1) * bucket_s, ts[:, 0], ts[:, 3])
+        produced[-1] = self.totals["tokens_produced"]
+        out["tokens_out"] = np.diff(produced, prepend=0.0)
         return out
 
     # ------------------------------------------------------------- export
@@ -227,6 +300,8 @@ def judge_budgets(summary: dict[str, Any], budget: Any) -> dict[str, dict[str, A
     out = {}
     knob_values = budget.knob_values()
     for name, (metric, direction) in BUDGETS.items():
+        if name in TOKEN_BUDGETS and metric.split(".")[0] not in summary:
+            continue   # request mode: no token metrics to judge
         limit = getattr(budget, name)
         actual: Any = summary
         for part in metric.split("."):
@@ -258,6 +333,13 @@ def _bucket_percentile(values: np.ndarray, bucket: np.ndarray, n_buckets: int,
     base = starts[has]
     out[has] = sorted_values[base + lo] * (1 - frac) + sorted_values[base + hi] * frac
     return out
+
+
+def _percentiles(values: np.ndarray) -> dict[str, float]:
+    if not len(values):
+        return {"mean": 0.0, "p50": 0.0, "p95": 0.0, "p99": 0.0}
+    return {"mean": float(values.mean()), "p50": _pct(values, 50), "p95": _pct(values, 95),
+            "p99": _pct(values, 99)}
 
 
 def _pct(values: np.ndarray, q: float) -> float:

@@ -41,6 +41,7 @@ from labkit.sim.config import (
     GatewayConfig,
     GuardrailConfig,
     KillConfig,
+    LLMConfig,
     LoadConfig,
     ModelConfig,
     RerankConfig,
@@ -50,6 +51,7 @@ from labkit.sim.config import (
     StepsConfig,
     WorldConfig,
 )
+from labkit.sim.tokens import check_token_mode
 
 __all__ = ["Scenario", "CONFIG_CLASSES", "CATALOGUE"]
 
@@ -71,6 +73,7 @@ class Scenario(ConfigSet):
     steps: StepsConfig = field(default_factory=StepsConfig)
     batch: BatchConfig = field(default_factory=BatchConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    llm: LLMConfig = field(default_factory=LLMConfig)
     autoscale: AutoscaleConfig = field(default_factory=AutoscaleConfig)
     fault: FaultConfig = field(default_factory=FaultConfig)
     retry: RetryConfig = field(default_factory=RetryConfig)
@@ -102,6 +105,8 @@ class Scenario(ConfigSet):
             raise KnobError(f"load.spike_start_s must be < load.duration_s "
                             f"({load.duration_s:g}) for a spike pattern, got "
                             f"{load.spike_start_s:g}")
+        if self.llm.enabled:
+            check_token_mode(self.llm, load)
 
 
 #: One frozen config class per component, in catalogue order.

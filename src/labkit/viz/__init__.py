@@ -33,6 +33,14 @@ from labkit.viz.outcomes import outcomes_figure, update_outcomes
 from labkit.viz.path import path_figure, path_flows, update_path
 from labkit.viz.scorecard import scorecard_figure, scorecard_rows, update_scorecard
 from labkit.viz.sweep import sweep_figure, sweep_points
+from labkit.viz.tokens import (
+    kv_figure,
+    token_cost_figure,
+    ttft_tpot_figure,
+    update_kv,
+    update_token_cost,
+    update_ttft_tpot,
+)
 
 __all__ = [
     "View", "VIEWS", "ALL_VIEWS",
@@ -42,6 +50,8 @@ __all__ = [
     "update_amplification", "scorecard_figure", "update_scorecard", "scorecard_rows",
     "compare_figure", "update_compare", "compare_rows", "sweep_figure", "sweep_points",
     "OUTCOME_COLORS", "SERIES_COLORS",
+    "TOKEN_VIEWS", "ttft_tpot_figure", "update_ttft_tpot", "kv_figure", "update_kv",
+    "token_cost_figure", "update_token_cost",
 ]
 
 
@@ -70,6 +80,17 @@ VIEWS: dict[str, View] = {v.name: v for v in (
          update=update_amplification),
     View(name="scorecard", title="Budget scorecard", build=scorecard_figure,
          update=update_scorecard),
+)}
+
+#: Token mode's single-run views (they need a run with ``llm.enabled``); not yet offered by
+#: the panels, which show :data:`VIEWS`.
+TOKEN_VIEWS: dict[str, View] = {v.name: v for v in (
+    View(name="tokens", title="TTFT and TPOT against their budgets", build=ttft_tpot_figure,
+         update=update_ttft_tpot),
+    View(name="kv", title="Running sequences and KV-cache use", build=kv_figure,
+         update=update_kv),
+    View(name="token_cost", title="Token cost breakdown", build=token_cost_figure,
+         update=update_token_cost),
 )}
 
 #: Every view a panel accepts: the single-run views plus ``compare``.

@@ -11,6 +11,9 @@ outside its model with a ValueError naming the argument, the rule and the value.
 - ``caches``: Zipf popularity, Che's approximation for LRU, FIFO, TTL timers, the static bound.
 - ``control``: dynamic batching, the token bucket, retries and backoff, retry budgets,
   adaptive throttling, metastable bands, the Kubernetes HPA rule.
+- ``llm``: token-level serving of a language model: prefill and decode roofline times, the
+  KV-cache capacity, an uncontended request's TTFT, TPOT and latency, the concurrency bound of
+  KV reservation and the saturated cohort throughput it implies.
 
 Import everything from here: ``from labkit.sim.theory import mmc, che_lru_hit_ratio``.
 
@@ -42,6 +45,15 @@ from .control import (
     retry_budget_amplification,
     token_bucket_max_admissions,
 )
+from .llm import (
+    LLMRequestTimes,
+    LLMStepTimes,
+    kv_capacity_tokens,
+    llm_step_times,
+    reserve_max_seqs,
+    saturated_cohort_tokens_s,
+    uncontended_llm_request,
+)
 from .queues import (
     MAX_SERVERS,
     QueueMetrics,
@@ -69,4 +81,6 @@ __all__ = [
     "token_bucket_max_admissions", "expected_attempts", "layered_attempts", "metastable_band",
     "backoff_bounds_ms", "adaptive_throttle_probability", "retry_budget_amplification",
     "hpa_desired_replicas",
+    "LLMStepTimes", "LLMRequestTimes", "llm_step_times", "kv_capacity_tokens",
+    "uncontended_llm_request", "reserve_max_seqs", "saturated_cohort_tokens_s",
 ]

@@ -130,3 +130,15 @@ def test_the_learners_kernel_never_saw_a_check(judged):
         assert secret not in history, secret                    # no check, probe or export code
     checks = [i for i, c in enumerate(CELLS) if c.metadata.get("nbgrader", {}).get("grade")]
     assert all(learner_view[i] == [] for i in checks)          # nothing ran there
+
+
+def test_bind_code_is_one_line_that_leaves_only_the_current_answers():
+    from labkit.course.judge import bind_code
+
+    first, second = bind_code({"q1_answer": "B", "q2": [1, 2.5]}), bind_code({"q3": None})
+    assert first.count("\n") == 1 and first.endswith("\n")
+    namespace: dict = {}
+    exec(first + "seen = (q1_answer, q2)", namespace)
+    assert namespace["seen"] == ("B", [1, 2.5])
+    exec(second, namespace)
+    assert namespace["q3"] is None and "q1_answer" not in namespace and "q2" not in namespace

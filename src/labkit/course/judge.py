@@ -46,10 +46,11 @@ _BOUND = "__labkit_bound"
 
 
 def bind_code(answers: dict[str, Any]) -> str:
-    """Code that makes exactly ``answers`` the answer names of the next check (nothing else)."""
+    """One line that makes exactly ``answers`` the answer names of the check after it (the
+    previous check's names are removed first), so a check is one execution in the judge."""
     text = json.dumps(answers)
-    return (f"[globals().pop(__n, None) for __n in globals().pop({_BOUND!r}, [])]\n"
-            f"globals().update(__import__('json').loads({text!r}))\n"
+    return (f"[globals().pop(__n, None) for __n in globals().pop({_BOUND!r}, [])]; "
+            f"globals().update(__import__('json').loads({text!r})); "
             f"{_BOUND} = {sorted(answers)!r}\n")
 
 
@@ -93,8 +94,7 @@ class TrustedJudge(SandboxedExecute):
                 cell.outputs = [_not_recorded({"answers": "the answers are too large"})]
                 continue
             cell.metadata.setdefault("labkit", {})["answers"] = copy.deepcopy(export["answers"])
-            cells.append(new_code_cell(bind_code(export["answers"])))
-            cells.append(new_code_cell(cell.source))
+            cells.append(new_code_cell(bind_code(export["answers"]) + cell.source))
             targets.append((index, len(cells) - 1))
         if not targets:
             return nb, resources

@@ -23,10 +23,10 @@ from labkit.labs.lab2.scenarios import (
     CAPACITY_SCENARIO,
     MACHINES,
     PEAK_OPTIONS,
-    PEAK_SCENARIO,
-    SCALING_TASK,
     STORM_LIMITS,
     audit_case,
+    peak_scenario,
+    scaling_task,
 )
 from labkit.sim import Result, codes, simulate, theory
 from labkit.sim.scenario import CATALOGUE
@@ -88,9 +88,11 @@ def scaling_options(rate_rps: float = 60.0, seed: int = 1) -> list[dict[str, Any
     return rows
 
 
-def cheapest_fleet(task: Mapping[str, Any] | None = None) -> tuple[str, int, float]:
-    """(machine, replicas, $/hour) of the cheapest fleet that meets the task's p95 (M/M/c)."""
-    t = dict(SCALING_TASK if task is None else task)
+def cheapest_fleet(task: Mapping[str, Any] | None = None, *,
+                   learner: str | None = None) -> tuple[str, int, float]:
+    """(machine, replicas, $/hour) of the cheapest fleet that meets the task's p95 (M/M/c);
+    the task is ``learner``'s task 1 unless given.  The grader's reference: never shown."""
+    t = dict(scaling_task(learner=learner) if task is None else task)
     best: tuple[str, int, float] | None = None
     for machine, spec in MACHINES.items():
         try:
@@ -219,9 +221,11 @@ def cost_per_day(result: Result) -> float:
 
 
 def peak_table(seed: int = 1, options: Mapping[str, Mapping[str, Any]] | None = None,
-               scenario: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Each strategy on the spike: cost per day, mean replicas, success and p95."""
-    sc = dict(PEAK_SCENARIO if scenario is None else scenario)
+               scenario: Mapping[str, Any] | None = None, *,
+               learner: str | None = None) -> list[dict[str, Any]]:
+    """Each strategy on the spike (``learner``'s activity 4 unless ``scenario`` is given):
+    cost per day, mean replicas, success and p95."""
+    sc = dict(peak_scenario(learner=learner) if scenario is None else scenario)
     rows = []
     for label, knobs in (options or PEAK_OPTIONS).items():
         res = simulate({**sc, **knobs}, seed=seed)
@@ -264,9 +268,10 @@ def drill_truth(result: Result, request_id: int) -> dict[str, Any]:
             "leaks": int(result.summary["leaks"])}
 
 
-def audit_run(seed: int) -> Result:
-    """The drill as it should run, with the kill switch thrown when ``seed`` says."""
-    return simulate({**AUDIT_SCENARIO, **audit_case(seed)}, seed=seed)
+def audit_run(seed: int, *, learner: str | None = None) -> Result:
+    """The drill as it should run, with the kill switch thrown when ``seed`` (and the
+    learner's numbers) say."""
+    return simulate({**AUDIT_SCENARIO, **audit_case(seed, learner=learner)}, seed=seed)
 
 
 def audit_requests(result: Result) -> list[int]:

@@ -121,6 +121,36 @@ def test_structure_tags_and_grade_ids():
         assert not cell.get("outputs"), "the source must be committed with outputs cleared"
 
 
+def test_multiple_choice_options_are_parallel_and_the_key_is_not_the_longest():
+    """Issue 15's rules, for this lab: longest option <= 2x the shortest, the key is never the
+    unique longest option, and the keys are spread over the letters."""
+    import ast
+
+    nb = nbformat.read(SOURCE, as_version=4)
+    keys = {}
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        found = re.search(r'q(\d+)_answer = "([A-D])"', cell.source)
+        if meta.get("solution") and found:
+            keys[f"Q{found.group(1)}"] = found.group(2)
+    items = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "MultipleChoice(\"" not in cell.source:
+            continue
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "MultipleChoice":
+                qid = node.args[0].value
+                options = ast.literal_eval(node.args[2])
+                sizes = {k: len(v) for k, v in options.items()}
+                assert max(sizes.values()) <= 2 * min(sizes.values()), (qid, sizes)
+                longest = [k for k, n in sizes.items() if n == max(sizes.values())]
+                assert longest != [keys[qid]], f"{qid}: the key is the unique longest option"
+                items += 1
+    assert items == 6
+    per_letter = [list(keys.values()).count(letter) for letter in "ABCD"]
+    assert max(per_letter) <= 2, keys
+
+
 def test_release_hides_answers_and_runs_until_the_first_unanswered_task():
     text = RELEASE.read_text(encoding="utf-8")
     for secret in ("2501", "2705", "fleets.append", "window[(len"):   # hidden seeds, solutions
@@ -167,7 +197,7 @@ WRONG = [
     pytest.param("cp_q7_answer", "q7_answer = v7.rate_rps * (v7.attempts - 1)", "cp_q7_check",
                  "not the expected number", id="q7-counts-retries-only"),
     pytest.param("cp_q8_answer", 'q8_answer = "C"', "cp_q8_check", "retry policy", id="q8"),
-    pytest.param("cp_q9_answer", 'q9_answer = "D"', "cp_q9_check", "planned worse answer",
+    pytest.param("cp_q9_answer", 'q9_answer = "C"', "cp_q9_check", "planned worse answer",
                  id="q9"),
 ]
 

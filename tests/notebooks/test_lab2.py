@@ -92,6 +92,21 @@ def test_every_check_cell_confirms_what_it_recorded(source_run):
                 f"{meta['grade_id']} printed no confirmation: {text!r}")
 
 
+def test_every_activity_opens_with_a_prediction_shown_beside_its_result(source_run):
+    nb, _, _ = source_run
+    ids = [c.get("id") for c in nb.cells]
+    for n in range(1, 8):
+        ask, show = ids.index(f"lab2-a{n}-predict"), ids.index(f"lab2-a{n}-beside")
+        activity = max(i for i, c in enumerate(nb.cells[:ask + 1])
+                       if "activity" in c.metadata.get("tags", []))
+        runs = [c for c in nb.cells[activity + 1:ask] if c.cell_type == "code"]
+        assert runs == [], f"activity {n} runs code before its prediction"
+        assert f'prediction_{n} = ""' in nb.cells[ask].source
+        shown = nb.cells[show].outputs[0]["data"]["text/markdown"]
+        assert "you predicted" in shown and "(no prediction written)" in shown, shown
+        assert "nbgrader" not in nb.cells[ask].metadata   # predictions are not marked
+
+
 def test_structure_tags_and_grade_ids():
     nb = nbformat.read(SOURCE, as_version=4)
     tags = [t for c in nb.cells for t in c.metadata.get("tags", [])]

@@ -48,6 +48,7 @@ from labkit.labs.lab2.analysis import (
                                        audit_requests,
                                        audit_run,
                                        batching_table,
+                                       beside,
                                        budget_rows,
                                        cost_graph,
                                        cost_per_day,
@@ -133,6 +134,7 @@ __all__ = [
     "audit_requests", "collect_audit_answers", "judge_audit_answers",
     "judge_q7", "design_data", "design_problems",
     "JUDGES", "VARIANTS", "variants", "knob_answer_problems", "budget_rows", "table", "panel",
+    "beside",
 ]
 
 #: check cell (grade_id) -> the draw of its numbers, for tools that list or test variants

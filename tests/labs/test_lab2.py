@@ -286,6 +286,9 @@ def test_autoscale_every_row_has_its_own_answers(row):
 
 
 def test_q7_counts_every_attempt_of_the_learners_storm():
+    products = [r * a for r in V.Q7_RATES_RPS for a in V.Q7_ATTEMPTS]
+    assert len(set(products)) == len(products)   # different numbers, a different answer
+    assert max(V.Q7_RATES_RPS) < 50              # below capacity: the storm is the retries
     for who in ("ada", "grace", "alan"):
         v = V.q7(learner=who)
         assert lab2.judge_q7(v.rate_rps * v.attempts, seeds=[1], learner=who) == []

@@ -46,8 +46,9 @@ AUTOSCALE_CASES: tuple[tuple[int, float, float, float], ...] = (
 FAULT_SHIFTS_S: tuple[float, ...] = (-5.0, 0.0, 5.0)
 #: Task 7: when the learner's drill throws the kill switch (s).
 DRILL_KILL_TIMES_S: tuple[float, ...] = (22.0, 26.0, 30.0, 34.0, 38.0)
-#: Q7: offered load (requests/s) and attempts per request.
-Q7_RATES_RPS: tuple[int, ...] = (24, 28, 32, 36, 40)
+#: Q7: offered load (requests/s) and attempts per request; every product differs, so no two
+#: learners with different numbers share an answer.
+Q7_RATES_RPS: tuple[int, ...] = (22, 26, 34, 38)
 Q7_ATTEMPTS: tuple[int, ...] = (3, 4, 5)
 
 

@@ -1,6 +1,7 @@
 """Every lab judge keeps the labs' contract (``labkit.labs.common``).
 
-* one signature: ``judge(answer, *, seeds) -> list[str]``;
+* one signature: ``judge(answer, *, seeds) -> list[str]``, and for a lab whose tasks have
+  numbers of their own per learner, ``learner=None`` (whose numbers to judge against);
 * an answer of the wrong form is a problem in words, never an exception; no seeds at all is
   the notebook author's mistake and raises;
 * no message names an answer that passes: over a grid of wrong answers, no value of a passing
@@ -19,6 +20,7 @@ import pytest
 
 from labkit.labs import common, lab1, lab2, lab3
 from labkit.labs.lab1.analysis import fewest_reviewers
+from labkit.labs.lab2 import variants as lab2_variants
 from labkit.labs.lab2.analysis import cheapest_fleet
 from labkit.monitor import best_threshold_for_cost
 
@@ -31,6 +33,9 @@ EXTRA_JUDGES = {"lab2.scaling_budget": lab2.judge_scaling_budget}
 def test_every_judge_has_the_one_signature(name):
     judge = {**ALL_JUDGES, **EXTRA_JUDGES}[name]
     params = list(inspect.signature(judge).parameters.values())
+    if params and params[-1].name == "learner":     # a lab with per-learner numbers
+        last = params.pop()
+        assert last.kind == inspect.Parameter.KEYWORD_ONLY and last.default is None, name
     assert [(p.name, p.kind) for p in params] == [
         ("answer", inspect.Parameter.POSITIONAL_OR_KEYWORD),
         ("seeds", inspect.Parameter.KEYWORD_ONLY)], name
@@ -170,43 +175,104 @@ def test_lab1_explain_never_names_what_the_trail_records():
     assert judge(_explain, seeds=seeds) == []
 
 
-def test_lab2_scaling_never_names_the_cheapest_fleet():
-    machine, n, price = cheapest_fleet()
+def _learner_for(draw, **values) -> str:
+    for i in range(5000):
+        if dict(draw(learner=f"grid-{i}").values) == values:
+            return f"grid-{i}"
+    raise AssertionError(values)
+
+
+def _as(judge, who):
+    def judged(answer, *, seeds):
+        return judge(answer, seeds=seeds, learner=who)
+    return judged
+
+
+@pytest.mark.parametrize("case", lab2_variants.SCALING_CASES)
+def test_lab2_scaling_never_names_the_cheapest_fleet(case):
+    who = _learner_for(lab2_variants.scaling, rate_rps=case[0], p95_ms=case[1])
+    machine, n, price = cheapest_fleet(learner=who)
     right = {"machine": machine, "replicas": n}
-    wrong = [{"machine": m, "replicas": r} for m in ("standard", "large")
-             for r in (1, 3, 4, 6, 8, 12, 30) if (m, r) != (machine, n)]
-    _check_grid(lab2.judge_scaling, passing=[right], wrong=wrong, seeds=[11],
-                reference=[n, price])
+    wrong = [{"machine": m, "replicas": r} for m in ("standard", "large")   # (a message may
+             for r in (1, 3, 4, 5, 6, 7, 8, 9, 12, 30) if r not in (n, price)]   # own n)
+    _check_grid(_as(lab2.judge_scaling, who), passing=[right], wrong=wrong, seeds=[11],
+                reference=[n, price], stated=[case[1]])
+    _check_grid(_as(lab2.judge_scaling_budget, who), passing=[right], seeds=[11],
+                wrong=[w for w in wrong if lab2.judge_scaling_budget(w, seeds=[11], learner=who)],
+                reference=[n, price], stated=[case[1]])
 
 
-def test_lab2_knob_tasks_never_name_a_passing_setting():
-    cache = {"cache.enabled": True, "cache.capacity_items": 5000, "cache.ttl_s": 12.0,
+@pytest.mark.parametrize("row", range(len(lab2_variants.AUTOSCALE_CASES)))
+def test_lab2_autoscale_and_q7_never_name_the_numbers(row):
+    import math
+
+    current, target, cold, interval = lab2_variants.AUTOSCALE_CASES[row]
+    who = _learner_for(lab2_variants.autoscale, current=current, target=target,
+                       cold_start_s=cold, interval_s=interval)
+    right = {"hpa_desired": math.ceil(current / target),
+             "first_relief_s": lab2.first_relief_s(learner=who)}
+    wrong = [{**right, "hpa_desired": h} for h in (1, 3, 4, 5, 6, 7, 8, 12)
+             if h != right["hpa_desired"]]
+    wrong += [{**right, "first_relief_s": t} for t in (0, 5, 10, 15, 20, 30, 40)
+              if abs(t - right["first_relief_s"]) > 1]
+    _check_grid(_as(lab2.judge_autoscale, who), passing=[right], wrong=wrong, seeds=[11],
+                reference=list(right.values()))
+    v = lab2_variants.q7(learner=who)
+    _check_grid(_as(lab2.judge_q7, who), passing=[v.rate_rps * v.attempts], seeds=[11],
+                wrong=[v.rate_rps, v.rate_rps * (v.attempts - 1), v.rate_rps * (v.attempts + 1),
+                       50, 0], reference=[v.rate_rps * v.attempts])
+
+
+CACHE_TTLS = (10.0, 22.0, 46.0)          # each row's reference TTL (tests/labs/test_lab2.py)
+GATES = ({"rerank.enabled": False}, {"rerank.run_fraction": 0.55}, {"rerank.run_fraction": 0.87})
+
+
+@pytest.mark.parametrize("row", range(3))
+def test_lab2_knob_tasks_never_name_a_passing_setting(row):
+    change, cost = lab2_variants.CACHE_CASES[row]
+    who = _learner_for(lab2_variants.cache_batch, content_change_s=change, cost_per_1k=cost)
+    cache = {"cache.enabled": True, "cache.capacity_items": 5000, "cache.ttl_s": CACHE_TTLS[row],
              "batch.max_size": 8, "batch.max_wait_ms": 10.0}
-    _check_grid(lab2.judge_cache_batch, passing=[cache], seeds=[11],
-                base=lab2.CACHE_BATCH_TASK,
-                wrong=[{}, {**cache, "cache.ttl_s": 0.0}, {**cache, "batch.max_size": 1},
-                       {**cache, "cache.enabled": False}, {"cache.enabled": True}])
-    _check_grid(lab2.judge_multiplier, passing=[{"rerank.enabled": False},
-                                                {"rerank.run_fraction": 0.2}],
-                seeds=[11], base=lab2.MULTIPLIER_SCENARIO,
-                wrong=[{}, {"retrieval.run_fraction": 0.5}, {"rerank.run_fraction": 0.9},
-                       {"rerank.enabled": False, "retry.max_attempts": 1}])
-    drill = {"kill.at_s": 30.0, "fallback.chain": ("small_model", "safe_message"),
+    _check_grid(_as(lab2.judge_cache_batch, who), passing=[cache], seeds=[11],
+                base=lab2.cache_batch_task(learner=who), stated=[cost],
+                wrong=[{}, *([{**cache, "cache.ttl_s": 0.0}] if change < 240 else []),   # (rarely
+                       {**cache, "batch.max_size": 1},                   # changed: no TTL is fine)
+                       {**cache, "cache.enabled": False}, {"cache.enabled": True},
+                       *({**cache, "cache.ttl_s": t} for t in CACHE_TTLS if t != CACHE_TTLS[row])])
+    gain, quality, cost3 = lab2_variants.MULTIPLIER_CASES[row]
+    who3 = _learner_for(lab2_variants.multiplier, rerank_gain=gain, quality=quality,
+                        cost_per_1k=cost3)
+    _check_grid(_as(lab2.judge_multiplier, who3), passing=[GATES[row]], seeds=[11],
+                base=lab2.multiplier_scenario(learner=who3), stated=[quality, cost3],
+                wrong=[{}, {"retrieval.run_fraction": 0.5},
+                       {"rerank.enabled": False, "retry.max_attempts": 1},
+                       *(g for g in GATES if g != GATES[row])])
+
+
+@pytest.mark.parametrize("kill", lab2_variants.DRILL_KILL_TIMES_S)
+def test_lab2_drill_never_names_a_passing_setting(kill):
+    who = _learner_for(lab2_variants.drill, kill_at_s=kill, shift_s=0.0)
+    drill = {"kill.at_s": kill, "fallback.chain": ("small_model", "safe_message"),
              "audit.enabled": True, "retrieval.permission_check": True}
-    _check_grid(lab2.judge_drill, passing=[drill], seeds=[11], base=lab2.DRILL_SCENARIO,
-                wrong=[{"kill.at_s": 30.0}, {**drill, "fallback.chain": ()},
+    _check_grid(_as(lab2.judge_drill, who), passing=[drill], seeds=[11], base=lab2.DRILL_SCENARIO,
+                wrong=[{"kill.at_s": kill}, {**drill, "fallback.chain": ()},
                        {**drill, "audit.enabled": False},
                        {**drill, "retrieval.permission_check": False},
-                       {k: v for k, v in drill.items() if k != "kill.at_s"}])
+                       {k: v for k, v in drill.items() if k != "kill.at_s"},
+                       *({**drill, "kill.at_s": k} for k in lab2_variants.DRILL_KILL_TIMES_S
+                         if k != kill)])
 
 
-def test_lab2_resilience_tasks_never_name_a_passing_policy():
+@pytest.mark.parametrize("shift", lab2_variants.FAULT_SHIFTS_S)
+def test_lab2_resilience_tasks_never_name_a_passing_policy(shift):
+    who5 = _learner_for(lab2_variants.storm, shift_s=shift)
+    who6 = _learner_for(lab2_variants.degrade, shift_s=shift)
     retry = {"retry.max_attempts": 3, "retry.timeout_ms": 1000.0,
              "retry.on": ("error", "timeout"), "retry.backoff": "exponential",
              "retry.base_ms": 100.0, "retry.cap_ms": 1000.0, "retry.jitter": "full",
              "retry.budget_ratio": 0.1, "breaker.enabled": True, "breaker.open_s": 2.0,
              "breaker.half_open_calls": 3, "gateway.deadline_ms": 3000.0}
-    _check_grid(lab2.judge_retry_policy, passing=[retry], seeds=[11],
+    _check_grid(_as(lab2.judge_retry_policy, who5), passing=[retry], seeds=[11],
                 base=lab2.STORM_SCENARIO, stated=["exponential"],   # "exponential backoff"
                 wrong=[{}, {**retry, "retry.jitter": "none"}, {**retry, "breaker.enabled": False},
                        {**retry, "breaker.open_s": 30.0, "breaker.half_open_calls": 5},
@@ -216,33 +282,35 @@ def test_lab2_resilience_tasks_never_name_a_passing_policy():
                "retry.max_attempts": 2, "retry.on": ("error", "timeout"),
                "retry.timeout_ms": 400.0, "retry.backoff": "exponential",
                "retry.jitter": "full", "breaker.enabled": True, "gateway.deadline_ms": 1500.0}
-    _check_grid(lab2.judge_degradation, passing=[degrade], seeds=[11],
+    _check_grid(_as(lab2.judge_degradation, who6), passing=[degrade], seeds=[11],
                 base=lab2.DEGRADE_SCENARIO,
                 wrong=[{}, {**degrade, "fallback.chain": ("safe_message",)},
                        {**degrade, "fallback.chain": ("stale_cache", "safe_message")},
                        {**degrade, "cache.enabled": False}, {**degrade, "breaker.enabled": False}])
 
 
-def test_lab2_audit_answers_never_name_what_the_trail_records():
+@pytest.mark.parametrize("shift", lab2_variants.FAULT_SHIFTS_S)
+def test_lab2_audit_answers_never_name_what_the_trail_records(shift):
     seeds = [11, 12]
+    who = _learner_for(lab2_variants.drill, kill_at_s=30.0, shift_s=shift)
 
     def copied(result, rid):
         return {**lab2.drill_truth(result, rid), "data_snapshot": "retrieval-index@0s",
                 "answered_by": "nobody", "primary_calls_after_kill": 99}
 
-    given = lab2.collect_audit_answers(copied, seeds=seeds)
-    problems = lab2.judge_audit_answers(given, seeds=seeds)
+    given = lab2.collect_audit_answers(copied, seeds=seeds, learner=who)
+    problems = lab2.judge_audit_answers(given, seeds=seeds, learner=who)
     assert problems
     text = "\n".join(problems)
     for seed in seeds:
-        res = lab2.audit_run(seed)
+        res = lab2.audit_run(seed, learner=who)
         for rid in lab2.audit_requests(res):
             truth = lab2.drill_truth(res, rid)
             assert not _named(truth["answered_by"], text)
             if truth["data_snapshot"] != "retrieval-index@0s":
                 assert not _named(truth["data_snapshot"], text)
-    right = lab2.collect_audit_answers(lab2.drill_truth, seeds=seeds)
-    assert lab2.judge_audit_answers(right, seeds=seeds) == []
+    right = lab2.collect_audit_answers(lab2.drill_truth, seeds=seeds, learner=who)
+    assert lab2.judge_audit_answers(right, seeds=seeds, learner=who) == []
 
 
 def test_lab3_tasks_never_name_a_passing_answer():

@@ -2,7 +2,10 @@
 messages that say where to look; the tables agree with theory where theory applies.
 
 Seeds here (31..35 and friends) are neither the notebook's visible seeds nor its hidden ones,
-so these tests also show the tasks are robust to seeds in general.
+so these tests also show the tasks are robust to seeds in general.  Tasks with numbers of their
+own per learner are tested on every row of their variant list (``labkit.labs.lab2.variants``):
+the reference answer of the row passes on the notebook's hidden seeds, and the reference of every
+other row (a copied answer) fails.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import pytest
 
 from labkit.checkpoints import CheckpointError
 from labkit.labs import lab2
+from labkit.labs.lab2 import variants as V
+from labkit.labs.lab2.analysis import cheapest_fleet
 from labkit.sim import simulate, theory
 
 SEEDS = (31, 32, 33)
@@ -30,8 +35,24 @@ REF_DEGRADE = {"fallback.chain": ("small_model", "stale_cache", "safe_message"),
                "retry.jitter": "full", "breaker.enabled": True, "gateway.deadline_ms": 1500.0}
 REF_DRILL = {"kill.at_s": 30.0, "fallback.chain": ("small_model", "safe_message"),
              "audit.enabled": True, "retrieval.permission_check": True}
-#: Seeds whose storm cases are: 5 s at 30 s, 8 s at 25 s, 10 s at 30 s.
+#: Seeds whose storm cases are: 5 s at 30 s, 8 s at 25 s, 10 s at 30 s (for a learner whose
+#: faults are not shifted).
 STORM_SEEDS = (31, 32, 34)
+
+
+def learner_for(draw, **values) -> str:
+    """A learner id whose draw has exactly ``values``."""
+    for i in range(5000):
+        who = f"test-{i}"
+        if dict(draw(learner=who).values) == values:
+            return who
+    raise AssertionError(f"no learner draws {values}")
+
+
+#: learners whose faults are not shifted and whose drill kills at 30 s (the old fixed numbers)
+UNSHIFTED = learner_for(V.storm, shift_s=0.0)
+UNSHIFTED_6 = learner_for(V.degrade, shift_s=0.0)
+DRILL_30 = learner_for(V.drill, kill_at_s=30.0, shift_s=0.0)
 
 
 # --------------------------------------------------------------------- activity 1
@@ -62,19 +83,37 @@ def fleet(machine, replicas):
     return {"machine": machine, "replicas": replicas}
 
 
-def test_scaling_judge():
-    from labkit.labs.lab2.analysis import cheapest_fleet
+HIDDEN_1 = (2101, 2102, 2103, 2104, 2105)
+#: each row's cheapest fleet (M/M/c), in the order of V.SCALING_CASES
+FLEETS = [("large", 4), ("large", 5), ("large", 6), ("standard", 5), ("standard", 7),
+          ("standard", 9)]
 
-    assert lab2.judge_scaling(fleet("large", 5), seeds=SEEDS) == []
-    assert cheapest_fleet() == ("large", 5, 25.0)
-    over = lab2.judge_scaling(fleet("large", 6), seeds=SEEDS)
-    assert over == ["6 x large costs $30/h, and a cheaper fleet also meets the budget: compare "
-                    "the price per hour of the smallest fleet of each machine that holds it "
-                    "(theory.min_replicas_for_p95)"]
-    assert lab2.judge_scaling_budget(fleet("large", 6), seeds=SEEDS) == []
-    out = lab2.judge_scaling(fleet("standard", 30), seeds=SEEDS[:1])
+
+@pytest.mark.parametrize("row", range(len(V.SCALING_CASES)))
+def test_scaling_every_row_has_its_own_fleet(row):
+    rate, budget = V.SCALING_CASES[row]
+    who = learner_for(V.scaling, rate_rps=rate, p95_ms=budget)
+    machine, n = FLEETS[row]
+    assert cheapest_fleet(learner=who)[:2] == (machine, n)
+    assert lab2.judge_scaling(fleet(machine, n), seeds=HIDDEN_1 + SEEDS, learner=who) == []
+    fewer = lab2.judge_scaling(fleet(machine, n - 1), seeds=HIDDEN_1, learner=who)
+    assert fewer and "over the" in fewer[0]
+    assert lab2.judge_scaling(fleet(machine, n + 1), seeds=SEEDS[:1], learner=who) == [
+        "scaling: the fleet holds the budget, but it is not the lowest price per hour that does"]
+    for other in FLEETS:
+        if other != (machine, n):
+            assert lab2.judge_scaling(fleet(*other), seeds=HIDDEN_1, learner=who), other
+
+
+def test_scaling_judge():
+    who = learner_for(V.scaling, rate_rps=90.0, p95_ms=200.0)
+    assert lab2.judge_scaling(fleet("large", 5), seeds=SEEDS, learner=who) == []
+    assert cheapest_fleet(learner=who) == ("large", 5, 25.0)
+    assert lab2.judge_scaling_budget(fleet("large", 6), seeds=SEEDS, learner=who) == []
+    out = lab2.judge_scaling(fleet("standard", 30), seeds=SEEDS[:1], learner=who)
     assert "no number of these replicas can meet it: scale up, not out" in out[0]
-    assert "add replicas" in lab2.judge_scaling(fleet("large", 4), seeds=SEEDS[:1])[0]
+    assert "add replicas" in lab2.judge_scaling(fleet("large", 4), seeds=SEEDS[:1],
+                                                learner=who)[0]
     assert lab2.judge_scaling(fleet("medium", 3), seeds=SEEDS) == [
         "scale_machine must be one of 'standard', 'large', got 'medium'"]
     assert lab2.judge_scaling(fleet("large", 2.5), seeds=SEEDS) == [
@@ -113,11 +152,31 @@ def test_batching_adds_delay_at_light_load_and_capacity_at_heavy_load():
     assert heavy[1]["capacity_rps"] == pytest.approx(8 / 0.136, rel=1e-9)
 
 
+#: the reference TTL of each row of V.CACHE_CASES (the middle of its window)
+CACHE_TTLS = (10.0, 22.0, 46.0)
+
+
+@pytest.mark.parametrize("row", range(len(V.CACHE_CASES)))
+def test_cache_batch_every_row_has_its_own_ttl_window(row):
+    change, cost = V.CACHE_CASES[row]
+    who = learner_for(V.cache_batch, content_change_s=change, cost_per_1k=cost)
+    mine = {**REF_CACHE, "cache.ttl_s": CACHE_TTLS[row]}
+    assert lab2.judge_cache_batch(mine, seeds=(2201, 2202, 2203, 2204, 2205) + SEEDS,
+                                  learner=who) == []
+    for other, ttl in enumerate(CACHE_TTLS):
+        if other != row:
+            assert lab2.judge_cache_batch({**REF_CACHE, "cache.ttl_s": ttl}, seeds=(2201, 2202),
+                                          learner=who), (row, ttl)
+
+
 def test_cache_batch_judge():
-    assert lab2.judge_cache_batch(REF_CACHE, seeds=SEEDS) == []
-    stale = lab2.judge_cache_batch({**REF_CACHE, "cache.ttl_s": 0.0}, seeds=SEEDS[:1])
+    who = learner_for(V.cache_batch, content_change_s=30.0, cost_per_1k=1.25)
+    assert lab2.judge_cache_batch(REF_CACHE, seeds=SEEDS, learner=who) == []
+    stale = lab2.judge_cache_batch({**REF_CACHE, "cache.ttl_s": 0.0}, seeds=SEEDS[:1],
+                                   learner=who)
     assert "quality" in stale[0] and "cache.ttl_s" in stale[0]
-    slow = lab2.judge_cache_batch({**REF_CACHE, "batch.max_size": 1}, seeds=SEEDS[:1])
+    slow = lab2.judge_cache_batch({**REF_CACHE, "batch.max_size": 1}, seeds=SEEDS[:1],
+                                  learner=who)
     assert any("p95_ms" in p and "batch" in p for p in slow)
     assert lab2.judge_cache_batch({"model.replicas": 8}, seeds=SEEDS) == [
         "cache_batch_knobs: this task lets you change only cache.enabled, "
@@ -133,9 +192,11 @@ def test_cache_batch_judge():
 
 
 def test_simtasks_render_and_refuse_other_knobs():
-    assert "knobs you may change" in lab2.CACHE_BATCH_SIMTASK._repr_markdown_()
+    who = learner_for(V.cache_batch, content_change_s=240.0, cost_per_1k=0.95)
+    shown = lab2.cache_batch_simtask(learner=who)._repr_markdown_()
+    assert "knobs you may change" in shown and "every 240 s" in shown and "$0.95" in shown
     with pytest.raises(CheckpointError, match="remove 'model.replicas'"):
-        lab2.CACHE_BATCH_SIMTASK.judge({"model.replicas": 3}, seeds=[1])
+        lab2.cache_batch_simtask().judge({"model.replicas": 3}, seeds=[1])
 
 
 # --------------------------------------------------------------------- activity 3
@@ -149,14 +210,30 @@ def test_cost_graph_prices_each_step():
         theory.expected_attempts(0.05, 3), abs=0.02)
 
 
+#: the reference gating of each row of V.MULTIPLIER_CASES
+GATES = ({"rerank.enabled": False}, {"rerank.run_fraction": 0.55}, {"rerank.run_fraction": 0.87})
+
+
+@pytest.mark.parametrize("row", range(len(V.MULTIPLIER_CASES)))
+def test_multiplier_every_row_has_its_own_gate(row):
+    gain, quality, cost = V.MULTIPLIER_CASES[row]
+    who = learner_for(V.multiplier, rerank_gain=gain, quality=quality, cost_per_1k=cost)
+    hidden = (2301, 2302, 2303, 2304, 2305)
+    assert lab2.judge_multiplier(GATES[row], seeds=hidden + SEEDS, learner=who) == []
+    for other, gate in enumerate(GATES):
+        if other != row:
+            assert lab2.judge_multiplier(gate, seeds=hidden[:2], learner=who), (row, gate)
+
+
 def test_multiplier_judge():
-    assert lab2.judge_multiplier({"rerank.enabled": False}, seeds=SEEDS) == []
-    assert lab2.judge_multiplier({"rerank.run_fraction": 0.2}, seeds=SEEDS) == []
-    assert "cost_per_1k" in lab2.judge_multiplier({}, seeds=SEEDS[:1])[0]
-    gated = lab2.judge_multiplier({"retrieval.run_fraction": 0.5}, seeds=SEEDS[:1])
+    who = learner_for(V.multiplier, rerank_gain=0.01, quality=0.90, cost_per_1k=3.30)
+    assert lab2.judge_multiplier({"rerank.enabled": False}, seeds=SEEDS, learner=who) == []
+    assert lab2.judge_multiplier({"rerank.run_fraction": 0.2}, seeds=SEEDS, learner=who) == []
+    assert "cost_per_1k" in lab2.judge_multiplier({}, seeds=SEEDS[:1], learner=who)[0]
+    gated = lab2.judge_multiplier({"retrieval.run_fraction": 0.5}, seeds=SEEDS[:1], learner=who)
     assert any("quality" in p for p in gated)
     no_retry = lab2.judge_multiplier({"rerank.enabled": False, "retry.max_attempts": 1},
-                                     seeds=SEEDS[:1])
+                                     seeds=SEEDS[:1], learner=who)
     assert "success_rate" in no_retry[0] and "retry" in no_retry[0]
 
 
@@ -178,6 +255,47 @@ def test_autoscaler_relief_is_one_decision_plus_a_cold_start():
     assert ready[first] == theory.hpa_desired_replicas(3, 1.0, 0.6) == 5
 
 
+#: first_relief_s of each row of V.AUTOSCALE_CASES: the next decision after 45 s, plus the
+#: cold start
+RELIEF = (25, 13, 35, 17, 23, 25)
+
+
+@pytest.mark.parametrize("row", range(len(V.AUTOSCALE_CASES)))
+def test_autoscale_every_row_has_its_own_answers(row):
+    current, target, cold, interval = V.AUTOSCALE_CASES[row]
+    who = learner_for(V.autoscale, current=current, target=target, cold_start_s=cold,
+                      interval_s=interval)
+    assert lab2.first_relief_s(learner=who) == RELIEF[row]
+    assert RELIEF[row] == (45 // interval + 1) * interval + cold - 45
+    mine = {"hpa_desired": math.ceil(current / target), "first_relief_s": RELIEF[row]}
+    assert lab2.judge_autoscale(mine, seeds=[1], learner=who) == []
+    assert lab2.judge_autoscale({**mine, "first_relief_s": RELIEF[row] + 0.8}, seeds=[1],
+                                learner=who) == []
+    forgot_cold = lab2.judge_autoscale({**mine, "first_relief_s": RELIEF[row] - cold},
+                                       seeds=[1], learner=who)
+    assert forgot_cold == ["first_relief_s: not when the first added replica started serving in "
+                           "your run; count the wait for the next decision, then the cold start"]
+    no_growth = lab2.judge_autoscale({**mine, "hpa_desired": current}, seeds=[1], learner=who)
+    assert no_growth and no_growth[0].startswith("hpa_desired: not what the rule")
+    for other, case in enumerate(V.AUTOSCALE_CASES):
+        if other != row:
+            copied = {"hpa_desired": math.ceil(case[0] / case[1]), "first_relief_s": RELIEF[other]}
+            assert lab2.judge_autoscale(copied, seeds=[1], learner=who), (row, other)
+    assert lab2.judge_autoscale({"hpa_desired": 2.5, "first_relief_s": 3}, seeds=[1])[0] == (
+        "hpa_desired: the answer must be a whole number in replicas, got 2.5.")
+
+
+def test_q7_counts_every_attempt_of_the_learners_storm():
+    products = [r * a for r in V.Q7_RATES_RPS for a in V.Q7_ATTEMPTS]
+    assert len(set(products)) == len(products)   # different numbers, a different answer
+    assert max(V.Q7_RATES_RPS) < 50              # below capacity: the storm is the retries
+    for who in ("ada", "grace", "alan"):
+        v = V.q7(learner=who)
+        assert lab2.judge_q7(v.rate_rps * v.attempts, seeds=[1], learner=who) == []
+        assert lab2.judge_q7(v.rate_rps * (v.attempts - 1), seeds=[1], learner=who)
+    assert lab2.judge_q7("120", seeds=[1])[0].startswith("Q7: the answer must be a number")
+
+
 # --------------------------------------------------------------------- activity 5
 def test_naive_retries_stay_stuck_after_a_short_outage():
     card = lab2.storm_scorecard(simulate(lab2.STORM_SCENARIO, seed=31))
@@ -194,16 +312,28 @@ def test_without_retries_it_recovers_but_loses_transient_errors():
 
 
 def test_each_seed_picks_an_outage():
-    assert [lab2.storm_case(s) for s in STORM_SEEDS] == [
+    assert [lab2.storm_case(s, learner=UNSHIFTED) for s in STORM_SEEDS] == [
         {"fault.outage_start_s": 30.0, "fault.outage_duration_s": 5.0},
         {"fault.outage_start_s": 25.0, "fault.outage_duration_s": 8.0},
         {"fault.outage_start_s": 30.0, "fault.outage_duration_s": 10.0}]
-    assert {tuple(lab2.storm_case(s).values()) for s in range(5)} == set(lab2.STORM_TIMINGS)
-    assert [lab2.degrade_case(s)["fault.slowdown_start_s"] for s in (1, 2, 3)] == [20, 15, 25]
+    assert {tuple(lab2.storm_case(s, learner=UNSHIFTED).values())
+            for s in range(5)} == set(lab2.STORM_TIMINGS)
+    assert [lab2.degrade_case(s, learner=UNSHIFTED_6)["fault.slowdown_start_s"]
+            for s in (1, 2, 3)] == [20, 15, 25]
+    early = learner_for(V.storm, shift_s=-5.0)
+    assert lab2.storm_case(1, learner=early)["fault.outage_start_s"] == 25.0
+
+
+@pytest.mark.parametrize("shift", V.FAULT_SHIFTS_S)
+def test_the_reference_policies_hold_for_every_shift_of_the_faults(shift):
+    hidden5, hidden6 = (2501, 2502, 2503, 2504, 2505), (2601, 2602, 2603, 2604, 2605)
+    who5, who6 = learner_for(V.storm, shift_s=shift), learner_for(V.degrade, shift_s=shift)
+    assert lab2.judge_retry_policy(REF_RETRY, seeds=(1, 2) + hidden5, learner=who5) == []
+    assert lab2.judge_degradation(REF_DEGRADE, seeds=(1, 2) + hidden6, learner=who6) == []
 
 
 def test_retry_policy_judge():
-    assert lab2.judge_retry_policy(REF_RETRY, seeds=STORM_SEEDS) == []
+    assert lab2.judge_retry_policy(REF_RETRY, seeds=STORM_SEEDS, learner=UNSHIFTED) == []
     naive = lab2.judge_retry_policy({}, seeds=STORM_SEEDS)
     assert naive[:2] == ["retry_policy: retry.backoff is 'none': use exponential backoff",
                          "retry_policy: retry.jitter is 'none': clients that failed together "
@@ -218,7 +348,8 @@ def test_retry_policy_judge():
     assert late == ["retry_policy: retry.timeout_ms must be shorter than gateway.deadline_ms, "
                     "or no retry ever fits inside the deadline"]
     stuck = lab2.judge_retry_policy({**REF_RETRY, "breaker.open_s": 30.0,
-                                     "breaker.half_open_calls": 5}, seeds=STORM_SEEDS[1:2])
+                                     "breaker.half_open_calls": 5}, seeds=STORM_SEEDS[1:2],
+                                    learner=UNSHIFTED)
     assert stuck and "did not recover" in stuck[0]
     assert "must lie in 1..5" in lab2.judge_retry_policy({"retry.max_attempts": 8},
                                                          seeds=[1])[0]
@@ -227,11 +358,11 @@ def test_retry_policy_judge():
 # --------------------------------------------------------------------- activity 6
 def test_degradation_judge():
     seeds = (31, 32, 35)   # slowdowns at 20 s, 15 s and 30 s
-    assert lab2.judge_degradation(REF_DEGRADE, seeds=seeds) == []
-    naive = lab2.judge_degradation({}, seeds=seeds[:1])
+    assert lab2.judge_degradation(REF_DEGRADE, seeds=seeds, learner=UNSHIFTED_6) == []
+    naive = lab2.judge_degradation({}, seeds=seeds[:1], learner=UNSHIFTED_6)
     assert any("success_rate" in p and "fallback.chain" in p for p in naive)
     safe = lab2.judge_degradation({**REF_DEGRADE, "fallback.chain": ("safe_message",)},
-                                  seeds=seeds[:1])
+                                  seeds=seeds[:1], learner=UNSHIFTED_6)
     assert any("quality" in p for p in safe)
     assert lab2.judge_degradation({"model.upstream_limit_rps": 100}, seeds=seeds)[0].endswith(
         "remove 'model.upstream_limit_rps'.")
@@ -239,18 +370,27 @@ def test_degradation_judge():
 
 # --------------------------------------------------------------------- activity 7
 def test_drill_judge():
-    assert lab2.judge_drill(REF_DRILL, seeds=SEEDS) == []
+    assert lab2.judge_drill(REF_DRILL, seeds=SEEDS, learner=DRILL_30) == []
     assert lab2.judge_drill({k: v for k, v in REF_DRILL.items() if k != "kill.at_s"},
                             seeds=SEEDS) == [
         "drill_knobs: set kill.at_s (a time from 20 to 40 s) to throw the kill switch"]
-    no_fallback = lab2.judge_drill({**REF_DRILL, "fallback.chain": ()}, seeds=SEEDS)
+    no_fallback = lab2.judge_drill({**REF_DRILL, "fallback.chain": ()}, seeds=SEEDS,
+                                   learner=DRILL_30)
     assert "got no answer" in no_fallback[0]
     assert "audit.enabled" in lab2.judge_drill({**REF_DRILL, "audit.enabled": False},
-                                               seeds=SEEDS)[0]
-    leaky = lab2.judge_drill({**REF_DRILL, "retrieval.permission_check": False}, seeds=SEEDS)
+                                               seeds=SEEDS, learner=DRILL_30)[0]
+    leaky = lab2.judge_drill({**REF_DRILL, "retrieval.permission_check": False}, seeds=SEEDS,
+                             learner=DRILL_30)
     assert "retrieval.permission_check" in leaky[0]
     assert "must lie in 20..40" in lab2.judge_drill({**REF_DRILL, "kill.at_s": 5.0},
                                                     seeds=SEEDS)[0]
+    for kill in V.DRILL_KILL_TIMES_S:   # another learner's time is not this learner's drill
+        who = learner_for(V.drill, kill_at_s=kill, shift_s=0.0)
+        mine = lab2.judge_drill({**REF_DRILL, "kill.at_s": kill}, seeds=(2701,), learner=who)
+        assert mine == []
+        if kill != 30.0:
+            assert lab2.judge_drill(REF_DRILL, seeds=(2701,), learner=who) == [
+                "drill_knobs: kill.at_s is not the time your task 7 prompt gives for the drill"]
 
 
 def test_kill_switch_stops_the_primary_and_the_trail_explains_it():
@@ -263,13 +403,17 @@ def test_kill_switch_stops_the_primary_and_the_trail_explains_it():
     assert truth["answered_by"] == "fallback: small_model" and truth["why"] == "killed"
 
 
-def audit(fn, seeds):
-    return lab2.judge_audit_answers(lab2.collect_audit_answers(fn, seeds=seeds), seeds=seeds)
+def audit(fn, seeds, learner=DRILL_30):
+    return lab2.judge_audit_answers(lab2.collect_audit_answers(fn, seeds=seeds, learner=learner),
+                                    seeds=seeds, learner=learner)
 
 
 def test_audit_answers_judge():
     seeds = (31, 32, 33)   # kill switch at 30 s, 37 s and 22 s
-    assert [lab2.audit_case(s)["kill.at_s"] for s in seeds] == [30.0, 37.0, 22.0]
+    assert [lab2.audit_case(s, learner=DRILL_30)["kill.at_s"] for s in seeds] == [30.0, 37.0, 22.0]
+    late = learner_for(V.drill, kill_at_s=30.0, shift_s=5.0)
+    assert lab2.audit_case(31, learner=late)["kill.at_s"] == 35.0
+    assert audit(lab2.drill_truth, seeds, learner=late) == []
     assert audit(lab2.drill_truth, seeds) == []
 
     def copied(result, rid):   # the snapshot seen in one run, not read from this one
@@ -282,18 +426,45 @@ def test_audit_answers_judge():
     assert audit(lambda r, i: [], seeds) == ["audit_answers must return a dict, got list"]
     missing = audit(lambda r, i: {}, seeds)
     assert missing[0] == "audit_answers' dict has no 'primary_calls_after_kill' key"
-    answers = lab2.collect_audit_answers(lab2.drill_truth, seeds=seeds[:1])
-    assert lab2.judge_audit_answers(answers, seeds=seeds[1:2])[0].startswith(
+    answers = lab2.collect_audit_answers(lab2.drill_truth, seeds=seeds[:1], learner=DRILL_30)
+    assert lab2.judge_audit_answers(answers, seeds=seeds[1:2], learner=DRILL_30)[0].startswith(
         "seed 32: no answer for request ")
+    # another learner's kill times: the same function, collected for them, does not agree
+    other = learner_for(V.drill, kill_at_s=30.0, shift_s=-5.0)
+    assert lab2.judge_audit_answers(lab2.collect_audit_answers(lab2.drill_truth, seeds=seeds,
+                                                               learner=DRILL_30),
+                                    seeds=seeds, learner=other)
 
 
 def test_audit_runs_ask_about_requests_on_both_sides_of_the_kill_switch():
-    res = lab2.audit_run(32)
+    res = lab2.audit_run(32, learner=DRILL_30)
     first, last, fell = lab2.audit_requests(res)
     kill = res.scenario.kill.at_s
     arrival = res.records["arrival_s"]
     assert arrival[first] < arrival[last] < kill <= arrival[fell]
     assert lab2.drill_truth(res, fell)["why"] == "killed"
+
+
+# --------------------------------------------------------------------- evidence
+def test_the_design_crosses_as_data_and_is_checked_the_same():
+    from labkit.course.answers import plain_problem
+    from labkit.evidence.design import LoadFailureDesign
+
+    design = LoadFailureDesign(service="s", budgets={"p95_ms": 800}, fallback=["small_model"])
+    data = lab2.design_data(design)
+    assert plain_problem(data) == "" and lab2.design_data(data) is data
+    assert lab2.design_problems(data) == lab2.design_problems(design) == design.check()
+    assert lab2.design_problems({"kind": "load-failure-design", "nope": 1})[0].startswith("design:")
+    assert lab2.design_problems("my design") == ["design must be a LoadFailureDesign, got str"]
+
+
+def test_every_task_with_numbers_declares_its_draw():
+    assert set(lab2.VARIANTS) == {"a1_scaling_check", "a2_cache_batch_check",
+                                  "a3_multiplier_check", "a4_autoscale_check", "a5_retry_check",
+                                  "a6_degrade_check", "a7_drill_check", "cp_q7_check"}
+    for check, draw in lab2.VARIANTS.items():
+        assert draw(learner="ada") == draw(learner="ada"), check
+        assert len({tuple(draw(learner=f"l{i}").values.values()) for i in range(60)}) >= 3, check
 
 
 # --------------------------------------------------------------------- helpers

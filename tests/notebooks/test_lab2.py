@@ -10,17 +10,22 @@ graded check can fail, and the evidence cell feeds the evidence pack.
 * For every autograded check, a plausible wrong answer is run in the same kernel: it passes the
   visible part (the learner is not told), and the whole check, hidden part included, fails with
   a message that says where to look.  A check that cannot fail grades nothing.
+
+The kernel runs as learner ``WHO`` (``LABKIT_LEARNER``), whose numbers the wrong answers below
+are written for (the test asserts them, so a change of the variant lists shows here).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import nbformat
 import pytest
 
 from labkit.evidence.pack import collect
+from labkit.labs.lab2 import variants as V
 
 from .nbrun import (
     cell_errors,
@@ -37,15 +42,36 @@ pytestmark = pytest.mark.slow
 LAB = "lab2-scaling-cost-reliability"
 SOURCE, RELEASE = lab_paths(LAB)
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
+#: the learner the notebook's kernel stands for: faults not shifted in tasks 5 and 6
+WHO = "nb-learner-0"
+
+
+def test_the_learner_has_the_numbers_the_wrong_answers_are_written_for():
+    assert dict(V.scaling(learner=WHO).values) == {"rate_rps": 120.0, "p95_ms": 200.0}
+    assert dict(V.cache_batch(learner=WHO).values) == {"content_change_s": 60.0,
+                                                        "cost_per_1k": 1.10}
+    assert dict(V.autoscale(learner=WHO).values) == {"current": 3, "target": 0.5,
+                                                      "cold_start_s": 8.0, "interval_s": 15.0}
+    assert V.storm(learner=WHO).shift_s == V.degrade(learner=WHO).shift_s == 0.0
 
 
 @pytest.fixture(scope="module")
 def source_run(tmp_path_factory):
     """The source notebook executed top to bottom; the kernel stays up for the wrong answers."""
-    with executed(SOURCE) as (nb, client):
-        saved = tmp_path_factory.mktemp("lab2") / f"{LAB}.ipynb"
-        nbformat.write(nb, saved)
-        yield nb, client, saved
+    saved_env = {k: os.environ.get(k) for k in ("LABKIT_LEARNER", "JUPYTERHUB_USER")}
+    os.environ["LABKIT_LEARNER"] = WHO
+    os.environ.pop("JUPYTERHUB_USER", None)
+    try:
+        with executed(SOURCE) as (nb, client):
+            saved = tmp_path_factory.mktemp("lab2") / f"{LAB}.ipynb"
+            nbformat.write(nb, saved)
+            yield nb, client, saved
+    finally:
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def test_source_runs_top_to_bottom_without_errors_or_stderr(source_run):
@@ -64,6 +90,21 @@ def test_every_check_cell_confirms_what_it_recorded(source_run):
             text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
             assert re.search(r"recorded|holds|hold on|recovers|agree|passes every check", text), (
                 f"{meta['grade_id']} printed no confirmation: {text!r}")
+
+
+def test_every_activity_opens_with_a_prediction_shown_beside_its_result(source_run):
+    nb, _, _ = source_run
+    ids = [c.get("id") for c in nb.cells]
+    for n in range(1, 8):
+        ask, show = ids.index(f"lab2-a{n}-predict"), ids.index(f"lab2-a{n}-beside")
+        activity = max(i for i, c in enumerate(nb.cells[:ask + 1])
+                       if "activity" in c.metadata.get("tags", []))
+        runs = [c for c in nb.cells[activity + 1:ask] if c.cell_type == "code"]
+        assert runs == [], f"activity {n} runs code before its prediction"
+        assert f'prediction_{n} = ""' in nb.cells[ask].source
+        shown = nb.cells[show].outputs[0]["data"]["text/markdown"]
+        assert "you predicted" in shown and "(no prediction written)" in shown, shown
+        assert "nbgrader" not in nb.cells[ask].metadata   # predictions are not marked
 
 
 def test_structure_tags_and_grade_ids():
@@ -89,13 +130,45 @@ def test_structure_tags_and_grade_ids():
             assert "=== BEGIN MARK SCHEME ===" in cell.source, f"{meta['grade_id']}: no mark scheme"
         if "BEGIN HIDDEN TESTS" in cell.source:
             hidden = cell.source.split("### BEGIN HIDDEN TESTS", 1)[1]
+            hidden = "\n".join(line for line in hidden.splitlines()   # (a probe may re-collect
+                                if not line.startswith("#| learner:"))    # the visible answers)
             assert "seeds=[1]" not in hidden, f"{meta.get('grade_id')}: hidden part reuses seed 1"
         assert not cell.get("outputs"), "the source must be committed with outputs cleared"
 
 
+def test_multiple_choice_options_are_parallel_and_the_key_is_not_the_longest():
+    """Issue 15's rules, for this lab: longest option <= 2x the shortest, the key is never the
+    unique longest option, and the keys are spread over the letters."""
+    import ast
+
+    nb = nbformat.read(SOURCE, as_version=4)
+    keys = {}
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        found = re.search(r'q(\d+)_answer = "([A-D])"', cell.source)
+        if meta.get("solution") and found:
+            keys[f"Q{found.group(1)}"] = found.group(2)
+    items = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "MultipleChoice(\"" not in cell.source:
+            continue
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "MultipleChoice":
+                qid = node.args[0].value
+                options = ast.literal_eval(node.args[2])
+                sizes = {k: len(v) for k, v in options.items()}
+                assert max(sizes.values()) <= 2 * min(sizes.values()), (qid, sizes)
+                longest = [k for k, n in sizes.items() if n == max(sizes.values())]
+                assert longest != [keys[qid]], f"{qid}: the key is the unique longest option"
+                items += 1
+    assert items == 6
+    per_letter = [list(keys.values()).count(letter) for letter in "ABCD"]
+    assert max(per_letter) <= 2, keys
+
+
 def test_release_hides_answers_and_runs_until_the_first_unanswered_task():
     text = RELEASE.read_text(encoding="utf-8")
-    for secret in ("2501", "ttl_s\": 12"):   # solution values, beyond the nbgrader markers
+    for secret in ("2501", "2705", "fleets.append", "window[(len"):   # hidden seeds, solutions
         assert secret not in text, f"the release shows {secret!r}"
     assert release_run_stops_at_first_task(RELEASE)
 
@@ -103,18 +176,18 @@ def test_release_hides_answers_and_runs_until_the_first_unanswered_task():
 # Each case: the answer cell's grade_id, a plausible wrong answer that the visible check lets
 # through, the check cell's grade_id, and words the hidden failure message must contain.
 WRONG = [
-    pytest.param("a1_scaling_answer", 'scale_machine = "large"\nscale_replicas = 6',
-                 "a1_scaling_check", "a cheaper fleet also meets the budget", id="task1-one-too-many"),
+    pytest.param("a1_scaling_answer", 'scale_machine = "large"\nscale_replicas = 7',
+                 "a1_scaling_check", "not the lowest price per hour", id="task1-one-too-many"),
     pytest.param("a2_cache_batch_answer",   # fine on seed 1, too stale on unseen seeds
                  'cache_batch_knobs = {"cache.enabled": True, "cache.capacity_items": 5000, '
-                 '"cache.ttl_s": 30.0, "batch.max_size": 8, "batch.max_wait_ms": 10.0}',
+                 '"cache.ttl_s": 35.0, "batch.max_size": 8, "batch.max_wait_ms": 10.0}',
                  "a2_cache_batch_check", "quality", id="task2-ttl-without-headroom"),
     pytest.param("a3_multiplier_answer",
-                 'costly_step = "retrieval"\nmultiplier_knobs = {"rerank.enabled": False}',
+                 'costly_step = "retrieval"\nmultiplier_knobs = {"rerank.run_fraction": 0.56}',
                  "a3_multiplier_check", "costly_step", id="task3-wrong-step-named"),
-    pytest.param("a4_autoscale_answer", "hpa_desired = 5\nfirst_relief_s = 15",
+    pytest.param("a4_autoscale_answer", "hpa_desired = 6\nfirst_relief_s = 15",
                  "a4_autoscale_check", "cold start", id="task4-forgets-cold-start"),
-    pytest.param("a4_autoscale_answer", "hpa_desired = 3\nfirst_relief_s = 25",
+    pytest.param("a4_autoscale_answer", "hpa_desired = 3\nfirst_relief_s = 23",
                  "a4_autoscale_check", "hpa_desired", id="task4-no-scale"),
     pytest.param("a5_retry_answer",   # a breaker that stays open too long keeps the service down
                  "retry_policy = {**retry_policy, 'breaker.open_s': 10.0, "
@@ -136,10 +209,10 @@ WRONG = [
     pytest.param("cp_q3_answer", 'q3_answer = "B"', "cp_q3_check", "caching and batching",
                  id="q3"),
     pytest.param("cp_q5_answer", 'q5_answer = "C"', "cp_q5_check", "steps per request", id="q5"),
-    pytest.param("cp_q7_answer", "q7_answer = 30 * 3", "cp_q7_check", "120 attempts/s",
-                 id="q7-counts-retries-only"),
+    pytest.param("cp_q7_answer", "q7_answer = v7.rate_rps * (v7.attempts - 1)", "cp_q7_check",
+                 "not the expected number", id="q7-counts-retries-only"),
     pytest.param("cp_q8_answer", 'q8_answer = "C"', "cp_q8_check", "retry policy", id="q8"),
-    pytest.param("cp_q9_answer", 'q9_answer = "D"', "cp_q9_check", "planned worse answer",
+    pytest.param("cp_q9_answer", 'q9_answer = "C"', "cp_q9_check", "planned worse answer",
                  id="q9"),
 ]
 

@@ -8,12 +8,21 @@ and ``judges`` (graded tasks); tables and panels come from
 :mod:`labkit.labs.common`.
 
 Each graded task has a judge with the labs' one signature,
-``judge_*(answer, *, seeds) -> list[str]`` (see :mod:`labkit.labs.common`): it
-runs labkit with the answer on each seed, in the case that seed picks, and
-returns a list of problems, one sentence each saying what failed, on which
-seed and where to look, never naming an answer that passes (an empty list
-means the answer passes).  The seeds a learner is graded on live in the
-notebook's hidden tests.
+``judge_*(answer, *, seeds) -> list[str]`` (see :mod:`labkit.labs.common`), and
+``learner=None`` for whose numbers to judge against: it runs labkit with the
+answer on each seed, in the case that seed picks, and returns a list of
+problems, one sentence each saying what failed, on which seed and where to
+look, never naming an answer that passes (an empty list means the answer
+passes).  The seeds a learner is graded on live in the notebook's hidden tests.
+
+Every task with numbers draws its own for each learner (``variants``, after
+PrairieLearn's parametrised questions): the load and budget of task 1, how
+often content changes and the cost budget of task 2, what reranking is worth
+in task 3, the autoscaler of task 4, when faults start in tasks 5-7, and
+Q7's storm.  ``VARIANTS`` maps each check cell (grade id) to its draw.  At
+grading, the check cells run in a kernel that never ran learner code, on the
+answers as plain data; function and object answers cross through
+``collect_audit_answers`` and ``design_data``.
 
 1. *Capacity and scaling*: ramp the load; vertical (a faster replica) against
    horizontal (more replicas) scaling; the cheapest fleet for a p95 budget.
@@ -27,17 +36,19 @@ notebook's hidden tests.
 
 >>> sorted(MACHINES)
 ['large', 'standard']
->>> judge_scaling({"machine": "large", "replicas": 6}, seeds=[1])[0]
-'6 x large costs $30/h, and a cheaper fleet also meets the budget: ...'
+>>> judge_scaling({"machine": "large", "replicas": 40}, seeds=[1], learner="ada")
+['scaling: the fleet holds the budget, but it is not the lowest price per hour that does']
 """
 
 from __future__ import annotations
 
 from labkit.labs.common import NO_BUDGETS, knob_answer_problems, panel, table
+from labkit.labs.lab2 import variants
 from labkit.labs.lab2.analysis import (
                                        audit_requests,
                                        audit_run,
                                        batching_table,
+                                       beside,
                                        budget_rows,
                                        cost_graph,
                                        cost_per_day,
@@ -54,11 +65,16 @@ from labkit.labs.lab2.judges import (
                                        AUDIT_KEYS,
                                        JUDGES,
                                        collect_audit_answers,
+                                       design_data,
+                                       design_problems,
+                                       first_relief_s,
                                        judge_audit_answers,
+                                       judge_autoscale,
                                        judge_cache_batch,
                                        judge_degradation,
                                        judge_drill,
                                        judge_multiplier,
+                                       judge_q7,
                                        judge_retry_policy,
                                        judge_scaling,
                                        judge_scaling_budget,
@@ -67,7 +83,6 @@ from labkit.labs.lab2.judges import (
 from labkit.labs.lab2.scenarios import (
                                        AUDIT_KILL_TIMES_S,
                                        AUDIT_SCENARIO,
-                                       CACHE_BATCH_SIMTASK,
                                        CACHE_BATCH_TASK,
                                        CACHE_BATCH_TASK_KNOBS,
                                        CACHE_CURVE_SCENARIO,
@@ -80,30 +95,36 @@ from labkit.labs.lab2.scenarios import (
                                        DRILL_TASK_KNOBS,
                                        MACHINES,
                                        MULTIPLIER_SCENARIO,
-                                       MULTIPLIER_SIMTASK,
                                        MULTIPLIER_TASK_KNOBS,
                                        PEAK_OPTIONS,
                                        PEAK_SCENARIO,
-                                       SCALING_TASK,
                                        STORM_LIMITS,
                                        STORM_SCENARIO,
                                        STORM_SEEDS_VISIBLE,
                                        STORM_TASK_KNOBS,
                                        STORM_TIMINGS,
                                        audit_case,
+                                       cache_batch_simtask,
+                                       cache_batch_task,
                                        degrade_case,
+                                       multiplier_scenario,
+                                       multiplier_simtask,
+                                       peak_scenario,
+                                       scaling_task,
                                        storm_case,
 )
 
 __all__ = [
-    "NO_BUDGETS", "MACHINES", "CAPACITY_SCENARIO", "SCALING_TASK", "machine_knobs",
+    "NO_BUDGETS", "MACHINES", "CAPACITY_SCENARIO", "scaling_task", "machine_knobs",
     "ramp_table", "scaling_options", "scaling_answer_problems", "judge_scaling_budget",
     "judge_scaling",
     "CACHE_CURVE_SCENARIO", "hit_ratio_curve", "ttl_table", "batching_table",
-    "CACHE_BATCH_TASK", "CACHE_BATCH_TASK_KNOBS", "CACHE_BATCH_SIMTASK", "judge_cache_batch",
-    "MULTIPLIER_SCENARIO", "MULTIPLIER_TASK_KNOBS", "MULTIPLIER_SIMTASK", "cost_graph",
-    "judge_multiplier",
-    "PEAK_SCENARIO", "PEAK_OPTIONS", "cost_per_day", "peak_table",
+    "CACHE_BATCH_TASK", "CACHE_BATCH_TASK_KNOBS", "cache_batch_task", "cache_batch_simtask",
+    "judge_cache_batch",
+    "MULTIPLIER_SCENARIO", "MULTIPLIER_TASK_KNOBS", "multiplier_scenario", "multiplier_simtask",
+    "cost_graph", "judge_multiplier",
+    "PEAK_SCENARIO", "PEAK_OPTIONS", "peak_scenario", "cost_per_day", "peak_table",
+    "first_relief_s", "judge_autoscale",
     "STORM_SCENARIO", "STORM_TASK_KNOBS", "STORM_TIMINGS", "STORM_SEEDS_VISIBLE", "STORM_LIMITS",
     "storm_case", "storm_scorecard", "judge_retry_policy",
     "DEGRADE_SCENARIO", "DEGRADE_TASK_KNOBS", "DEGRADE_STARTS_S", "DEGRADE_SEEDS_VISIBLE",
@@ -111,5 +132,15 @@ __all__ = [
     "DRILL_SCENARIO", "DRILL_TASK_KNOBS", "drill_truth", "judge_drill",
     "AUDIT_SCENARIO", "AUDIT_KILL_TIMES_S", "AUDIT_KEYS", "audit_case", "audit_run",
     "audit_requests", "collect_audit_answers", "judge_audit_answers",
-    "JUDGES", "knob_answer_problems", "budget_rows", "table", "panel",
+    "judge_q7", "design_data", "design_problems",
+    "JUDGES", "VARIANTS", "variants", "knob_answer_problems", "budget_rows", "table", "panel",
+    "beside",
 ]
+
+#: check cell (grade_id) -> the draw of its numbers, for tools that list or test variants
+VARIANTS = {
+    "a1_scaling_check": variants.scaling, "a2_cache_batch_check": variants.cache_batch,
+    "a3_multiplier_check": variants.multiplier, "a4_autoscale_check": variants.autoscale,
+    "a5_retry_check": variants.storm, "a6_degrade_check": variants.degrade,
+    "a7_drill_check": variants.drill, "cp_q7_check": variants.q7,
+}

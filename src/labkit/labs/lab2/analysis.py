@@ -16,25 +16,37 @@ from typing import Any
 import numpy as np
 
 from labkit.knobs import KnobError
-from labkit.labs.common import NO_BUDGETS
+from labkit.labs.common import NO_BUDGETS, Table, table
 from labkit.labs.lab2.scenarios import (
     AUDIT_SCENARIO,
     CACHE_CURVE_SCENARIO,
     CAPACITY_SCENARIO,
     MACHINES,
     PEAK_OPTIONS,
-    PEAK_SCENARIO,
-    SCALING_TASK,
     STORM_LIMITS,
     audit_case,
+    peak_scenario,
+    scaling_task,
 )
 from labkit.sim import Result, codes, simulate, theory
 from labkit.sim.scenario import CATALOGUE
 
-__all__ = ["machine_knobs", "ramp_table", "scaling_options", "cheapest_fleet",
+__all__ = ["beside", "machine_knobs", "ramp_table", "scaling_options", "cheapest_fleet",
            "hit_ratio_curve", "ttl_table", "batching_table", "cost_graph", "cost_per_day",
            "peak_table", "storm_scorecard", "drill_truth", "audit_run", "audit_requests",
            "budget_rows"]
+
+
+def beside(prediction: Any, observed: str) -> Table:
+    """The learner's prediction, written before a run, next to what the run showed.
+
+    Predictions are not marked: they make the run a test of what the learner expected.
+
+    >>> beside("", "p95 doubled").rows
+    [{'you predicted': '(no prediction written)', 'the run shows': 'p95 doubled'}]
+    """
+    said = str(prediction).strip() if prediction is not None else ""
+    return table([{"you predicted": said or "(no prediction written)", "the run shows": observed}])
 
 
 def machine_knobs(machine: str, replicas: int) -> dict[str, Any]:
@@ -88,9 +100,11 @@ def scaling_options(rate_rps: float = 60.0, seed: int = 1) -> list[dict[str, Any
     return rows
 
 
-def cheapest_fleet(task: Mapping[str, Any] | None = None) -> tuple[str, int, float]:
-    """(machine, replicas, $/hour) of the cheapest fleet that meets the task's p95 (M/M/c)."""
-    t = dict(SCALING_TASK if task is None else task)
+def cheapest_fleet(task: Mapping[str, Any] | None = None, *,
+                   learner: str | None = None) -> tuple[str, int, float]:
+    """(machine, replicas, $/hour) of the cheapest fleet that meets the task's p95 (M/M/c);
+    the task is ``learner``'s task 1 unless given.  The grader's reference: never shown."""
+    t = dict(scaling_task(learner=learner) if task is None else task)
     best: tuple[str, int, float] | None = None
     for machine, spec in MACHINES.items():
         try:
@@ -219,9 +233,11 @@ def cost_per_day(result: Result) -> float:
 
 
 def peak_table(seed: int = 1, options: Mapping[str, Mapping[str, Any]] | None = None,
-               scenario: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Each strategy on the spike: cost per day, mean replicas, success and p95."""
-    sc = dict(PEAK_SCENARIO if scenario is None else scenario)
+               scenario: Mapping[str, Any] | None = None, *,
+               learner: str | None = None) -> list[dict[str, Any]]:
+    """Each strategy on the spike (``learner``'s activity 4 unless ``scenario`` is given):
+    cost per day, mean replicas, success and p95."""
+    sc = dict(peak_scenario(learner=learner) if scenario is None else scenario)
     rows = []
     for label, knobs in (options or PEAK_OPTIONS).items():
         res = simulate({**sc, **knobs}, seed=seed)
@@ -264,9 +280,10 @@ def drill_truth(result: Result, request_id: int) -> dict[str, Any]:
             "leaks": int(result.summary["leaks"])}
 
 
-def audit_run(seed: int) -> Result:
-    """The drill as it should run, with the kill switch thrown when ``seed`` says."""
-    return simulate({**AUDIT_SCENARIO, **audit_case(seed)}, seed=seed)
+def audit_run(seed: int, *, learner: str | None = None) -> Result:
+    """The drill as it should run, with the kill switch thrown when ``seed`` (and the
+    learner's numbers) say."""
+    return simulate({**AUDIT_SCENARIO, **audit_case(seed, learner=learner)}, seed=seed)
 
 
 def audit_requests(result: Result) -> list[int]:

@@ -1,10 +1,16 @@
 """Lab 2's task judges: an answer and seeds in, problems out (empty: it passes).
 
 Each judge has the labs' one signature, ``judge_x(answer, *, seeds) -> list[str]``
-(see :mod:`labkit.labs.common`).  It runs labkit with the learner's answer on
-each seed, in the case the seed picks (when the outage starts, when the kill
-switch is thrown), and returns one sentence per failure naming the case and
-where to look, never an answer that passes.  Tolerances are not needed on the
+(see :mod:`labkit.labs.common`), plus ``learner=None``: the learner whose numbers
+(:mod:`labkit.labs.lab2.variants`) the answer is judged against; ``None`` is this
+kernel's learner (at grading: the student the submission is filed under).  It runs
+labkit with the learner's answer on each seed, in the case the seed picks (when the
+outage starts, when the kill switch is thrown), and returns one sentence per failure
+naming the case and where to look, never an answer that passes nor whether a better
+one exists beyond what the visible seed shows.
+
+Answers are plain data (they cross to the grader's kernel as JSON): tuples may
+arrive as lists, and an evidence object as its ``to_dict()``.  Tolerances are not needed on the
 knobs: each task is judged on the budgets the lab states, with margins checked
 by the lab's tests (the reference answer passes on every hidden case and
 plausible wrong answers fail).
@@ -16,8 +22,10 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from labkit.checkpoints import check_number
+from labkit.checkpoints import CheckpointError, check_number
+from labkit.evidence.design import DesignError, LoadFailureDesign
 from labkit.labs.common import Judge, call_learner, check_seeds, form_problems, knob_answer_problems
+from labkit.labs.lab2 import variants
 from labkit.labs.lab2.analysis import (
     audit_requests,
     audit_run,
@@ -27,28 +35,32 @@ from labkit.labs.lab2.analysis import (
     storm_scorecard,
 )
 from labkit.labs.lab2.scenarios import (
-    CACHE_BATCH_TASK,
     CACHE_BATCH_TASK_KNOBS,
     DEGRADE_SCENARIO,
     DEGRADE_TASK_KNOBS,
     DRILL_SCENARIO,
     DRILL_TASK_KNOBS,
     MACHINES,
-    MULTIPLIER_SCENARIO,
     MULTIPLIER_TASK_KNOBS,
-    SCALING_TASK,
+    PEAK_OPTIONS,
     STORM_LIMITS,
     STORM_SCENARIO,
     STORM_TASK_KNOBS,
+    cache_batch_task,
     degrade_case,
+    multiplier_scenario,
+    peak_scenario,
+    scaling_task,
     storm_case,
 )
 from labkit.sim import Result, Scenario, codes, simulate
 from labkit.sim.scenario import CATALOGUE
 
 __all__ = ["scaling_answer_problems", "judge_scaling_budget", "judge_scaling",
-           "judge_cache_batch", "judge_multiplier", "judge_retry_policy", "judge_degradation",
-           "judge_drill", "AUDIT_KEYS", "collect_audit_answers", "judge_audit_answers", "JUDGES"]
+           "judge_cache_batch", "judge_multiplier", "judge_autoscale", "first_relief_s",
+           "judge_retry_policy", "judge_degradation", "judge_drill", "AUDIT_KEYS",
+           "collect_audit_answers", "judge_audit_answers", "judge_q7", "design_data",
+           "design_problems", "JUDGES"]
 
 
 def _knob_problems(answer: Any, allowed: Mapping[str, Any], base: Mapping[str, Any],
@@ -83,16 +95,18 @@ def scaling_answer_problems(answer: Any) -> list[str]:
                          unit="replicas", question="scale_replicas")
 
 
-def judge_scaling_budget(answer: Any, *, seeds: Sequence[int]) -> list[str]:
+def judge_scaling_budget(answer: Any, *, seeds: Sequence[int],
+                         learner: str | None = None) -> list[str]:
     """Task 1, the part a learner sees: the fleet holds p95 within budget on every seed."""
     seeds = check_seeds(seeds)
     problems = scaling_answer_problems(answer)
     if problems:
         return problems
     machine, replicas = answer["machine"], int(answer["replicas"])
-    budget = SCALING_TASK["budget.p95_ms"]
+    task = scaling_task(learner=learner)
+    budget = task["budget.p95_ms"]
     for seed in seeds:
-        p95 = simulate({**SCALING_TASK, **machine_knobs(machine, replicas)},
+        p95 = simulate({**task, **machine_knobs(machine, replicas)},
                        seed=seed).summary["latency_ms"]["p95"]
         if p95 > budget:
             svc = MACHINES[machine]["model.service_ms"]
@@ -105,17 +119,17 @@ def judge_scaling_budget(answer: Any, *, seeds: Sequence[int]) -> list[str]:
     return problems
 
 
-def judge_scaling(answer: Any, *, seeds: Sequence[int]) -> list[str]:
+def judge_scaling(answer: Any, *, seeds: Sequence[int],
+                  learner: str | None = None) -> list[str]:
     """Task 1: p95 within budget on every seed, and no cheaper fleet meets it (M/M/c)."""
-    problems = judge_scaling_budget(answer, seeds=seeds)
+    problems = judge_scaling_budget(answer, seeds=seeds, learner=learner)
     if problems:
         return problems
     machine, replicas = answer["machine"], int(answer["replicas"])
     price = replicas * MACHINES[machine]["model.cost_per_replica_hour"]
-    if price > cheapest_fleet()[2] + 1e-9:
-        problems.append(f"{replicas} x {machine} costs ${price:g}/h, and a cheaper fleet also "
-                        "meets the budget: compare the price per hour of the smallest fleet "
-                        "of each machine that holds it (theory.min_replicas_for_p95)")
+    if price > cheapest_fleet(learner=learner)[2] + 1e-9:
+        problems.append("scaling: the fleet holds the budget, but it is not the lowest price "
+                        "per hour that does")
     return problems
 
 
@@ -130,13 +144,15 @@ _CACHE_HINTS = {
 }
 
 
-def judge_cache_batch(answer: Any, *, seeds: Sequence[int]) -> list[str]:
-    """Task 2: every budget holds with the answer's cache and batch knobs, on every seed."""
+def judge_cache_batch(answer: Any, *, seeds: Sequence[int],
+                      learner: str | None = None) -> list[str]:
+    """Task 2: every budget holds with the answer's cache and batch knobs, on every seed,
+    for the learner's content-change interval and cost budget."""
     seeds = check_seeds(seeds)
-    problems = _knob_problems(answer, CACHE_BATCH_TASK_KNOBS, CACHE_BATCH_TASK,
-                              "cache_batch_knobs")
+    task = cache_batch_task(learner=learner)
+    problems = _knob_problems(answer, CACHE_BATCH_TASK_KNOBS, task, "cache_batch_knobs")
     for seed in seeds if not problems else ():
-        res = simulate({**CACHE_BATCH_TASK, **answer}, seed=seed)
+        res = simulate({**task, **answer}, seed=seed)
         problems += _budget_problems(res, f"seed {seed}", _CACHE_HINTS)
     return problems
 
@@ -150,14 +166,51 @@ _STEP_HINTS = {
 }
 
 
-def judge_multiplier(answer: Any, *, seeds: Sequence[int]) -> list[str]:
-    """Task 3: which steps run, and how often, within every budget on every seed."""
+def judge_multiplier(answer: Any, *, seeds: Sequence[int],
+                     learner: str | None = None) -> list[str]:
+    """Task 3: which steps run, and how often, within every budget on every seed (the
+    learner's reranker gain, quality floor and cost budget)."""
     seeds = check_seeds(seeds)
-    problems = _knob_problems(answer, MULTIPLIER_TASK_KNOBS, MULTIPLIER_SCENARIO,
-                              "multiplier_knobs")
+    base = multiplier_scenario(learner=learner)
+    problems = _knob_problems(answer, MULTIPLIER_TASK_KNOBS, base, "multiplier_knobs")
     for seed in seeds if not problems else ():
-        res = simulate({**MULTIPLIER_SCENARIO, **answer}, seed=seed)
+        res = simulate({**base, **answer}, seed=seed)
         problems += _budget_problems(res, f"seed {seed}", _STEP_HINTS)
+    return problems
+
+
+# ------------------------------------------------------------------ task 4a: the autoscaler
+def first_relief_s(*, learner: str | None = None) -> int:
+    """Seconds from the spike's start (45 s) to the first rise of ready replicas in the
+    learner's autoscaler run on seed 1 (the grader's reference: never shown)."""
+    res = simulate({**peak_scenario(learner=learner), **PEAK_OPTIONS["autoscaler from 2"]},
+                   seed=1)
+    ready = res.timeseries(1.0)["ready"]
+    return next(t for t in range(45, len(ready)) if ready[t] > ready[t - 1]) - 45
+
+
+def judge_autoscale(answer: Any, *, seeds: Sequence[int],
+                    learner: str | None = None) -> list[str]:
+    """Task 4a: ``{"hpa_desired": n, "first_relief_s": s}``: the HPA rule on the learner's
+    numbers, exactly, and the learner's run read to 1 s (seeds are not used: the task is
+    about the run on seed 1 the notebook shows)."""
+    check_seeds(seeds)
+    if not isinstance(answer, Mapping) or set(answer) != {"hpa_desired", "first_relief_s"}:
+        return ["autoscale: the answer must be a dict with the keys 'hpa_desired' and "
+                f"'first_relief_s', got {answer!r}"]
+    problems = form_problems(check_number, answer["hpa_desired"], minimum=1, maximum=64,
+                             integer=True, unit="replicas", question="hpa_desired")
+    problems += form_problems(check_number, answer["first_relief_s"], minimum=0, maximum=75,
+                              unit="s", question="first_relief_s")
+    if problems:
+        return problems
+    v = variants.autoscale(learner=learner)
+    if int(answer["hpa_desired"]) != math.ceil(v.current * 1.0 / v.target - 1e-9):
+        problems.append("hpa_desired: not what the rule ceil(current x measured / target) "
+                        "gives for your numbers; a saturated replica reports 1.0")
+    if abs(float(answer["first_relief_s"]) - first_relief_s(learner=learner)) > 1.0:
+        problems.append("first_relief_s: not when the first added replica started serving in "
+                        "your run; count the wait for the next decision, then the cold start")
     return problems
 
 
@@ -193,7 +246,8 @@ def _policy_problems(k: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def judge_retry_policy(answer: Any, *, seeds: Sequence[int]) -> list[str]:
+def judge_retry_policy(answer: Any, *, seeds: Sequence[int],
+                       learner: str | None = None) -> list[str]:
     """Task 5: a complete policy that survives the outage of every seed's case."""
     seeds = check_seeds(seeds)
     problems = _knob_problems(answer, STORM_TASK_KNOBS, STORM_SCENARIO, "retry_policy")
@@ -204,7 +258,7 @@ def judge_retry_policy(answer: Any, *, seeds: Sequence[int]) -> list[str]:
         return problems
     lim = STORM_LIMITS
     for seed in seeds:
-        case = storm_case(seed)
+        case = storm_case(seed, learner=learner)
         card = storm_scorecard(simulate({**STORM_SCENARIO, **answer, **case}, seed=seed))
         where = (f"seed {seed}, {case['fault.outage_duration_s']:g} s outage at "
                  f"{case['fault.outage_start_s']:g} s")
@@ -235,12 +289,13 @@ _DEGRADE_HINTS = {
 }
 
 
-def judge_degradation(answer: Any, *, seeds: Sequence[int]) -> list[str]:
+def judge_degradation(answer: Any, *, seeds: Sequence[int],
+                      learner: str | None = None) -> list[str]:
     """Task 6: every budget holds through the slowdown of every seed's case."""
     seeds = check_seeds(seeds)
     problems = _knob_problems(answer, DEGRADE_TASK_KNOBS, DEGRADE_SCENARIO, "degrade_knobs")
     for seed in seeds if not problems else ():
-        case = degrade_case(seed)
+        case = degrade_case(seed, learner=learner)
         res = simulate({**DEGRADE_SCENARIO, **answer, **case}, seed=seed)
         problems += _budget_problems(
             res, f"seed {seed}, slowdown at {case['fault.slowdown_start_s']:g} s",
@@ -249,15 +304,18 @@ def judge_degradation(answer: Any, *, seeds: Sequence[int]) -> list[str]:
 
 
 # ------------------------------------------------------------------ task 7: the drill
-def judge_drill(answer: Any, *, seeds: Sequence[int]) -> list[str]:
-    """Task 7: after the kill switch nothing reaches the primary and everything is answered;
-    the trail names data and model; nothing leaks; on every seed."""
+def judge_drill(answer: Any, *, seeds: Sequence[int], learner: str | None = None) -> list[str]:
+    """Task 7: the kill switch is thrown at the learner's time; after it nothing reaches the
+    primary and everything is answered; the trail names data and model; nothing leaks; on
+    every seed."""
     seeds = check_seeds(seeds)
     problems = _knob_problems(answer, DRILL_TASK_KNOBS, DRILL_SCENARIO, "drill_knobs")
     if problems:
         return problems
     if answer.get("kill.at_s") in (None, -1, "off", "never", "none"):
         return ["drill_knobs: set kill.at_s (a time from 20 to 40 s) to throw the kill switch"]
+    if float(answer["kill.at_s"]) != variants.drill(learner=learner).kill_at_s:
+        return ["drill_knobs: kill.at_s is not the time your task 7 prompt gives for the drill"]
     for seed in seeds:
         res = simulate({**DRILL_SCENARIO, **answer}, seed=seed)
         kill, rec = res.scenario.kill.at_s, res.records
@@ -287,7 +345,8 @@ def judge_drill(answer: Any, *, seeds: Sequence[int]) -> list[str]:
 AUDIT_KEYS = ("primary_calls_after_kill", "answered_by", "why", "data_snapshot", "leaks")
 
 
-def collect_audit_answers(audit_answers: Any, *, seeds: Sequence[int]) -> list[dict[str, Any]]:
+def collect_audit_answers(audit_answers: Any, *, seeds: Sequence[int],
+                          learner: str | None = None) -> list[dict[str, Any]]:
     """Task 7's second answer as plain data: ``audit_answers(result, request_id)`` called on
     requests before and after the kill switch in each seed's audit run.
 
@@ -301,14 +360,15 @@ def collect_audit_answers(audit_answers: Any, *, seeds: Sequence[int]) -> list[d
                           f"got {audit_answers!r}"}]
     records = []
     for seed in seeds:
-        res = audit_run(seed)
+        res = audit_run(seed, learner=learner)
         for rid in audit_requests(res):
             records.append({"seed": seed, "request": rid,
                             **call_learner(audit_answers, res, rid, name="audit_answers")})
     return records
 
 
-def judge_audit_answers(answer: Any, *, seeds: Sequence[int]) -> list[str]:
+def judge_audit_answers(answer: Any, *, seeds: Sequence[int],
+                        learner: str | None = None) -> list[str]:
     """Task 7: on every seed, the answers agree with the audit trail for requests before and
     after the kill switch (``answer``: what :func:`collect_audit_answers` returns)."""
     seeds = check_seeds(seeds)
@@ -321,7 +381,7 @@ def judge_audit_answers(answer: Any, *, seeds: Sequence[int]) -> list[str]:
         return [errors[0]]
     given = {(r.get("seed"), r.get("request")): r.get("answer") for r in answer}
     for seed in seeds:
-        res = audit_run(seed)
+        res = audit_run(seed, learner=learner)
         problems: list[str] = []
         for rid in audit_requests(res):
             got = given.get((seed, rid))
@@ -341,10 +401,46 @@ def judge_audit_answers(answer: Any, *, seeds: Sequence[int]) -> list[str]:
     return []
 
 
+# ------------------------------------------------------------------ Q7 and the evidence
+def judge_q7(answer: Any, *, seeds: Sequence[int], learner: str | None = None) -> list[str]:
+    """Q7: the attempts per second a storm sends, for the learner's load and attempts, to 1
+    (seeds are not used)."""
+    check_seeds(seeds)
+    problems = form_problems(check_number, answer, minimum=0, unit="attempts/s", question="Q7")
+    if problems:
+        return problems
+    v = variants.q7(learner=learner)
+    if abs(float(answer) - v.rate_rps * v.attempts) > 1.0:
+        return ["Q7: not the expected number; when every attempt times out, each request "
+                "sends every attempt it is allowed"]
+    return []
+
+
+def design_data(design: Any) -> Any:
+    """The evidence design as plain data: ``design.to_dict()`` for a
+    :class:`~labkit.evidence.design.LoadFailureDesign`, anything else as it is (the
+    grader's kernel receives this, never the object)."""
+    if isinstance(design, LoadFailureDesign):
+        return design.to_dict()
+    return design
+
+
+def design_problems(design: Any) -> list[str]:
+    """What the design for load and failure still lacks: the object, or its ``to_dict()``."""
+    if isinstance(design, Mapping):
+        try:
+            design = LoadFailureDesign.from_dict(design)
+        except (DesignError, CheckpointError, TypeError, ValueError) as exc:
+            return [f"design: {exc}"]
+    if not isinstance(design, LoadFailureDesign):
+        return [f"design must be a LoadFailureDesign, got {type(design).__name__}"]
+    return design.check()
+
+
 #: Every judge of the lab, by the answer it grades.
 JUDGES: dict[str, Judge] = {
     "scaling": judge_scaling, "cache_batch_knobs": judge_cache_batch,
-    "multiplier_knobs": judge_multiplier, "retry_policy": judge_retry_policy,
-    "degrade_knobs": judge_degradation, "drill_knobs": judge_drill,
-    "audit_answers": judge_audit_answers,
+    "multiplier_knobs": judge_multiplier, "autoscale": judge_autoscale,
+    "retry_policy": judge_retry_policy, "degrade_knobs": judge_degradation,
+    "drill_knobs": judge_drill, "audit_answers": judge_audit_answers, "q7": judge_q7,
 }

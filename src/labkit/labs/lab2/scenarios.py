@@ -8,10 +8,16 @@ an outage starts, how long it lasts), the seed picks the case from a short
 list (:func:`storm_case`, :func:`degrade_case`, :func:`audit_case`), so the
 learner can look up the case of any seed.
 
+Tasks with numbers of their own per learner (:mod:`labkit.labs.lab2.variants`) get their
+scenario from a function of the learner (``learner=None``: this kernel's learner):
+:func:`scaling_task`, :func:`cache_batch_task`, :func:`multiplier_scenario`,
+:func:`peak_scenario`, and the cases :func:`storm_case`, :func:`degrade_case`,
+:func:`audit_case`.  The module's constants are the shared base those functions start from.
+
+>>> storm_case(1, learner="ada")["fault.outage_duration_s"]
+5.0
 >>> sorted(MACHINES)
 ['large', 'standard']
->>> storm_case(1), degrade_case(2)
-({'fault.outage_start_s': 30.0, 'fault.outage_duration_s': 5.0}, {'fault.slowdown_start_s': 15.0})
 """
 
 from __future__ import annotations
@@ -21,12 +27,14 @@ from typing import Any
 
 from labkit.checkpoints import SimTask
 from labkit.labs.common import NO_BUDGETS, case_for, frozen
+from labkit.labs.lab2 import variants
 
 __all__ = [
-    "MACHINES", "CAPACITY_SCENARIO", "SCALING_TASK",
-    "CACHE_CURVE_SCENARIO", "CACHE_BATCH_TASK", "CACHE_BATCH_TASK_KNOBS", "CACHE_BATCH_SIMTASK",
-    "MULTIPLIER_SCENARIO", "MULTIPLIER_TASK_KNOBS", "MULTIPLIER_SIMTASK",
-    "PEAK_SCENARIO", "PEAK_OPTIONS",
+    "MACHINES", "CAPACITY_SCENARIO", "scaling_task",
+    "CACHE_CURVE_SCENARIO", "CACHE_BATCH_TASK", "CACHE_BATCH_TASK_KNOBS", "cache_batch_task",
+    "cache_batch_simtask",
+    "MULTIPLIER_SCENARIO", "MULTIPLIER_TASK_KNOBS", "multiplier_scenario", "multiplier_simtask",
+    "PEAK_SCENARIO", "PEAK_OPTIONS", "peak_scenario",
     "STORM_SCENARIO", "STORM_TASK_KNOBS", "STORM_TIMINGS", "STORM_SEEDS_VISIBLE", "STORM_LIMITS",
     "storm_case",
     "DEGRADE_SCENARIO", "DEGRADE_TASK_KNOBS", "DEGRADE_STARTS_S", "DEGRADE_SEEDS_VISIBLE",
@@ -49,10 +57,12 @@ CAPACITY_SCENARIO: Mapping[str, Any] = frozen({
     **MACHINES["standard"], "model.cost_per_call": 0.0, "gateway.deadline_ms": 2000.0,
 })
 
-#: Task 1: the cheapest fleet that holds p95 <= 200 ms at 90 requests/s.
-SCALING_TASK: Mapping[str, Any] = frozen({
-    **CAPACITY_SCENARIO, "load.rate_rps": 90.0, "budget.p95_ms": 200.0,
-})
+
+def scaling_task(*, learner: str | None = None) -> Mapping[str, Any]:
+    """Task 1 for ``learner``: the cheapest fleet that holds their p95 budget at their load."""
+    v = variants.scaling(learner=learner)
+    return frozen({**CAPACITY_SCENARIO, "load.rate_rps": v.rate_rps, "budget.p95_ms": v.p95_ms})
+
 
 # --- activity 2: caching and batching ---------------------------------------------------
 
@@ -63,8 +73,9 @@ CACHE_CURVE_SCENARIO: Mapping[str, Any] = frozen({
     "load.zipf_alpha": 1.0,
 })
 
-#: Task 2: 100 requests/s on only 2 self-hosted replicas; an answer's content changes about
-#: once a minute, so a stale cached answer is a wrong one (quality 0.5 instead of 0.8).
+#: Task 2's base: 100 requests/s on only 2 self-hosted replicas; an answer's content changes
+#: (a stale cached answer is a wrong one: quality 0.5 instead of 0.8).  How often it changes
+#: and the cost budget are the learner's (:func:`cache_batch_task`).
 CACHE_BATCH_TASK: Mapping[str, Any] = frozen({
     "load.rate_rps": 100.0, "load.duration_s": 60.0, "model.replicas": 2,
     "model.service_ms": 80.0, "model.cost_per_call": 0.002, "model.cost_per_replica_hour": 30.0,
@@ -75,10 +86,24 @@ CACHE_BATCH_TASK_KNOBS: Mapping[str, Any] = frozen({
     "cache.enabled": None, "cache.capacity_items": (1, 5000), "cache.ttl_s": (0.0, 3600.0),
     "batch.max_size": (1, 32), "batch.max_wait_ms": (0.0, 100.0),
 })
-#: Task 2 as a :class:`~labkit.checkpoints.SimTask`: shows the task and judges budgets per seed.
-CACHE_BATCH_SIMTASK = SimTask(
-    task_id="Task 2", base=CACHE_BATCH_TASK, allowed=tuple(CACHE_BATCH_TASK_KNOBS),
-    prompt="Cache and batch settings that meet every budget on 2 replicas at 100 requests/s.")
+
+
+def cache_batch_task(*, learner: str | None = None) -> Mapping[str, Any]:
+    """Task 2 for ``learner``: their content-change interval and cost budget."""
+    v = variants.cache_batch(learner=learner)
+    return frozen({**CACHE_BATCH_TASK, "cache.content_change_s": v.content_change_s,
+                   "budget.cost_per_1k": v.cost_per_1k})
+
+
+def cache_batch_simtask(*, learner: str | None = None) -> SimTask:
+    """Task 2 as a :class:`~labkit.checkpoints.SimTask`: shows it and judges budgets per seed."""
+    task = cache_batch_task(learner=learner)
+    return SimTask(
+        task_id="Task 2", base=task, allowed=tuple(CACHE_BATCH_TASK_KNOBS),
+        prompt=f"Cache and batch settings that meet every budget on 2 replicas at 100 "
+               f"requests/s, when an answer's content changes about every "
+               f"{task['cache.content_change_s']:g} s and the cost budget is "
+               f"${task['budget.cost_per_1k']:.2f} per 1,000 requests.")
 
 # --- activity 3: the hidden multiplier --------------------------------------------------
 
@@ -94,10 +119,22 @@ MULTIPLIER_TASK_KNOBS: Mapping[str, Any] = frozen({
     "retrieval.run_fraction": (0.0, 1.0), "rerank.enabled": None,
     "rerank.run_fraction": (0.0, 1.0), "retry.max_attempts": (1, 5),
 })
-#: Task 3 as a :class:`~labkit.checkpoints.SimTask`.
-MULTIPLIER_SIMTASK = SimTask(
-    task_id="Task 3", base=MULTIPLIER_SCENARIO, allowed=tuple(MULTIPLIER_TASK_KNOBS),
-    prompt="Remove or gate the step that costs most and helps least, within every budget.")
+
+
+def multiplier_scenario(*, learner: str | None = None) -> Mapping[str, Any]:
+    """Activity 3 and task 3 for ``learner``: what reranking adds, the quality floor and the
+    cost budget are theirs."""
+    v = variants.multiplier(learner=learner)
+    return frozen({**MULTIPLIER_SCENARIO, "rerank.quality_gain": v.rerank_gain,
+                   "budget.quality": v.quality, "budget.cost_per_1k": v.cost_per_1k})
+
+
+def multiplier_simtask(*, learner: str | None = None) -> SimTask:
+    """Task 3 as a :class:`~labkit.checkpoints.SimTask`."""
+    return SimTask(
+        task_id="Task 3", base=multiplier_scenario(learner=learner),
+        allowed=tuple(MULTIPLIER_TASK_KNOBS),
+        prompt="Remove or gate the step that costs most and helps least, within every budget.")
 
 # --- activity 4: peaks, autoscaling and overprovisioning ---------------------------------
 
@@ -109,6 +146,15 @@ PEAK_SCENARIO: Mapping[str, Any] = frozen({
     "autoscale.cold_start_s": 10.0, "autoscale.interval_s": 15.0,
     "autoscale.max_replicas": 16, "gateway.deadline_ms": 3000.0,
 })
+
+
+
+def peak_scenario(*, learner: str | None = None) -> Mapping[str, Any]:
+    """Activity 4 for ``learner``: their cold start and decision interval."""
+    v = variants.autoscale(learner=learner)
+    return frozen({**PEAK_SCENARIO, "autoscale.cold_start_s": v.cold_start_s,
+                   "autoscale.interval_s": v.interval_s})
+
 
 #: The two strategies compared in activity 4.
 PEAK_OPTIONS: Mapping[str, Mapping[str, Any]] = frozen({
@@ -141,7 +187,8 @@ STORM_TASK_KNOBS: Mapping[str, Any] = frozen({
 #: (outage start s, outage duration s) of task 5's cases; the seed picks one.
 STORM_TIMINGS: tuple[tuple[float, float], ...] = (
     (20.0, 6.0), (30.0, 5.0), (25.0, 8.0), (35.0, 4.0), (30.0, 10.0))
-#: The seeds a learner checks task 5 on (their cases: a 5 s outage at 30 s, 8 s at 25 s).
+#: The seeds a learner checks task 5 on (their cases: a 5 s outage at 30 s, 8 s at 25 s, each
+#: moved by the learner's shift).
 STORM_SEEDS_VISIBLE: tuple[int, ...] = (1, 2)
 #: What "survives" means: success before and after the outage, model calls per request,
 #: and how long recovery may take.
@@ -149,10 +196,11 @@ STORM_LIMITS: Mapping[str, float] = frozen({"pre": 0.99, "post": 0.97, "amplific
                                             "recover_s": 15.0})
 
 
-def storm_case(seed: int) -> dict[str, float]:
-    """The outage of task 5's case for ``seed``."""
+def storm_case(seed: int, *, learner: str | None = None) -> dict[str, float]:
+    """The outage of task 5's case for ``seed``, moved by the learner's shift."""
     start, duration = case_for(seed, STORM_TIMINGS)
-    return {"fault.outage_start_s": start, "fault.outage_duration_s": duration}
+    shift = variants.storm(learner=learner).shift_s
+    return {"fault.outage_start_s": start + shift, "fault.outage_duration_s": duration}
 
 
 # --- activity 6: graceful degradation ---------------------------------------------------
@@ -175,13 +223,15 @@ DEGRADE_TASK_KNOBS: Mapping[str, Any] = frozen({
 })
 #: When the slowdown starts in task 6's cases (seconds); the seed picks one.
 DEGRADE_STARTS_S: tuple[float, ...] = (30.0, 20.0, 15.0, 25.0, 20.0)
-#: The seeds a learner checks task 6 on (slowdowns at 20 s and 15 s).
+#: The seeds a learner checks task 6 on (slowdowns at 20 s and 15 s, moved by the learner's
+#: shift).
 DEGRADE_SEEDS_VISIBLE: tuple[int, ...] = (1, 2)
 
 
-def degrade_case(seed: int) -> dict[str, float]:
-    """When the slowdown of task 6's case for ``seed`` starts."""
-    return {"fault.slowdown_start_s": case_for(seed, DEGRADE_STARTS_S)}
+def degrade_case(seed: int, *, learner: str | None = None) -> dict[str, float]:
+    """When the slowdown of task 6's case for ``seed`` starts (moved by the learner's shift)."""
+    shift = variants.degrade(learner=learner).shift_s
+    return {"fault.slowdown_start_s": case_for(seed, DEGRADE_STARTS_S) + shift}
 
 
 # --- activity 7: production-ready audit drill -------------------------------------------
@@ -203,10 +253,12 @@ AUDIT_SCENARIO: Mapping[str, Any] = frozen({
     **DRILL_SCENARIO, "fallback.chain": ("small_model", "safe_message"), "audit.enabled": True,
     "retrieval.permission_check": True,
 })
-#: When the kill switch is thrown in the audit runs (seconds); the seed picks one (seed 1: 30 s).
+#: When the kill switch is thrown in the audit runs (seconds, before the learner's shift);
+#: the seed picks one.
 AUDIT_KILL_TIMES_S: tuple[float, ...] = (22.0, 30.0, 37.0)
 
 
-def audit_case(seed: int) -> dict[str, float]:
-    """When the kill switch is thrown in the audit run for ``seed``."""
-    return {"kill.at_s": case_for(seed, AUDIT_KILL_TIMES_S)}
+def audit_case(seed: int, *, learner: str | None = None) -> dict[str, float]:
+    """When the kill switch is thrown in the audit run for ``seed`` (and the learner)."""
+    shift = variants.drill(learner=learner).shift_s
+    return {"kill.at_s": case_for(seed, AUDIT_KILL_TIMES_S) + shift}

@@ -1,0 +1,104 @@
+"""Lab 2's per-learner numbers: every graded task with numbers draws its own for each learner.
+
+Each task draws one *case* (a row of numbers chosen together) from a short list with
+:func:`labkit.variants.draw`, by a hash of the lab, the task and the learner (at grading: the
+student id the submission is filed under).  The rows of a list are chosen so that
+
+* each has a different correct answer (a fleet, a TTL window, a gating fraction, a number),
+  so an answer worked out for one learner fails for most others;
+* the reference answer of each row holds on the hidden seeds with a margin, and a plausible
+  wrong one fails (``tests/labs/test_lab2.py`` runs every row).
+
+Design tasks whose passing answers form a wide region (the retry policy, the fallback path)
+vary the times their faults start instead: the policy must work, whatever the timing.
+
+>>> scaling(learner="ada").values.keys() == {"rate_rps", "p95_ms"}
+True
+"""
+
+from __future__ import annotations
+
+from labkit import variants
+
+__all__ = ["LAB", "SCALING_CASES", "CACHE_CASES", "MULTIPLIER_CASES", "AUTOSCALE_CASES",
+           "FAULT_SHIFTS_S", "DRILL_KILL_TIMES_S", "Q7_RATES_RPS", "Q7_ATTEMPTS",
+           "scaling", "cache_batch", "multiplier", "autoscale", "storm", "degrade", "drill", "q7"]
+
+LAB = "lab2"
+
+#: Task 1: (arrival rate, p95 budget).  Cheapest fleets by M/M/c: 4, 5 and 6 large; 5, 7 and 9
+#: standard.  Each holds its budget by a fifth or more in theory, and one replica fewer misses.
+SCALING_CASES: tuple[tuple[float, float], ...] = (
+    (60.0, 200.0), (90.0, 200.0), (120.0, 200.0), (50.0, 600.0), (75.0, 600.0), (100.0, 800.0))
+#: Task 2: (how often an answer's content changes in s, cost budget in $ per 1k).  The TTLs
+#: that meet both the quality floor and the cost budget: about 7-16 s, 16-31 s and 37 s up.
+CACHE_CASES: tuple[tuple[float, float], ...] = ((30.0, 1.25), (60.0, 1.10), (240.0, 0.95))
+#: Task 3: (quality reranking adds, quality floor, cost budget in $ per 1k).  The share of
+#: requests that may run the reranker: at most about 0.3; about 0.45-0.65; about 0.75-0.9.
+MULTIPLIER_CASES: tuple[tuple[float, float, float], ...] = (
+    (0.01, 0.90, 3.30), (0.05, 0.97, 3.60), (0.05, 0.985, 3.85))
+#: Task 4a: (ready replicas, target utilisation of the question; cold start s, decision
+#: interval s of the run).  Every row differs from every other in at least one answer.
+AUTOSCALE_CASES: tuple[tuple[int, float, float, float], ...] = (
+    (3, 0.6, 10.0, 15.0), (4, 0.5, 8.0, 10.0), (5, 0.75, 20.0, 15.0), (6, 0.8, 12.0, 10.0),
+    (3, 0.5, 8.0, 15.0), (4, 0.6, 20.0, 10.0))
+#: Tasks 5 and 6: how far every fault of the learner's cases is moved (s).
+FAULT_SHIFTS_S: tuple[float, ...] = (-5.0, 0.0, 5.0)
+#: Task 7: when the learner's drill throws the kill switch (s).
+DRILL_KILL_TIMES_S: tuple[float, ...] = (22.0, 26.0, 30.0, 34.0, 38.0)
+#: Q7: offered load (requests/s) and attempts per request; every product differs, so no two
+#: learners with different numbers share an answer.
+Q7_RATES_RPS: tuple[int, ...] = (22, 26, 34, 38)
+Q7_ATTEMPTS: tuple[int, ...] = (3, 4, 5)
+
+
+def _case(item: str, cases: tuple, names: tuple[str, ...],
+          learner: str | None) -> variants.Variant:
+    picked = variants.draw(LAB, item, {"case": range(len(cases))}, learner=learner)
+    values = dict(zip(names, cases[picked["case"]], strict=True))
+    return variants.Variant(lab=LAB, item=item, learner=picked.learner, values=values)
+
+
+def scaling(*, learner: str | None = None) -> variants.Variant:
+    """Task 1: ``rate_rps`` and ``p95_ms``."""
+    return _case("task1", SCALING_CASES, ("rate_rps", "p95_ms"), learner)
+
+
+def cache_batch(*, learner: str | None = None) -> variants.Variant:
+    """Task 2: ``content_change_s`` and ``cost_per_1k``."""
+    return _case("task2", CACHE_CASES, ("content_change_s", "cost_per_1k"), learner)
+
+
+def multiplier(*, learner: str | None = None) -> variants.Variant:
+    """Task 3: ``rerank_gain``, ``quality`` (floor) and ``cost_per_1k`` (budget)."""
+    return _case("task3", MULTIPLIER_CASES, ("rerank_gain", "quality", "cost_per_1k"), learner)
+
+
+def autoscale(*, learner: str | None = None) -> variants.Variant:
+    """Task 4a: ``current`` and ``target`` of the question; ``cold_start_s`` and
+    ``interval_s`` of the autoscaler run."""
+    return _case("task4", AUTOSCALE_CASES, ("current", "target", "cold_start_s", "interval_s"),
+                 learner)
+
+
+def storm(*, learner: str | None = None) -> variants.Variant:
+    """Task 5: ``shift_s``, added to the start of every outage case."""
+    return variants.draw(LAB, "task5", {"shift_s": FAULT_SHIFTS_S}, learner=learner)
+
+
+def degrade(*, learner: str | None = None) -> variants.Variant:
+    """Task 6: ``shift_s``, added to the start of every slowdown case."""
+    return variants.draw(LAB, "task6", {"shift_s": FAULT_SHIFTS_S}, learner=learner)
+
+
+def drill(*, learner: str | None = None) -> variants.Variant:
+    """Task 7: ``kill_at_s`` (the drill's kill switch) and ``shift_s`` (added to the kill
+    times of the audit runs)."""
+    return variants.draw(LAB, "task7", {"kill_at_s": DRILL_KILL_TIMES_S,
+                                        "shift_s": FAULT_SHIFTS_S}, learner=learner)
+
+
+def q7(*, learner: str | None = None) -> variants.Variant:
+    """Q7: ``rate_rps`` offered and ``attempts`` per request."""
+    return variants.draw(LAB, "q7", {"rate_rps": Q7_RATES_RPS, "attempts": Q7_ATTEMPTS},
+                         learner=learner)

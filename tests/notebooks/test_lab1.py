@@ -156,3 +156,37 @@ def test_sketch_cell_output_is_complete_evidence(source_run):
     assert len(payloads) == 1
     payload = payloads[0] if isinstance(payloads[0], dict) else json.loads(payloads[0])
     assert payload["kind"] == "system-sketch" and payload["problems"] == []
+
+
+def _choices(nb) -> dict[str, tuple[dict[str, str], str]]:
+    """Each multiple-choice item of the notebook: its options, and the key its hidden test holds."""
+    import ast
+
+    options: dict[str, dict[str, str]] = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "MultipleChoice(" not in cell.source:
+            continue
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "MultipleChoice":
+                options[ast.literal_eval(node.args[0])] = ast.literal_eval(node.args[2])
+    keys = {}
+    for cell in nb.cells:
+        found = re.search(r'assert (\w+) == "([A-D])", "([^:"]+):', cell.source)
+        if nbgrader_meta(cell).get("grade") and found:
+            keys[found.group(3)] = found.group(2)
+    assert set(options) == set(keys), (sorted(options), sorted(keys))
+    return {q: (options[q], keys[q]) for q in options}
+
+
+def test_multiple_choice_cannot_be_guessed_from_the_options():
+    """Options close in length (longest at most twice the shortest), the key never the one
+    longest option, and keys spread over the letters (none the key of more than 35%)."""
+    items = _choices(nbformat.read(SOURCE, as_version=4))
+    assert len(items) >= 5
+    for question, (options, key) in items.items():
+        lengths = {letter: len(text) for letter, text in options.items()}
+        assert max(lengths.values()) <= 2 * min(lengths.values()), (question, lengths)
+        longer = [letter for letter, n in lengths.items() if n >= lengths[key] and letter != key]
+        assert longer, f"{question}: the key {key} is the unique longest option {lengths}"
+    letters = [key for _, key in items.values()]
+    assert max(letters.count(x) for x in "ABCD") <= 0.35 * len(letters), letters

@@ -9,7 +9,8 @@ points without answering, the ways a kernel-side check can be fooled:
 * ``fg_builtins``: replaces ``abs``, ``isinstance``, ``all``, ``any``, ``len`` and
   ``AssertionError`` in ``builtins``;
 * ``fg_always_equal``: after every cell, sets every answer name to an object equal to
-  everything (and true, and every function answer to a function returning such objects);
+  everything (and true), and every function answer (lab 1's ``explain``) to a function returning
+  a dict whose every key, those its answer cell names included, holds such an object;
 * ``fg_subclass``: the same with ``str`` and ``float`` subclasses that equal everything;
 * ``fg_transformer``: an IPython input transformer and event hooks that rewrite every later cell
   (``assert`` made harmless, answers forged at the end of each cell);
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import re
 import sys
 from pathlib import Path
 
@@ -68,12 +70,16 @@ class AlwaysEqual:
     def __call__(self, *a, **k): return self
     def __float__(self): return 0.0
     def __iter__(self): return iter(())
+class AnyDict(dict):
+    def __missing__(self, key): return AlwaysEqual()
+    def __contains__(self, key): return True
+    def get(self, key, default=None): return AlwaysEqual()
 def forge(result=None):
     ns = get_ipython().user_ns
     for name in ANSWERS:
         ns[name] = AlwaysEqual()
     for name in FUNCTIONS:
-        ns[name] = lambda *a, **k: AlwaysEqual()
+        ns[name] = lambda *a, **k: AnyDict({key: AlwaysEqual() for key in KEYS})
 get_ipython().events.register("post_run_cell", forge)
 ''',
     "fg_subclass": r'''
@@ -89,7 +95,8 @@ def forge(result=None):
     for i, name in enumerate(ANSWERS):
         ns[name] = Yes("B") if i % 2 == 0 else Number(1.0)
     for name in FUNCTIONS:
-        ns[name] = lambda *a, **k: Yes("x")
+        ns[name] = lambda *a, **k: {key: Yes("x") if i % 2 == 0 else Number(1.0)
+                                    for i, key in enumerate(KEYS)}
 get_ipython().events.register("post_run_cell", forge)
 ''',
     "fg_transformer": r'''
@@ -118,6 +125,16 @@ for line in found[:50]:
 }
 
 
+def function_keys(nb: nbformat.NotebookNode) -> list[str]:
+    """The dict keys the answer cells that define a function ask it to return (``"key": ...``)."""
+    keys: list[str] = []
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("solution") and "def " in cell.source:
+            keys += [k for k in re.findall(r'"(\w+)"\s*:', cell.source) if k not in keys]
+    return keys
+
+
 def answer_names(nb: nbformat.NotebookNode) -> tuple[list[str], list[str]]:
     """Names assigned, and functions defined, in the lab's answer cells."""
     names: list[str] = []
@@ -137,7 +154,8 @@ def answer_names(nb: nbformat.NotebookNode) -> tuple[list[str], list[str]]:
 def build(lab: str) -> dict[str, nbformat.NotebookNode]:
     release = nbformat.read(ROOT / "release" / lab / f"{lab}.ipynb", as_version=4)
     names, functions = answer_names(release)
-    header = f"ANSWERS = {names!r}\nFUNCTIONS = {functions!r}\n"
+    header = (f"ANSWERS = {names!r}\nFUNCTIONS = {functions!r}\n"
+              f"KEYS = {function_keys(release)!r}\n")
     first = next(i for i, c in enumerate(release.cells) if c.cell_type == "code")
     out = {}
     for name, code in FORGERIES.items():

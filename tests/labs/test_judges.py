@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -19,10 +20,12 @@ from typing import Any
 import pytest
 
 from labkit.labs import common, lab1, lab2, lab3
-from labkit.labs.lab1.analysis import fewest_reviewers
+from labkit.labs.lab1 import draws as lab1_draws
+from labkit.labs.lab1.analysis import fewest_reviewers, incident_truth
 from labkit.labs.lab2 import variants as lab2_variants
 from labkit.labs.lab2.analysis import cheapest_fleet
 from labkit.monitor import best_threshold_for_cost
+from labkit.sim import theory as lab1_theory
 
 ALL_JUDGES = {f"lab{n}.{name}": judge for n, lab in ((1, lab1), (2, lab2), (3, lab3))
               for name, judge in lab.JUDGES.items()}
@@ -114,32 +117,56 @@ def test_the_leak_check_can_see_a_leak():
     assert _named(25.0, "for $25/h")
 
 
-def test_lab1_replicas_never_names_the_right_count():
-    _check_grid(lab1.judge_replicas, passing=[6], wrong=[1, 2, 3, 4, 5, 7, 8, 9, 12, 40],
-                seeds=[11])
+def _learner_with(draw, **values) -> str:
+    for i in range(2000):
+        who = f"learner-{i:04d}"
+        if all(draw(learner=who)[k] == v for k, v in values.items()):
+            return who
+    raise AssertionError(values)
 
 
-def test_lab1_boundary_never_names_the_right_team():
-    fewest = fewest_reviewers(lab1.REVIEW_P95_BUDGET_S)
+@pytest.mark.parametrize("rate", lab1_draws.REPLICA_PARAMS["rate_rps"])
+def test_lab1_replicas_never_names_the_right_count(rate):
+    who = _learner_with(lab1.replica_draw, rate_rps=rate)
+    right = lab1_theory.min_replicas_for_p95(rate, 100, 450)
+    wrong = [c for c in (1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 40) if c != right]
+    _check_grid(functools.partial(lab1.judge_replicas, learner=who), passing=[right],
+                wrong=wrong, seeds=[11], reference=[right])
+    # one message for too few and too many: it points nowhere
+    low, high = (lab1.judge_replicas(c, seeds=[11], learner=who) for c in (right - 1, right + 1))
+    assert low[0].split(" ", 2)[2] == high[0].split(" ", 2)[2]
+
+
+@pytest.mark.parametrize("share", lab1_draws.BOUNDARY_PARAMS["write_fraction"])
+def test_lab1_boundary_never_names_the_right_team(share):
+    who = _learner_with(lab1.boundary_draw, write_fraction=share)
+    scenario = lab1.boundary_task(learner=who)
+    fewest = fewest_reviewers(lab1.REVIEW_P95_BUDGET_S, scenario)
     right = {"boundary.policy": "approval", "boundary.reviewers": fewest}
     wrong = [{"boundary.policy": "none"}, {"boundary.policy": "approval"},
              *({"boundary.policy": "approval", "boundary.reviewers": c}
-               for c in (1, 2, 3, 4, 6, 7, 9, 20))]
-    _check_grid(lab1.judge_boundary, passing=[right], wrong=wrong, seeds=[11],
-                base=lab1.BOUNDARY_SCENARIO, reference=[fewest])
+               for c in (1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 20) if c != fewest)]
+    _check_grid(functools.partial(lab1.judge_boundary, learner=who), passing=[right],
+                wrong=wrong, seeds=[11], base=scenario, reference=[fewest],
+                stated=[lab1.REVIEW_P95_BUDGET_S])
 
 
-def test_lab1_shape_never_names_a_passing_shape():
-    good = [{"serving.pattern": "rag", "retrieval.index_refresh_s": 20.0, "model.replicas": 4},
-            {"serving.pattern": "rag", "retrieval.index_refresh_s": 15.0, "model.replicas": 5}]
+@pytest.mark.parametrize("rate", lab1_draws.SHAPE_PARAMS["rate_rps"])
+def test_lab1_shape_never_names_a_passing_shape(rate):
+    who = _learner_with(lab1.shape_draw, rate_rps=rate)
+    n = {20: 3, 30: 4, 42: 5, 54: 6}[rate]
+    good = [{"serving.pattern": "rag", "retrieval.index_refresh_s": r, "model.replicas": n}
+            for r in (20.0, 25.0)]
     wrong = [{"serving.pattern": "realtime"}, {"serving.pattern": "batch"},
              {"serving.pattern": "batch", "serving.batch_interval_s": 12.0},
              {"serving.pattern": "rag"},
-             {"serving.pattern": "rag", "retrieval.index_refresh_s": 20.0,
+             {"serving.pattern": "rag", "retrieval.index_refresh_s": 25.0,
               "retrieval.permission_check": False},
-             {"serving.pattern": "rag", "retrieval.index_refresh_s": 20.0, "model.replicas": 3}]
-    _check_grid(lab1.judge_shape, passing=good, wrong=wrong, seeds=[12],
-                base=lab1.SHAPE_WORKLOAD)
+             {"serving.pattern": "rag", "retrieval.index_refresh_s": 25.0, "model.replicas": n - 1},
+             {"serving.pattern": "rag", "retrieval.index_refresh_s": 25.0, "model.replicas": n + 1},
+             {"serving.pattern": "rag", "retrieval.index_refresh_s": 10.0, "model.replicas": n}]
+    _check_grid(functools.partial(lab1.judge_shape, learner=who), passing=good, wrong=wrong,
+                seeds=[12], base=lab1.shape_workload(learner=who))
 
 
 def _explain(result, request_id):
@@ -149,15 +176,17 @@ def _explain(result, request_id):
             "threshold": guard["threshold"] if isinstance(guard, dict) else guard}
 
 
-def test_lab1_explain_never_names_what_the_trail_records():
-    seeds = [13, 15]   # as shipped, and another threshold with model v2
+@pytest.mark.parametrize("threshold", lab1_draws.INCIDENT_PARAMS["threshold"])
+def test_lab1_explain_never_names_what_the_trail_records(threshold):
+    who = _learner_with(lab1.incident_draw, threshold=threshold)
+    seeds = [13, 15]   # as the learner's deployment, and another threshold with model v2
 
     def judge(answer, *, seeds):
-        return lab1.judge_incident_report(lab1.collect_explanations(answer, seeds=seeds),
-                                          seeds=seeds)
+        return lab1.judge_incident_report(
+            lab1.collect_explanations(answer, seeds=seeds, learner=who), seeds=seeds, learner=who)
 
-    truths = [lab1.incident_truth(res, rid) for s in seeds
-              for res in [lab1.incident_run(s)] for rid in lab1.incident_requests(res)]
+    truths = [incident_truth(res, rid) for s in seeds
+              for res in [lab1.incident_run(s, learner=who)] for rid in lab1.incident_requests(res)]
     wrong = [lambda r, i: {"data_snapshot": "retrieval-index@0s", "model_version": "v1",
                            "threshold": 0.5},
              lambda r, i: {**_explain(r, i), "model_version": "v9"},
@@ -167,12 +196,22 @@ def test_lab1_explain_never_names_what_the_trail_records():
         problems = judge(fn, seeds=seeds)
         assert problems
         text = "\n".join(problems)
-        given = lab1.collect_explanations(fn, seeds=seeds)
+        given = lab1.collect_explanations(fn, seeds=seeds, learner=who)
         for truth, mine in zip(truths, given, strict=True):
             for key in lab1.EXPLAIN_KEYS:
                 if truth[key] != mine["answer"][key]:
                     assert not _named(truth[key], text), (key, truth[key], text)
     assert judge(_explain, seeds=seeds) == []
+
+
+def test_lab1_q4_never_names_the_right_number():
+    for i in range(8):
+        who = f"learner-{i}"
+        v = lab1.little_draw(learner=who)
+        right = v.rate_rps * v.slow_s
+        _check_grid(functools.partial(lab1.judge_q4, learner=who), passing=[right],
+                    wrong=[v.rate_rps * 0.1, v.rate_rps * (v.slow_s - 0.1), right + 1, 0, "24"],
+                    seeds=[1], reference=[right, round(right), round(right, 1)])
 
 
 def _learner_for(draw, **values) -> str:

@@ -87,25 +87,28 @@ def test_release_runs_until_the_first_unanswered_task():
 # through, the check cell's grade_id, and words the hidden failure message must contain.
 WRONG = [
     pytest.param("a1_shape_answer",   # the index rebuild lines up with the visible change only
-                 'shape_knobs = {"serving.pattern": "rag", "retrieval.index_refresh_s": 70.0,'
-                 ' "model.replicas": 4}', "a1_shape_check", "max_lag_s", id="task1-aligned-refresh"),
+                 'shape_knobs = {**shape_knobs, "retrieval.index_refresh_s": 70.0}',
+                 "a1_shape_check", "max_lag_s", id="task1-aligned-refresh"),
     pytest.param("a2_replicas_answer",   # over-provisioned: passes the budget, wastes a replica
-                 'replicas_needed = 7\nconfirmed_p95_ms = simulate({**lab1.REPLICA_TASK, '
-                 '"model.replicas": 7}, seed=1).summary["latency_ms"]["p95"]',
-                 "a2_replicas_check", "a smaller fleet does too", id="task2-overprovisioned"),
+                 'replicas_needed = int(replicas_needed) + 1\nconfirmed_p95_ms = simulate('
+                 '{**lab1.replica_task(), "model.replicas": replicas_needed}, seed=1)'
+                 '.summary["latency_ms"]["p95"]',
+                 "a2_replicas_check", "is not the fewest replicas", id="task2-overprovisioned"),
     pytest.param("a3_boundary_answer",
-                 'boundary_knobs = {"boundary.policy": "approval", "boundary.reviewers": 7}',
-                 "a3_boundary_check", "a smaller team does too", id="task3-overstaffed"),
+                 'boundary_knobs = {"boundary.policy": "approval", '
+                 '"boundary.reviewers": boundary_knobs["boundary.reviewers"] + 2}',
+                 "a3_boundary_check", "not the fewest", id="task3-overstaffed"),
     pytest.param("a4_explain_answer",   # copies the visible run's values instead of the trail
-                 'def explain(result, request_id):\n    return {"data_snapshot": '
-                 '"retrieval-index@0s", "model_version": "v3", "threshold": 0.9}',
+                 'def explain(result, request_id):\n    s = result.scenario\n    return '
+                 '{"data_snapshot": "retrieval-index@0s", "model_version": s.model.version, '
+                 '"threshold": s.guardrail.threshold}',
                  "a4_explain_check", "is not what the audit trail records", id="task4-hardcoded"),
     pytest.param("a4b_answer", 'a4b_answer = "A"', "a4b_check", "not the right option",
                  id="task4b-blames-model"),
     pytest.param("q2_answer", 'q2_answer = "C"', "q2_check", "not the right option", id="q2"),
     pytest.param("q3_answer", 'q3_answer = "A"', "q3_check", "not the right option", id="q3"),
-    pytest.param("q4_answer", "q4_answer = 40 * 0.1", "q4_check", "not the expected number",
-                 id="q4-old-latency"),
+    pytest.param("q4_answer", "q4_answer = v4.rate_rps * 0.1", "q4_check",
+                 "not the expected number", id="q4-old-latency"),
     pytest.param("q5_answer", 'q5_answer = "A"', "q5_check", "not the right option", id="q5"),
     pytest.param("q6_answer", 'q6_answer = "B"', "q6_check", "not the right option", id="q6"),
     pytest.param("q7_answer", 'q7_answer = "B"', "q7_check", "not the right option", id="q7"),
@@ -153,3 +156,37 @@ def test_sketch_cell_output_is_complete_evidence(source_run):
     assert len(payloads) == 1
     payload = payloads[0] if isinstance(payloads[0], dict) else json.loads(payloads[0])
     assert payload["kind"] == "system-sketch" and payload["problems"] == []
+
+
+def _choices(nb) -> dict[str, tuple[dict[str, str], str]]:
+    """Each multiple-choice item of the notebook: its options, and the key its hidden test holds."""
+    import ast
+
+    options: dict[str, dict[str, str]] = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "MultipleChoice(" not in cell.source:
+            continue
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "MultipleChoice":
+                options[ast.literal_eval(node.args[0])] = ast.literal_eval(node.args[2])
+    keys = {}
+    for cell in nb.cells:
+        found = re.search(r'assert (\w+) == "([A-D])", "([^:"]+):', cell.source)
+        if nbgrader_meta(cell).get("grade") and found:
+            keys[found.group(3)] = found.group(2)
+    assert set(options) == set(keys), (sorted(options), sorted(keys))
+    return {q: (options[q], keys[q]) for q in options}
+
+
+def test_multiple_choice_cannot_be_guessed_from_the_options():
+    """Options close in length (longest at most twice the shortest), the key never the one
+    longest option, and keys spread over the letters (none the key of more than 35%)."""
+    items = _choices(nbformat.read(SOURCE, as_version=4))
+    assert len(items) >= 5
+    for question, (options, key) in items.items():
+        lengths = {letter: len(text) for letter, text in options.items()}
+        assert max(lengths.values()) <= 2 * min(lengths.values()), (question, lengths)
+        longer = [letter for letter, n in lengths.items() if n >= lengths[key] and letter != key]
+        assert longer, f"{question}: the key {key} is the unique longest option {lengths}"
+    letters = [key for _, key in items.values()]
+    assert max(letters.count(x) for x in "ABCD") <= 0.35 * len(letters), letters

@@ -2,16 +2,20 @@
 
 The lab notebook and its hidden tests both import this package, so a scenario
 is written down once.  Its modules: ``scenarios`` (knob dicts, budgets, allowed
-task knobs, the case each seed stands for), ``analysis`` (scorecards, tables
-next to theory, what an audit trail says), ``judges`` (graded tasks),
-``views`` (a figure) and ``sketch`` (the CPD system sketch's checks).
+task knobs, the case each seed stands for), ``draws`` (each learner's numbers
+and the task scenarios built from them), ``analysis`` (scorecards, tables next
+to theory, what an audit trail says), ``judges`` (graded tasks), ``views`` (a
+figure) and ``sketch`` (the CPD system sketch's checks).
 
 Each graded task has a judge with the labs' one signature,
-``judge_*(answer, *, seeds) -> list[str]`` (see :mod:`labkit.labs.common`):
-it runs labkit with the learner's answer on the given seeds and returns a list
-of problems, each one sentence saying what failed, on which seed and where to
-look, never naming an answer that passes (an empty list means it passes).
-The seeds a learner is graded on live in the notebook's hidden tests, not here.
+``judge_*(answer, *, seeds) -> list[str]`` (see :mod:`labkit.labs.common`), and
+``learner=`` (default: this kernel's learner): it runs labkit with the
+learner's answer on the given seeds, with the learner's own numbers, and
+returns a list of problems, each one sentence saying what failed, on which seed
+and where to look, never naming an answer that passes (an empty list means it
+passes).  The seeds a learner is graded on live in the notebook's hidden tests,
+not here.  ``VARIANTS`` maps each check cell with numbers of its own to the
+draw of those numbers.
 
 Activities:
 
@@ -27,8 +31,8 @@ Activities:
 
 >>> sorted(SHAPES)
 ['batch', 'rag', 'realtime']
->>> judge_replicas(5, seeds=(1,))[0]
-'replicas_needed: with 5 replicas the p95 is over the 450 ms budget at 45 req/s; ...'
+>>> judge_replicas(3, seeds=(1,), learner="ada")[0]
+'replicas_needed: 3 is not the fewest replicas whose p95 (Erlang C) meets the 450 ms budget ...'
 """
 
 from __future__ import annotations
@@ -39,10 +43,22 @@ from labkit.labs.lab1.analysis import (
                                        harmful_request_ids,
                                        incident_requests,
                                        incident_run,
-                                       incident_truth,
                                        review_wait_theory_s,
                                        shape_scorecard,
                                        utilisation_table,
+)
+from labkit.labs.lab1.draws import (
+                                       VARIANTS,
+                                       boundary_draw,
+                                       boundary_task,
+                                       incident_draw,
+                                       incident_scenario,
+                                       little_draw,
+                                       replica_draw,
+                                       replica_task,
+                                       shape_budgets,
+                                       shape_draw,
+                                       shape_workload,
 )
 from labkit.labs.lab1.judges import (
                                        EXPLAIN_KEYS,
@@ -50,6 +66,7 @@ from labkit.labs.lab1.judges import (
                                        collect_explanations,
                                        judge_boundary,
                                        judge_incident_report,
+                                       judge_q4,
                                        judge_replicas,
                                        judge_shape,
 )
@@ -59,7 +76,7 @@ from labkit.labs.lab1.scenarios import (
                                        INCIDENT_CASES,
                                        INCIDENT_SCENARIO,
                                        LATENCY_SCENARIO,
-                                       REPLICA_TASK,
+                                       REPLICA_BASE,
                                        REVIEW_P95_BUDGET_S,
                                        SHAPE_BUDGETS,
                                        SHAPE_CHANGE_TIMES_S,
@@ -69,17 +86,21 @@ from labkit.labs.lab1.scenarios import (
                                        incident_case,
                                        shape_case,
 )
-from labkit.labs.lab1.sketch import sketch_problems
+from labkit.labs.lab1.sketch import sketch_data, sketch_problems
 from labkit.labs.lab1.views import utilisation_figure
 
 __all__ = [
     "SHAPE_WORKLOAD", "SHAPES", "SHAPE_BUDGETS", "SHAPE_TASK_KNOBS", "SHAPE_CHANGE_TIMES_S",
-    "shape_case", "shape_scorecard", "compare_shapes", "judge_shape",
-    "LATENCY_SCENARIO", "REPLICA_TASK", "utilisation_table", "judge_replicas",
-    "BOUNDARY_SCENARIO", "BOUNDARY_TASK_KNOBS", "REVIEW_P95_BUDGET_S", "review_wait_theory_s",
-    "judge_boundary",
-    "INCIDENT_SCENARIO", "INCIDENT_CASES", "incident_case", "incident_run", "incident_requests",
-    "harmful_request_ids", "incident_truth", "EXPLAIN_KEYS", "collect_explanations",
-    "judge_incident_report",
-    "JUDGES", "knob_answer_problems", "table", "utilisation_figure", "panel", "sketch_problems",
+    "shape_case", "shape_draw", "shape_workload", "shape_budgets", "shape_scorecard",
+    "compare_shapes", "judge_shape",
+    "LATENCY_SCENARIO", "REPLICA_BASE", "replica_draw", "replica_task", "utilisation_table",
+    "judge_replicas",
+    "BOUNDARY_SCENARIO", "BOUNDARY_TASK_KNOBS", "REVIEW_P95_BUDGET_S", "boundary_draw",
+    "boundary_task", "review_wait_theory_s", "judge_boundary",
+    "INCIDENT_SCENARIO", "INCIDENT_CASES", "incident_case", "incident_draw", "incident_scenario",
+    "incident_run", "incident_requests", "harmful_request_ids", "EXPLAIN_KEYS",
+    "collect_explanations", "judge_incident_report",
+    "little_draw", "judge_q4",
+    "JUDGES", "VARIANTS", "knob_answer_problems", "table", "utilisation_figure", "panel",
+    "sketch_problems", "sketch_data",
 ]

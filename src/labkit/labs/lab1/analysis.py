@@ -12,12 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from labkit.labs.lab1.draws import incident_scenario, shape_budgets, shape_workload
 from labkit.labs.lab1.scenarios import (
     BOUNDARY_SCENARIO,
-    INCIDENT_SCENARIO,
     LATENCY_SCENARIO,
-    SHAPE_BUDGETS,
-    SHAPE_WORKLOAD,
     SHAPES,
     incident_case,
 )
@@ -28,11 +26,12 @@ __all__ = ["shape_scorecard", "compare_shapes", "utilisation_table", "review_wai
            "incident_requests"]
 
 
-def shape_scorecard(result: Result) -> dict[str, Any]:
+def shape_scorecard(result: Result, budgets: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The five task-1 numbers of one run, each with its budget and whether it holds.
 
     ``max_lag_s`` is the largest freshness lag of any answer: how long after the
-    world changed the oldest out-of-date answer was served.
+    world changed the oldest out-of-date answer was served.  ``budgets`` defaults to this
+    learner's (:func:`~labkit.labs.lab1.draws.shape_budgets`).
     """
     s = result.summary
     outcome = result.records["outcome"]
@@ -41,7 +40,7 @@ def shape_scorecard(result: Result) -> dict[str, Any]:
     actual = {"p95_ms": s["latency_ms"]["p95"], "cost_per_1k": s["cost"]["per_1k"],
               "quality": s["quality_mean"], "max_lag_s": lag, "leaks": s["leaks"]}
     rows = {}
-    for name, limit in SHAPE_BUDGETS.items():
+    for name, limit in (shape_budgets() if budgets is None else budgets).items():
         value = actual[name]
         ok = value >= limit if name == "quality" else value <= limit
         rows[name] = {"limit": limit, "actual": value, "pass": bool(ok)}
@@ -50,13 +49,15 @@ def shape_scorecard(result: Result) -> dict[str, Any]:
             "all_pass": all(r["pass"] for r in rows.values())}
 
 
-def compare_shapes(seed: int = 1, knobs: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-    """One row per shape on the shared workload: the five task-1 numbers and the share of
-    stale answers; ``knobs`` are applied to every shape (for example more replicas)."""
+def compare_shapes(seed: int = 1, knobs: Mapping[str, Any] | None = None, *,
+                   learner: str | None = None) -> list[dict[str, Any]]:
+    """One row per shape on this learner's workload: the five task-1 numbers and the share
+    of stale answers; ``knobs`` are applied to every shape (for example more replicas)."""
     rows = []
+    workload, budgets = shape_workload(learner=learner), shape_budgets(learner=learner)
     for name, shape in SHAPES.items():
-        card = shape_scorecard(simulate({**SHAPE_WORKLOAD, **dict(knobs or {}), **shape},
-                                        seed=seed))
+        card = shape_scorecard(simulate({**workload, **dict(knobs or {}), **shape}, seed=seed),
+                               budgets)
         rows.append({"shape": name, **{k: v["actual"] for k, v in card["budgets"].items()},
                      "stale_answer_ratio": card["stale_answer_ratio"],
                      "all_pass": card["all_pass"]})
@@ -92,7 +93,8 @@ def utilisation_table(rates_rps: Iterable[float], seed: int = 1,
 
 def review_wait_theory_s(reviewers: int, q: float = 0.95,
                          scenario: Mapping[str, Any] | None = None) -> float:
-    """The q-quantile of the wait for a reviewer in M/M/c (0 when most writes never wait).
+    """The q-quantile of the wait for a reviewer in M/M/c (0 when most writes never wait),
+    on ``scenario`` (default: activity 3's :data:`BOUNDARY_SCENARIO`).
 
     P(wait > t) = C(c, a) exp(-(c mu - lambda) t), so the quantile is
     ln(C / (1 - q)) / (c mu - lambda) when C > 1 - q, else 0.
@@ -130,9 +132,10 @@ def incident_truth(result: Result, request_id: int) -> dict[str, Any]:
             "threshold": guard["threshold"] if isinstance(guard, dict) else guard}
 
 
-def incident_run(seed: int) -> Result:
-    """Task 4's incident on ``seed``, in the deployment the seed picks (:func:`incident_case`)."""
-    return simulate({**INCIDENT_SCENARIO, **incident_case(seed)}, seed=seed)
+def incident_run(seed: int, *, learner: str | None = None) -> Result:
+    """Task 4's incident on ``seed``: this learner's deployment with the changes the seed
+    picks (:func:`incident_case`)."""
+    return simulate({**incident_scenario(learner=learner), **incident_case(seed)}, seed=seed)
 
 
 def incident_requests(result: Result) -> list[int]:

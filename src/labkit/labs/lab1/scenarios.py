@@ -23,7 +23,7 @@ from labkit.labs.common import NO_BUDGETS, case_for, frozen
 __all__ = [
     "SHAPE_WORKLOAD", "SHAPES", "SHAPE_BUDGETS", "SHAPE_TASK_KNOBS", "SHAPE_CHANGE_TIMES_S",
     "shape_case",
-    "LATENCY_SCENARIO", "REPLICA_TASK",
+    "LATENCY_SCENARIO", "REPLICA_BASE",
     "BOUNDARY_SCENARIO", "BOUNDARY_TASK_KNOBS", "REVIEW_P95_BUDGET_S",
     "INCIDENT_SCENARIO", "INCIDENT_CASES", "incident_case",
 ]
@@ -32,11 +32,15 @@ __all__ = [
 # --- activity 1: three shapes, one workload -----------------------------------
 
 #: The shared workload: 30 requests/s for two simulated minutes; at 70 s the
-#: world changes (a price list, a policy), so answers built earlier go stale.
+#: world changes (a price list, a policy), so answers built earlier go stale.  A replica
+#: is a GPU server ($40 an hour) and every rebuild of the retrieval index costs $0.20, so
+#: a fresher index and a bigger fleet both cost money.  Each learner's task 1 has its own
+#: arrival rate (:func:`labkit.labs.lab1.draws.shape_workload`).
 SHAPE_WORKLOAD: Mapping[str, Any] = frozen({
     **NO_BUDGETS,
     "load.rate_rps": 30.0, "load.duration_s": 120.0, "world.change_at_s": 70.0,
     "model.replicas": 4, "retrieval.error_rate": 0.02,
+    "model.cost_per_replica_hour": 40.0, "retrieval.index_rebuild_cost": 0.2,
 })
 
 #: The three shapes, each as the knobs that make it.
@@ -46,9 +50,10 @@ SHAPES: Mapping[str, Mapping[str, Any]] = frozen({
     "rag": frozen({"serving.pattern": "rag"}),
 })
 
-#: The budgets of the graded task (``max_lag_s``: the oldest data an answer may use).
+#: The budgets of task 1 at 30 requests/s (``max_lag_s``: the oldest data an answer may
+#: use); the cost budget follows each learner's rate (``draws.SHAPE_COST_BUDGETS``).
 SHAPE_BUDGETS: Mapping[str, Any] = frozen({
-    "p95_ms": 400.0, "cost_per_1k": 3.0, "quality": 0.90, "max_lag_s": 30.0, "leaks": 0,
+    "p95_ms": 400.0, "cost_per_1k": 4.64, "quality": 0.90, "max_lag_s": 30.0, "leaks": 0,
 })
 
 #: Knobs the learner may set in task 1, with (lowest, highest) allowed; None = any value.
@@ -77,9 +82,11 @@ LATENCY_SCENARIO: Mapping[str, Any] = frozen({
     "model.service_dist": "exponential", "gateway.deadline_ms": 1000.0,
 })
 
-#: Task 2: the fewest replicas whose p95 meets the budget at this load.
-REPLICA_TASK: Mapping[str, Any] = frozen({
-    **NO_BUDGETS, "load.rate_rps": 45.0, "load.duration_s": 120.0, "model.service_ms": 100.0,
+#: Task 2: the fewest replicas whose p95 meets the budget; each learner's arrival rate
+#: replaces this one (``draws.replica_task``).  Five simulated minutes keep the simulated
+#: p95 close to theory.
+REPLICA_BASE: Mapping[str, Any] = frozen({
+    **NO_BUDGETS, "load.rate_rps": 46.0, "load.duration_s": 300.0, "model.service_ms": 100.0,
     "model.service_dist": "exponential", "budget.p95_ms": 450.0,
 })
 
@@ -87,7 +94,9 @@ REPLICA_TASK: Mapping[str, Any] = frozen({
 # --- activity 3: boundaries ---------------------------------------------------
 
 #: An assistant that reads (explains a policy) and writes (approves a refund):
-#: 10 requests/s, 5% of them writes; a careful review takes 6 s on average.
+#: 10 requests/s, 5% of them writes; a careful review takes 6 s on average.  Activity 3
+#: explores this one; task 3 is graded on the learner's own share of writes
+#: (``draws.boundary_task``).
 BOUNDARY_SCENARIO: Mapping[str, Any] = frozen({
     **NO_BUDGETS, "load.rate_rps": 10.0, "load.duration_s": 600.0, "model.replicas": 2,
     "load.write_fraction": 0.05, "boundary.wrong_write_rate": 0.08, "boundary.review_s": 6.0,
@@ -103,15 +112,18 @@ REVIEW_P95_BUDGET_S = 8.0
 
 # --- activity 4: orchestration and traceability -------------------------------
 
-#: A RAG assistant with a guardrail whose threshold is set too high.
+#: A RAG assistant with a guardrail whose threshold is set too high; each learner's
+#: deployment has its own threshold, model version and index schedule
+#: (``draws.incident_scenario``).
 INCIDENT_SCENARIO: Mapping[str, Any] = frozen({
     **NO_BUDGETS, "load.rate_rps": 20.0, "load.duration_s": 120.0, "serving.pattern": "rag",
     "retrieval.index_refresh_s": 60.0, "model.version": "v3", "guardrail.enabled": True,
     "guardrail.threshold": 0.9, "guardrail.harmful_rate": 0.01, "audit.enabled": True,
 })
 
-#: The deployments task 4 is graded on, picked by the seed: as above (seed 1), real time
-#: with model v1, another threshold and index with model v2, and the audit log off.
+#: The deployments task 4 is graded on, picked by the seed, on top of the learner's own:
+#: as it is (seed 1), real time with model v1, another threshold and index with model v2,
+#: and the audit log off.
 INCIDENT_CASES: tuple[Mapping[str, Any], ...] = (
     frozen({"audit.enabled": False}),
     frozen({}),

@@ -20,23 +20,49 @@ monitoring) and at least one write path, so the approval rule is exercised.
   (and how it is approved)']
 >>> sketch_problems("my sketch")
 ['sketch must be a SystemSketch (from labkit.evidence), got str']
+
+At grading the sketch crosses to the judge as plain data (:func:`sketch_data`, run in
+the learner's kernel), and :func:`sketch_problems` takes that data as well:
+
+>>> sketch_problems(sketch_data(bare)) == sketch_problems(bare)
+True
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from labkit.evidence import SystemSketch
+from labkit.evidence.common import EvidenceError
 
-__all__ = ["sketch_problems", "REQUIRED_KINDS"]
+__all__ = ["sketch_problems", "sketch_data", "REQUIRED_KINDS"]
 
 #: The four parts of a typical production AI system, by component kind.
 REQUIRED_KINDS = {"api": "an API layer", "model": "a model", "data": "a data store",
                   "monitor": "monitoring"}
 
 
+def sketch_data(sketch: Any) -> Any:
+    """The sketch as plain data (``SystemSketch.to_dict()``); a dict is returned as a plain
+    dict, anything else unchanged (the grader then says what it is)."""
+    if isinstance(sketch, SystemSketch):
+        return sketch.to_dict()
+    if isinstance(sketch, Mapping):
+        return dict(sketch)
+    return sketch
+
+
 def sketch_problems(sketch: Any) -> list[str]:
-    """The sketch checker's problems plus this lab's requirements (empty = complete)."""
+    """The sketch checker's problems plus this lab's requirements (empty = complete).
+
+    ``sketch`` is a :class:`SystemSketch` or its plain data (``to_dict()``).
+    """
+    if type(sketch) is dict:
+        try:
+            sketch = SystemSketch.from_dict(sketch)
+        except (EvidenceError, TypeError, ValueError) as exc:
+            return [f"sketch: its data does not describe a system sketch ({exc})"]
     if not isinstance(sketch, SystemSketch):
         return [f"sketch must be a SystemSketch (from labkit.evidence), got "
                 f"{type(sketch).__name__}"]

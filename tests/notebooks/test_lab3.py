@@ -107,12 +107,13 @@ FORM_ONLY = [
                  '"features": ["amount", "velocity", "device_risk", "merchant_category"], '
                  '"threshold": 0.2, "missing": ["device_risk"]}', "t4_check",
                  "not the one that decided", id="t4-threshold-before-the-change"),
-    # Simulation tasks: only just inside the budget on seed 1, outside it on hidden seeds.
-    pytest.param("t1_threshold = 0.08", "t1_check", "T1 on unseen seeds", id="t1-edge"),
+    # Simulation tasks: only just inside the budget on seed 1, outside it on hidden seeds
+    # (for the kernel's learner, "self-study": a missed fraud at $40, the world "deep incident,
+    # deep blips", drift on day 14; see labkit.labs.lab3.variants).
+    pytest.param("t1_threshold = 0.38", "t1_check", "T1 on unseen seeds", id="t1-edge"),
     pytest.param('t2_rule = {"threshold": 0.85, "window_h": 4}', "t2_check",
                  "T2 on unseen seeds", id="t2-edge"),
-    pytest.param('t3_policy = {"retrain.policy": "trigger", "retrain.trigger_on": "recall", '
-                 '"alerts.recall_floor": 0.2, "retrain.cooldown_days": 7}', "t3_check",
+    pytest.param('t3_policy = {"retrain.policy": "schedule", "retrain.every_days": 11}', "t3_check",
                  "T3 on unseen seeds", id="t3-edge"),
     pytest.param('t5_containment = {"threshold": 0.5, "window_h": 3, "fallback": '
                  '"rules_review", "duration_h": 24}', "t5_check", "T5 on unseen seeds",

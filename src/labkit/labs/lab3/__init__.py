@@ -43,6 +43,7 @@ from labkit.labs.lab3.analysis import (
                                        rule_report,
 )
 from labkit.labs.lab3.evidence import (
+                                       artifact_data,
                                        evidence_problems,
                                        risk_entry_extent_problems,
                                        runbook_extent_problems,
@@ -108,4 +109,4 @@ __all__ = ["THRESHOLD_COSTS", "THRESHOLD_TOLERANCE", "OFFLINE_SCENARIO", "evalua
            "JUDGES", "knob_answer_problems", "table", "plain", "plain_answer_problems",
            "VARIANTS", "threshold_costs", "alert_scenario", "retrain_scenario", "drill_scenario",
            "world", "world_knobs", "evidence_problems", "risk_entry_extent_problems",
-           "runbook_extent_problems"]
+           "runbook_extent_problems", "artifact_data"]

@@ -3,7 +3,7 @@
 While the learner works, the check cells receive the artifacts themselves
 (:class:`~labkit.evidence.RiskEntry`, :class:`~labkit.evidence.Runbook`).  At
 grading, only plain data leaves the learner's kernel: the check cell's probe
-line turns the artifact into its ``to_dict()`` form there, and the checks run
+line turns the artifact into its ``to_dict()`` form there (:func:`artifact_data`), and the checks run
 on that dict in a kernel that never ran learner code.  Each function here takes
 either form, rebuilds the artifact from the data (so its own ``check()`` rules,
 not the learner's object, decide), and returns problems (``[]``: it passes).
@@ -20,7 +20,8 @@ from typing import Any
 from labkit.evidence import RiskEntry, Runbook
 from labkit.evidence.common import EvidenceError
 
-__all__ = ["evidence_problems", "risk_entry_extent_problems", "runbook_extent_problems"]
+__all__ = ["evidence_problems", "risk_entry_extent_problems", "runbook_extent_problems",
+           "artifact_data"]
 
 _KINDS: dict[str, tuple[Any, str]] = {"risk": (RiskEntry, "risk_entry"),
                                        "runbook": (Runbook, "runbook")}
@@ -37,6 +38,19 @@ def _artifact(value: Any, kind: str) -> tuple[Any, list[str]]:
         except (EvidenceError, TypeError, ValueError, KeyError) as exc:
             return None, [f"{name} could not be read back from its data: {exc}"]
     return None, [f"{name} must be a {cls.__name__} (see the cell above), got {value!r:.80}."]
+
+
+def artifact_data(value: Any) -> Any:
+    """What crosses to the grader for an artifact answer: its ``to_dict()`` data (a dict
+    already in that form as a plain copy; anything else as it is, to be refused there).
+
+    >>> artifact_data({"kind": "incident-runbook"})
+    {'kind': 'incident-runbook'}
+    """
+    if isinstance(value, Mapping):
+        return dict(value)
+    to_dict = getattr(type(value), "to_dict", None)
+    return to_dict(value) if callable(to_dict) else value
 
 
 def evidence_problems(value: Any, kind: str) -> list[str]:

@@ -276,3 +276,25 @@ def test_evidence_checks_take_the_artifact_or_its_data() -> None:
         "runbook must be a Runbook (see the cell above), got 'a runbook'."]
     assert lab3.risk_entry_extent_problems({"kind": "incident-runbook"})[0].startswith(
         "risk_entry could not be read back from its data")
+
+
+# ------------------------------------------------------------------ what the prose claims
+def test_psi_bands_are_noisy_on_a_day_of_traffic() -> None:
+    """Section 3: the world with no drift reaches the 'moderate shift' band on 24 h windows."""
+    res = lab3.drift_runs(1)["no drift"]
+    psi = np.asarray(res.series("input.psi.amount", 24))[res.config.reference_h:]
+    assert 0.1 < np.nanmax(psi) < 0.25
+    assert np.nanmedian(psi) < 0.05          # most quiet days read as stable
+
+
+def test_concept_drift_leaves_the_inputs_as_they_were() -> None:
+    """Section 5: in the simulator, concept drift changes which payments are fraud, not the
+    payments; data drift moves the inputs."""
+    runs = lab3.drift_runs(1)
+    quiet, concept = runs["no drift"].transactions, runs["concept drift"].transactions
+    assert np.array_equal(quiet["amount"], concept["amount"], equal_nan=True)
+    assert np.array_equal(quiet["velocity"], concept["velocity"], equal_nan=True)
+    assert not np.array_equal(quiet["label"], concept["label"])
+    data = runs["data drift"]
+    psi = np.asarray(data.series("input.psi.amount", 24))[data.config.reference_h:]
+    assert np.nanmax(psi) > 0.25

@@ -352,35 +352,72 @@ def test_lab2_audit_answers_never_name_what_the_trail_records(shift):
     assert lab2.judge_audit_answers(right, seeds=seeds, learner=who) == []
 
 
-def test_lab3_tasks_never_name_a_passing_answer():
+def _lab3_learner(draw, **values) -> str:
+    return next(who for who in (f"learner-{i:03d}" for i in range(2000))
+                if all(draw(learner=who).values[k] == v for k, v in values.items()))
+
+
+@pytest.mark.parametrize("cost_fn", lab3.variants.T1_PARAMS["cost_fn"])
+def test_lab3_threshold_never_names_the_cheapest(cost_fn):
+    who = _lab3_learner(lab3.variants.t1, cost_fn=cost_fn)
+    judge = functools.partial(lab3.judge_threshold, learner=who)
     y, s = lab3.evaluation_set(21)
-    best = best_threshold_for_cost(y, s, **lab3.THRESHOLD_COSTS)
-    _check_grid(lab3.judge_threshold, passing=[best], wrong=[0.02, 0.05, 0.2, 0.5, 0.9],
-                seeds=[21], reference=[round(best, 3), round(best, 2)])
-    _check_grid(lab3.judge_null_rules, seeds=[21, 22], stated=[lab3.ALERT_BUDGET["detect_h"]],
-                passing=[{"threshold": 0.6, "window_h": 6}, {"threshold": 0.5, "window_h": 8}],
-                wrong=[{"threshold": 0.05, "window_h": 1}, {"threshold": 0.4, "window_h": 24},
-                       {"threshold": 0.95, "window_h": 12}])
-    drill = lab3.drill_run(1)
+    best = float(best_threshold_for_cost(y, s, **lab3.threshold_costs(learner=who)))
+    wrong = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.9) if judge(t, seeds=[21])]
+    assert len(wrong) >= 4
+    _check_grid(judge, passing=[best], wrong=wrong, seeds=[21],
+                reference=[round(best, 3), round(best, 2)])
+
+
+@pytest.mark.parametrize("world", list(lab3.variants.WORLDS))
+def test_lab3_rules_never_name_a_passing_rule(world):
+    who = _lab3_learner(lab3.world, world=world)
+    rules = [{"threshold": t / 20, "window_h": w} for t in range(2, 20) for w in (1, 3, 6, 9, 24)]
+    judge = functools.partial(lab3.judge_null_rules, learner=who)
+    passing = [r for r in rules if not judge(r, seeds=[21, 22])]
+    wrong = [r for r in rules if r not in passing][::3]
+    assert passing and len(wrong) >= 10
+    # Messages report the learner's own detection time in hours, which can equal a passing
+    # window by coincidence; what must never appear is a passing threshold, or a window
+    # offered as one ("window of 6 h", "window_h 6").
+    for answer in wrong:
+        text = "\n".join(judge(answer, seeds=[21, 22]))
+        assert text, answer
+        for good in passing:
+            if good["threshold"] != answer["threshold"]:
+                assert not _named(good["threshold"], text), (answer, good, text)
+            assert f"window of {good['window_h']}" not in text and \
+                f"window_h {good['window_h']}" not in text, (answer, good, text)
+    contain = {**passing[0], "fallback": "rules_review", "duration_h": 24}
+    judge5 = functools.partial(lab3.judge_containment, learner=who)
+    if not judge5(contain, seeds=[21]):
+        _check_grid(judge5, passing=[contain], seeds=[21],
+                    wrong=[dict(contain, fallback="review_all"), dict(contain, fallback="allow_all"),
+                           dict(contain, duration_h=168), dict(contain, threshold=0.99)])
+
+
+@pytest.mark.parametrize("threshold", lab3.variants.T4_PARAMS["new_threshold"])
+def test_lab3_trace_never_names_what_the_trail_records(threshold):
+    who = _lab3_learner(lab3.variants.t4, new_threshold=threshold)
+    drill = lab3.drill_run(1, learner=who)
     trail = drill.trace(lab3.drill_transaction(drill))
-    right = {k: trail[k] for k in lab3.TRACE_KEYS}
-    _check_grid(lab3.judge_trace, passing=[right], seeds=[1],
+    right = {k: lab3.plain(trail[k]) for k in lab3.TRACE_KEYS}
+    _check_grid(functools.partial(lab3.judge_trace, learner=who), passing=[right], seeds=[1],
                 wrong=[dict(right, threshold=0.2), dict(right, model_version="v9"),
-                       dict(right, data_snapshot="nightly"), dict(right, missing=[])])
-    contain = {"threshold": 0.6, "window_h": 6, "fallback": "rules_review", "duration_h": 24}
-    _check_grid(lab3.judge_containment, passing=[contain], seeds=[21],
-                wrong=[dict(contain, fallback="review_all"), dict(contain, fallback="allow_all"),
-                       dict(contain, duration_h=168), dict(contain, threshold=0.97)])
+                       dict(right, data_snapshot="nightly"), dict(right, missing=[]),
+                       *(dict(right, threshold=t) for t in lab3.variants.T4_PARAMS["new_threshold"]
+                         if t != threshold)])
 
 
-def test_lab3_retraining_never_names_a_passing_policy():
+@pytest.mark.parametrize("day", lab3.variants.T3_PARAMS["concept_at_day"])
+def test_lab3_retraining_never_names_a_passing_policy(day):
+    who = _lab3_learner(lab3.variants.t3, concept_at_day=day)
+    judge = functools.partial(lab3.judge_retraining, learner=who)
     right = [{"retrain.policy": "trigger", "retrain.trigger_on": "recall",
-              "alerts.recall_floor": 0.25, "retrain.cooldown_days": 6},
-             {"retrain.policy": "schedule", "retrain.every_days": 10,
-              "retrain.retune_threshold": True}]
-    _check_grid(lab3.judge_retraining, passing=right, seeds=[21],
-                base=lab3.RETRAIN_SCENARIO,
-                wrong=[{}, {"retrain.policy": "schedule", "retrain.every_days": 7}])
+              "alerts.recall_floor": 0.25, "retrain.cooldown_days": 6}]
+    _check_grid(judge, passing=right, seeds=[21], base=lab3.retrain_scenario(learner=who),
+                wrong=[{}, {"retrain.policy": "schedule", "retrain.every_days": 7},
+                       {"retrain.policy": "schedule", "retrain.every_days": 3}])
 
 
 def test_common_table_and_call_learner():

@@ -1,16 +1,56 @@
-"""Lab 3 judges: right answers pass on unseen seeds, plausible wrong answers fail, and
-answers of the wrong form get a problem in words instead of a traceback."""
+"""Lab 3 judges: right answers pass on unseen seeds, plausible wrong answers fail, answers of
+the wrong form get a problem in words instead of a traceback, and every learner's variant is
+solvable while another learner's answer fails it."""
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import pytest
 
 from labkit.checkpoints import CheckpointError
 from labkit.labs import lab3
+from labkit.labs.lab3 import variants as lab3_variants
 from labkit.monitor import best_threshold_for_cost, run_monitor
 
 SEEDS = [21, 22]
+#: The learner these tests work as: a missed fraud at $150, the world "deep incident, long
+#: blips", concept drift on day 14, the drill's threshold lowered to 0.15.
+LEARNER = "ada-lovelace"
+
+
+@pytest.fixture(autouse=True)
+def _as_learner(monkeypatch):
+    monkeypatch.setenv("LABKIT_LEARNER", LEARNER)
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
+    monkeypatch.delenv("LABKIT_GRADING", raising=False)
+
+
+def test_the_tests_learner_has_the_numbers_they_assume() -> None:
+    assert lab3.threshold_costs(learner=LEARNER) == {"cost_fn": 150.0, "cost_fp": 15.0}
+    assert lab3.world(learner=LEARNER).world == "deep incident, long blips"
+    assert lab3_variants.t3(learner=LEARNER).concept_at_day == 14.0
+    assert lab3_variants.t4(learner=LEARNER).new_threshold == 0.15
+
+
+def learner_with(draw, **values) -> str:
+    """The first of learner-000, learner-001, ... whose draw gives ``values``."""
+    return next(who for who in (f"learner-{i:03d}" for i in range(2000))
+                if all(draw(learner=who).values[k] == v for k, v in values.items()))
+
+
+@functools.lru_cache(maxsize=None)
+def reference_rule(world: str) -> tuple[float, int]:
+    """The notebook's model answer to T2 in ``world``: of the rules that hold on seeds 1-6,
+    the one with the most holding neighbours."""
+    who = learner_with(lab3.world, world=world)
+    tried = [(t / 20, w) for t in range(6, 19) for w in range(1, 11)]
+    holds = [r for r in tried if not lab3.judge_null_rules(
+        {"threshold": r[0], "window_h": r[1]}, seeds=[1, 2, 3, 4, 5, 6], learner=who)]
+    return max(holds, key=lambda r: sum((round(r[0] + dt / 20, 2), r[1] + dw) in holds
+                                        for dt in (-1, 0, 1) for dw in (-1, 0, 1)))
+
 
 
 def test_threshold_task() -> None:
@@ -35,11 +75,12 @@ def test_evaluation_set_only_holds_labels_that_have_arrived() -> None:
 
 
 @pytest.mark.parametrize("answer, ok", [
-    ({"threshold": 0.6, "window_h": 6}, True),
-    ({"threshold": 0.5, "window_h": 8}, True),
+    ({"threshold": 0.85, "window_h": 3}, True),
+    ({"threshold": 0.8, "window_h": 5}, True),
     ({"threshold": 0.05, "window_h": 1}, False),     # pages for every blip
+    ({"threshold": 0.5, "window_h": 2}, False),      # long blips at 75% cross it
     ({"threshold": 0.4, "window_h": 24}, False),     # too slow
-    ({"threshold": 0.95, "window_h": 6}, False),     # never fires
+    ({"threshold": 0.97, "window_h": 6}, False),     # never fires
 ])
 def test_null_rule_task(answer: dict, ok: bool) -> None:
     assert (lab3.judge_null_rules(answer, seeds=SEEDS) == []) is ok
@@ -62,7 +103,7 @@ def test_null_rule_form(answer: dict, message: str) -> None:
 
 
 def test_rule_report_and_runs_are_shared() -> None:
-    r = lab3.rule_report({"threshold": 0.6, "window_h": 6}, 1)
+    r = lab3.rule_report({"threshold": 0.85, "window_h": 3}, 1)
     assert r["time_to_detect_h"] <= lab3.ALERT_BUDGET["detect_h"]
     assert lab3.alert_run(1) is r["result"]
 
@@ -92,7 +133,8 @@ def test_retraining_form() -> None:
 
 
 def test_trace_task() -> None:
-    drill = run_monitor(lab3.DRILL_SCENARIO, seed=1)
+    drill = run_monitor(lab3.drill_scenario(), seed=1)
+    assert lab3.drill_run(1) is lab3.drill_run(1, learner=LEARNER)
     tx = lab3.drill_transaction(drill)
     row = drill.transactions[tx]
     assert row["label"] and row["decision"] == 0 and np.isnan(row["device_risk"])
@@ -106,15 +148,17 @@ def test_trace_task() -> None:
     assert lab3.judge_trace({"model_version": "v1"}, seeds=[1])[0].startswith(
         "T4: the answer must be a dict with exactly")
     assert lab3.trace_answer_problems(right) == []
+    assert lab3.judge_trace(dict(right, threshold=np.float64(0.15)), seeds=[1])[0].startswith(
+        "T4: answers are graded as plain Python data")
 
 
 @pytest.mark.parametrize("answer, fragment", [
-    ({"threshold": 0.6, "window_h": 6, "fallback": "rules_review", "duration_h": 24}, None),
-    ({"threshold": 0.6, "window_h": 6, "fallback": "review_all", "duration_h": 24},
+    ({"threshold": 0.85, "window_h": 3, "fallback": "rules_review", "duration_h": 24}, None),
+    ({"threshold": 0.85, "window_h": 3, "fallback": "review_all", "duration_h": 24},
      "reviews waited"),
-    ({"threshold": 0.6, "window_h": 6, "fallback": "allow_all", "duration_h": 24},
+    ({"threshold": 0.85, "window_h": 3, "fallback": "allow_all", "duration_h": 24},
      "cut it by at least"),
-    ({"threshold": 0.6, "window_h": 6, "fallback": "rules_review", "duration_h": 168},
+    ({"threshold": 0.85, "window_h": 3, "fallback": "rules_review", "duration_h": 168},
      "still off two days after"),
     ({"threshold": 0.97, "window_h": 6, "fallback": "rules_review", "duration_h": 24},
      "was not switched off within"),
@@ -154,3 +198,103 @@ def test_tables_render() -> None:
     noise = lab3.noise_table((0.01,), weeks=8).rows[0]
     assert noise["theory: pages a week"] == pytest.approx(1.68)
     assert 0.5 < noise["simulated: pages a week"] < 3.5
+
+
+# ------------------------------------------------------------------ variants
+@pytest.mark.parametrize("cost_fn", lab3_variants.T1_PARAMS["cost_fn"])
+def test_t1_every_price_has_its_own_cheapest_threshold(cost_fn: float) -> None:
+    """The reference (the cheapest threshold on seed 1) passes the hidden seeds; the reference
+    of the next price in the list fails (a copied threshold costs over 3% more)."""
+    who = learner_with(lab3_variants.t1, cost_fn=cost_fn)
+    y, s = lab3.evaluation_set(1)
+    mine = float(best_threshold_for_cost(y, s, **lab3.threshold_costs(learner=who)))
+    assert lab3.judge_threshold(mine, seeds=[1, 31, 32, 33], learner=who) == []
+    prices = lab3_variants.T1_PARAMS["cost_fn"]
+    for other in prices:
+        if other != cost_fn:
+            theirs = float(best_threshold_for_cost(y, s, cost_fn=other, cost_fp=15.0))
+            assert lab3.judge_threshold(theirs, seeds=[31, 32, 33], learner=who), (cost_fn, other)
+
+
+@pytest.mark.parametrize("world", list(lab3_variants.WORLDS))
+def test_t2_and_t5_every_world_is_solvable_and_other_worlds_answers_fail(world: str) -> None:
+    who = learner_with(lab3.world, world=world)
+    th, w = reference_rule(world)
+    rule = {"threshold": th, "window_h": w}
+    assert lab3.judge_null_rules(rule, seeds=[41, 42, 43], learner=who) == []
+    plan = {**rule, "fallback": "rules_review", "duration_h": 24}
+    assert lab3.judge_containment(plan, seeds=[1, 61, 62, 63], learner=who) == []
+    assert lab3.judge_null_rules({"threshold": 0.05, "window_h": 1}, seeds=[1], learner=who)
+    for other in lab3_variants.WORLDS:
+        if other != world:
+            oth, ow = reference_rule(other)
+            copied = {"threshold": oth, "window_h": ow}
+            assert lab3.judge_null_rules(copied, seeds=[1, 41, 42, 43], learner=who), (world, other)
+
+
+@pytest.mark.parametrize("day", lab3_variants.T3_PARAMS["concept_at_day"])
+def test_t3_every_drift_day_is_solvable(day: float) -> None:
+    who = learner_with(lab3_variants.t3, concept_at_day=day)
+    policy = {"retrain.policy": "trigger", "retrain.trigger_on": ["recall"],
+              "alerts.recall_floor": 0.25, "retrain.cooldown_days": 5}
+    assert lab3.judge_retraining(policy, seeds=[1, 51, 52, 53], learner=who) == []
+    assert lab3.judge_retraining({}, seeds=[1], learner=who)        # never retraining fails
+
+
+@pytest.mark.parametrize("threshold", lab3_variants.T4_PARAMS["new_threshold"])
+def test_t4_every_drill_has_its_own_threshold(threshold: float) -> None:
+    who = learner_with(lab3_variants.t4, new_threshold=threshold)
+    drill = lab3.drill_run(1, learner=who)
+    trail = drill.trace(lab3.drill_transaction(drill))
+    right = {k: lab3.plain(trail[k]) for k in lab3.TRACE_KEYS}
+    assert right["threshold"] == threshold
+    assert lab3.judge_trace(right, seeds=[1], learner=who) == []
+    for other in lab3_variants.T4_PARAMS["new_threshold"]:
+        if other != threshold:
+            assert lab3.judge_trace(dict(right, threshold=other), seeds=[1], learner=who)
+
+
+def test_answers_must_be_plain_data() -> None:
+    assert lab3.judge_threshold(np.float64(0.1), seeds=[1])[0].startswith(
+        "T1: answers are graded as plain Python data")
+    assert lab3.judge_null_rules({"threshold": np.float64(0.85), "window_h": 3}, seeds=[1])
+    assert lab3.judge_retraining({"retrain.policy": "schedule",
+                                  "retrain.every_days": np.int64(10)}, seeds=[1])
+
+
+def test_evidence_checks_take_the_artifact_or_its_data() -> None:
+    from labkit.evidence import Runbook
+    book = Runbook(title="t", system="s", owner="ML on-call engineer", trigger="x",
+                   fallback="rules", severity="SEV2", triage=["a"], containment=["b"],
+                   communications=["c"], post_incident=["d"])
+    assert lab3.evidence_problems(book, "runbook") == lab3.evidence_problems(book.to_dict(),
+                                                                               "runbook")
+    assert lab3.runbook_extent_problems(book.to_dict()) == [
+        f"runbook: fewer than 2 steps in {s}" for s in
+        ("triage", "containment", "communications", "post_incident")]
+    assert lab3.evidence_problems("a runbook", "runbook") == [
+        "runbook must be a Runbook (see the cell above), got 'a runbook'."]
+    assert lab3.risk_entry_extent_problems({"kind": "incident-runbook"})[0].startswith(
+        "risk_entry could not be read back from its data")
+
+
+# ------------------------------------------------------------------ what the prose claims
+def test_psi_bands_are_noisy_on_a_day_of_traffic() -> None:
+    """Section 3: the world with no drift reaches the 'moderate shift' band on 24 h windows."""
+    res = lab3.drift_runs(1)["no drift"]
+    psi = np.asarray(res.series("input.psi.amount", 24))[res.config.reference_h:]
+    assert 0.1 < np.nanmax(psi) < 0.25
+    assert np.nanmedian(psi) < 0.05          # most quiet days read as stable
+
+
+def test_concept_drift_leaves_the_inputs_as_they_were() -> None:
+    """Section 5: in the simulator, concept drift changes which payments are fraud, not the
+    payments; data drift moves the inputs."""
+    runs = lab3.drift_runs(1)
+    quiet, concept = runs["no drift"].transactions, runs["concept drift"].transactions
+    assert np.array_equal(quiet["amount"], concept["amount"], equal_nan=True)
+    assert np.array_equal(quiet["velocity"], concept["velocity"], equal_nan=True)
+    assert not np.array_equal(quiet["label"], concept["label"])
+    data = runs["data drift"]
+    psi = np.asarray(data.series("input.psi.amount", 24))[data.config.reference_h:]
+    assert np.nanmax(psi) > 0.25

@@ -2,9 +2,11 @@
 
 The lab notebook and its hidden tests both import this package, so every
 scenario is written down once (as knobs of :mod:`labkit.monitor`).  Its
-modules: ``scenarios`` (the knobs and budgets of each activity), ``analysis``
-(the runs the activities share), ``forms`` (what each answer looks like),
-``views`` (tables) and ``judges`` (graded tasks).
+modules: ``scenarios`` (the knobs and budgets of each activity), ``variants``
+(each learner's own numbers: prices, worlds, drift day, threshold change),
+``analysis`` (the runs the activities share), ``forms`` (what each answer looks
+like), ``evidence`` (the checks of the two evidence artifacts, on the artifact
+or its plain data), ``views`` (tables) and ``judges`` (graded tasks).
 
 Each graded task has a judge with the labs' one signature,
 ``judge_*(answer, *, seeds) -> list[str]`` (see :mod:`labkit.labs.common`): it
@@ -21,7 +23,7 @@ learner is graded on live in the notebook's hidden tests.
 4. *Governance drill*: the audit trail of one decision (:func:`judge_trace`)
    and containment by shutdown (:func:`judge_containment`).
 
->>> sorted(THRESHOLD_COSTS)
+>>> sorted(threshold_costs(learner="ada"))
 ['cost_fn', 'cost_fp']
 >>> judge_threshold(None, seeds=[1])
 ['T1: not answered yet; set your answer to a number.']
@@ -29,7 +31,7 @@ learner is graded on live in the notebook's hidden tests.
 
 from __future__ import annotations
 
-from labkit.labs.common import knob_answer_problems, table
+from labkit.labs.common import knob_answer_problems, plain, table
 from labkit.labs.lab3.analysis import (
                                        alert_run,
                                        containment,
@@ -40,8 +42,15 @@ from labkit.labs.lab3.analysis import (
                                        null_rules,
                                        rule_report,
 )
+from labkit.labs.lab3.evidence import (
+                                       artifact_data,
+                                       evidence_problems,
+                                       risk_entry_extent_problems,
+                                       runbook_extent_problems,
+)
 from labkit.labs.lab3.forms import (
                                        containment_answer_problems,
+                                       plain_answer_problems,
                                        rule_answer_problems,
                                        threshold_answer_problems,
                                        trace_answer_problems,
@@ -69,6 +78,15 @@ from labkit.labs.lab3.scenarios import (
                                        THRESHOLD_TOLERANCE,
                                        TRACE_KEYS,
 )
+from labkit.labs.lab3.variants import (
+                                       VARIANTS,
+                                       alert_scenario,
+                                       drill_scenario,
+                                       retrain_scenario,
+                                       threshold_costs,
+                                       world,
+                                       world_knobs,
+)
 from labkit.labs.lab3.views import (
                                        SUGGESTED_SUBCATEGORIES,
                                        alerts_table,
@@ -88,4 +106,7 @@ __all__ = ["THRESHOLD_COSTS", "THRESHOLD_TOLERANCE", "OFFLINE_SCENARIO", "evalua
            "RETRAIN_BUDGET", "retrain_table", "judge_retraining", "DRILL_SCENARIO", "drill_run",
            "drill_transaction", "TRACE_KEYS", "trace_answer_problems", "judge_trace",
            "CONTAIN_BUDGET", "containment", "containment_answer_problems", "judge_containment",
-           "JUDGES", "knob_answer_problems", "table"]
+           "JUDGES", "knob_answer_problems", "table", "plain", "plain_answer_problems",
+           "VARIANTS", "threshold_costs", "alert_scenario", "retrain_scenario", "drill_scenario",
+           "world", "world_knobs", "evidence_problems", "risk_entry_extent_problems",
+           "runbook_extent_problems", "artifact_data"]

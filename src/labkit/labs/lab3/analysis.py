@@ -1,8 +1,10 @@
 """Lab 3's runs and numbers: the evaluation set, alert runs, rule reports, drift and drills.
 
 Runs that the learner's answer cannot change (the evaluation data, the alert
-run a paging rule is evaluated on) are cached per seed, so the notebook, the
-check cells and the hidden tests share them.
+run a paging rule is evaluated on) are cached per seed and scenario, so the
+notebook, the check cells and the hidden tests share them.  Functions whose
+numbers differ per learner take ``learner`` (``None``: this kernel's learner,
+see :mod:`labkit.labs.lab3.variants`).
 """
 
 from __future__ import annotations
@@ -15,13 +17,8 @@ import numpy as np
 
 from labkit.checkpoints import CheckpointError
 from labkit.labs.lab3.forms import containment_answer_problems, rule_answer_problems
-from labkit.labs.lab3.scenarios import (
-    ALERT_SCENARIO,
-    DRIFT_SCENARIOS,
-    DRILL_SCENARIO,
-    OFFLINE_SCENARIO,
-    THRESHOLD_COSTS,
-)
+from labkit.labs.lab3.scenarios import DRIFT_SCENARIOS, OFFLINE_SCENARIO
+from labkit.labs.lab3.variants import alert_scenario, drill_scenario, threshold_costs
 from labkit.monitor import AlertRule, MonitorResult, best_threshold_for_cost, expected_cost, run_monitor
 from labkit.monitor.knobs import NUMERIC_FEATURES
 
@@ -30,7 +27,7 @@ __all__ = ["evaluation_set", "best_cost", "null_rules", "alert_run", "rule_repor
 
 
 @lru_cache(maxsize=8)
-def _evaluation(seed: int) -> tuple[np.ndarray, np.ndarray, float]:
+def _evaluation(seed: int) -> tuple[np.ndarray, np.ndarray]:
     res = run_monitor(OFFLINE_SCENARIO, seed=seed)
     tx = res.transactions
     known = tx["hour"] + res.config.labels.delay_h < res.config.horizon_h
@@ -39,19 +36,26 @@ def _evaluation(seed: int) -> tuple[np.ndarray, np.ndarray, float]:
     y, s = tx["label"][known], res.models[1].score(data)[known]
     for arr in (y, s):
         arr.setflags(write=False)
-    best = best_threshold_for_cost(y, s, **THRESHOLD_COSTS)
-    return y, s, expected_cost(y, s, best, **THRESHOLD_COSTS)
+    return y, s
 
 
 def evaluation_set(seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Labels and v1 scores of the production transactions whose labels have arrived."""
-    y, s, _ = _evaluation(int(seed))
-    return y, s
+    return _evaluation(int(seed))
 
 
-def best_cost(seed: int) -> float:
-    """The cost per transaction of the cheapest threshold on ``seed``'s evaluation set."""
-    return _evaluation(int(seed))[2]
+@lru_cache(maxsize=32)
+def _best_cost(seed: int, cost_fn: float, cost_fp: float) -> float:
+    y, s = _evaluation(seed)
+    best = best_threshold_for_cost(y, s, cost_fn=cost_fn, cost_fp=cost_fp)
+    return float(expected_cost(y, s, best, cost_fn=cost_fn, cost_fp=cost_fp))
+
+
+def best_cost(seed: int, *, learner: str | None = None) -> float:
+    """The cost per transaction of the cheapest threshold on ``seed``'s evaluation set, at
+    this learner's prices."""
+    costs = threshold_costs(learner=learner)
+    return _best_cost(int(seed), costs["cost_fn"], costs["cost_fp"])
 
 
 def _raise(problems: list[str]) -> None:
@@ -69,14 +73,21 @@ def null_rules(answer: Mapping[str, Any], *, action: str = "page",
 
 
 @lru_cache(maxsize=8)
-def alert_run(seed: int) -> MonitorResult:
-    """The activity 2 scenario on one seed (paging rules do not change a run, so it is shared)."""
-    return run_monitor(ALERT_SCENARIO, seed=seed)
+def _alert_run(seed: int, knobs: tuple[tuple[str, Any], ...]) -> MonitorResult:
+    return run_monitor(dict(knobs), seed=seed)
 
 
-def rule_report(answer: Mapping[str, Any], seed: int) -> dict[str, Any]:
-    """How the answer's rules did on one seed: detection, false alerts, the alerts."""
-    res = alert_run(int(seed))
+def alert_run(seed: int, *, learner: str | None = None) -> MonitorResult:
+    """Activity 2 in this learner's world on one seed (paging rules do not change a run, so
+    it is shared)."""
+    return _alert_run(int(seed), tuple(sorted(alert_scenario(learner=learner).items())))
+
+
+def rule_report(answer: Mapping[str, Any], seed: int, *,
+                learner: str | None = None) -> dict[str, Any]:
+    """How the answer's rules did on one seed of this learner's world: detection, false
+    alerts, the alerts."""
+    res = alert_run(int(seed), learner=learner)
     alerts, summary = res.evaluate(null_rules(answer))
     det = summary["detection"]["null_feature:device_risk"]
     return {"seed": seed, "time_to_detect_h": det["time_to_detect_h"],
@@ -90,9 +101,15 @@ def drift_runs(seed: int) -> dict[str, MonitorResult]:
     return {name: run_monitor(knobs, seed=seed) for name, knobs in DRIFT_SCENARIOS.items()}
 
 
-def drill_run(seed: int) -> MonitorResult:
-    """The governance drill on one seed."""
-    return run_monitor(DRILL_SCENARIO, seed=seed)
+@lru_cache(maxsize=8)
+def _drill_run(seed: int, knobs: tuple[tuple[str, Any], ...]) -> MonitorResult:
+    return run_monitor(dict(knobs), seed=seed)
+
+
+def drill_run(seed: int, *, learner: str | None = None) -> MonitorResult:
+    """This learner's governance drill on one seed (shared: nothing the learner does changes
+    it)."""
+    return _drill_run(int(seed), tuple(sorted(drill_scenario(learner=learner).items())))
 
 
 def drill_transaction(result: MonitorResult) -> int:
@@ -104,11 +121,13 @@ def drill_transaction(result: MonitorResult) -> int:
     return int(hits[0])
 
 
-def containment(answer: Mapping[str, Any], seed: int) -> tuple[MonitorResult, MonitorResult]:
-    """The drill without containment and with the answer's shutdown rule, same seed."""
+def containment(answer: Mapping[str, Any], seed: int, *,
+                learner: str | None = None) -> tuple[MonitorResult, MonitorResult]:
+    """This learner's drill without containment and with the answer's shutdown rule, same
+    seed."""
     _raise(containment_answer_problems(answer))
     rules = null_rules({"threshold": answer["threshold"], "window_h": answer["window_h"]},
                        action="shutdown", features=("device_risk",))
-    knobs = {**DRILL_SCENARIO, "shutdown.fallback": answer["fallback"],
+    knobs = {**drill_scenario(learner=learner), "shutdown.fallback": answer["fallback"],
              "shutdown.duration_h": int(answer["duration_h"])}
-    return run_monitor(DRILL_SCENARIO, seed=seed), run_monitor(knobs, seed=seed, rules=rules)
+    return drill_run(seed, learner=learner), run_monitor(knobs, seed=seed, rules=rules)

@@ -22,7 +22,7 @@ from labkit.labs.lab3.scenarios import TRACE_KEYS
 from labkit.monitor.knobs import MONITOR_CATALOGUE
 
 __all__ = ["threshold_answer_problems", "rule_answer_problems", "containment_answer_problems",
-           "trace_answer_problems", "FALLBACKS"]
+           "trace_answer_problems", "plain_answer_problems", "FALLBACKS"]
 
 #: What a shut-down model falls back to.
 FALLBACKS: tuple[str, ...] = tuple(MONITOR_CATALOGUE["shutdown.fallback"].choices)
@@ -32,9 +32,45 @@ def _unanswered(answer: Any) -> bool:
     return answer is None or answer is Ellipsis
 
 
+def _not_plain(value: Any, where: str, depth: int = 0) -> str:
+    kind = type(value)
+    if value is None or kind in (bool, int, float, str):
+        return ""
+    if depth > 8:
+        return f"{where} is nested too deeply"
+    if kind in (list, tuple):
+        return next((p for i, v in enumerate(value)
+                     if (p := _not_plain(v, f"{where}[{i}]", depth + 1))), "")
+    if kind is dict:
+        for key, v in value.items():
+            if type(key) is not str:
+                return f"{where} has a key {key!r} that is not text"
+            problem = _not_plain(v, f"{where}[{key!r}]", depth + 1)
+            if problem:
+                return problem
+        return ""
+    return f"{where} is a {kind.__module__}.{kind.__qualname__}"
+
+
+def plain_answer_problems(answer: Any, task: str) -> list[str]:
+    """An answer is graded as plain data: Python numbers, text, True/False/None, and lists
+    and dicts of them (a numpy number is not one: wrap it in ``float(...)``).
+
+    >>> import numpy as np
+    >>> plain_answer_problems({"threshold": np.float64(0.5)}, "T2")[0].split("; ")[1]
+    "the answer['threshold'] is a numpy.float64: convert it, e.g. with float(...) or list(...)."
+    """
+    problem = _not_plain(answer, "the answer")
+    if not problem:
+        return []
+    return [f"{task}: answers are graded as plain Python data (numbers, text, lists, dicts); "
+            f"{problem}: convert it, e.g. with float(...) or list(...)."]
+
+
 def threshold_answer_problems(answer: Any, task: str = "T1") -> list[str]:
     """A decision threshold: a number from 0 to 1."""
-    return form_problems(check_number, answer, minimum=0.0, maximum=1.0, question=task)
+    return (form_problems(check_number, answer, minimum=0.0, maximum=1.0, question=task)
+            or plain_answer_problems(answer, task))
 
 
 def rule_answer_problems(answer: Any, task: str = "T2") -> list[str]:
@@ -48,7 +84,8 @@ def rule_answer_problems(answer: Any, task: str = "T2") -> list[str]:
     return (form_problems(check_number, answer["threshold"], minimum=0.0, maximum=1.0,
                           question=f"{task} (threshold)")
             + form_problems(check_number, answer["window_h"], minimum=1, maximum=168,
-                            integer=True, unit="hours", question=f"{task} (window_h)"))
+                            integer=True, unit="hours", question=f"{task} (window_h)")
+            or plain_answer_problems(answer, task))
 
 
 def containment_answer_problems(answer: Any, task: str = "T5") -> list[str]:
@@ -66,8 +103,9 @@ def containment_answer_problems(answer: Any, task: str = "T5") -> list[str]:
     if not isinstance(fallback, str) or fallback not in FALLBACKS:
         problems.append(f"{task}: fallback must be one of {', '.join(FALLBACKS)}, got "
                         f"{fallback!r}.")
-    return problems + form_problems(check_number, answer["duration_h"], minimum=1, maximum=168,
-                                    integer=True, unit="hours", question=f"{task} (duration_h)")
+    return (problems + form_problems(check_number, answer["duration_h"], minimum=1, maximum=168,
+                                     integer=True, unit="hours", question=f"{task} (duration_h)")
+            or plain_answer_problems(answer, task))
 
 
 def trace_answer_problems(answer: Any, task: str = "T4") -> list[str]:
@@ -78,4 +116,4 @@ def trace_answer_problems(answer: Any, task: str = "T4") -> list[str]:
     if not isinstance(answer, Mapping) or set(answer) != set(TRACE_KEYS):
         return [f"{task}: the answer must be a dict with exactly the keys "
                 f"{', '.join(TRACE_KEYS)}, got {answer!r}."]
-    return []
+    return plain_answer_problems(answer, task)

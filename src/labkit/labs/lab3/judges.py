@@ -4,7 +4,10 @@ Each judge has the labs' one signature, ``judge_x(answer, *, seeds) -> list[str]
 (see :mod:`labkit.labs.common`): it checks the answer's form (a wrong form is a
 problem, not an exception), runs the monitor with the answer on each seed and
 returns one sentence per failure, saying what failed, on which seed and where
-to look, never naming an answer that passes.
+to look, never naming an answer that passes.  Each also takes ``learner``: the
+task's numbers are that learner's (:mod:`labkit.labs.lab3.variants`; ``None``
+is this kernel's learner, at grading the student the submission is filed
+under).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from labkit.labs.lab3.analysis import (
 )
 from labkit.labs.lab3.forms import (
     containment_answer_problems,
+    plain_answer_problems,
     rule_answer_problems,
     threshold_answer_problems,
     trace_answer_problems,
@@ -31,11 +35,10 @@ from labkit.labs.lab3.scenarios import (
     ALERT_BUDGET,
     CONTAIN_BUDGET,
     RETRAIN_BUDGET,
-    RETRAIN_SCENARIO,
     RETRAIN_TASK_KNOBS,
-    THRESHOLD_COSTS,
     THRESHOLD_TOLERANCE,
 )
+from labkit.labs.lab3.variants import retrain_scenario, threshold_costs
 from labkit.monitor import MonitorConfig, expected_cost, run_monitor
 from labkit.monitor.knobs import MONITOR_CATALOGUE
 
@@ -43,16 +46,18 @@ __all__ = ["judge_threshold", "judge_null_rules", "judge_retraining", "judge_tra
            "judge_containment", "JUDGES"]
 
 
-def judge_threshold(answer: Any, *, seeds: Sequence[int]) -> list[str]:
-    """T1: the threshold's cost on each seed's labelled data, within 3% of the cheapest."""
+def judge_threshold(answer: Any, *, seeds: Sequence[int], learner: str | None = None) -> list[str]:
+    """T1: the threshold's cost on each seed's labelled data at this learner's prices, within
+    3% of the cheapest."""
     seeds = check_seeds(seeds)
     problems = threshold_answer_problems(answer)
     if problems:
         return problems
     t = float(answer)
+    costs = threshold_costs(learner=learner)
     for seed in seeds:
         y, s = evaluation_set(seed)
-        mine, best = expected_cost(y, s, t, **THRESHOLD_COSTS), best_cost(seed)
+        mine, best = expected_cost(y, s, t, **costs), best_cost(seed, learner=learner)
         if mine > best * (1 + THRESHOLD_TOLERANCE):
             problems.append(f"T1: threshold {t:.3f} costs ${mine:.3f} per transaction on seed "
                             f"{seed}, {mine / best - 1:.0%} more than the cheapest threshold "
@@ -60,14 +65,15 @@ def judge_threshold(answer: Any, *, seeds: Sequence[int]) -> list[str]:
     return problems
 
 
-def judge_null_rules(answer: Any, *, seeds: Sequence[int]) -> list[str]:
-    """T2: detection within ``ALERT_BUDGET['detect_h']`` and few enough false alerts, per seed."""
+def judge_null_rules(answer: Any, *, seeds: Sequence[int], learner: str | None = None) -> list[str]:
+    """T2: detection within ``ALERT_BUDGET['detect_h']`` and few enough false alerts, per seed,
+    in this learner's world."""
     seeds = check_seeds(seeds)
     problems = rule_answer_problems(answer)
     if problems:
         return problems
     for seed in seeds:
-        r = rule_report(answer, seed)
+        r = rule_report(answer, seed, learner=learner)
         det = r["time_to_detect_h"]
         if det is None or det > ALERT_BUDGET["detect_h"]:
             got = "never" if det is None else f"after {det} h"
@@ -76,21 +82,26 @@ def judge_null_rules(answer: Any, *, seeds: Sequence[int]) -> list[str]:
                             "waits too long).")
         if r["false_per_week"] > ALERT_BUDGET["false_per_week"]:
             problems.append(f"T2: seed {seed}: {r['false_per_week']:g} false alerts a week; the "
-                            f"budget is {ALERT_BUDGET['false_per_week']:g} (blips last up to 3 h:"
-                            " a window no longer than a blip pages for every one).")
+                            f"budget is {ALERT_BUDGET['false_per_week']:g} (a rule that a blip "
+                            "can push over its threshold within one window pages for blips).")
     return problems
 
 
-def judge_retraining(answer: Any, *, seeds: Sequence[int]) -> list[str]:
-    """T3: the policy's cost per transaction and number of retrainings on each seed."""
+def judge_retraining(answer: Any, *, seeds: Sequence[int], learner: str | None = None) -> list[str]:
+    """T3: the policy's cost per transaction and number of retrainings on each seed, with this
+    learner's day of concept drift."""
     seeds = check_seeds(seeds)
+    scenario = retrain_scenario(learner=learner)
     problems = knob_answer_problems(
         answer, RETRAIN_TASK_KNOBS, task="T3", catalogue=MONITOR_CATALOGUE,
-        build=lambda k: MonitorConfig.from_knobs({**RETRAIN_SCENARIO, **k}))
+        build=lambda k: MonitorConfig.from_knobs({**scenario, **k}))
+    if problems:
+        return problems
+    problems = plain_answer_problems(answer, "T3")
     if problems:
         return problems
     for seed in seeds:
-        s = run_monitor({**RETRAIN_SCENARIO, **answer}, seed=seed).summary
+        s = run_monitor({**scenario, **answer}, seed=seed).summary
         cost, trained = s["cost"]["per_tx"], s["releases"]["retrains"]
         if cost > RETRAIN_BUDGET["cost_per_tx"]:
             problems.append(f"T3: seed {seed}: ${cost:.3f} per transaction, above the "
@@ -102,15 +113,16 @@ def judge_retraining(answer: Any, *, seeds: Sequence[int]) -> list[str]:
     return problems
 
 
-def judge_trace(answer: Any, *, seeds: Sequence[int]) -> list[str]:
-    """T4: the answer names what the audit trail says produced the drill's decision
-    (:func:`~labkit.labs.lab3.analysis.drill_transaction`) on each seed."""
+def judge_trace(answer: Any, *, seeds: Sequence[int], learner: str | None = None) -> list[str]:
+    """T4: the answer names what the audit trail says produced the decision
+    (:func:`~labkit.labs.lab3.analysis.drill_transaction`) of this learner's drill on each
+    seed."""
     seeds = check_seeds(seeds)
     problems = trace_answer_problems(answer)
     if problems:
         return problems
     for seed in seeds:
-        drill = drill_run(seed)
+        drill = drill_run(seed, learner=learner)
         tx_id = drill_transaction(drill)
         truth = drill.trace(tx_id)
         for key in ("model_version", "data_snapshot"):
@@ -133,14 +145,16 @@ def judge_trace(answer: Any, *, seeds: Sequence[int]) -> list[str]:
     return problems
 
 
-def judge_containment(answer: Any, *, seeds: Sequence[int]) -> list[str]:
-    """T5: shut down during the incident only, cheaply, without drowning the review team."""
+def judge_containment(answer: Any, *, seeds: Sequence[int],
+                      learner: str | None = None) -> list[str]:
+    """T5: in this learner's drill, shut down during the incident only, cheaply, without
+    drowning the review team."""
     seeds = check_seeds(seeds)
     problems = containment_answer_problems(answer)
     if problems:
         return problems
     for seed in seeds:
-        before, after = containment(answer, seed)
+        before, after = containment(answer, seed, learner=learner)
         inc = next(e for e in after.events if e.kind == "null_feature")
         window = slice(inc.start_h, inc.end_h + 25)
         cost0, cost1 = before.stats.cost[window].sum(), after.stats.cost[window].sum()

@@ -1,0 +1,120 @@
+"""Lab 3's per-learner variants: each learner's prices, worlds, drift and drill.
+
+Every graded task with numbers draws them from :mod:`labkit.variants`, by the
+learner (at grading: the student the submission is filed under), so an answer
+worked out for one learner is wrong for most others:
+
+* **T1** (threshold): the price of a missed fraud, ``cost_fn`` (a blocked good
+  customer always costs $15).  The cheapest threshold moves with the ratio of
+  the two prices; next to each other in the list, one price's best threshold
+  costs more than 3% above the other's cheapest on every seed.
+* **T2 and T5** (null-rate rules): the *world* of the incident and the blips.
+  How much of ``device_risk`` the incident blanks out, and how deep and how
+  long the harmless blips are, decide which threshold and window separate the
+  two; the rules at the heart of one world's passing region fail in the others
+  (``tests/labs/test_lab3.py`` checks each world's reference rule in every world).
+* **T3** (retraining): the day the concept drift starts.
+* **T4** (audit trail): the threshold the risk team set on day 5 of the drill.
+
+The scenario builders (:func:`threshold_costs`, :func:`alert_scenario`, ...)
+return the read-only knobs of this learner's activity; ``learner=None`` means
+this kernel's learner (:func:`labkit.variants.learner`).
+
+>>> t1(learner="ada").cost_fn in T1_PARAMS["cost_fn"]
+True
+>>> alert_scenario(learner="ada")["stream.weeks"]
+3
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from labkit import variants
+from labkit.labs.common import frozen
+from labkit.labs.lab3.scenarios import ALERT_SCENARIO, DRILL_SCENARIO, RETRAIN_SCENARIO
+
+__all__ = ["LAB", "T1_PARAMS", "WORLDS", "WORLD_PARAMS", "T3_PARAMS", "T4_PARAMS", "COST_FP",
+           "t1", "world", "t3", "t4", "threshold_costs", "world_knobs", "alert_scenario",
+           "retrain_scenario", "drill_scenario", "VARIANTS"]
+
+LAB = "lab3"
+#: A blocked good customer costs this much in every variant (support call, lost sale).
+COST_FP = 15.0
+#: What a missed fraud costs: each price has its own cheapest threshold.
+T1_PARAMS: Mapping[str, tuple[float, ...]] = frozen({"cost_fn": (40.0, 80.0, 150.0, 300.0,
+                                                                 600.0)})
+#: The worlds of T2 and T5: the incident's share of missing device_risk, and the blips'.
+WORLDS: Mapping[str, Mapping[str, Any]] = frozen({
+    # the incident blanks almost everything; blips are shallower but last up to 8 hours
+    "deep incident, long blips": frozen({"incident.null_share": 0.95,
+                                         "stream.blip_null_share": 0.75,
+                                         "stream.blip_max_h": 8}),
+    # the incident blanks 60%; blips blank 95% but are over within 2 hours
+    "shallow incident, short blips": frozen({"incident.null_share": 0.6,
+                                             "stream.blip_null_share": 0.95,
+                                             "stream.blip_max_h": 2}),
+    # the incident blanks 90%; blips blank 95% for up to 4 hours
+    "deep incident, deep blips": frozen({"incident.null_share": 0.9,
+                                            "stream.blip_null_share": 0.95,
+                                            "stream.blip_max_h": 4}),
+})
+WORLD_PARAMS: Mapping[str, tuple[str, ...]] = frozen({"world": tuple(WORLDS)})
+#: The day the fraudsters change tactics in T3's six weeks.
+T3_PARAMS: Mapping[str, tuple[float, ...]] = frozen({"concept_at_day": (6.0, 10.0, 14.0)})
+#: The threshold the risk team sets on day 5 of the drill (T4 reads it from the audit trail).
+T4_PARAMS: Mapping[str, tuple[float, ...]] = frozen({"new_threshold": (0.1, 0.12, 0.15,
+                                                                       0.18)})
+
+
+def t1(*, learner: str | None = None) -> variants.Variant:
+    """This learner's price of a missed fraud in T1."""
+    return variants.draw(LAB, "t1", T1_PARAMS, learner=learner)
+
+
+def world(*, learner: str | None = None) -> variants.Variant:
+    """This learner's incident and blips (T2 and T5)."""
+    return variants.draw(LAB, "world", WORLD_PARAMS, learner=learner)
+
+
+def t3(*, learner: str | None = None) -> variants.Variant:
+    """This learner's day of concept drift in T3."""
+    return variants.draw(LAB, "t3", T3_PARAMS, learner=learner)
+
+
+def t4(*, learner: str | None = None) -> variants.Variant:
+    """This learner's threshold change in the drill (T4)."""
+    return variants.draw(LAB, "t4", T4_PARAMS, learner=learner)
+
+
+def threshold_costs(*, learner: str | None = None) -> Mapping[str, float]:
+    """T1's prices for this learner: ``{"cost_fn": ..., "cost_fp": 15.0}``."""
+    return frozen({"cost_fn": float(t1(learner=learner).cost_fn), "cost_fp": COST_FP})
+
+
+def world_knobs(*, learner: str | None = None) -> Mapping[str, Any]:
+    """The monitor knobs of this learner's world."""
+    return WORLDS[world(learner=learner).world]
+
+
+def alert_scenario(*, learner: str | None = None) -> Mapping[str, Any]:
+    """Activity 2's three weeks in this learner's world."""
+    return frozen({**ALERT_SCENARIO, **world_knobs(learner=learner)})
+
+
+def retrain_scenario(*, learner: str | None = None) -> Mapping[str, Any]:
+    """Activity 3's six weeks with this learner's day of concept drift."""
+    return frozen({**RETRAIN_SCENARIO,
+                   "drift.concept_at_day": float(t3(learner=learner).concept_at_day)})
+
+
+def drill_scenario(*, learner: str | None = None) -> Mapping[str, Any]:
+    """Activity 4's drill in this learner's world, with this learner's threshold change."""
+    return frozen({**DRILL_SCENARIO, **world_knobs(learner=learner),
+                   "decision.new_threshold": float(t4(learner=learner).new_threshold)})
+
+
+#: check cell (grade_id) -> the draw of its numbers, for tools that list or test variants
+VARIANTS = {"t1_check": t1, "t2_check": world, "t3_check": t3, "t4_check": t4,
+            "t5_check": world}

@@ -56,7 +56,9 @@ c.Execute.timeout = 30                             # seconds per cell
 c.Execute.iopub_timeout = 5                        # grace after an interrupt before SIGKILL
 c.Execute.interrupt_on_timeout = True
 c.SandboxedExecute.sandbox = True                  # own root, user, cgroup; no network (needs root)
-c.SandboxedExecute.trusted = False                 # True: checks judged in a fresh kernel, on plain data
+c.SandboxedExecute.trusted = True                  # checks judged in a fresh kernel, on plain data
+# (False runs check cells in the learner's own kernel, as stock nbgrader does: their code can
+# decide its own grade there)
 c.SandboxedExecute.submission_timeout = 1800       # wall-clock seconds per notebook, all cells
 c.SandboxedExecute.max_cell_output_bytes = 16 * 1024 ** 2   # output one cell may keep
 c.SandboxedExecute.max_output_bytes = 64 * 1024 ** 2        # output one notebook may keep

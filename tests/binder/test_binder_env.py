@@ -32,7 +32,7 @@ from .pins import requirements_text
 REPO = Path(__file__).resolve().parents[2]
 BINDER = REPO / "binder"
 ARTIFACTS = REPO / "test-artifacts" / "binder"
-LAB0_CODE_CELLS = 3        # simulate, read the budgets, open a panel
+LAB0_CODE_CELLS = 4        # show the learner, simulate, read the budgets, open a panel
 HIDDEN = {"@jupyter/nbgrader:formgrader": False, "@jupyter/nbgrader:create-assignment": False,
           "@jupyter/nbgrader:course-list": False, "@jupyter/nbgrader:validate-assignment": True}
 

@@ -129,7 +129,8 @@ def test_the_learners_kernel_never_saw_a_check(judged):
     for secret in ('assert q == "B"', "HIDDEN", "check_choice(q1", "doubled", "__labkit"):
         assert secret not in history, secret                    # no check, probe or export code
     checks = [i for i, c in enumerate(CELLS) if c.metadata.get("nbgrader", {}).get("grade")]
-    assert all(learner_view[i] == [] for i in checks)          # nothing ran there
+    assert all([o.get("ename") for o in learner_view[i]] == ["NotJudged"]   # nothing ran there:
+               for i in checks)                                  # a placeholder, no output
 
 
 def test_bind_code_is_one_line_that_leaves_only_the_current_answers():
@@ -142,3 +143,12 @@ def test_bind_code_is_one_line_that_leaves_only_the_current_answers():
     assert namespace["seen"] == ("B", [1, 2.5])
     exec(second, namespace)
     assert namespace["q3"] is None and "q1_answer" not in namespace and "q2" not in namespace
+
+
+def test_before_the_judge_every_check_holds_an_error_and_after_it_no_kernel_is_left(judged):
+    """Fail closed: a pipeline that ran SandboxedExecute but not TrustedJudge grades checks 0."""
+    _, resources, learner_view = judged
+    checks = [i for i, c in enumerate(CELLS) if c.metadata.get("nbgrader", {}).get("grade")]
+    for i in checks:
+        assert [(o.output_type, o.ename) for o in learner_view[i]] == [("error", "NotJudged")], i
+    assert "judge" not in resources["labkit"]          # the pre-started judge was shut down

@@ -499,7 +499,10 @@ class SandboxedExecute(Execute):
         exports = self.resources.setdefault("labkit", {}).setdefault("exports", {})
         exports[cell.metadata["nbgrader"]["grade_id"]] = {"answers": dict(export.answers),
                                                           "problems": dict(export.problems)}
-        cell.outputs = []
+        # Fail closed: until the judge of record replaces it, the check holds an error, so a
+        # pipeline without TrustedJudge after this preprocessor grades it 0, never full marks.
+        cell.outputs = [_error_output("NotJudged", "this check is marked by the judge of record "
+                                      "(labkit.course.judge.TrustedJudge), which has not run")]
 
     def _export(self, cell: NotebookNode, index: int) -> None:
         """At a check cell's place, take the answers it reads out of the learner's kernel."""

@@ -11,13 +11,15 @@ autograde`` grades the same way as ``labkit course autograde``):
    the learner's sandboxed kernel, but **not** the check cells: at each check
    cell's place it takes out the answers that cell reads, as plain data
    (:mod:`labkit.course.answers`), into ``resources["labkit"]["exports"]``;
-2. :class:`TrustedJudge` (this module) starts a fresh sandboxed kernel that
-   has never run learner code, in an empty folder, with labkit imported from
-   the installation and the learner's variant fixed by the student id the
-   submission is filed under; for each check cell it binds that cell's
-   answers (decoded JSON) and runs the cell's source (restored from the
-   gradebook, so the author's).  Its outputs become the check cell's
-   outputs, from which nbgrader's ``SaveAutoGrades`` takes the points.
+2. :class:`TrustedJudge` (this module) judges in a fresh sandboxed kernel
+   that has never run learner code, in an empty folder, with labkit imported
+   from the installation and the learner's variant fixed by the student id
+   the submission is filed under (``SandboxedExecute`` starts that kernel as
+   the learner's cells begin, so it boots meanwhile); for each check cell it
+   binds that cell's answers (decoded JSON) and runs the cell's source
+   (restored from the gradebook, so the author's) in one execution.  Its
+   outputs replace the check cell's ``NotJudged`` placeholder, and nbgrader's
+   ``SaveAutoGrades`` takes the points from them.
 
 A check whose answers could not be taken (not defined, not plain data, the
 kernel stopped, the time budget was used) is not run: its cell gets an

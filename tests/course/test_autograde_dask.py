@@ -10,11 +10,7 @@ the answers the trusted judge used must be the same.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -26,7 +22,10 @@ from labkit.course.layout import CourseError
 from labkit.sweep import executors
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gradedclass import EXPECTED, LAB, auto_scores, class_course  # noqa: E402
+
+from daskcluster import DaskCluster  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
@@ -71,35 +70,13 @@ def test_dask_local_gives_the_grades_of_local_lanes(local, tmp_path, capsys, mon
 @pytest.fixture()
 def scheduler(tmp_path):
     """``dask scheduler`` and one ``dask worker`` on 127.0.0.1 (this Python, with labkit)."""
-    procs: list[subprocess.Popen] = []
-
-    def spawn(args, log):
-        with (tmp_path / log).open("w") as fh:
-            procs.append(subprocess.Popen([sys.executable, *args], cwd=tmp_path, stdout=fh,
-                                          stderr=subprocess.STDOUT, start_new_session=True))
-
-    file = tmp_path / "scheduler.json"
-    spawn(["-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
-           "--no-dashboard", "--dashboard-address", "127.0.0.1:0", "--scheduler-file", str(file)],
-          "scheduler.log")
-    deadline = time.monotonic() + 120
-    while not file.exists() or not file.read_text().strip().endswith("}"):
-        assert time.monotonic() < deadline and procs[0].poll() is None, \
-            (tmp_path / "scheduler.log").read_text()
-        time.sleep(0.1)
-    address = json.loads(file.read_text())["address"]
-    spawn(["-m", "distributed.cli.dask_worker", address, "--nthreads", "1", "--host",
-           "127.0.0.1", "--no-dashboard"], "worker.log")
-    yield address
-    for proc in reversed(procs):
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    for proc in procs:
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
+    cluster = DaskCluster(tmp_path)
+    try:
+        address = cluster.start_scheduler([sys.executable])
+        cluster.start_worker(address, [sys.executable])
+        yield address
+    finally:
+        cluster.stop()
 
 
 def test_a_tcp_scheduler_gives_the_grades_of_local_lanes(local, scheduler, tmp_path):

@@ -12,19 +12,18 @@ front of it when asked.  Each process gets its own session and is stopped by its
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import site
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from labkit.sweep import run_sweep
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from daskcluster import DaskCluster  # noqa: E402
 
 SMALL = {"load.duration_s": 5.0, "load.rate_rps": 20.0}
 GRID = {"model.replicas": [1, 2], "cache.enabled": [False, True]}
@@ -78,42 +77,19 @@ def dask_processes(tmp_path: Path, python: Callable[[str], tuple[list[str], dict
     """``start(scheduler, workers) -> (scheduler address, sorted worker addresses)``, each
     process in a Python of the given kind (see ``python``): ``start("no labkit", ["no labkit"])``.
     """
-    procs: list[subprocess.Popen] = []
-
-    def spawn(prefix: list[str], env: dict[str, str], args: list[str], log: str) -> None:
-        with (tmp_path / log).open("w") as fh:
-            procs.append(subprocess.Popen([*prefix, *args], env=env, cwd=tmp_path, stdout=fh,
-                                          stderr=subprocess.STDOUT, start_new_session=True))
+    cluster = DaskCluster(tmp_path)
 
     def start(scheduler: str, workers: list[str]) -> tuple[str, list[str]]:
         from distributed import Client
 
-        file = tmp_path / "scheduler.json"
-        spawn(*python(scheduler), ["-m", "distributed.cli.dask_scheduler", "--host",
-                                   "127.0.0.1", "--port", "0", "--no-dashboard",
-                                   "--dashboard-address", "127.0.0.1:0",
-                                   "--scheduler-file", str(file)], "scheduler.log")
-        deadline = time.monotonic() + 120
-        while not file.exists() or not file.read_text().strip().endswith("}"):
-            assert time.monotonic() < deadline, (tmp_path / "scheduler.log").read_text()
-            assert procs[0].poll() is None, (tmp_path / "scheduler.log").read_text()
-            time.sleep(0.1)
-        address = json.loads(file.read_text())["address"]
-        for i, worker in enumerate(workers):
-            spawn(*python(worker), ["-m", "distributed.cli.dask_worker", address, "--nthreads",
-                                    "1", "--host", "127.0.0.1", "--no-dashboard"],
-                  f"worker{i}.log")
+        address = cluster.start_scheduler(*python(scheduler))
+        for worker in workers:
+            cluster.start_worker(address, *python(worker))
         with Client(address, timeout="30s") as client:
             client.wait_for_workers(len(workers), timeout=120)
             return address, sorted(client.scheduler_info()["workers"])
 
-    yield start
-    for proc in reversed(procs):
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    for proc in procs:
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
+    try:
+        yield start
+    finally:
+        cluster.stop()

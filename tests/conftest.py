@@ -98,14 +98,24 @@ def is_kernel_test(nodeid: str) -> bool:
 
 
 def shared_fixture_group(item: pytest.Item) -> str | None:
-    """The module's name if ``item`` uses a module-scoped fixture, else None."""
+    """The module's name if ``item`` uses a module-scoped fixture, else None.
+
+    A parametrised module-scoped fixture (one graded course per lab) is built once per
+    parameter, so each parameter is a group of its own (``module[param]``): two workers can
+    build two labs' courses at the same time.
+    """
     info = getattr(item, "_fixtureinfo", None)
     if info is None:                     # not a Python test function (e.g. a doctest item)
         return None
-    for defs in info.name2fixturedefs.values():
-        if any(d.scope == "module" for d in defs):
-            return item.nodeid.split("::", 1)[0]
-    return None
+    module = item.nodeid.split("::", 1)[0]
+    shared = [name for name, defs in info.name2fixturedefs.items()
+              if any(d.scope == "module" for d in defs)]
+    if not shared:
+        return None
+    callspec = getattr(item, "callspec", None)
+    params = [str(callspec.params[name]) for name in shared
+              if callspec is not None and name in callspec.params]
+    return f"{module}[{','.join(params)}]" if params else module
 
 
 # The longest units of work (measured with --durations), started first under pytest-xdist so

@@ -17,8 +17,8 @@ points without answering, the ways a kernel-side check can be fooled:
 * ``fg_secrets``: reads every notebook, history file and gradebook it can find and prints any
   line with ``assert`` or ``HIDDEN`` in it, to copy answers from.
 
-tests/course/test_trusted.py grades them with the lab's perfect and copied submissions: every
-forgery must score 0.
+tests/notebooks/test_round_trip.py grades them with the lab's perfect, empty, tampered and copied
+submissions: every forgery must score 0.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ and hand in filled-in copies of a release to a scratch course.
 Each lab's test module runs its source notebook once (solutions in), keeps the kernel up for
 wrong-answer probes, and reads nbgrader metadata and errors from the executed cells.
 ``test_round_trip.py`` fills a release with the source's solutions (``submission``) and grades
-it with nbgrader in a copy of the course (``course_copy``).  How long a notebook takes is a
-benchmark (``bench/bench_notebooks.py``), not a test.
+it with nbgrader in a copy of the course (``course_copy``), with the forgeries and a copy.  How
+long a notebook takes is a benchmark (``bench/bench_notebooks.py``), not a test.
 """
 
 from __future__ import annotations
@@ -129,6 +129,21 @@ def submission(release, source, wrong: Mapping[str, str] | None = None,
             stub = indent + STUB.replace("\n", "\n" + indent)
             cell.source = cell.source.replace(stub, body.rstrip("\n"), 1)
     return nb
+
+
+def trusted_labs() -> dict[str, str]:
+    """lab -> its ``labkit.labs`` module, for every graded notebook whose module declares
+    ``VARIANTS`` (check grade_id -> the draw of its numbers), as every lab judged by the
+    trusted judge does."""
+    import importlib
+
+    labs = {}
+    for folder in sorted((ROOT / "source").iterdir()):
+        if (folder / f"{folder.name}.ipynb").is_file():
+            name = f"labkit.labs.{folder.name.split('-')[0]}"
+            if hasattr(importlib.import_module(name), "VARIANTS"):
+                labs[folder.name] = name
+    return labs
 
 
 def course_copy(tmp: Path, lab: str):

@@ -1,29 +1,44 @@
-"""Every lab through nbgrader's real autograde: a perfect, an empty and a tampered submission.
+"""Every graded notebook through nbgrader's real autograde, in one scratch course per notebook.
 
-For each lab (1 to 3 and the timed assessment; lab 0 goes through the whole instructor pipeline in
-tests/course/test_pipeline.py), the committed release is handed in three times to a scratch
-copy of the course and graded by ``labkit.course.autograde`` with two workers:
+For each notebook with automatically graded checks (labs 0 to 3 and the timed assessment; lab 0
+also goes through the whole instructor pipeline in tests/course/test_pipeline.py), the
+committed release is handed in to a scratch copy of the course and graded once, by
+``labkit.course.autograde`` with two workers and the repository's nbgrader configuration
+(trusted grading on):
 
-* ``perfect``: every answer stub filled with the source's solution.  Every automatically
-  graded cell must earn its full points.
-* ``empty``: the release as downloaded.  Every automatically graded cell must earn nothing.
+* the perfect submission (filed as learner ``ada-lovelace``): every answer stub filled with the
+  source's solution code, which works out the learner's own numbers; every check earns its points;
+* ``empty``: the release as downloaded; every check earns nothing;
 * ``tampered``: two answers wrong, their check cells replaced by code that always passes, one
   check cell given more points, and one check cell deleted.  nbgrader must restore every check
   cell with its original source and points, so the wrong answers score nothing, the deleted
   check comes back and is graded, and every other cell earns exactly what the perfect
-  submission earns.
+  submission earns;
+* the forgery fixtures of grading/fixtures/<lab>-forgery/ (blank notebooks that patch labkit,
+  builtins, answers or IPython itself): every one earns 0.
+
+Then the *literal* answers the perfect submission sent (taken from its graded notebook) are
+handed in under another learner, whose numbers differ on every task with numbers: those tasks
+may earn at most half their points, every other check all of its points.
+
+One course per notebook (not one per kind of submission) keeps the suite's grading to one
+execution of each submission.
 """
 
 from __future__ import annotations
 
+import ast
+import importlib
+import json
 from dataclasses import dataclass, field
 
 import nbformat
 import pytest
 
-from .nbrun import course_copy, grade_index, lab_paths, nbgrader_meta, submission
+from .nbrun import ROOT, course_copy, grade_index, lab_paths, nbgrader_meta, submission, trusted_labs
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.kernel]
+AUTHOR = "ada-lovelace"
 
 WRITTEN = ("A written answer for the tutor: the system around the model (API layer, cache, "
            "fallbacks, monitoring) decides what the user gets when the model is slow or wrong.")
@@ -47,6 +62,15 @@ class Tampering:
 
 
 CASES = [
+    pytest.param("lab0-orientation", 4, Tampering(
+        wrong={"q1_answer": 'q1_answer = "A"', "q3_answer": 'q3_knobs = {"model.replicas": 1}'},
+        forged={"q1_check": "pass", "q3_check": 'print("fleet fine")'},
+        inflated={"q2_check": 20},
+        deleted="q2_check",
+        scores={"q1_check": 0.0,             # restored hidden test catches "A"
+                "q2_check": 1.0,             # deleted after inflating: restored with 1 point
+                "q3_check": 0.0}),           # one replica fails the restored check
+        id="lab0"),
     pytest.param("lab1-system-shapes", 22, Tampering(
         wrong={"a3_boundary_answer": 'boundary_knobs = {"boundary.policy": "none"}',
                "q2_answer": 'q2_answer = "C"'},
@@ -91,19 +115,37 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("lab, total_points, tampering", CASES)
-def test_round_trip_perfect_empty_and_tampered(tmp_path, lab, total_points, tampering):
-    from labkit.course.autograde import autograde
-    from labkit.course.collect import collect
-    from labkit.course.gradebook import cell_grades
+TAMPERING = {case.values[0]: case.values[1:] for case in CASES}
+TRUSTED = trusted_labs()
 
-    source_path, release_path = lab_paths(lab)
-    course = course_copy(tmp_path, lab)
-    release = nbformat.read(release_path, as_version=4)
-    source = nbformat.read(source_path, as_version=4)
 
-    perfect = submission(release, source, written=WRITTEN)
-    assert "NotImplementedError" not in "".join(c.source for c in perfect.cells)
+def other_learner(module, author: str) -> str:
+    """A learner whose numbers differ from ``author``'s on every task with numbers."""
+    mine = {check: draw(learner=author).values for check, draw in module.VARIANTS.items()}
+    for i in range(1000):
+        who = f"learner-{i:03d}"
+        if all(draw(learner=who).values != mine[check] for check, draw in module.VARIANTS.items()):
+            return who
+    raise AssertionError("no learner with different numbers on every task")
+
+
+def literal(release, answers_by_name: dict) -> nbformat.NotebookNode:
+    """``release`` with every answer cell holding the literal values in ``answers_by_name``."""
+    nb = nbformat.v4.new_notebook(cells=[], metadata=release.metadata)
+    for cell in release.cells:
+        cell = nbformat.from_dict(json.loads(json.dumps(cell)))
+        if nbgrader_meta(cell).get("solution") and cell.cell_type == "code":
+            names = [n.id for n in ast.walk(ast.parse(cell.source))
+                     if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)]
+            values = [f"{n} = {answers_by_name[n]!r}" for n in dict.fromkeys(names)
+                      if n in answers_by_name]
+            if values:
+                cell.source = "\n".join(values)
+        nb.cells.append(cell)
+    return nb
+
+
+def tampered_copy(release, source, tampering: Tampering) -> nbformat.NotebookNode:
     tampered = submission(release, source, wrong=tampering.wrong, written=WRITTEN)
     ids = grade_index(tampered)
     for gid, code in tampering.forged.items():
@@ -111,25 +153,95 @@ def test_round_trip_perfect_empty_and_tampered(tmp_path, lab, total_points, tamp
     for gid, points in tampering.inflated.items():
         tampered.cells[ids[gid]].metadata.nbgrader["points"] = points
     del tampered.cells[ids[tampering.deleted]]
-    handed_in = tmp_path / "handed-in"
-    handed_in.mkdir()
-    for name, nb in (("perfect", perfect), ("empty", release), ("tampered", tampered)):
-        nbformat.write(nb, handed_in / f"{name}.ipynb")
-    assert all(c.ok for c in collect(course, lab, sorted(handed_in.glob("*.ipynb"))))
+    return tampered
 
-    outcomes = autograde(course, lab, workers=2)
-    assert [o.student for o in outcomes if not o.graded] == [], outcomes
-    grades = cell_grades(course.db_url, lab)
+
+def test_every_trusted_notebook_has_a_tampering_case():
+    assert sorted(TAMPERING) == sorted(TRUSTED)
+
+
+@pytest.fixture(scope="module", params=sorted(TRUSTED))
+def graded(request, tmp_path_factory):
+    from labkit.course.autograde import autograde
+    from labkit.course.collect import collect
+    from labkit.course.gradebook import cell_grades
+
+    lab = request.param
+    module = importlib.import_module(TRUSTED[lab])
+    tmp = tmp_path_factory.mktemp(lab)
+    course = course_copy(tmp, lab)
+    source_path, release_path = lab_paths(lab)
+    release = nbformat.read(release_path, as_version=4)
+    source = nbformat.read(source_path, as_version=4)
+    perfect = submission(release, source, written=WRITTEN)
+    assert "NotImplementedError" not in "".join(c.source for c in perfect.cells
+                                                if c.cell_type == "code")
+    handed = tmp / "handed-in"
+    handed.mkdir()
+    mine = {AUTHOR: perfect, "empty": release,
+            "tampered": tampered_copy(release, source, TAMPERING[lab][1])}
+    for name, nb in mine.items():
+        nbformat.write(nb, handed / f"{name}.ipynb")
+    forgeries = sorted((ROOT / "grading" / "fixtures" / f"{lab}-forgery").glob("*.ipynb"))
+    assert forgeries, f"build the forgeries: python tests/course/build_forgeries.py {lab}"
+    collected = collect(course, lab, [*sorted(handed.glob("*.ipynb")), *forgeries])
+    assert all(c.ok for c in collected), [c.message for c in collected if not c.ok]
+    first = autograde(course, lab, workers=2)
+    assert [o.student for o in first if not o.graded] == [], [o.error for o in first]
+
+    done = nbformat.read(course.autograded_dir / AUTHOR / lab / f"{lab}.ipynb", as_version=4)
+    sent: dict = {}
+    for cell in done.cells:
+        sent.update(cell.get("metadata", {}).get("labkit", {}).get("answers", {}))
+    copier = other_learner(module, AUTHOR)
+    nbformat.write(literal(release, sent), handed / f"{copier}.ipynb")
+    collect(course, lab, [handed / f"{copier}.ipynb"])
+    (copy_outcome,) = autograde(course, lab, workers=1, students=[copier])
+    assert copy_outcome.graded, copy_outcome.error
+
     points = {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"])
               for c in source.cells if nbgrader_meta(c).get("grade") and c.cell_type == "code"}
-    assert sum(points.values()) == total_points
+    scores: dict[str, dict[str, tuple[float, float]]] = {}
+    for g in cell_grades(course.db_url, lab):
+        if g.auto_score is not None and g.cell in points:
+            scores.setdefault(g.student, {})[g.cell] = (g.auto_score, g.max_score)
+    return {"lab": lab, "module": module, "points": points, "scores": scores, "copier": copier,
+            "forgeries": [p.stem for p in forgeries], "sent": sent}
+
+
+def test_the_perfect_submission_earns_every_point(graded):
+    points = graded["points"]
+    assert sum(points.values()) == TAMPERING[graded["lab"]][0]
+    assert graded["scores"][AUTHOR] == {k: (p, p) for k, p in points.items()}, "perfect lost points"
+
+
+def test_the_empty_release_earns_nothing(graded):
+    assert graded["scores"]["empty"] == {k: (0.0, p) for k, p in graded["points"].items()}
+
+
+def test_tampered_checks_are_restored_with_their_source_and_points(graded):
+    tampering = TAMPERING[graded["lab"]][1]
+    points = graded["points"]
     assert set(tampering.scores) <= set(points), "a tampered cell is not an auto-graded check"
-
-    def got(student: str) -> dict[str, tuple[float, float]]:
-        return {g.cell: (g.auto_score, g.max_score) for g in grades
-                if g.student == student and g.cell in points}
-
-    assert got("perfect") == {k: (p, p) for k, p in points.items()}, "perfect lost points"
-    assert got("empty") == {k: (0.0, p) for k, p in points.items()}, "empty earned points"
     expected = {k: (tampering.scores.get(k, p), p) for k, p in points.items()}
-    assert got("tampered") == expected, "a check was not restored with its source and points"
+    assert graded["scores"]["tampered"] == expected, "a check was not restored"
+
+
+def test_every_forgery_earns_nothing(graded):
+    for name in graded["forgeries"]:
+        earned = {cell: s for cell, (s, _) in graded["scores"][name].items() if s}
+        assert earned == {}, (name, earned)
+
+
+def test_copied_answers_earn_at_most_half_of_the_tasks_with_numbers(graded):
+    variant = set(graded["module"].VARIANTS)
+    theirs = graded["scores"][graded["copier"]]
+    got = sum(theirs[c][0] for c in variant)
+    top = sum(theirs[c][1] for c in variant)
+    assert top > 0 and got <= top / 2, (graded["copier"], {c: theirs[c] for c in variant})
+    others = {c: s for c, s in theirs.items() if c not in variant}
+    assert all(score == top for score, top in others.values()), others   # the rest is earned
+
+
+def test_the_answers_the_checks_used_are_kept_as_plain_data(graded):
+    assert graded["sent"] and json.loads(json.dumps(graded["sent"])) == graded["sent"]

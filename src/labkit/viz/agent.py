@@ -116,5 +116,6 @@ def update_cost_per_task(fig: go.Figure, result: Any) -> go.Figure:
         budget_line = {"x": [budget, budget], "y": [0.0, top]}
         detail += (f" · budget {fmt_money(budget)}, "
                    f"{s['agent']['stopped_by']['budget_usd']:,} tasks stopped by it")
-    traces = [{"x": centres, "y": counts}, {"x": [mean, mean], "y": [0.0, top]}, budget_line]
+    traces: list[dict[str, Any]] = [{"x": centres, "y": counts},
+                                    {"x": [mean, mean], "y": [0.0, top]}, budget_line]
     return apply(fig, traces, {"title": headline("Cost per task", detail)})

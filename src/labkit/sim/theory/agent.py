@@ -13,7 +13,10 @@ cap c the task takes min(T, c) steps:
     E[min(T, c)] = sum_{k=0}^{c-1} P(T > k) = (1 - (1 - a)^c) / a
     P(completed)  = P(T <= c) = 1 - (1 - a)^c
 
-(with no loops and no tool failures a = p: the first formula of issue 17).
+(with no loops and no tool failures a = p: the first formula of issue 17).  These
+hold when nothing else ends a task early: every tool is a read (``agent.write_share = 0``;
+a refused or denied write ends a task as ``blocked``), no budget bites, and the serving
+path answers every step (it only adds time and cost).
 When nothing fails and every step calls one read tool, each step costs the
 model call's price plus the tool's, so a task costs exactly steps x price.
 

@@ -16,7 +16,7 @@ import pytest
 
 from labkit.knobs import KnobError
 from labkit.sim import simulate
-from labkit.sim.codes import Approval, TaskOutcome, TaskReason
+from labkit.sim.codes import Approval, Injection, TaskOutcome, TaskReason, ToolKind
 from labkit.sim.theory import (
     completion_probability,
     expected_capped_steps,
@@ -99,8 +99,9 @@ def test_the_hijack_rate_per_read_is_injection_times_missed_share():
               agent__write_share=0.0, agent__read_tool_error_rate=0.0,
               agent__injection_rate=0.2, agent__guard_recall=0.5)
     steps = res.steps
-    reads = steps[steps["tool"] == 1]
-    within_4se((reads["injection"] == 2).astype(float), hijack_probability_per_read(0.2, 0.5))
+    reads = steps[steps["tool"] == ToolKind.READ]
+    within_4se((reads["injection"] == Injection.MISSED).astype(float),
+               hijack_probability_per_read(0.2, 0.5))
 
 
 # ------------------------------------------------------------------------------- policies
@@ -204,7 +205,7 @@ def test_the_kill_switch_stops_every_running_task_cleanly(policy):
                                                                == TaskReason.KILLED).sum())
     # the primary model gets no call after the switch (request-mode rule, unchanged)
     a = res.attempts
-    assert (a["start_s"][a["model_call"] & (a["result"] == 0)] < kill).all()
+    assert (a["start_s"][a["model_call"]] < kill).all()
 
 
 # --------------------------------------------------------------------- the audit trail

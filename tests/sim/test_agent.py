@@ -253,3 +253,21 @@ def test_token_mode_serves_agent_steps_token_by_token():
     price = (res.tokens["tokens_in"] * 0.5 + res.tokens["tokens_out"] * 1.5) / 1e6
     assert res.records["cost"] == pytest.approx(price, rel=1e-9)
     assert sum(res.summary["tasks"].values()) == len(res.tasks)
+
+
+def test_labkit_simulate_json_and_text_report_the_agent_keys(capsys):
+    import json
+
+    from labkit.cli import main
+
+    assert main(["simulate", "--preset", "agent-support", "--set", "load.duration_s=60",
+                 "--json"]) == 0
+    out, err = capsys.readouterr()
+    d = json.loads(out)
+    same = simulate({"load.duration_s": 60.0}, seed=1, preset="agent-support")
+    assert err == "" and d["tasks"] == same.summary["tasks"]
+    assert sum(d["tasks"].values()) == len(same.tasks) > 0
+    assert d["cost_per_task"]["mean"] > 0 and 0.0 <= d["unsafe_rate"] <= 1.0
+    assert main(["simulate", "--preset", "agent-support", "--set", "load.duration_s=60"]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and "\ntasks            completed " in out and "task cost        mean" in out

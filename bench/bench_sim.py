@@ -12,6 +12,10 @@ prompt and output tokens, continuous batching on one replica that a traffic spik
 for a third of the run) and reports its CPU time per request as a ratio to the
 ``reference`` preset's in the same run.  Target: at most 3x.
 
+And an agent workload (``AGENT_WORKLOAD``: the ``agent-support`` preset at 5 tasks/s, no
+token mode): its CPU time per *task* (a task makes about four model calls, four tool calls
+and sometimes a human review) as a ratio to ``reference``'s per request, reported only.
+
     python bench/bench_sim.py [--rounds 5] [--seed 1] [--json]
 """
 
@@ -35,6 +39,13 @@ TOKEN_WORKLOAD = {
     "load.rate_rps": 20.0, "load.duration_s": 120.0, "load.pattern": "spike",
     "load.spike_multiplier": 3.0, "load.spike_start_s": 40.0, "load.spike_duration_s": 20.0,
     "load.prompt_tokens": 400, "load.output_tokens": 250,
+}
+
+#: Agent mode (issue 17): the agent-support preset (refunds behind approval, budgets, a guard),
+#: 5 tasks/s for 120 s on 4 replicas with 40 reviewers, so neither queue saturates.
+AGENT_WORKLOAD = {
+    **PRESETS["agent-support"], "load.rate_rps": 5.0, "load.duration_s": 120.0,
+    "model.replicas": 4, "boundary.reviewers": 40,
 }
 
 
@@ -70,8 +81,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     ref = PRESETS["reference"]
-    full_times, bare_times, token_times = [], [], []
-    n = n_tok = 0
+    full_times, bare_times, token_times, agent_times = [], [], [], []
+    n = n_tok = n_tasks = 0
     for r in range(args.rounds):
         t0 = time.process_time()
         result = simulate(preset="reference", seed=args.seed + r)
@@ -84,11 +95,18 @@ def main() -> None:
         tokens = simulate(TOKEN_WORKLOAD, seed=args.seed + r)
         token_times.append((time.process_time() - t0) / tokens.summary["requests"])
         n_tok = tokens.summary["requests"]
+        t0 = time.process_time()
+        agents = simulate(AGENT_WORKLOAD, seed=args.seed + r)
+        n_tasks = len(agents.tasks) if agents.tasks is not None else 0
+        agent_times.append((time.process_time() - t0) / max(n_tasks, 1))
     full, bare, tok = min(full_times), min(bare_times), min(token_times)
+    agent = min(agent_times)
     report = {"requests_per_run": n, "full_us_per_request": full * 1e6,
               "bare_simpy_us_per_request": bare * 1e6, "ratio": full / bare, "target": 1.5,
               "token_requests_per_run": n_tok, "token_us_per_request": tok * 1e6,
-              "token_ratio_to_reference": tok / full, "token_target": 3.0}
+              "token_ratio_to_reference": tok / full, "token_target": 3.0,
+              "agent_tasks_per_run": n_tasks, "agent_us_per_task": agent * 1e6,
+              "agent_task_ratio_to_reference_request": agent / full}
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -99,6 +117,9 @@ def main() -> None:
         print(f"token mode: {n_tok} requests per run")
         print(f"  token workload  {tok * 1e6:8.1f} us/request")
         print(f"  vs reference    {tok / full:8.2f}x  (target <= 3x)")
+        print(f"agent mode: {n_tasks} tasks per run")
+        print(f"  agent workload  {agent * 1e6:8.1f} us/task")
+        print(f"  vs reference    {agent / full:8.2f}x  per task / per request (reported only)")
 
 
 if __name__ == "__main__":

@@ -141,7 +141,8 @@ def check_conservation(res) -> None:
     assert (a["end_s"] >= a["start_s"]).all()
     # cost: per-request costs plus replicas plus batch jobs make the total
     c = s["cost"]
-    assert float(r["cost"].sum()) + c["replicas"] + c["jobs"] == pytest.approx(
+    tools = c.get("tools", 0.0)   # agent mode: tool calls are paid for beside the records
+    assert float(r["cost"].sum()) + c["replicas"] + c["jobs"] + tools == pytest.approx(
         c["total"], rel=1e-9, abs=1e-12)
     assert c["calls"] + c["steps"] + c["fallback"] == pytest.approx(float(r["cost"].sum()),
                                                                     rel=1e-9, abs=1e-12)

@@ -8,13 +8,14 @@
   proposal executes directly and a wrong one is an unauthorised write; with
   ``policy = approval`` it joins a logged human review queue (its own
   reviewers, an M/M/c queue of its own) and no wrong write executes; the
-  price is the review wait.
+  price is the review wait.  An agent's write tools (``agent.write_policy =
+  approve``) join the same queue through :meth:`WriteBoundary.request_review`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from labkit.sim.codes import OK, Path
 from labkit.sim.replicas import Call, ReplicaPool
@@ -60,7 +61,7 @@ class WriteBoundary:
 
     def __init__(self, env: simpy.Environment, config: BoundaryConfig, *,
                  review_factors: list[float], uniform: Callable[[], float],
-                 recorder: Recorder):
+                 recorder: Recorder, review_writes: bool = False):
         self.wrong_write_rate = config.wrong_write_rate
         self.review_factors = review_factors
         self.uniform = uniform
@@ -68,7 +69,8 @@ class WriteBoundary:
         self.review = (ReplicaPool(env, replicas=config.reviewers, service_s=config.review_s,
                                    per_item_fraction=0.0, max_size=1, max_wait_s=0.0,
                                    on_done=self._review_done)
-                       if config.policy == "approval" else None)
+                       if config.policy == "approval" or review_writes else None)
+        self._reviewed: dict[Call, Callable[[float], None]] = {}  # agent writes under review
 
     def answer(self, req: Request, outcome: int, end: float) -> None:
         """Deliver ``req``'s answer (``outcome`` OK or DEGRADED) at ``end``."""
@@ -81,6 +83,21 @@ class WriteBoundary:
                 req.unauthorised = wrong
         self.recorder.finish(req, outcome, end, req.reason)
 
+    def request_review(self, owner: Any, now: float, factor: float,
+                       decided: Callable[[float], None]) -> None:
+        """Queue an agent's write (``owner``) for the human reviewers at ``now``;
+        ``decided(end_s)`` is called once a reviewer has looked at it (``factor``: the
+        review's time multiplier).  Needs the review queue (``review_writes``)."""
+        if self.review is None:
+            raise RuntimeError("no review queue: build the boundary with review_writes=True")
+        call = Call(owner, now, factor)
+        self._reviewed[call] = decided
+        self.review.submit(call)
+
     def _review_done(self, batch: list[Call], now: float) -> None:
         for call in batch:
+            decided = self._reviewed.pop(call, None)
+            if decided is not None:
+                decided(now)
+                continue
             call.owner.review_wait = call.start_s - call.enq_s

@@ -23,7 +23,10 @@ __all__ = ["OUTCOMES", "OK", "DEGRADED", "FAILED", "REJECTED", "ANSWERED",
            "REASONS", "Reason", "REASON_CODE",
            "ATTEMPT_RESULTS", "Attempt", "ATTEMPT_CODE",
            "CACHE_STATES", "CacheState", "CACHE_CODE", "CACHE_HITS",
-           "PATH_BITS", "Path", "path_names", "FALLBACKS", "answering_fallback"]
+           "PATH_BITS", "Path", "path_names", "FALLBACKS", "answering_fallback",
+           "TASK_OUTCOMES", "TaskOutcome", "TASK_REASONS", "TaskReason", "TOOL_KINDS",
+           "ToolKind", "TOOL_RESULTS", "ToolResult", "INJECTIONS", "Injection", "APPROVALS",
+           "Approval"]
 
 OUTCOMES: tuple[str, ...] = ("ok", "degraded", "failed", "rejected")
 OK, DEGRADED, FAILED, REJECTED = range(4)
@@ -118,3 +121,68 @@ def answering_fallback(bits: int) -> str | None:
         if bits & PATH_BITS[name]:
             return name
     return None
+
+
+# ------------------------------------------------------------------ agent mode (agent.enabled)
+#: How an agent task ended, exactly one each (see :mod:`labkit.sim.agent`).
+TASK_OUTCOMES: tuple[str, ...] = ("completed", "gave_up", "failed", "blocked", "unsafe")
+
+
+class TaskOutcome:
+    """Codes of :data:`TASK_OUTCOMES`."""
+
+    COMPLETED, GAVE_UP, FAILED, BLOCKED, UNSAFE = range(5)
+
+
+#: Why a task ended as it did (index 0: it completed).
+TASK_REASONS: tuple[str, ...] = (
+    "", "step_cap", "budget_usd", "budget_s", "model_failed", "killed", "write_denied",
+    "approval_refused", "injection_blocked", "injection_executed",
+)
+
+
+class TaskReason:
+    """Codes of :data:`TASK_REASONS`."""
+
+    (NONE, STEP_CAP, BUDGET_USD, BUDGET_S, MODEL_FAILED, KILLED, WRITE_DENIED,
+     APPROVAL_REFUSED, INJECTION_BLOCKED, INJECTION_EXECUTED) = range(10)
+
+
+#: The tool a step called (``none``: the step only thought).
+TOOL_KINDS: tuple[str, ...] = ("none", "read", "write")
+
+
+class ToolKind:
+    """Codes of :data:`TOOL_KINDS`."""
+
+    NONE, READ, WRITE = range(3)
+
+
+#: What a step's tool call came to (``not_run``: refused, stopped or no tool).
+TOOL_RESULTS: tuple[str, ...] = ("not_run", "ok", "error")
+
+
+class ToolResult:
+    """Codes of :data:`TOOL_RESULTS`."""
+
+    NOT_RUN, OK, ERROR = range(3)
+
+
+#: Whether a read tool's text carried injected instructions, and whether the guard caught it.
+INJECTIONS: tuple[str, ...] = ("none", "caught", "missed")
+
+
+class Injection:
+    """Codes of :data:`INJECTIONS`."""
+
+    NONE, CAUGHT, MISSED = range(3)
+
+
+#: What the permission layer said to a step's write (``none``: no write).
+APPROVALS: tuple[str, ...] = ("none", "allowed", "approved", "refused", "denied")
+
+
+class Approval:
+    """Codes of :data:`APPROVALS`."""
+
+    NONE, ALLOWED, APPROVED, REFUSED, DENIED = range(5)

@@ -31,7 +31,7 @@ __all__ = ["LoadConfig", "GatewayConfig", "ServingConfig",
            "StepsConfig", "BatchConfig", "ModelConfig", "LLMConfig", "AutoscaleConfig",
            "FaultConfig",
            "RetryConfig", "BreakerConfig", "FallbackConfig", "KillConfig", "BoundaryConfig",
-           "GuardrailConfig", "AuditConfig", "BudgetConfig"]
+           "GuardrailConfig", "AuditConfig", "BudgetConfig", "AgentConfig"]
 
 
 def _time_or_never(name: str, value: float | None) -> None:
@@ -500,3 +500,65 @@ class BudgetConfig(Config, group="budget"):
     tpot_p95_ms: float | None = knob(None, unit="ms", min=0.0, off=Off(0.0, "not judged"),
         step=5.0, help="Token mode: 95th percentile of time per output token.")
 
+
+
+# ------------------------------------------------------------------ agent mode (issue 17)
+@dataclass(frozen=True, kw_only=True)
+class AgentConfig(Config, group="agent"):
+    """Agent workflows: each arrival is a task that runs a loop of model and tool calls."""
+
+    enabled: bool = knob(False,
+        help="Agent mode: each arrival is a task (a user goal) that loops over steps, each one "
+             "model call through the serving path and usually one tool call, until it is done, "
+             "stopped by a cap or budget, blocked or failed.")
+    steps_dist: str = knob("geometric", choices=("geometric", "fixed"),
+        help="How many productive steps a task needs: geometric with mean agent.steps_mean, or "
+             "exactly agent.steps_mean (rounded).")
+    steps_mean: float = knob(4.0, unit="steps", min=1.0, max=50.0, step=0.5,
+        help="Mean number of productive steps a task needs to reach its goal.")
+    max_steps: int = knob(10, unit="steps", min=1, max=100,
+        help="Step cap: a task that has not finished after this many steps gives up.")
+    loop_rate: float = knob(0.1, min=0.0, max=0.95, step=0.05,
+        help="Probability that a step makes no progress (the agent loops or repeats itself).")
+    tool_call_rate: float = knob(0.9, min=0.0, max=1.0, step=0.05,
+        help="Probability that a step calls a tool after its model call.")
+    write_share: float = knob(0.1, min=0.0, max=1.0, step=0.05,
+        help="Share of tool calls that are writes (act on the world, such as issuing a refund) "
+             "rather than reads (look up a policy or an order).")
+    read_tool_s: float = knob(0.2, unit="s", min=0.0, max=60.0, step=0.05,
+        help="Latency of one read tool call.")
+    read_tool_error_rate: float = knob(0.02, min=0.0, max=1.0, step=0.01,
+        help="Probability that a read tool call fails (the step then makes no progress).")
+    read_tool_cost: float = knob(0.0005, unit="$", min=0.0, max=10.0,
+        help="Cost of one read tool call.")
+    write_tool_s: float = knob(0.5, unit="s", min=0.0, max=60.0, step=0.05,
+        help="Latency of one write tool call (after any approval).")
+    write_tool_error_rate: float = knob(0.01, min=0.0, max=1.0, step=0.01,
+        help="Probability that a write fails; a write is atomic, so a failed one changes "
+             "nothing and the step makes no progress.")
+    write_tool_cost: float = knob(0.001, unit="$", min=0.0, max=10.0,
+        help="Cost of one write tool call.")
+    write_policy: str = knob("approve", choices=("allow", "approve", "deny"),
+        help="What happens to the agent's write tools: allow (run at once), approve (each "
+             "write waits for a human on the boundary.* review queue, who refuses a share "
+             "boundary.wrong_write_rate) or deny (refused: the task is blocked).")
+    permission_policy: bool = knob(True,
+        help="Enforce the agent's permissions outside the model: an action outside them (one "
+             "an injected instruction asks for) is blocked; off, it is executed (unsafe).")
+    injection_rate: float = knob(0.0, min=0.0, max=1.0, step=0.01,
+        help="Share of read tool results (retrieved or tool text) that carry injected "
+             "instructions.")
+    guard_recall: float = knob(0.0, min=0.0, max=1.0, step=0.05, off="0 = no guard",
+        help="Share of injected instructions a prompt-injection guard catches and strips "
+             "before the model sees them.")
+    budget_usd: float | None = knob(None, unit="$", min=0.0, max=100.0,
+        off=Off(0.0, "no budget"), step=0.01,
+        help="Cost budget per task (model and tool calls): the task gives up at the next step "
+             "once it has spent this much.")
+    budget_s: float | None = knob(None, unit="s", min=0.0, max=1000.0,
+        off=Off(0.0, "no budget"), step=5.0,
+        help="Time budget per task: the task gives up at the next step (or before a write) "
+             "once this long has passed since it started.")
+    prompt_version: str = knob("p1", choices=("p1", "p2", "p3"),
+        help="Version of the agent's system prompt (recorded in the audit trail of every "
+             "step).")

@@ -21,7 +21,10 @@ primary-model call costs one event per *batch*; timers exist only for
 attempts that have a timeout or a deadline.  In token mode (``llm.enabled``)
 the replicas are a :class:`~labkit.sim.tokenpool.TokenPool`, which costs one
 event per run of decode iterations; calls are priced per token as well and
-an upstream tokens-per-minute quota may throttle them.  Every request reaches
+an upstream tokens-per-minute quota may throttle them.  In agent mode
+(``agent.enabled``) the arrivals are tasks: an
+:class:`~labkit.sim.agent.AgentLoop` sends each step's model call into
+:meth:`Engine._arrive` as a request of its own.  Every request reaches
 :meth:`Recorder.finish <labkit.sim.recorder.Recorder.finish>` exactly once.
 """
 
@@ -36,6 +39,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from labkit.sim.actions import Guardrail, WriteBoundary
+from labkit.sim.agent import AgentLoop, AgentRecorder, Draws, call_workload
 from labkit.sim.autoscaler import Autoscaler
 from labkit.sim.breaker import OPEN, Breaker
 from labkit.sim.cache import HIT, STALE, LRUCache
@@ -101,7 +105,12 @@ class Engine:
     def __init__(self, scenario: Scenario, workload: Workload, streams: Streams):
         sc = self.scenario = scenario
         env = self.env = ReplayEnvironment()
-        rec = self.recorder = Recorder(workload)
+        tasks = workload   # agent mode: the arrivals are tasks, the requests their calls
+        agent_draws = None
+        if sc.agent.enabled:
+            agent_draws = Draws(int(streams["agent"].integers(0, 2**63)))
+            workload = call_workload(sc.load, tasks, sc.agent.max_steps, agent_draws)
+        rec = self.recorder = AgentRecorder(workload) if sc.agent.enabled else Recorder(workload)
         n = len(workload)
         # Retry jitter and the error draws of retried calls share one stream.
         self.u_retry = streams.pool("retry")
@@ -111,7 +120,7 @@ class Engine:
 
         self.gateway = Gateway(sc.gateway)
         self.max_queue = self.gateway.max_queue
-        self.arrivals = ArrivalReplay(env, workload, lag_s=self.gateway.validate_s,
+        self.arrivals = ArrivalReplay(env, tasks, lag_s=self.gateway.validate_s,
                                       deadline_s=self.gateway.deadline_s)
         self.cache = (LRUCache(capacity_items=sc.cache.capacity_items, ttl_s=sc.cache.ttl_s,
                                content_change_s=sc.cache.content_change_s,
@@ -158,7 +167,9 @@ class Engine:
         self.guardrail = Guardrail(sc.guardrail, streams.pool("guardrail"))
         review_factors = streams["review"].exponential(1.0, n).tolist()
         self.boundary = WriteBoundary(env, sc.boundary, review_factors=review_factors,
-                                      uniform=streams.pool("boundary"), recorder=rec)
+                                      uniform=streams.pool("boundary"), recorder=rec,
+                                      review_writes=(sc.agent.enabled
+                                                     and sc.agent.write_policy == "approve"))
         small_factors = streams["fallback"].exponential(1.0, n).tolist()
         self.fallback = FallbackChain(env, sc.fallback, cache=self.cache,
                                       cache_hit_s=self.cache_hit_s, small_factors=small_factors,
@@ -167,6 +178,16 @@ class Engine:
         self.kill_at = self.kill.at_s
         self.autoscaler = (Autoscaler(sc.autoscale, pool=self.pool, horizon_s=sc.load.duration_s,
                                       recorder=rec) if sc.autoscale.enabled else None)
+        self.agent: AgentLoop | None = None
+        if agent_draws is not None:
+            self.agent = AgentLoop(env, sc.agent, tasks=tasks, draws=agent_draws,
+                                   stride=sc.agent.max_steps, submit=self._arrive,
+                                   boundary=self.boundary, kill_at=self.kill_at,
+                                   deadline_s=self.gateway.deadline_s,
+                                   catalog_size=sc.load.catalog_size,
+                                   wrong_write_rate=sc.boundary.wrong_write_rate,
+                                   arrivals=self.arrivals)
+            rec.attach(self.agent)  # type: ignore[attr-defined]
 
     def _token_pool(self, sc: Scenario, workload: Workload, streams: Streams) -> TokenPool:
         """Token mode: draw every request's lengths and build the token-serving replicas."""
@@ -190,12 +211,13 @@ class Engine:
     def run(self) -> None:
         """Simulate until every request has its outcome and the replicas are idle."""
         env = self.env
+        agent = self.agent
         env.process(self.recorder.sampler(env, self.pool, self.scenario.load.duration_s,
-                                          self.arrivals))
+                                          self.arrivals if agent is None else agent))
         if self.autoscaler is not None:
             env.process(self.autoscaler.run(env))
         self.kill.arm(env, primary=self.pool, fallback=self.fallback, recorder=self.recorder)
-        self.arrivals.run(self._arrive)
+        self.arrivals.run(self._arrive if agent is None else agent.start)
         env.run()
 
     def collect(self, seed: int) -> Result:

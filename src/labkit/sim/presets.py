@@ -6,6 +6,8 @@ the benchmark runs; keep it current as mechanisms are added.  Token mode
 (``llm.enabled``) replaces the request-level replicas, so one run cannot hold
 both: ``reference-tokens`` is ``reference`` served token by token, with paged
 KV admission, prefix caching, per-token prices and a tokens-per-minute quota.
+``agent-support`` is agent mode (``agent.enabled``): tasks that loop over model
+and tool calls, with refunds behind human approval.
 """
 
 from __future__ import annotations
@@ -100,6 +102,19 @@ _PRESETS["reference-tokens"] = {
     "model.cancel_on_timeout": True, "budget.ttft_p95_ms": 500.0, "budget.tpot_p95_ms": 50.0,
 }
 
+# Agent mode: a support assistant that reads policy and orders and may issue refunds, each
+# refund behind a human approval; a little injected text in what it reads, a guard, budgets.
+_PRESETS["agent-support"] = {
+    "agent.enabled": True, "load.rate_rps": 0.5, "load.duration_s": 600.0,
+    "agent.steps_mean": 4.0, "agent.max_steps": 15, "agent.loop_rate": 0.1,
+    "agent.tool_call_rate": 0.9, "agent.write_share": 0.15, "agent.write_policy": "approve",
+    "agent.injection_rate": 0.02, "agent.guard_recall": 0.8, "agent.permission_policy": True,
+    "agent.budget_usd": 0.025, "agent.budget_s": 300.0,
+    "boundary.reviewers": 8, "boundary.review_s": 20.0, "boundary.wrong_write_rate": 0.05,
+    "model.replicas": 2, "model.error_rate": 0.01, "retry.max_attempts": 2,
+    "retry.timeout_ms": 3000.0, "fallback.chain": ("small_model", "safe_message"),
+}
+
 PRESET_HELP: dict[str, str] = {
     "default": "The catalogue defaults: a steady service with headroom.",
     "reference": "Every mechanism switched on at once; what the benchmark runs.",
@@ -115,6 +130,8 @@ PRESET_HELP: dict[str, str] = {
                    "throttling, retries and fallbacks.",
     "reference-tokens": "reference served token by token: every mechanism with paged KV, "
                         "prefix caching, per-token prices and a token quota.",
+    "agent-support": "Agent mode: a support assistant that reads policy and issues refunds "
+                     "behind human approval, with budgets, a step cap and an injection guard.",
 }
 
 #: Read-only view of the presets.

@@ -57,6 +57,18 @@ def format_report(result: Any, traces: list[dict[str, Any]] | None = None) -> st
             f"KV use {s['kv_utilization_mean']:.3f}  preemptions {s['preemptions']}  "
             f"prefix hits {s['prefix_hit_ratio']:.3f}",
         ]
+    if "tasks" in s:   # agent mode
+        tasks, cpt, lat_s = s["tasks"], s["cost_per_task"], s["task_latency_s"]
+        lines += [
+            "tasks            " + ", ".join(f"{k} {v}" for k, v in tasks.items())
+            + f"   unsafe rate {s['unsafe_rate']:.4f}",
+            f"per task         steps mean {s['steps_per_task']['mean']:.2f} "
+            f"p95 {s['steps_per_task']['p95']:.1f}  model calls {s['llm_calls_per_task']:.2f}  "
+            f"tool calls {s['tool_calls_per_task']:.2f}",
+            f"task cost        mean {cpt['mean']:.4f}  p95 {cpt['p95']:.4f}  (tools "
+            f"{cost['tools']:.4f} in all)   task latency s p50 {lat_s['p50']:.2f}  "
+            f"p95 {lat_s['p95']:.2f}",
+        ]
     for t in traces or []:
         lines += ["", f"trace of request {t['request']}: {t['outcome']}"
                   + (f" ({t['reason']})" if t["reason"] else "")
@@ -91,6 +103,17 @@ def format_html(result: Any) -> str:
             ("TPOT ms", f"p50 {s['tpot_ms']['p50']:.2f} · p95 {s['tpot_ms']['p95']:.2f}"),
             ("tokens", f"input {s['tokens']['input']:,} · output {s['tokens']['output']:,} "
                        f"({s['throughput_tokens_s']:,.1f}/s)"),
+        ]
+    if "tasks" in s:   # agent mode
+        rows += [
+            ("tasks", ", ".join(f"{k} {v:,}" for k, v in s["tasks"].items())),
+            ("unsafe rate", f"{s['unsafe_rate']:.4f}"),
+            ("steps per task", f"mean {s['steps_per_task']['mean']:.2f} · p95 "
+                               f"{s['steps_per_task']['p95']:.1f}"),
+            ("cost per task", f"mean {s['cost_per_task']['mean']:.4f} · p95 "
+                              f"{s['cost_per_task']['p95']:.4f}"),
+            ("task latency s", f"p50 {s['task_latency_s']['p50']:.2f} · p95 "
+                               f"{s['task_latency_s']['p95']:.2f}"),
         ]
     for name, b in s["budgets"].items():
         if b["judged"]:

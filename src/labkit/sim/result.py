@@ -8,7 +8,10 @@ Everything is derived from two immutable numpy structured arrays:
 * in token mode (``llm.enabled``), ``tokens``: one row per request with its
   prompt and output lengths, the tokens its model calls were billed for, and
   the time to first token (TTFT, from arrival) and time per output token
-  (TPOT, the mean gap between its later tokens) of the call that answered it.
+  (TPOT, the mean gap between its later tokens) of the call that answered it;
+* in agent mode (``agent.enabled``), the records are the tasks' step model
+  calls, and ``tasks`` (one row per task) and ``steps`` (one row per step, the
+  audit trail) come with them (:mod:`labkit.sim.agent.records`).
 
 The summary and the time series are computed from them on demand, so no
 quantity is counted twice in two places.  Latency percentiles are over
@@ -89,6 +92,8 @@ class Result:
     tokens: np.ndarray | None = field(default=None, repr=False)   # token mode only
     token_samples: np.ndarray | None = field(default=None, repr=False)  # t_s, running,
     #                                                    kv_tokens, tokens produced so far
+    tasks: np.ndarray | None = field(default=None, repr=False)    # agent mode only
+    steps: np.ndarray | None = field(default=None, repr=False)    # agent mode only
 
     outcome_names = OUTCOMES
     reason_names = REASONS
@@ -128,6 +133,8 @@ class Result:
         replica_cost = t["replica_seconds"] * sc.model.cost_per_replica_hour / 3600.0
         cost_total = (t["model_cost"] + t["steps_cost"] + t["fallback_cost"] + replica_cost
                       + t["job_cost"])
+        if self.tasks is not None:   # agent mode: the tool calls are paid for too
+            cost_total += t["tool_cost"]
         writes = r[r["write"] & (r["outcome"] == OK)]
         reviewed = writes["review_wait_s"][~np.isnan(writes["review_wait_s"])]
         answered_by = [answering_fallback(int(p)) for p in r["path"][r["outcome"] == DEGRADED]]
@@ -182,6 +189,11 @@ class Result:
                                                * sc.model.cost_per_1m_input_tokens / 1e6)
             summary["cost"]["output_tokens"] = (tokens["output"]
                                                 * sc.model.cost_per_1m_output_tokens / 1e6)
+        if self.tasks is not None:
+            from labkit.sim.agent.records import agent_summary
+
+            summary["cost"]["tools"] = t["tool_cost"]
+            summary.update(agent_summary(self))
         summary["budgets"] = judge_budgets(summary, sc.budget)
         summary["all_budgets_pass"] = all(b["pass"] for b in summary["budgets"].values())
         return summary
@@ -279,6 +291,13 @@ class Result:
         from labkit.sim.trace import trace
 
         return trace(self, request_id)
+
+    def task_trace(self, task_id: int) -> dict[str, Any]:
+        """Agent mode: the audit trail of one task, step by step
+        (see :func:`labkit.sim.agent.records.task_trace`)."""
+        from labkit.sim.agent.records import task_trace
+
+        return task_trace(self, task_id)
 
     def to_dict(self, timeseries: bool = False) -> dict[str, Any]:
         """A JSON-ready dict: the summary plus seed and changed knobs."""

@@ -28,6 +28,7 @@ from typing import ClassVar
 
 from labkit.knobs import Catalogue, Config, ConfigSet, KnobError
 from labkit.sim.config import (
+    AgentConfig,
     AuditConfig,
     AutoscaleConfig,
     BatchConfig,
@@ -84,6 +85,7 @@ class Scenario(ConfigSet):
     guardrail: GuardrailConfig = field(default_factory=GuardrailConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
+    agent: AgentConfig = field(default_factory=AgentConfig)
 
     def __repr__(self) -> str:
         return f"Scenario.from_knobs({self.diff()!r})"

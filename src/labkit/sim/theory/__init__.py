@@ -14,6 +14,9 @@ outside its model with a ValueError naming the argument, the rule and the value.
 - ``llm``: token-level serving of a language model: prefill and decode roofline times, the
   KV-cache capacity, an uncontended request's TTFT, TPOT and latency, the concurrency bound of
   KV reservation and the saturated cohort throughput it implies.
+- ``agent``: agent loops: steps a task takes under a step cap (a geometric number of steps
+  thinned by loops and tool errors), the share the cap lets finish, the chance a read
+  hijacks the agent.
 
 Import everything from here: ``from labkit.sim.theory import mmc, che_lru_hit_ratio``.
 
@@ -22,6 +25,12 @@ Import everything from here: ``from labkit.sim.theory import mmc, che_lru_hit_ra
 """
 from __future__ import annotations
 
+from .agent import (
+    completion_probability,
+    expected_capped_steps,
+    hijack_probability_per_read,
+    step_success_probability,
+)
 from .caches import (
     che_characteristic_time,
     che_item_hit_probabilities,
@@ -71,6 +80,8 @@ from .queues import (
 )
 
 __all__ = [
+    "step_success_probability", "expected_capped_steps", "completion_probability",
+    "hijack_probability_per_read",
     "QueueMetrics", "MAX_SERVERS", "mm1", "erlang_c", "mmc", "mmc_wait_exceeds",
     "mmc_response_quantile_ms", "min_replicas_for_p95", "mg1_pk", "md1", "kingman",
     "allen_cunneen", "littles_law",

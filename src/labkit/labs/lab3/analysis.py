@@ -16,14 +16,29 @@ from typing import Any
 import numpy as np
 
 from labkit.checkpoints import CheckpointError
-from labkit.labs.lab3.forms import containment_answer_problems, rule_answer_problems
-from labkit.labs.lab3.scenarios import DRIFT_SCENARIOS, OFFLINE_SCENARIO
-from labkit.labs.lab3.variants import alert_scenario, drill_scenario, threshold_costs
+from labkit.labs.common import case_for
+from labkit.labs.lab3.forms import (
+    burn_rules_answer_problems,
+    containment_answer_problems,
+    rule_answer_problems,
+)
+from labkit.labs.lab3.scenarios import (
+    DRIFT_SCENARIOS,
+    FAST_BURN_MIN,
+    OFFLINE_SCENARIO,
+    PANEL_DAYS,
+    SLO_CASES,
+    SLO_HORIZON_MIN,
+)
+from labkit.labs.lab3.variants import SLO_WORLDS, alert_scenario, drill_scenario, slo_world, threshold_costs
 from labkit.monitor import AlertRule, MonitorResult, best_threshold_for_cost, expected_cost, run_monitor
 from labkit.monitor.knobs import NUMERIC_FEATURES
+from labkit.monitor.sli import Burn, SliSeries, judge_firing, simulate_sli
+from labkit.monitor.slo import BurnRateRule
 
 __all__ = ["evaluation_set", "best_cost", "null_rules", "alert_run", "rule_report",
-           "drift_runs", "drill_run", "drill_transaction", "containment"]
+           "drift_runs", "drill_run", "drill_transaction", "containment", "burn_rules",
+           "slo_run", "slo_report", "panel_world"]
 
 
 @lru_cache(maxsize=8)
@@ -131,3 +146,63 @@ def containment(answer: Mapping[str, Any], seed: int, *,
     knobs = {**drill_scenario(learner=learner), "shutdown.fallback": answer["fallback"],
              "shutdown.duration_h": int(answer["duration_h"])}
     return drill_run(seed, learner=learner), run_monitor(knobs, seed=seed, rules=rules)
+
+
+def burn_rules(answer: Any) -> tuple[BurnRateRule, ...]:
+    """T6's answer as burn-rate rules (named ``page-1``, ``page-2``)."""
+    _raise(burn_rules_answer_problems(answer))
+    return tuple(BurnRateRule(name=f"page-{i}", long_window_min=int(r["long_window_min"]),
+                              short_window_min=int(r["short_window_min"]),
+                              burn_rate=float(r["burn_rate"])) for i, r in enumerate(answer, 1))
+
+
+@lru_cache(maxsize=16)
+def _slo_run(seed: int, service: str) -> SliSeries:
+    w = SLO_WORLDS[service]
+    fast_at, slow_at = case_for(seed, SLO_CASES)
+    burns = [Burn(start_min=fast_at, duration_min=FAST_BURN_MIN,
+                  error_ratio=w["fast_error_ratio"]),
+             Burn(start_min=slow_at, duration_min=w["slow_min"],
+                  error_ratio=w["slow_error_ratio"], benign=True)]
+    return simulate_sli(minutes=SLO_HORIZON_MIN, requests_per_min=w["requests_per_min"],
+                        base_error_ratio=w["base_error_ratio"], burns=burns,
+                        objective=w["objective"], seed=seed)
+
+
+def slo_run(seed: int, *, learner: str | None = None) -> SliSeries:
+    """Two days of this learner's service on one seed: a real outage and a benign slow burn
+    (when each starts follows from the seed)."""
+    return _slo_run(int(seed), slo_world(learner=learner)["service"])
+
+
+def slo_report(answer: Any, seed: int, *, learner: str | None = None) -> dict[str, Any]:
+    """How T6's rules did on one seed: minutes to page for the outage (``None``: never) and
+    the pages, each with the minute it opened and whether it was for the outage."""
+    rules = burn_rules(answer)
+    run = slo_run(seed, learner=learner)
+    fire = np.zeros(run.minutes, bool)
+    for rule in rules:
+        fire |= rule.firing(run.errors, run.requests, objective=run.objective)
+    j = judge_firing(fire, run.burns, lookback_min=max(r.long_window_min for r in rules))
+    return {"seed": int(seed), "detect_min": j["detect_min"][0], "pages": j["pages"],
+            "false_pages": j["false_pages"], "opened_min": j["opened_min"], "true": j["true"],
+            "firing": fire}
+
+
+@lru_cache(maxsize=8)
+def _panel_world(seed: int, service: str) -> SliSeries:
+    w = SLO_WORLDS[service]
+    day = 24 * 60
+    fast = [Burn(start_min=int(d * day), duration_min=FAST_BURN_MIN,
+                 error_ratio=w["fast_error_ratio"]) for d in (1.6, 4.3)]
+    slow = [Burn(start_min=int(d * day), duration_min=w["slow_min"],
+                 error_ratio=w["slow_error_ratio"], benign=True) for d in (2.4, 3.2, 5.5, 6.3)]
+    return simulate_sli(minutes=PANEL_DAYS * day, requests_per_min=w["requests_per_min"],
+                        base_error_ratio=w["base_error_ratio"], burns=fast + slow,
+                        objective=w["objective"], seed=seed)
+
+
+def panel_world(seed: int = 1, *, learner: str | None = None) -> SliSeries:
+    """A week of this learner's service for the alert panel: two real outages and four
+    benign slow burns."""
+    return _panel_world(int(seed), slo_world(learner=learner)["service"])

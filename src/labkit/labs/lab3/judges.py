@@ -23,8 +23,10 @@ from labkit.labs.lab3.analysis import (
     drill_transaction,
     evaluation_set,
     rule_report,
+    slo_report,
 )
 from labkit.labs.lab3.forms import (
+    burn_rules_answer_problems,
     containment_answer_problems,
     plain_answer_problems,
     rule_answer_problems,
@@ -38,12 +40,12 @@ from labkit.labs.lab3.scenarios import (
     RETRAIN_TASK_KNOBS,
     THRESHOLD_TOLERANCE,
 )
-from labkit.labs.lab3.variants import retrain_scenario, threshold_costs
+from labkit.labs.lab3.variants import retrain_scenario, slo_world, threshold_costs
 from labkit.monitor import MonitorConfig, expected_cost, run_monitor
 from labkit.monitor.knobs import MONITOR_CATALOGUE
 
 __all__ = ["judge_threshold", "judge_null_rules", "judge_retraining", "judge_trace",
-           "judge_containment", "JUDGES"]
+           "judge_containment", "judge_burn_alerts", "JUDGES"]
 
 
 def judge_threshold(answer: Any, *, seeds: Sequence[int], learner: str | None = None) -> list[str]:
@@ -182,9 +184,34 @@ def judge_containment(answer: Any, *, seeds: Sequence[int],
     return problems
 
 
+def judge_burn_alerts(answer: Any, *, seeds: Sequence[int],
+                      learner: str | None = None) -> list[str]:
+    """T6: on each seed of this learner's service, the rules page for the outage within the
+    service's bound and never page for the benign slow burn or in quiet hours."""
+    seeds = check_seeds(seeds)
+    problems = burn_rules_answer_problems(answer)
+    if problems:
+        return problems
+    bound = slo_world(learner=learner)["detect_min"]
+    for seed in seeds:
+        r = slo_report(answer, seed, learner=learner)
+        det = r["detect_min"]
+        if det is None or det > bound:
+            got = "no page at all" if det is None else f"its first page after {det} min"
+            problems.append(f"T6: seed {seed}: the outage got {got}; it must page within "
+                            f"{bound} min (a long window or a high burn-rate threshold waits too "
+                            "long).")
+        false = [m for m, true in zip(r["opened_min"], r["true"]) if not true]
+        if false:
+            problems.append(f"T6: seed {seed}: {len(false)} page(s) with no outage, the first at "
+                            f"minute {false[0]} (a threshold the benign slow burn or the noise "
+                            "of a short window can pass pages for nothing).")
+    return problems
+
+
 #: Every judge of the lab, by the answer it grades.
 JUDGES: dict[str, Judge] = {
     "t1_threshold": judge_threshold, "t2_rule": judge_null_rules,
     "t3_policy": judge_retraining, "t4_trace": judge_trace,
-    "t5_containment": judge_containment,
+    "t5_containment": judge_containment, "t6_rules": judge_burn_alerts,
 }

@@ -401,3 +401,18 @@ def test_t6_form(answer, message: str) -> None:
     assert problems and message in " ".join(problems)
     with pytest.raises(CheckpointError):
         lab3.burn_rules(answer)
+
+
+def test_t4_the_learner_must_find_the_payment() -> None:
+    """The payment is not shown: an answer about another payment (one before it, or the trail of
+    any payment of the incident) fails, and the message does not name the right payment."""
+    drill = lab3.drill_run(1)
+    right_id = lab3.drill_transaction(drill)
+    t = drill.trace(right_id)
+    right = {k: lab3.plain(t[k]) for k in lab3.TRACE_KEYS}
+    assert lab3.judge_trace(right, seeds=[1]) == []
+    for other in (right_id - 1, 0):
+        wrong = {k: lab3.plain(drill.trace(other)[k]) for k in lab3.TRACE_KEYS}
+        problems = lab3.judge_trace(wrong, seeds=[1])
+        assert problems and "is not the payment described" in problems[0]
+        assert str(right_id) not in " ".join(problems)

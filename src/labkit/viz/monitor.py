@@ -56,8 +56,10 @@ EVENT_COLORS = {"null_feature": FAIL_COLOR, "data_drift": OUTCOME_COLORS["degrad
 
 
 def threshold_figure(y_true: Any, scores: Any, *, cost_fn: float, cost_fp: float,
-                     chosen: float | None = None, points: int = 101) -> go.Figure:
-    """Precision and recall (left axis) and expected cost per transaction (right axis)."""
+                     chosen: float | None = None, points: int = 101,
+                     mark_cheapest: bool = True) -> go.Figure:
+    """Precision and recall (left axis) and expected cost per transaction (right axis);
+    ``mark_cheapest=False`` leaves the cheapest threshold for the reader to find."""
     y = np.asarray(y_true, bool)
     s = np.asarray(scores, float)
     grid = np.linspace(0.0, 1.0, points)
@@ -76,8 +78,9 @@ def threshold_figure(y_true: Any, scores: Any, *, cost_fn: float, cost_fp: float
     fig.add_scatter(x=grid, y=rec, name="recall", line={"color": "#009E73"})
     fig.add_scatter(x=grid, y=cost, name="cost per transaction ($)", yaxis="y2",
                     line={"color": BUDGET_COLOR, "width": 3})
-    fig.add_vline(x=best, line={"color": BUDGET_COLOR, "dash": "dash"},
-                  annotation_text=f"cheapest {best:.2f}", annotation_position="top")
+    if mark_cheapest:
+        fig.add_vline(x=best, line={"color": BUDGET_COLOR, "dash": "dash"},
+                      annotation_text=f"cheapest {best:.2f}", annotation_position="top")
     fig.add_vline(x=theory, line={"color": NEUTRAL_COLOR, "dash": "dot"},
                   annotation_text=f"c_fp/(c_fp+c_fn) = {theory:.2f}",
                   annotation_position="bottom right")

@@ -35,18 +35,24 @@ from __future__ import annotations
 
 from labkit.labs.common import knob_answer_problems, plain, table
 from labkit.labs.lab3.analysis import (
+                                       alert_load,
                                        alert_run,
                                        burn_rules,
                                        containment,
                                        drift_runs,
+                                       drift_seen,
                                        drill_run,
                                        drill_transaction,
                                        evaluation_set,
+                                       health_seen,
+                                       incident_effect,
                                        null_rules,
                                        panel_world,
+                                       quality_shift,
                                        rule_report,
                                        slo_report,
                                        slo_run,
+                                       slo_seen,
 )
 from labkit.labs.lab3.evidence import (
                                        artifact_data,
@@ -99,8 +105,11 @@ from labkit.labs.lab3.variants import (
                                        world_knobs,
 )
 from labkit.labs.lab3.views import (
+                                       HEALTH_RULES,
                                        SUGGESTED_SUBCATEGORIES,
                                        alerts_table,
+                                       beside,
+                                       health_table,
                                        labels_known,
                                        noise_table,
                                        quality_table,
@@ -122,4 +131,6 @@ __all__ = ["THRESHOLD_COSTS", "THRESHOLD_TOLERANCE", "OFFLINE_SCENARIO", "evalua
            "world", "world_knobs", "evidence_problems", "risk_entry_extent_problems",
            "runbook_extent_problems", "artifact_data", "SLO_WORLDS", "slo_world", "slo_run",
            "slo_report", "burn_rules", "burn_rules_answer_problems", "judge_burn_alerts",
-           "panel_world", "HEALTH_SCENARIO"]
+           "panel_world", "HEALTH_SCENARIO", "beside", "health_table", "HEALTH_RULES",
+           "quality_shift", "alert_load", "drift_seen", "incident_effect", "health_seen",
+           "slo_seen"]

@@ -116,9 +116,9 @@ def judge_retraining(answer: Any, *, seeds: Sequence[int], learner: str | None =
 
 
 def judge_trace(answer: Any, *, seeds: Sequence[int], learner: str | None = None) -> list[str]:
-    """T4: the answer names what the audit trail says produced the decision
-    (:func:`~labkit.labs.lab3.analysis.drill_transaction`) of this learner's drill on each
-    seed."""
+    """T4: the answer finds the payment (:func:`~labkit.labs.lab3.analysis.drill_transaction`:
+    the first missed fraud with device_risk missing, from 6 h into the incident) of this
+    learner's drill on each seed, and names what the audit trail says decided it."""
     seeds = check_seeds(seeds)
     problems = trace_answer_problems(answer)
     if problems:
@@ -127,10 +127,16 @@ def judge_trace(answer: Any, *, seeds: Sequence[int], learner: str | None = None
         drill = drill_run(seed, learner=learner)
         tx_id = drill_transaction(drill)
         truth = drill.trace(tx_id)
+        given_id = answer["tx_id"]
+        if isinstance(given_id, bool) or not isinstance(given_id, int) or given_id != tx_id:
+            problems.append(f"T4: tx_id {given_id!r} is not the payment described (the first "
+                            "fraud the model approved from 6 h into the incident on, with "
+                            "device_risk missing); filter drill.transactions by hour, label, "
+                            "decision and device_risk.")
         for key in ("model_version", "data_snapshot"):
             if str(answer[key]).strip() != str(truth[key]):
                 problems.append(f"T4: {key} {answer[key]!r} is not what the audit trail "
-                                f"records; read result.trace({tx_id}).")
+                                "records for that payment; read drill.trace(...) of it.")
         try:
             ok = abs(float(answer["threshold"]) - float(truth["threshold"])) < 1e-9
         except (TypeError, ValueError):

@@ -71,8 +71,8 @@ RETRAIN_BUDGET: Mapping[str, float] = frozen({"cost_per_tx": 3.60, "retrains": 4
 DRILL_SCENARIO: Mapping[str, Any] = frozen({
     "stream.weeks": 2, "incident.null_at_day": 8.0, "stream.null_blips_per_week": 3.0,
     "decision.change_at_day": 5.0, "decision.new_threshold": 0.15})
-#: What task 4's answer names about one decision.
-TRACE_KEYS = ("model_version", "data_snapshot", "features", "threshold", "missing")
+#: What task 4's answer names about one decision: which payment, then what decided it.
+TRACE_KEYS = ("tx_id", "model_version", "data_snapshot", "features", "threshold", "missing")
 #: Containment must cut the incident's cost by this share, keep reviews this fast, and
 #: never switch the model off outside the incident.
 CONTAIN_BUDGET: Mapping[str, float] = frozen({"cost_cut": 0.10, "review_wait_h": 2.0,

@@ -94,6 +94,27 @@ def test_structure_tags_and_grade_ids():
             assert nbgrader_meta(nb.cells[i - 1]).get("solution"), f"{gid}: no answer cell before it"
 
 
+def test_every_activity_opens_with_a_prediction_shown_beside_its_result():
+    """Issue 15: each activity's first code cell records a prediction (``prediction_<n> = ""``
+    under the question as comment lines, the form the evidence pack reads), and a later cell
+    shows it beside what the run showed with ``lab3.beside``."""
+    nb = nbformat.read(SOURCE, as_version=4)
+    starts = [i for i, c in enumerate(nb.cells) if "activity" in c.metadata.get("tags", [])]
+    names = []
+    for i in starts:
+        first = next(c for c in nb.cells[i + 1:] if c.cell_type == "code")
+        match = re.fullmatch(r"(# .*\n)+(prediction_\d+) = \"\"", first.source)
+        assert match and first.source.startswith("# Predict before you run"), first.source
+        names.append(match.group(2))
+    assert len(set(names)) == len(names) == len(starts) == 5
+    shown = " ".join(c.source for c in nb.cells if c.cell_type == "code")
+    for name in names:
+        assert f"lab3.beside({name}," in shown, name
+    release = nbformat.read(RELEASE, as_version=4)
+    assert sum(bool(re.search(r"^prediction_\d+ = \"\"$", c.source, re.M))
+               for c in release.cells if c.cell_type == "code") >= 5
+
+
 def test_multiple_choice_is_not_guessable_by_length_or_letter():
     """Issue 15: options close in length (longest <= 2x shortest), the key never the unique
     longest option, no letter the key of more than 35% of the lab's items."""

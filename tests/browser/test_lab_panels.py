@@ -17,7 +17,8 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SOURCE = Path(__file__).resolve().parents[2] / "source"
-LABS = ["lab0-orientation", "lab1-system-shapes", "lab2-scaling-cost-reliability"]
+LABS = ["lab0-orientation", "lab1-system-shapes", "lab2-scaling-cost-reliability",
+        "lab3-evaluation-governance"]
 
 _VIEWS_JS = """() => Array.from(document.querySelectorAll('.labkit-panel .labkit-view')).map(
     el => { const gd = el.classList.contains('js-plotly-plot') ? el

@@ -447,3 +447,26 @@ def test_grading_with_the_labs_loads_no_front_end():
     loaded = set(json.loads(proc.stdout))
     assert "labkit" in loaded
     assert loaded.isdisjoint({"plotly", "ipywidgets", "anywidget"}), sorted(loaded)
+
+
+@pytest.mark.parametrize("service", list(lab3.SLO_WORLDS))
+def test_lab3_burn_alerts_never_name_a_passing_rule(service):
+    who = _lab3_learner(lab3.variants.t6, service=service)
+    judge = functools.partial(lab3.judge_burn_alerts, learner=who)
+    rules = [[{"long_window_min": w, "short_window_min": max(1, w // 12), "burn_rate": r}]
+             for w in (10, 20, 30, 60, 120) for r in (2.0, 3.5, 6.0, 9.0, 14.4, 20.0)]
+    passing = [r for r in rules if not judge(r, seeds=[21, 22])]
+    wrong = [r for r in rules if r not in passing]
+    assert passing and len(wrong) >= 10
+    # Messages report the learner's own minutes (time to page, when a false page opened),
+    # which can equal a passing number by coincidence; what must never appear is a passing
+    # rule offered as one: its burn rate or its window named as a setting.
+    for answer in wrong:
+        text = "\n".join(judge(answer, seeds=[21, 22]))
+        assert text, answer
+        for good in passing:
+            g = good[0]
+            for word in ("burn rate", "burn_rate", "threshold", "window of", "long_window_min",
+                         "short_window_min"):
+                for value in (g["burn_rate"], g["long_window_min"], g["short_window_min"]):
+                    assert f"{word} {value:g}" not in text, (answer, good, text)

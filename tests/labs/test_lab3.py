@@ -298,3 +298,121 @@ def test_concept_drift_leaves_the_inputs_as_they_were() -> None:
     data = runs["data drift"]
     psi = np.asarray(data.series("input.psi.amount", 24))[data.config.reference_h:]
     assert np.nanmax(psi) > 0.25
+
+
+# --- T6: SLO burn-rate alerts ----------------------------------------------------------
+T6_SEEDS = [1, 2, 3, 4, 5, 6]
+T6_HIDDEN = [71, 72, 73, 74]
+
+
+@functools.lru_cache(maxsize=None)
+def reference_burn_rule(service: str) -> tuple[int, float]:
+    """The notebook's model answer to T6 for ``service``: of the (window, burn rate) rules with a
+    short window of a twelfth that hold on seeds 1-6, the one with the most holding neighbours."""
+    who = learner_with(lab3_variants.t6, service=service)
+    windows = (5, 10, 15, 20, 30, 45, 60, 90, 120, 180)
+    rates = (2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 12.0, 14.4, 16.0, 18.0, 20.0,
+             25.0, 30.0)
+
+    def rule(w, r):
+        return [{"long_window_min": w, "short_window_min": max(1, w // 12), "burn_rate": r}]
+
+    holds = [(w, r) for w in windows for r in rates
+             if not lab3.judge_burn_alerts(rule(w, r), seeds=T6_SEEDS, learner=who)]
+    assert holds, service
+
+    def neighbours(p):
+        i, j = windows.index(p[0]), rates.index(p[1])
+        return sum((windows[a], rates[b]) in holds for a in (i - 1, i, i + 1) for b in (j - 1, j, j + 1)
+                   if 0 <= a < len(windows) and 0 <= b < len(rates))
+    return max(holds, key=neighbours)
+
+
+def _burn_answer(rule: tuple[int, float]) -> list[dict]:
+    return [{"long_window_min": rule[0], "short_window_min": max(1, rule[0] // 12),
+             "burn_rate": rule[1]}]
+
+
+@pytest.mark.parametrize("service", list(lab3.SLO_WORLDS))
+def test_t6_every_service_is_solvable_and_other_services_answers_fail(service: str) -> None:
+    """Each service's model answer holds on unseen seeds; any other service's model answer (a
+    copied answer) fails this one, and so does the workbook's rule taken as it is."""
+    who = learner_with(lab3_variants.t6, service=service)
+    mine = _burn_answer(reference_burn_rule(service))
+    assert lab3.judge_burn_alerts(mine, seeds=T6_HIDDEN, learner=who) == []
+    for other in lab3.SLO_WORLDS:
+        if other != service:
+            copied = _burn_answer(reference_burn_rule(other))
+            assert lab3.judge_burn_alerts(copied, seeds=[1, *T6_HIDDEN], learner=who), (service, other)
+    workbook = [{"long_window_min": 60, "short_window_min": 5, "burn_rate": 14.4}]
+    assert lab3.judge_burn_alerts(workbook, seeds=[1, *T6_HIDDEN], learner=who)
+
+
+def test_t6_hidden_seeds_reach_every_case() -> None:
+    from labkit.labs.common import case_for
+    assert {case_for(s, lab3.scenarios.SLO_CASES) for s in T6_HIDDEN} == set(lab3.scenarios.SLO_CASES)
+
+
+@pytest.mark.parametrize("service", list(lab3.SLO_WORLDS))
+def test_t6_plausible_wrong_answers_fail(service: str) -> None:
+    """A threshold just under the benign burn pages for it; a threshold above the outage's burn
+    never pages; a window so long that the outage waits past the bound is late."""
+    who = learner_with(lab3_variants.t6, service=service)
+    w = lab3.SLO_WORLDS[service]
+    budget = 1 - w["objective"]
+    slow_burn, fast_burn = w["slow_error_ratio"] / budget, w["fast_error_ratio"] / budget
+    window, _ = reference_burn_rule(service)
+    low = _burn_answer((window, round(0.8 * slow_burn, 2)))
+    assert any("no outage" in p for p in lab3.judge_burn_alerts(low, seeds=T6_SEEDS, learner=who))
+    high = _burn_answer((window, round(1.3 * fast_burn, 2)))
+    assert any("no page at all" in p for p in lab3.judge_burn_alerts(high, seeds=T6_SEEDS,
+                                                                     learner=who))
+    _, rate = reference_burn_rule(service)
+    late = _burn_answer((int(3 * w["detect_min"] * fast_burn / rate), rate))
+    assert any("must page within" in p for p in lab3.judge_burn_alerts(late, seeds=T6_SEEDS,
+                                                                       learner=who))
+
+
+def test_t6_detection_matches_the_runs_firing() -> None:
+    answer = _burn_answer((30, 9.0))
+    r = lab3.slo_report(answer, 1, learner=LEARNER)
+    run = lab3.slo_run(1, learner=LEARNER)
+    rule = lab3.burn_rules(answer)[0]
+    fire = rule.firing(run.errors, run.requests, objective=run.objective)
+    assert (r["firing"] == fire).all()
+    outage = next(b for b in run.burns if not b.benign)
+    if r["detect_min"] is not None:
+        assert fire[outage.start_min + r["detect_min"] - 1]
+        assert not fire[outage.start_min:outage.start_min + r["detect_min"] - 1].any()
+
+
+@pytest.mark.parametrize("answer,message", [
+    (None, "not answered yet"),
+    ({"long_window_min": 60, "short_window_min": 5, "burn_rate": 14.4}, "must be a list"),
+    ([], "must be a list of 1 to 2"),
+    ([{"long_window_min": 60, "burn_rate": 14.4}], "exactly the keys"),
+    ([{"long_window_min": 5, "short_window_min": 60, "burn_rate": 14.4}], "must not be longer"),
+    ([{"long_window_min": 60.5, "short_window_min": 5, "burn_rate": 14.4}], "long_window_min"),
+    ([{"long_window_min": 60, "short_window_min": 5, "burn_rate": "14"}], "burn_rate"),
+    ([{"long_window_min": 60, "short_window_min": 5, "burn_rate": np.float64(14.4)}], "plain"),
+])
+def test_t6_form(answer, message: str) -> None:
+    problems = lab3.judge_burn_alerts(answer, seeds=[1])
+    assert problems and message in " ".join(problems)
+    with pytest.raises(CheckpointError):
+        lab3.burn_rules(answer)
+
+
+def test_t4_the_learner_must_find_the_payment() -> None:
+    """The payment is not shown: an answer about another payment (one before it, or the trail of
+    any payment of the incident) fails, and the message does not name the right payment."""
+    drill = lab3.drill_run(1)
+    right_id = lab3.drill_transaction(drill)
+    t = drill.trace(right_id)
+    right = {k: lab3.plain(t[k]) for k in lab3.TRACE_KEYS}
+    assert lab3.judge_trace(right, seeds=[1]) == []
+    for other in (right_id - 1, 0):
+        wrong = {k: lab3.plain(drill.trace(other)[k]) for k in lab3.TRACE_KEYS}
+        problems = lab3.judge_trace(wrong, seeds=[1])
+        assert problems and "is not the payment described" in problems[0]
+        assert str(right_id) not in " ".join(problems)

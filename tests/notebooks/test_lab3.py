@@ -67,11 +67,16 @@ def test_every_check_cell_confirms(source_run):
 def test_structure_tags_and_grade_ids():
     nb = nbformat.read(SOURCE, as_version=4)
     tags = [t for c in nb.cells for t in c.metadata.get("tags", [])]
-    assert tags.count("activity") == 4
+    assert tags.count("activity") == 5
     assert tags.count("checkpoint") == 1 and tags.count("reflection") == 1
     for name in ("risk-register", "incident-runbook", "reflection"):
         assert tags.count(f"evidence:{name}") == 1, name
-    assert tags.count("reading") >= 10
+    assert tags.count("reading") >= 11
+    # CPD timing: the tutor-marked written answers and the design tasks graded on unseen seeds
+    written = {nbgrader_meta(c)["grade_id"] for c in nb.cells if "written" in c.metadata.get("tags", [])}
+    design = {nbgrader_meta(c)["grade_id"] for c in nb.cells if "design" in c.metadata.get("tags", [])}
+    assert written == {"q6_task", "q10_task", "q11_task"}
+    assert design == {"t2_answer", "t3_answer", "t5_answer", "t6_answer"}
     ids = [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c)]
     assert len(ids) == len(set(ids)), "duplicate grade_id"
     assert set(QUESTIONS.values()) <= set(ids), "a question of the block has no graded cell"
@@ -87,6 +92,27 @@ def test_structure_tags_and_grade_ids():
     for gid, i in grade_index(nb).items():
         if gid.endswith("_check"):
             assert nbgrader_meta(nb.cells[i - 1]).get("solution"), f"{gid}: no answer cell before it"
+
+
+def test_every_activity_opens_with_a_prediction_shown_beside_its_result():
+    """Issue 15: each activity's first code cell records a prediction (``prediction_<n> = ""``
+    under the question as comment lines, the form the evidence pack reads), and a later cell
+    shows it beside what the run showed with ``lab3.beside``."""
+    nb = nbformat.read(SOURCE, as_version=4)
+    starts = [i for i, c in enumerate(nb.cells) if "activity" in c.metadata.get("tags", [])]
+    names = []
+    for i in starts:
+        first = next(c for c in nb.cells[i + 1:] if c.cell_type == "code")
+        match = re.fullmatch(r"(# .*\n)+(prediction_\d+) = \"\"", first.source)
+        assert match and first.source.startswith("# Predict before you run"), first.source
+        names.append(match.group(2))
+    assert len(set(names)) == len(names) == len(starts) == 5
+    shown = " ".join(c.source for c in nb.cells if c.cell_type == "code")
+    for name in names:
+        assert f"lab3.beside({name}," in shown, name
+    release = nbformat.read(RELEASE, as_version=4)
+    assert sum(bool(re.search(r"^prediction_\d+ = \"\"$", c.source, re.M))
+               for c in release.cells if c.cell_type == "code") >= 5
 
 
 def test_multiple_choice_is_not_guessable_by_length_or_letter():
@@ -129,10 +155,14 @@ FORM_ONLY = [
     pytest.param('q7_answer = "A"', "q7_check", "not the right option", id="q7-retrain-first"),
     pytest.param('q8_answer = "B"', "q8_check", "not the right option", id="q8-weights"),
     pytest.param('q9_answer = "A"', "q9_check", "not the right option", id="q9-missing-input"),
-    pytest.param('t4_trace = {"model_version": "v1", "data_snapshot": "offline-clean-v1", '
+    pytest.param('t4_trace = {**t4_trace, "threshold": 0.2}', "t4_check",
+                 "not the one that decided", id="t4-threshold-before-the-change"),
+    pytest.param('t4_trace = {**t4_trace, "tx_id": t4_trace["tx_id"] + 1}', "t4_check",
+                 "is not the payment described", id="t4-another-payment"),
+    pytest.param('t4_trace = {"tx_id": 0, "model_version": "v1", "data_snapshot": "offline-clean-v1", '
                  '"features": ["amount", "velocity", "device_risk", "merchant_category"], '
                  '"threshold": 0.2, "missing": ["device_risk"]}', "t4_check",
-                 "not the one that decided", id="t4-threshold-before-the-change"),
+                 "is not the payment described", id="t4-the-first-payment"),
     # Simulation tasks: only just inside the budget on seed 1, outside it on hidden seeds
     # (for the kernel's learner, "self-study": a missed fraud at $40, the world "deep incident,
     # deep blips", drift on day 14; see labkit.labs.lab3.variants).
@@ -144,6 +174,10 @@ FORM_ONLY = [
     pytest.param('t5_containment = {"threshold": 0.5, "window_h": 3, "fallback": '
                  '"rules_review", "duration_h": 24}', "t5_check", "T5 on unseen seeds",
                  id="t5-edge"),
+    # T6 for "self-study" (the checkout API): a window and burn rate that page in time for the
+    # outage on seed 1 but flap on the slow burn's noise on another seed
+    pytest.param('t6_rules = [{"long_window_min": 30, "short_window_min": 2, "burn_rate": 7.0}]',
+                 "t6_check", "T6 on unseen seeds", id="t6-edge"),
 ]
 
 
@@ -173,6 +207,10 @@ VISIBLE = [
     pytest.param('t5_containment = {"threshold": 0.6, "window_h": 6, "fallback": "review_all", '
                  '"duration_h": 24}', "t5_check", "reviews waited", id="t5-review-all"),
     pytest.param("t1_threshold = None", "t1_check", "not answered yet", id="t1-unanswered"),
+    pytest.param('t6_rules = [{"long_window_min": 60, "short_window_min": 5, "burn_rate": 14.4}]',
+                 "t6_check", "must page within", id="t6-workbook-rule"),
+    pytest.param('t6_rules = [{"long_window_min": 60, "short_window_min": 5, "burn_rate": 3.0}]',
+                 "t6_check", "with no outage", id="t6-pages-for-the-slow-burn"),
 ]
 
 

@@ -92,7 +92,7 @@ CASES = [
                 "cp_q8_check": 0.0,           # restored hidden test
                 "cp_q1_check": 1.0}),         # deleted, restored, graded
         id="lab2"),
-    pytest.param("lab3-evaluation-governance", 25, Tampering(
+    pytest.param("lab3-evaluation-governance", 28, Tampering(
         wrong={"t2_answer": 't2_rule = {"threshold": 0.05, "window_h": 1}',
                "q3_answer": 'q3_answer = "A"'},
         forged={"t2_check": 'print("all good")', "q3_check": "pass"},

@@ -6,6 +6,9 @@ feature; latency spikes.  Monitors watch inputs, outputs and system health;
 alert rules page owners and are judged against the injected ground truth;
 retraining is treated as a release (gate, canary, rollback); the model can be
 shut down to a safe fallback; every decision lands in the audit trail.
+Beside it, :mod:`labkit.monitor.slo` and :mod:`labkit.monitor.sli` hold a
+service's SLO, its error budget and multi-window burn-rate alerts on a
+minute-by-minute error ratio.
 
 numpy only: no SimPy, no plotly.  One entry point::
 
@@ -33,10 +36,20 @@ from labkit.monitor.monitors import METRICS
 from labkit.monitor.result import MonitorResult
 from labkit.monitor.rules import default_rules
 from labkit.monitor.run import run_monitor
+from labkit.monitor.sli import Burn, SliRule, SliSeries, judge_firing, simulate_sli, sweep_rules
+from labkit.monitor.slo import (
+                                BurnRateRule,
+                                budget_exhaustion_h,
+                                budget_spent,
+                                burn_rate,
+                                step_detection_min,
+)
 from labkit.monitor.world import CATEGORIES, FEATURES, NUMERIC_FEATURES, REGIONS
 
 __all__ = ["run_monitor", "MonitorConfig", "MonitorResult", "MONITOR_CATALOGUE", "AlertRule",
            "evaluate_rule", "alert_summary", "default_rules", "METRICS", "Event",
            "AuditRecord", "AuditLog", "Confusion", "confusion_matrix", "precision_recall",
            "expected_cost", "best_threshold_for_cost", "psi", "psi_from_counts",
-           "FEATURES", "NUMERIC_FEATURES", "CATEGORIES", "REGIONS"]
+           "FEATURES", "NUMERIC_FEATURES", "CATEGORIES", "REGIONS", "BurnRateRule", "burn_rate",
+           "budget_exhaustion_h", "budget_spent", "step_detection_min", "Burn", "SliRule",
+           "SliSeries", "simulate_sli", "judge_firing", "sweep_rules"]

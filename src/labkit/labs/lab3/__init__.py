@@ -22,6 +22,8 @@ learner is graded on live in the notebook's hidden tests.
    budget (:func:`judge_retraining`).
 4. *Governance drill*: the audit trail of one decision (:func:`judge_trace`)
    and containment by shutdown (:func:`judge_containment`).
+5. *SLOs and system health*: multi-window burn-rate paging rules that page for
+   an outage in time and never for a benign slow burn (:func:`judge_burn_alerts`).
 
 >>> sorted(threshold_costs(learner="ada"))
 ['cost_fn', 'cost_fp']
@@ -33,14 +35,24 @@ from __future__ import annotations
 
 from labkit.labs.common import knob_answer_problems, plain, table
 from labkit.labs.lab3.analysis import (
+                                       alert_load,
                                        alert_run,
+                                       burn_rules,
                                        containment,
                                        drift_runs,
+                                       drift_seen,
                                        drill_run,
                                        drill_transaction,
                                        evaluation_set,
+                                       health_seen,
+                                       incident_effect,
                                        null_rules,
+                                       panel_world,
+                                       quality_shift,
                                        rule_report,
+                                       slo_report,
+                                       slo_run,
+                                       slo_seen,
 )
 from labkit.labs.lab3.evidence import (
                                        artifact_data,
@@ -49,6 +61,7 @@ from labkit.labs.lab3.evidence import (
                                        runbook_extent_problems,
 )
 from labkit.labs.lab3.forms import (
+                                       burn_rules_answer_problems,
                                        containment_answer_problems,
                                        plain_answer_problems,
                                        rule_answer_problems,
@@ -57,6 +70,7 @@ from labkit.labs.lab3.forms import (
 )
 from labkit.labs.lab3.judges import (
                                        JUDGES,
+                                       judge_burn_alerts,
                                        judge_containment,
                                        judge_null_rules,
                                        judge_retraining,
@@ -69,6 +83,7 @@ from labkit.labs.lab3.scenarios import (
                                        CONTAIN_BUDGET,
                                        DRIFT_SCENARIOS,
                                        DRILL_SCENARIO,
+                                       HEALTH_SCENARIO,
                                        OFFLINE_SCENARIO,
                                        RETRAIN_BUDGET,
                                        RETRAIN_POLICIES,
@@ -79,17 +94,22 @@ from labkit.labs.lab3.scenarios import (
                                        TRACE_KEYS,
 )
 from labkit.labs.lab3.variants import (
+                                       SLO_WORLDS,
                                        VARIANTS,
                                        alert_scenario,
                                        drill_scenario,
                                        retrain_scenario,
+                                       slo_world,
                                        threshold_costs,
                                        world,
                                        world_knobs,
 )
 from labkit.labs.lab3.views import (
+                                       HEALTH_RULES,
                                        SUGGESTED_SUBCATEGORIES,
                                        alerts_table,
+                                       beside,
+                                       health_table,
                                        labels_known,
                                        noise_table,
                                        quality_table,
@@ -109,4 +129,8 @@ __all__ = ["THRESHOLD_COSTS", "THRESHOLD_TOLERANCE", "OFFLINE_SCENARIO", "evalua
            "JUDGES", "knob_answer_problems", "table", "plain", "plain_answer_problems",
            "VARIANTS", "threshold_costs", "alert_scenario", "retrain_scenario", "drill_scenario",
            "world", "world_knobs", "evidence_problems", "risk_entry_extent_problems",
-           "runbook_extent_problems", "artifact_data"]
+           "runbook_extent_problems", "artifact_data", "SLO_WORLDS", "slo_world", "slo_run",
+           "slo_report", "burn_rules", "burn_rules_answer_problems", "judge_burn_alerts",
+           "panel_world", "HEALTH_SCENARIO", "beside", "health_table", "HEALTH_RULES",
+           "quality_shift", "alert_load", "drift_seen", "incident_effect", "health_seen",
+           "slo_seen"]

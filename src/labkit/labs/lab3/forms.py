@@ -22,8 +22,13 @@ from labkit.labs.lab3.scenarios import TRACE_KEYS
 from labkit.monitor.knobs import MONITOR_CATALOGUE
 
 __all__ = ["threshold_answer_problems", "rule_answer_problems", "containment_answer_problems",
-           "trace_answer_problems", "plain_answer_problems", "FALLBACKS"]
+           "trace_answer_problems", "plain_answer_problems", "burn_rules_answer_problems",
+           "FALLBACKS", "BURN_RULE_KEYS", "MAX_BURN_RULES"]
 
+#: What each burn-rate rule of T6 names.
+BURN_RULE_KEYS = ("long_window_min", "short_window_min", "burn_rate")
+#: The most paging rules T6 accepts (the workbook pages on two).
+MAX_BURN_RULES = 2
 #: What a shut-down model falls back to.
 FALLBACKS: tuple[str, ...] = tuple(MONITOR_CATALOGUE["shutdown.fallback"].choices)
 
@@ -117,3 +122,30 @@ def trace_answer_problems(answer: Any, task: str = "T4") -> list[str]:
         return [f"{task}: the answer must be a dict with exactly the keys "
                 f"{', '.join(TRACE_KEYS)}, got {answer!r}."]
     return plain_answer_problems(answer, task)
+
+
+def burn_rules_answer_problems(answer: Any, task: str = "T6") -> list[str]:
+    """Paging rules: a list of one or two dicts, each with ``long_window_min`` and
+    ``short_window_min`` (whole minutes, short <= long <= 3 days) and ``burn_rate`` (> 0)."""
+    example = "[{'long_window_min': 60, 'short_window_min': 5, 'burn_rate': 14.4}]"
+    if _unanswered(answer):
+        return [f"{task}: not answered yet; set it to a list of rules such as {example}."]
+    if type(answer) not in (list, tuple) or not 1 <= len(answer) <= MAX_BURN_RULES:
+        return [f"{task}: the answer must be a list of 1 to {MAX_BURN_RULES} rules (dicts), "
+                f"got {answer!r:.120}."]
+    problems: list[str] = []
+    for i, rule in enumerate(answer, 1):
+        where = f"{task} (rule {i})"
+        if not isinstance(rule, Mapping) or set(rule) != set(BURN_RULE_KEYS):
+            problems.append(f"{where}: each rule must be a dict with exactly the keys "
+                            f"{', '.join(BURN_RULE_KEYS)}, got {rule!r:.120}.")
+            continue
+        for key in ("long_window_min", "short_window_min"):
+            problems += form_problems(check_number, rule[key], minimum=1, maximum=3 * 24 * 60,
+                                      integer=True, unit="minutes", question=f"{where} ({key})")
+        problems += form_problems(check_number, rule["burn_rate"], minimum=0.01,
+                                  maximum=1000.0, question=f"{where} (burn_rate)")
+        if not problems and rule["short_window_min"] > rule["long_window_min"]:
+            problems.append(f"{where}: short_window_min ({rule['short_window_min']}) must not "
+                            f"be longer than long_window_min ({rule['long_window_min']}).")
+    return problems or plain_answer_problems(answer, task)

@@ -23,8 +23,10 @@ from labkit.labs.lab3.analysis import (
     drill_transaction,
     evaluation_set,
     rule_report,
+    slo_report,
 )
 from labkit.labs.lab3.forms import (
+    burn_rules_answer_problems,
     containment_answer_problems,
     plain_answer_problems,
     rule_answer_problems,
@@ -38,12 +40,12 @@ from labkit.labs.lab3.scenarios import (
     RETRAIN_TASK_KNOBS,
     THRESHOLD_TOLERANCE,
 )
-from labkit.labs.lab3.variants import retrain_scenario, threshold_costs
+from labkit.labs.lab3.variants import retrain_scenario, slo_world, threshold_costs
 from labkit.monitor import MonitorConfig, expected_cost, run_monitor
 from labkit.monitor.knobs import MONITOR_CATALOGUE
 
 __all__ = ["judge_threshold", "judge_null_rules", "judge_retraining", "judge_trace",
-           "judge_containment", "JUDGES"]
+           "judge_containment", "judge_burn_alerts", "JUDGES"]
 
 
 def judge_threshold(answer: Any, *, seeds: Sequence[int], learner: str | None = None) -> list[str]:
@@ -114,9 +116,9 @@ def judge_retraining(answer: Any, *, seeds: Sequence[int], learner: str | None =
 
 
 def judge_trace(answer: Any, *, seeds: Sequence[int], learner: str | None = None) -> list[str]:
-    """T4: the answer names what the audit trail says produced the decision
-    (:func:`~labkit.labs.lab3.analysis.drill_transaction`) of this learner's drill on each
-    seed."""
+    """T4: the answer finds the payment (:func:`~labkit.labs.lab3.analysis.drill_transaction`:
+    the first missed fraud with device_risk missing, from 6 h into the incident) of this
+    learner's drill on each seed, and names what the audit trail says decided it."""
     seeds = check_seeds(seeds)
     problems = trace_answer_problems(answer)
     if problems:
@@ -125,10 +127,16 @@ def judge_trace(answer: Any, *, seeds: Sequence[int], learner: str | None = None
         drill = drill_run(seed, learner=learner)
         tx_id = drill_transaction(drill)
         truth = drill.trace(tx_id)
+        given_id = answer["tx_id"]
+        if isinstance(given_id, bool) or not isinstance(given_id, int) or given_id != tx_id:
+            problems.append(f"T4: tx_id {given_id!r} is not the payment described (the first "
+                            "fraud the model approved from 6 h into the incident on, with "
+                            "device_risk missing); filter drill.transactions by hour, label, "
+                            "decision and device_risk.")
         for key in ("model_version", "data_snapshot"):
             if str(answer[key]).strip() != str(truth[key]):
                 problems.append(f"T4: {key} {answer[key]!r} is not what the audit trail "
-                                f"records; read result.trace({tx_id}).")
+                                "records for that payment; read drill.trace(...) of it.")
         try:
             ok = abs(float(answer["threshold"]) - float(truth["threshold"])) < 1e-9
         except (TypeError, ValueError):
@@ -182,9 +190,34 @@ def judge_containment(answer: Any, *, seeds: Sequence[int],
     return problems
 
 
+def judge_burn_alerts(answer: Any, *, seeds: Sequence[int],
+                      learner: str | None = None) -> list[str]:
+    """T6: on each seed of this learner's service, the rules page for the outage within the
+    service's bound and never page for the benign slow burn or in quiet hours."""
+    seeds = check_seeds(seeds)
+    problems = burn_rules_answer_problems(answer)
+    if problems:
+        return problems
+    bound = slo_world(learner=learner)["detect_min"]
+    for seed in seeds:
+        r = slo_report(answer, seed, learner=learner)
+        det = r["detect_min"]
+        if det is None or det > bound:
+            got = "no page at all" if det is None else f"its first page after {det} min"
+            problems.append(f"T6: seed {seed}: the outage got {got}; it must page within "
+                            f"{bound} min (a long window or a high burn-rate threshold waits too "
+                            "long).")
+        false = [m for m, true in zip(r["opened_min"], r["true"]) if not true]
+        if false:
+            problems.append(f"T6: seed {seed}: {len(false)} page(s) with no outage, the first at "
+                            f"minute {false[0]} (a threshold the benign slow burn or the noise "
+                            "of a short window can pass pages for nothing).")
+    return problems
+
+
 #: Every judge of the lab, by the answer it grades.
 JUDGES: dict[str, Judge] = {
     "t1_threshold": judge_threshold, "t2_rule": judge_null_rules,
     "t3_policy": judge_retraining, "t4_trace": judge_trace,
-    "t5_containment": judge_containment,
+    "t5_containment": judge_containment, "t6_rules": judge_burn_alerts,
 }

@@ -17,7 +17,8 @@ from labkit.labs.common import frozen
 __all__ = ["THRESHOLD_COSTS", "THRESHOLD_TOLERANCE", "OFFLINE_SCENARIO", "ALERT_SCENARIO",
            "ALERT_BUDGET", "DRIFT_SCENARIOS", "RETRAIN_SCENARIO", "RETRAIN_POLICIES",
            "RETRAIN_TASK_KNOBS", "RETRAIN_BUDGET", "DRILL_SCENARIO", "TRACE_KEYS",
-           "CONTAIN_BUDGET"]
+           "CONTAIN_BUDGET", "SLO_HORIZON_MIN", "SLO_CASES", "FAST_BURN_MIN", "PANEL_DAYS",
+           "HEALTH_SCENARIO"]
 
 # --- 1. offline is not online -------------------------------------------------------
 #: What mistakes cost in the threshold task: a missed fraud, a blocked good customer.
@@ -70,9 +71,26 @@ RETRAIN_BUDGET: Mapping[str, float] = frozen({"cost_per_tx": 3.60, "retrains": 4
 DRILL_SCENARIO: Mapping[str, Any] = frozen({
     "stream.weeks": 2, "incident.null_at_day": 8.0, "stream.null_blips_per_week": 3.0,
     "decision.change_at_day": 5.0, "decision.new_threshold": 0.15})
-#: What task 4's answer names about one decision.
-TRACE_KEYS = ("model_version", "data_snapshot", "features", "threshold", "missing")
+#: What task 4's answer names about one decision: which payment, then what decided it.
+TRACE_KEYS = ("tx_id", "model_version", "data_snapshot", "features", "threshold", "missing")
 #: Containment must cut the incident's cost by this share, keep reviews this fast, and
 #: never switch the model off outside the incident.
 CONTAIN_BUDGET: Mapping[str, float] = frozen({"cost_cut": 0.10, "review_wait_h": 2.0,
                                              "detect_h": 8})
+
+# --- 5. SLOs, burn-rate alerts and system health -------------------------------------
+#: Two days of one service, minute by minute (the SLI world of :mod:`labkit.monitor.sli`).
+SLO_HORIZON_MIN = 2 * 24 * 60
+#: How long the real (fast) burn lasts before someone fixes it.
+FAST_BURN_MIN = 90
+#: (minute the fast burn starts, minute the slow benign burn starts), picked by the seed;
+#: every fast burn starts after the longest window a sensible rule would use.
+SLO_CASES: tuple[tuple[int, int], ...] = ((2000, 400), (900, 1500), (2400, 1000), (1200, 2000))
+#: Days of the SLI world the alert panel sweeps (false pages are counted per week).
+PANEL_DAYS = 7
+#: Two weeks with a slowdown of the feature store (day 6) and a traffic spike that pushes
+#: the scoring service into rate limiting (day 10): system health, not model quality.
+HEALTH_SCENARIO: Mapping[str, Any] = frozen({
+    "stream.weeks": 2, "stream.tx_per_hour": 300, "incident.slow_at_day": 6.0,
+    "incident.slow_duration_h": 6, "incident.spike_at_day": 10.0,
+    "incident.spike_duration_h": 4})

@@ -15,6 +15,11 @@ worked out for one learner is wrong for most others:
   (``tests/labs/test_lab3.py`` checks each world's reference rule in every world).
 * **T3** (retraining): the day the concept drift starts.
 * **T4** (audit trail): the threshold the risk team set on day 5 of the drill.
+* **T6** (burn-rate alerts): the service, with its SLO, its traffic, how fast a
+  real outage burns the budget, how soon it must page, and how fast a benign
+  slow burn spends it.  The bands of burn-rate thresholds that pass do not
+  overlap between services, so another learner's rule pages for this
+  learner's benign burn or misses this learner's outage.
 
 The scenario builders (:func:`threshold_costs`, :func:`alert_scenario`, ...)
 return the read-only knobs of this learner's activity; ``learner=None`` means
@@ -37,7 +42,8 @@ from labkit.labs.lab3.scenarios import ALERT_SCENARIO, DRILL_SCENARIO, RETRAIN_S
 
 __all__ = ["LAB", "T1_PARAMS", "WORLDS", "WORLD_PARAMS", "T3_PARAMS", "T4_PARAMS", "COST_FP",
            "t1", "world", "t3", "t4", "threshold_costs", "world_knobs", "alert_scenario",
-           "retrain_scenario", "drill_scenario", "VARIANTS"]
+           "retrain_scenario", "drill_scenario", "VARIANTS", "SLO_WORLDS", "T6_PARAMS", "t6",
+           "slo_world"]
 
 LAB = "lab3"
 #: A blocked good customer costs this much in every variant (support call, lost sale).
@@ -67,6 +73,24 @@ T3_PARAMS: Mapping[str, tuple[float, ...]] = frozen({"concept_at_day": (6.0, 10.
 T4_PARAMS: Mapping[str, tuple[float, ...]] = frozen({"new_threshold": (0.1, 0.12, 0.15,
                                                                        0.18)})
 
+#: The services of T6.  ``fast_error_ratio`` is a real outage (page within ``detect_min``);
+#: ``slow_error_ratio`` a benign slow burn of ``slow_min`` minutes (no page).
+SLO_WORLDS: Mapping[str, Mapping[str, Any]] = frozen({
+    # quiet traffic, a loose SLO: outages burn slowly and noise is large
+    "internal search": frozen({"objective": 0.995, "requests_per_min": 60.0,
+                               "base_error_ratio": 0.0005, "fast_error_ratio": 0.025,
+                               "detect_min": 150, "slow_error_ratio": 0.01, "slow_min": 360}),
+    # busy traffic, a tight SLO, a moderate outage
+    "checkout API": frozen({"objective": 0.999, "requests_per_min": 200.0,
+                            "base_error_ratio": 0.0002, "fast_error_ratio": 0.01,
+                            "detect_min": 60, "slow_error_ratio": 0.005, "slow_min": 180}),
+    # busy traffic, a 99% SLO; outages are severe and must page fast
+    "card authorisation": frozen({"objective": 0.99, "requests_per_min": 300.0,
+                                  "base_error_ratio": 0.002, "fast_error_ratio": 0.5,
+                                  "detect_min": 15, "slow_error_ratio": 0.12, "slow_min": 120}),
+})
+T6_PARAMS: Mapping[str, tuple[str, ...]] = frozen({"service": tuple(SLO_WORLDS)})
+
 
 def t1(*, learner: str | None = None) -> variants.Variant:
     """This learner's price of a missed fraud in T1."""
@@ -86,6 +110,17 @@ def t3(*, learner: str | None = None) -> variants.Variant:
 def t4(*, learner: str | None = None) -> variants.Variant:
     """This learner's threshold change in the drill (T4)."""
     return variants.draw(LAB, "t4", T4_PARAMS, learner=learner)
+
+
+def t6(*, learner: str | None = None) -> variants.Variant:
+    """This learner's service in T6."""
+    return variants.draw(LAB, "t6", T6_PARAMS, learner=learner)
+
+
+def slo_world(*, learner: str | None = None) -> Mapping[str, Any]:
+    """This learner's service in T6: its SLO, traffic and burns (see :data:`SLO_WORLDS`)."""
+    name = t6(learner=learner).service
+    return frozen({"service": name, **SLO_WORLDS[name]})
 
 
 def threshold_costs(*, learner: str | None = None) -> Mapping[str, float]:
@@ -117,4 +152,4 @@ def drill_scenario(*, learner: str | None = None) -> Mapping[str, Any]:
 
 #: check cell (grade_id) -> the draw of its numbers, for tools that list or test variants
 VARIANTS = {"t1_check": t1, "t2_check": world, "t3_check": t3, "t4_check": t4,
-            "t5_check": world}
+            "t5_check": world, "t6_check": t6}

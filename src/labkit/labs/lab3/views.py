@@ -7,6 +7,7 @@ elsewhere.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -14,7 +15,37 @@ from labkit.labs.common import Table, table
 from labkit.monitor import AlertRule, MonitorResult, run_monitor
 
 __all__ = ["labels_known", "noise_table", "alerts_table", "SUGGESTED_SUBCATEGORIES",
-           "subcategory_table", "quality_table", "retrain_table"]
+           "subcategory_table", "quality_table", "retrain_table", "beside", "health_table",
+           "HEALTH_RULES"]
+
+
+def beside(prediction: Any, observed: str) -> Table:
+    """The learner's prediction, written before a run, next to what the run showed (not
+    marked: the run tests what the learner expected).
+
+    >>> beside("  ", "recall fell").rows
+    [{'you predicted': '(no prediction written)', 'the run shows': 'recall fell'}]
+    """
+    said = str(prediction).strip() if prediction is not None else ""
+    return table([{"you predicted": said or "(no prediction written)", "the run shows": observed}])
+
+
+#: The default system-health rules (names of :func:`labkit.monitor.default_rules`).
+HEALTH_RULES = ("latency-p95", "error-rate", "rate-limited")
+
+
+def health_table(result: MonitorResult) -> Table:
+    """Each system-health alert of a run: rule, when, how long, peak value, true or false."""
+    rows = []
+    for a in result.alerts:
+        if str(a["rule"]) not in HEALTH_RULES:
+            continue
+        rows.append({"rule": str(a["rule"]), "metric": str(a["metric"]),
+                     "opened (day)": round(int(a["opened_h"]) / 24, 2),
+                     "hours open": int(a["last_h"]) - int(a["opened_h"]) + 1,
+                     "first value": float(a["value"]), "threshold": float(a["threshold"]),
+                     "true": bool(a["true"]), "event": str(a["event"]) or "-"})
+    return table(rows)
 
 
 def labels_known(result: MonitorResult, days: Sequence[float]) -> Table:

@@ -36,7 +36,7 @@ class Seq:
 
     __slots__ = ("call", "uid", "prompt", "out", "gen", "it_join", "finish_it", "first_s",
                  "last_s", "alive", "rep", "booked", "share", "skip", "hit", "share0",
-                 "preemptions")
+                 "preemptions", "model")
 
     def __init__(self, call: Call, uid: int, prompt: int, out: int):
         self.call, self.uid, self.prompt, self.out = call, uid, prompt, out
@@ -53,6 +53,7 @@ class Seq:
         self.hit = False        # its first prefill found the prefix resident
         self.share0 = 0.0       # the replica's share clock when it was admitted
         self.preemptions = 0
+        self.model = 0          # which model serves it (labkit.sim.router; 0: no router)
 
     @property
     def tpot_s(self) -> float:

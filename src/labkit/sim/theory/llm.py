@@ -12,7 +12,9 @@ the KV read is added).
 **Prefill against decode.**  Prefill runs in iterations of its own: at an iteration boundary
 a replica first admits the waiting sequences that fit (a free slot under
 ``llm.max_batch_seqs``, and KV memory) and prefills them together; the sequences already
-decoding wait for that iteration (no chunked prefill).  With ``continuous`` scheduling
+decoding wait for that iteration (unless ``llm.chunked_prefill_tokens`` mixes the prefill into
+their iterations a chunk at a time; the closed forms below are for whole prefills, which an
+uncontended request always gets).  With ``continuous`` scheduling
 sequences join at any boundary; with ``static`` only when the replica is empty.
 
 **Uncontended request.**  Alone on a replica, a request's first token comes after

@@ -325,8 +325,8 @@ class LLMConfig(Config, group="llm"):
     prefix_cache: bool = knob(False,
         help="Keep the shared prompt prefix's KV cache on each replica, so its prefill is "
              "skipped after the first time (vLLM automatic prefix caching).")
-    chunked_prefill_tokens: int | None = knob(None, unit="tokens", min=0, max=65_536,
-        off=Off(0, "off"), step=256,
+    chunked_prefill_tokens: int = knob(0, unit="tokens", min=0, max=65_536, off="0 = off",
+        step=256,
         help="Chunked prefill (Sarathi-Serve): a replica already decoding prefills new prompts "
              "this many tokens per iteration, mixed into its decode iterations, instead of "
              "stopping them for a whole prefill (0 = off).")

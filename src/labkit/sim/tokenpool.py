@@ -82,7 +82,7 @@ class TokenPool:
         self.capacity = model.kv_capacity
         self.max_seqs = llm.max_batch_seqs
         self.max_prefill = llm.max_prefill_tokens
-        self.chunk = llm.chunked_prefill_tokens or 0   # 0: whole prefills, decode waits
+        self.chunk = llm.chunked_prefill_tokens   # 0: whole prefills, the decode waits
         self.static = llm.scheduler == "static"
         self.paged = llm.kv_admission == "paged"
         self.prefix_len = shared_prefix if llm.prefix_cache else 0

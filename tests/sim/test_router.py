@@ -174,3 +174,21 @@ def test_a_router_run_pays_for_the_small_replicas_too():
 def test_bad_router_knobs_are_refused_naming_knob_rule_and_value(knobs, message):
     with pytest.raises(KnobError, match=message):
         simulate({**CHEAP, **knobs})
+
+
+def test_after_the_kill_switch_a_weak_small_answer_goes_to_the_fallbacks():
+    from tests.sim.test_conservation import check_conservation
+
+    from labkit.sim.codes import Attempt
+
+    res = simulate({**CHEAP, "router.policy": "cascade", "router.judge_recall": 1.0,
+                    "router.judge_false_alarm": 1.0, "kill.at_s": 10.0, "load.rate_rps": 200.0,
+                    "load.duration_s": 20.0, "fallback.chain": ("safe_message",)}, seed=2)
+    check_conservation(res)
+    a = res.attempts
+    # the judge escalates every small answer, so every answering call is the large model's;
+    # none is sent to it after the kill: those in flight then go to the fallbacks
+    assert res.summary["router"]["small"] == 0 < res.summary["router"]["large"]
+    assert (a["start_s"][a["result"] == Attempt.OK] < 10.0).all()
+    killed = a[(a["result"] == Attempt.KILLED) & (a["start_s"] < 10.0)]
+    assert len(killed) > 0 and (killed["end_s"] >= 10.0).all()

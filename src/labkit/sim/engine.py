@@ -427,6 +427,10 @@ class Engine:
     def _escalate(self, req: Request, call: Call, now: float) -> None:
         """The router's judge found the small model's answer weak: the same attempt goes on
         to the large model, with what is left of its timeout."""
+        if now >= self.kill_at:   # the large (primary) model is switched off
+            self.recorder.attempt(req.id, call.attempt, call.enq_s, now, Attempt.KILLED,
+                                  call.batch_size, call.start_s - call.enq_s, True)
+            return self.fallback.start(req, Reason.KILLED, now)
         big = Call(req, now, call.factor)
         big.attempt = call.attempt
         assert self.router is not None

@@ -13,8 +13,11 @@ and the comm messages the widgets send; it excludes the browser's drawing.
 
 Scenarios: the catalogue defaults, and each lab's first panel scenario
 (``labkit.labs.lab1.SHAPE_WORKLOAD``, served in real time, and
-``labkit.labs.lab2.CAPACITY_SCENARIO``); ``--preset NAME`` times a preset
-instead.  Target: median at most 150 ms per change.
+``labkit.labs.lab2.CAPACITY_SCENARIO``), and a token-mode panel (``tokens``:
+the ``chat-assistant`` preset over 30 simulated seconds, whose eleven charts
+include TTFT/TPOT, batch and KV, and token cost; each change nudges
+``llm.mfu`` by 1%, and the check reads the TTFT chart); ``--preset NAME``
+times a preset instead.  Target: median at most 150 ms per change.
 
     python bench/bench_ui.py [--changes 15] [--preset NAME ...] [--json]
 """
@@ -39,11 +42,18 @@ from labkit.sim import simulate
 from labkit.ui import Panel
 from labkit.viz.common import series
 
+#: spec -> (the knob each change nudges, the chart and trace checked, its series key)
+_CHECKS = {"tokens": ("llm.mfu", "tokens", 0, "ttft_p95_ms")}
+_DEFAULT_CHECK = ("model.service_ms", "latency", 1, "p95_ms")
+
 def _scenario(spec):
-    """'default', 'preset:NAME' or 'module:ATTR[+module:ATTR...]' (knob dicts merged)."""
+    """'default', 'tokens', 'preset:NAME' or 'module:ATTR[+module:ATTR...]' (knob dicts
+    merged)."""
     import importlib
     if spec == "default":
         return {}, None
+    if spec == "tokens":   # token mode's panel: chat-assistant over 30 simulated seconds
+        return {"load.duration_s": 30.0}, "chat-assistant"
     if spec.startswith("preset:"):
         return {}, spec.split(":", 1)[1]
     knobs = {}
@@ -54,8 +64,9 @@ def _scenario(spec):
 
 def _bench(preset, changes):
     base, name = _scenario(preset)
+    knob, chart, trace, key = _CHECKS.get(preset, _DEFAULT_CHECK)
     panel = Panel(preset=name, base=base)
-    widget = panel.controls["model.service_ms"]
+    widget = panel.controls[knob]
     base = float(widget.value)
     wall, cpu, sim = [], [], []
     for k in range(1, changes + 1):
@@ -64,9 +75,10 @@ def _bench(preset, changes):
         widget.value = value
         t1, c1 = time.perf_counter(), time.process_time()
         result = panel.result
-        shown = np.asarray(panel.figures["latency"].data[1].y, float)
-        if panel.error or result.scenario.model.service_ms != value or not np.allclose(
-                shown, series(result)["p95_ms"], equal_nan=True):
+        shown = np.asarray(panel.figures[chart].data[trace].y, float)
+        group, field = knob.split(".")
+        if panel.error or getattr(getattr(result.scenario, group), field) != value or not \
+                np.allclose(shown, series(result)[key], equal_nan=True):
             raise RuntimeError(f"the charts did not update for {value}: {panel.error}")
         s0 = time.perf_counter()
         simulate(result.scenario, seed=result.seed)
@@ -75,7 +87,8 @@ def _bench(preset, changes):
         cpu.append(c1 - c0)
     ms = lambda xs: 1000.0 * statistics.median(xs)
     return {"preset": preset, "requests": result.summary["requests"], "changes": changes,
-            "median_ms": ms(wall), "p90_ms": 1000.0 * sorted(wall)[int(0.9 * (len(wall) - 1))],
+            "charts": len(panel.figures), "median_ms": ms(wall),
+            "p90_ms": 1000.0 * sorted(wall)[int(0.9 * (len(wall) - 1))],
             "cpu_median_ms": ms(cpu), "simulate_median_ms": ms(sim)}
 '''
 
@@ -85,6 +98,7 @@ LAB_SCENARIOS = [
     "default",
     "labkit.labs.lab1:SHAPE_WORKLOAD",
     "labkit.labs.lab2:CAPACITY_SCENARIO",
+    "tokens",
 ]
 
 

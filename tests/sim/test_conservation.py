@@ -67,6 +67,7 @@ FAST: dict[str, tuple[float, float]] = {
     "llm.kv_bytes_per_token": (1024, 500_000), "llm.prefill_ms_per_1k": (0.0, 100.0),
     "llm.decode_step_ms": (0.0, 20.0), "llm.kv_capacity_tokens": (0, 50_000),
     "llm.max_batch_seqs": (1, 64), "llm.max_prefill_tokens": (1, 20_000),
+    "llm.chunked_prefill_tokens": (0, 4096),
     "budget.ttft_p95_ms": (0.0, 5000.0), "budget.tpot_p95_ms": (0.0, 200.0),
 }
 

@@ -98,3 +98,23 @@ def test_token_views_need_a_token_run_and_stay_out_of_the_default_panels():
         with pytest.raises(ValueError, match="needs a token-mode run"):
             view.build(run)
     assert not set(TOKEN_VIEWS) & set(VIEWS)
+
+
+def test_token_cost_with_a_router_adds_both_models_and_says_who_answered():
+    run = simulate({"load.duration_s": 30.0}, seed=2, preset="router-cascade")
+    parts, s = token_cost_parts(run), run.summary
+    cost, rt = s["cost"], s["router"]
+    assert sum(parts.values()) == pytest.approx(cost["calls"] + cost["replicas"], rel=1e-12)
+    assert cost["small_model"] + cost["large_model"] == pytest.approx(cost["calls"], rel=1e-12)
+    # the tokens at each model's own prices
+    sc = run.scenario
+    small_in = rt["small_calls"] and run.totals["router"]["small_tokens"]["input"]
+    large_in = run.totals["router"]["large_tokens"]["input"]
+    assert small_in + large_in == s["tokens"]["input"]
+    assert parts["input_tokens"] == pytest.approx(
+        (small_in * sc.router.small_cost_per_1m_input_tokens
+         + large_in * sc.model.cost_per_1m_input_tokens) / 1e6, rel=1e-12)
+    subtitle = token_cost_figure(run).layout.title.subtitle.text
+    assert f"cascade: {rt['small']:,} small, {rt['large']:,} large answers" in subtitle
+    assert f"semantic cache: {s['semantic_hits']:,} hits, {s['semantic_false_hits']:,} wrong" \
+        in subtitle

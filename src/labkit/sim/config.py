@@ -28,7 +28,8 @@ from labkit.knobs import Config, KnobError, Off, knob
 
 __all__ = ["LoadConfig", "GatewayConfig", "ServingConfig",
            "WorldConfig", "CacheConfig", "EmbedConfig", "RetrievalConfig", "RerankConfig",
-           "StepsConfig", "BatchConfig", "ModelConfig", "LLMConfig", "AutoscaleConfig",
+           "StepsConfig", "BatchConfig", "ModelConfig", "LLMConfig", "RouterConfig",
+           "AutoscaleConfig",
            "FaultConfig",
            "RetryConfig", "BreakerConfig", "FallbackConfig", "KillConfig", "BoundaryConfig",
            "GuardrailConfig", "AuditConfig", "BudgetConfig", "AgentConfig"]
@@ -324,6 +325,62 @@ class LLMConfig(Config, group="llm"):
     prefix_cache: bool = knob(False,
         help="Keep the shared prompt prefix's KV cache on each replica, so its prefill is "
              "skipped after the first time (vLLM automatic prefix caching).")
+    chunked_prefill_tokens: int = knob(0, unit="tokens", min=0, max=65_536, off="0 = off",
+        step=256,
+        help="Chunked prefill (Sarathi-Serve): a replica already decoding prefills new prompts "
+             "this many tokens per iteration, mixed into its decode iterations, instead of "
+             "stopping them for a whole prefill (0 = off).")
+    # -- semantic cache in front of the model (labkit.sim.semcache) --------------------
+    semantic_cache: bool = knob(False,
+        help="Token mode: a semantic cache in front of the model answers a request from a "
+             "stored answer to a similar earlier prompt (similarity >= "
+             "llm.semantic_threshold); a false hit serves a wrong answer.")
+    semantic_threshold: float = knob(0.9, min=0.5, max=1.0, step=0.01,
+        help="Similarity (0.5-1) a stored prompt needs to be served: lower hits more often "
+             "and serves more wrong answers.")
+    semantic_paraphrase_share: float = knob(0.3, min=0.0, max=1.0, step=0.05,
+        help="Share of requests that rephrase an earlier prompt whose answer is stored (the "
+             "hits that are right).")
+    semantic_lookup_ms: float = knob(5.0, unit="ms", min=0.0, max=1000.0, step=1.0,
+        help="Time of one semantic-cache lookup (embed the prompt, search the store); paid "
+             "by hits and misses alike.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RouterConfig(Config, group="router"):
+    """Token mode: routing between a small and a large model, or a cascade (labkit.sim.router)."""
+
+    policy: str = knob("off", choices=("off", "large", "small", "classifier", "cascade"),
+        help="Token mode: off (one model, as configured), large (every request to the "
+             "configured model), small (every request to the small model), classifier (a "
+             "classifier sends a share to the small model) or cascade (the small model "
+             "answers first; a judge escalates weak answers to the large model).")
+    small_params_ratio: float = knob(0.125, min=0.01, max=1.0, step=0.025,
+        help="Size of the small model as a share of llm.params_b (0.125: 1B beside 8B); its "
+             "prefill and weight reads scale with it, on the same kind of GPU.")
+    small_kv_ratio: float = knob(0.25, min=0.01, max=1.0, step=0.05,
+        help="KV-cache bytes per token of the small model as a share of "
+             "llm.kv_bytes_per_token.")
+    small_replicas: int = knob(1, unit="replicas", min=1, max=64,
+        help="Replicas of the small model (each costs model.cost_per_replica_hour).")
+    small_quality: float = knob(0.6, min=0.0, max=1.0, step=0.01,
+        help="Probability that a small-model answer is good (model.quality is the large "
+             "model's).")
+    small_cost_per_1m_input_tokens: float = knob(0.1, unit="$", min=0.0, max=1000.0, step=0.05,
+        help="Price of one million prompt tokens on the small model.")
+    small_cost_per_1m_output_tokens: float = knob(0.3, unit="$", min=0.0, max=1000.0,
+        step=0.05, help="Price of one million output tokens on the small model.")
+    classifier_share: float = knob(0.5, min=0.0, max=1.0, step=0.05,
+        help="Classifier policy: share of requests sent to the small model.")
+    classifier_accuracy: float = knob(0.8, min=0.0, max=1.0, step=0.05,
+        help="Classifier policy: how well it picks the requests the small model answers "
+             "well (0 = at random, 1 = exactly the easiest).")
+    judge_recall: float = knob(0.8, min=0.0, max=1.0, step=0.05,
+        help="Cascade policy: probability that the judge escalates a weak small-model "
+             "answer.")
+    judge_false_alarm: float = knob(0.1, min=0.0, max=1.0, step=0.05,
+        help="Cascade policy: probability that the judge escalates a good small-model "
+             "answer anyway.")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -53,6 +53,9 @@ from labkit.sim.recorder import Recorder
 from labkit.sim.replicas import Call, Pool, ReplicaPool
 from labkit.sim.request import ReplayEnvironment, Request
 from labkit.sim.retry import AdaptiveThrottle, RetryPolicy
+from labkit.sim.router import LARGE, SMALL, Router
+from labkit.sim.semcache import HIT as SEMANTIC_HIT
+from labkit.sim.semcache import MISS, SemanticCache
 from labkit.sim.tokenpool import TokenPool
 from labkit.sim.tokens import TokenModel, draw_tokens
 from labkit.streams import Streams
@@ -145,6 +148,8 @@ class Engine:
         self.error_outage = self.faults.error_outage
         self.token_mode = sc.llm.enabled
         self.quota: TokenQuota | None = None
+        self.router: Router | None = None
+        self.semcache: SemanticCache | None = None
         self.pool: Pool
         if self.token_mode:
             self.pool = self._token_pool(sc, workload, streams)
@@ -191,21 +196,46 @@ class Engine:
 
     def _token_pool(self, sc: Scenario, workload: Workload, streams: Streams) -> TokenPool:
         """Token mode: draw every request's lengths and build the token-serving replicas."""
-        m, llm = sc.model, sc.llm
+        m, llm, route = sc.model, sc.llm, sc.router
+        policy = route.policy
         physics = TokenModel(llm)
+        small = (TokenModel(llm, route.small_params_ratio, route.small_kv_ratio)
+                 if policy != "off" else physics)
+        capacity = (small.kv_capacity if policy == "small" else physics.kv_capacity
+                    if policy in ("off", "large") else min(small.kv_capacity, physics.kv_capacity))
         prefix = sc.load.shared_prefix_tokens if llm.prefix_cache else 0
-        prompt, output = draw_tokens(sc.load, len(workload), streams["tokens"],
-                                     physics.kv_capacity, prefix)
+        prompt, output = draw_tokens(sc.load, len(workload), streams["tokens"], capacity, prefix)
         self.recorder.start_tokens(prompt, output)
         self.call_tokens = (prompt + output).tolist()
         self.price_in = m.cost_per_1m_input_tokens / 1e6
         self.price_out = m.cost_per_1m_output_tokens / 1e6
         if m.upstream_tpm is not None:
             self.quota = TokenQuota(per_minute=m.upstream_tpm)
-        return TokenPool(self.env, replicas=m.replicas, model=physics, llm=llm,
-                         prompt_tokens=prompt.tolist(), output_tokens=output.tolist(),
-                         shared_prefix=prefix, on_done=self._model_done,
-                         speed=self.faults.speed)
+        if llm.semantic_cache:
+            self.semcache = SemanticCache(llm, streams["semcache"], len(workload))
+
+        def pool(physics: TokenModel, replicas: int, code: int,
+                 speed: object = self.faults.speed) -> TokenPool:
+            return TokenPool(self.env, replicas=replicas, model=physics, llm=llm,
+                             prompt_tokens=prompt.tolist(), output_tokens=output.tolist(),
+                             shared_prefix=prefix, on_done=self._model_done,
+                             speed=speed, model_code=code)  # type: ignore[arg-type]
+
+        if policy == "off":
+            return pool(physics, m.replicas, 0)
+        # the router: "small" and "large" have one pool (the primary); the others two
+        pools: dict[int, Pool] = {}
+        primary = (pool(small, route.small_replicas, SMALL) if policy == "small"
+                   else pool(physics, m.replicas, LARGE))
+        pools[SMALL if policy == "small" else LARGE] = primary
+        if policy in ("classifier", "cascade"):
+            pools[SMALL] = primary.companion = pool(small, route.small_replicas, SMALL, None)
+        self.router = Router(route, large_quality=m.quality, rng=streams["router"],
+                             n=len(workload), pools=pools, prices={
+                                 SMALL: (route.small_cost_per_1m_input_tokens / 1e6,
+                                         route.small_cost_per_1m_output_tokens / 1e6),
+                                 LARGE: (self.price_in, self.price_out)})
+        return primary
 
     # ----------------------------------------------------------- run, collect
     def run(self) -> None:
@@ -222,6 +252,13 @@ class Engine:
 
     def collect(self, seed: int) -> Result:
         """The run's :class:`~labkit.sim.result.Result` (after :meth:`run`)."""
+        if self.router is not None:
+            small = self.router.pools.get(SMALL)
+            self.recorder.extra_totals.update(self.router.totals(
+                small.utilisation_integrals()[1] if small is not None and small is not self.pool
+                else 0.0))
+        if self.semcache is not None:
+            self.recorder.extra_totals.update(self.semcache.totals())
         return self.recorder.result(
             scenario=self.scenario, seed=seed, pool=self.pool,
             breaker_opens=len(self.breaker.opens) if self.breaker is not None else 0,
@@ -252,9 +289,23 @@ class Engine:
                 if req.stale and now >= self.world_change:
                     req.lag = now - self.world_change
                 return rec.finish(req, OK, now + self.cache_hit_s, Reason.NONE)
+        sem = self.semcache
+        if sem is not None and not req.write:   # token mode's semantic cache
+            verdict = sem.lookup(req.id)
+            if verdict != MISS:   # a false hit serves a wrong answer
+                req.quality = self.model_quality if verdict == SEMANTIC_HIT else 0.0
+                return rec.finish(req, OK, now + sem.lookup_s, Reason.NONE)
+            if sem.lookup_s:
+                self.env.timeout(sem.lookup_s).callbacks.append(partial(self._to_model, req))
+                return None
+        self._to_model(req)
+
+    def _to_model(self, req: Request, _event: object = None) -> None:
+        """Past the caches: the kill switch, the data path, then the first attempt."""
+        now = self.env.now
         if now >= self.kill_at:  # the primary is switched off: straight to the fallbacks
             return self.fallback.start(req, Reason.KILLED, now)
-        delay = datapath.prepare(req, now)
+        delay = self.datapath.prepare(req, now)
         if delay:
             self.env.timeout(delay).callbacks.append(partial(self._attempt, req))
         else:
@@ -310,7 +361,7 @@ class Engine:
             return self._failed_attempt(req, reason, now)
         call = Call(req, now, self.factors[req.id])
         call.attempt = req.attempts
-        self.pool.submit(call)
+        (self.pool if self.router is None else self.router.pool_for(req.id)).submit(call)
         wait = min(self.timeout_s, req.deadline - now)
         if wait < _INF:
             self.env.timeout(wait).callbacks.append(partial(self._timed_out, call))
@@ -322,13 +373,14 @@ class Engine:
         erroring = self.error_outage and faults.failing_fast(now)
         cost = self.cost_per_call
         rec.model_cost += cost * len(batch)
-        token_mode = self.token_mode
+        token_mode, router = self.token_mode, self.router
         for call in batch:
             req = call.owner
             req.cost += cost
             if token_mode:   # per-token prices on top of the call's price
                 seq = call.seq
-                extra = seq.prompt * self.price_in + seq.out * self.price_out
+                extra = (seq.prompt * self.price_in + seq.out * self.price_out
+                         if router is None else router.bill(call, cost))
                 rec.model_cost += extra
                 req.cost += extra
             failed = erroring or (error_u[req.id] < err if call.attempt == 1 else u_retry() < err)
@@ -341,6 +393,11 @@ class Engine:
                     rec.token_call(req, call.seq, answered=False)
                 continue
             call.closed = True
+            if router is not None and not failed and router.escalates(call):
+                if token_mode:
+                    rec.token_call(req, call.seq, answered=False)
+                self._escalate(req, call, now)
+                continue
             rec.attempt(req.id, call.attempt, call.enq_s, now,
                         Attempt.ERROR if failed else Attempt.OK, call.batch_size,
                         call.start_s - call.enq_s, True)
@@ -358,7 +415,8 @@ class Engine:
                 rec.token_call(req, call.seq, answered=True)
             if self.cache is not None:
                 self.cache.put(req.prompt, now)
-            req.quality = min(1.0, self.model_quality + req.quality)  # req.quality: the gain
+            quality = self.model_quality if router is None else router.answered(call)
+            req.quality = min(1.0, quality + req.quality)  # req.quality: the gain
             if self.guardrail.blocks(req):
                 req.path |= Path.SAFE_MESSAGE
                 req.quality = 0.0
@@ -374,10 +432,11 @@ class Engine:
         now = self.env.now
         req = call.owner
         if self.cancel_on_timeout:
+            pool = self.pool if self.router is None else self.router.pool_of(call)
             if call.start_s < 0:
-                self.pool.cancel(call)
+                pool.cancel(call)
             else:
-                self.pool.abort(call)
+                pool.abort(call)
         if self.breaker is not None:
             self.breaker.record(now, False)
         if self.throttle is not None:
@@ -386,6 +445,21 @@ class Engine:
         self.recorder.attempt(req.id, call.attempt, call.enq_s, now, Attempt.TIMEOUT,
                               call.batch_size, waited, True)
         self._failed_attempt(req, Reason.TIMEOUT, now)
+
+    def _escalate(self, req: Request, call: Call, now: float) -> None:
+        """The router's judge found the small model's answer weak: the same attempt goes on
+        to the large model, with what is left of its timeout."""
+        if now >= self.kill_at:   # the large (primary) model is switched off
+            self.recorder.attempt(req.id, call.attempt, call.enq_s, now, Attempt.KILLED,
+                                  call.batch_size, call.start_s - call.enq_s, True)
+            return self.fallback.start(req, Reason.KILLED, now)
+        big = Call(req, now, call.factor)
+        big.attempt = call.attempt
+        assert self.router is not None
+        self.router.pools[LARGE].submit(big)
+        wait = min(call.enq_s + self.timeout_s, req.deadline) - now
+        if wait < _INF:
+            self.env.timeout(max(0.0, wait)).callbacks.append(partial(self._timed_out, big))
 
     def _failed_attempt(self, req: Request, reason: int, now: float) -> None:
         if now >= req.deadline:

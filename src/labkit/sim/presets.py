@@ -5,7 +5,9 @@ Each preset is a mapping of knob overrides on top of the catalogue defaults.
 the benchmark runs; keep it current as mechanisms are added.  Token mode
 (``llm.enabled``) replaces the request-level replicas, so one run cannot hold
 both: ``reference-tokens`` is ``reference`` served token by token, with paged
-KV admission, prefix caching, per-token prices and a tokens-per-minute quota.
+KV admission, prefix caching, per-token prices and a tokens-per-minute quota;
+``router-cascade`` adds token mode's router (a small model first, escalating to
+the large one) and semantic cache, which no other preset switches on.
 ``agent-support`` is agent mode (``agent.enabled``): tasks that loop over model
 and tool calls, with refunds behind human approval.
 """
@@ -115,6 +117,16 @@ _PRESETS["agent-support"] = {
     "retry.timeout_ms": 3000.0, "fallback.chain": ("small_model", "safe_message"),
 }
 
+# chat-assistant behind a semantic cache, with a small model answering first (a cascade).
+_PRESETS["router-cascade"] = {
+    **_PRESETS["chat-assistant"],
+    "router.policy": "cascade", "router.small_replicas": 1, "model.quality": 0.85,
+    "router.small_quality": 0.6, "router.judge_recall": 0.8, "router.judge_false_alarm": 0.1,
+    "llm.semantic_cache": True, "llm.semantic_threshold": 0.9,
+    "model.cost_per_1m_input_tokens": 2.5, "model.cost_per_1m_output_tokens": 10.0,
+    "budget.quality": 0.75,
+}
+
 PRESET_HELP: dict[str, str] = {
     "default": "The catalogue defaults: a steady service with headroom.",
     "reference": "Every mechanism switched on at once; what the benchmark runs.",
@@ -132,6 +144,8 @@ PRESET_HELP: dict[str, str] = {
                         "prefix caching, per-token prices and a token quota.",
     "agent-support": "Agent mode: a support assistant that reads policy and issues refunds "
                      "behind human approval, with budgets, a step cap and an injection guard.",
+    "router-cascade": "chat-assistant with a small model answering first, a judge escalating "
+                      "weak answers to the large one, and a semantic cache in front.",
 }
 
 #: Read-only view of the presets.

@@ -71,6 +71,7 @@ class Recorder:
         self.autoscale_decisions = 0
         self.tokens: np.ndarray | None = None        # token mode: rows of TOKEN_DTYPE
         self.token_samples: list[tuple[float, int, float, int]] | None = None
+        self.extra_totals: dict[str, Any] = {}   # totals a component adds (router, ...)
 
     def start_tokens(self, prompt: np.ndarray, output: np.ndarray) -> None:
         """Token mode: every request's drawn prompt and output lengths, before the run."""
@@ -172,6 +173,7 @@ class Recorder:
             "fallback_cost": self.fallback_cost, "steps_calls": dict(self.steps_calls),
             "autoscale_decisions": self.autoscale_decisions,
         }
+        totals.update(self.extra_totals)
         tokens = token_samples = None
         if self.tokens is not None:
             tokens = self.tokens

@@ -189,6 +189,15 @@ class Result:
                                                * sc.model.cost_per_1m_input_tokens / 1e6)
             summary["cost"]["output_tokens"] = (tokens["output"]
                                                 * sc.model.cost_per_1m_output_tokens / 1e6)
+            if "router" in t:
+                _router_summary(summary, t, sc)
+            if "semantic_lookups" in t:
+                looked_up = t["semantic_lookups"]
+                summary["semantic_lookups"] = int(looked_up)
+                summary["semantic_hits"] = int(t["semantic_hits"])
+                summary["semantic_false_hits"] = int(t["semantic_false_hits"])
+                summary["semantic_hit_ratio"] = (t["semantic_hits"] / looked_up if looked_up
+                                                 else 0.0)
         if self.tasks is not None:
             from labkit.sim.agent.records import agent_summary
 
@@ -308,6 +317,28 @@ class Result:
                                      for x in v.tolist()]
                                  for k, v in self.timeseries(1.0).items()}
         return out
+
+
+def _router_summary(summary: dict[str, Any], t: dict[str, Any], sc: Any) -> None:
+    """Token mode with a router: who answered, escalations, good answers, and the bill by
+    model (the small pool's replicas join ``cost.replicas`` and the total)."""
+    rt, cost, r = t["router"], summary["cost"], sc.router
+    summary["router"] = {k: rt[k] for k in ("policy", "small", "large", "escalated", "good",
+                                             "good_ratio", "small_calls", "large_calls")}
+    small_in, small_out = rt["small_tokens"]["input"], rt["small_tokens"]["output"]
+    large_in, large_out = rt["large_tokens"]["input"], rt["large_tokens"]["output"]
+    cost["input_tokens"] = (small_in * r.small_cost_per_1m_input_tokens
+                            + large_in * sc.model.cost_per_1m_input_tokens) / 1e6
+    cost["output_tokens"] = (small_out * r.small_cost_per_1m_output_tokens
+                             + large_out * sc.model.cost_per_1m_output_tokens) / 1e6
+    cost["small_model"], cost["large_model"] = rt["small_cost"], rt["large_cost"]
+    extra = rt["small_replica_s"] * sc.model.cost_per_replica_hour / 3600.0
+    cost["small_replicas"] = extra
+    if extra:
+        cost["replicas"] += extra
+        cost["total"] += extra
+        n = summary["requests"]
+        cost["per_1k"] = 1000.0 * cost["total"] / n if n else 0.0
 
 
 def judge_budgets(summary: dict[str, Any], budget: Any) -> dict[str, dict[str, Any]]:

@@ -48,6 +48,7 @@ from labkit.sim.config import (
     RerankConfig,
     RetrievalConfig,
     RetryConfig,
+    RouterConfig,
     ServingConfig,
     StepsConfig,
     WorldConfig,
@@ -75,6 +76,7 @@ class Scenario(ConfigSet):
     batch: BatchConfig = field(default_factory=BatchConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
+    router: RouterConfig = field(default_factory=RouterConfig)
     autoscale: AutoscaleConfig = field(default_factory=AutoscaleConfig)
     fault: FaultConfig = field(default_factory=FaultConfig)
     retry: RetryConfig = field(default_factory=RetryConfig)

@@ -36,7 +36,7 @@ class Seq:
 
     __slots__ = ("call", "uid", "prompt", "out", "gen", "it_join", "finish_it", "first_s",
                  "last_s", "alive", "rep", "booked", "share", "skip", "hit", "share0",
-                 "preemptions")
+                 "preemptions", "model")
 
     def __init__(self, call: Call, uid: int, prompt: int, out: int):
         self.call, self.uid, self.prompt, self.out = call, uid, prompt, out
@@ -53,6 +53,7 @@ class Seq:
         self.hit = False        # its first prefill found the prefix resident
         self.share0 = 0.0       # the replica's share clock when it was admitted
         self.preemptions = 0
+        self.model = 0          # which model serves it (labkit.sim.router; 0: no router)
 
     @property
     def tpot_s(self) -> float:
@@ -71,7 +72,7 @@ class TokenReplica:
 
     __slots__ = ("running", "heap", "it", "ctx", "mem", "reserved", "phase", "version",
                  "t0", "ctx0", "b0", "plan", "cut", "draining", "prefix", "prefilling",
-                 "share", "kv_level", "kv_t", "dead", "weight")
+                 "share", "kv_level", "kv_t", "dead", "weight", "mix_left", "chunk", "pf_s")
 
     def __init__(self, now: float):
         self.running: dict[int, Seq] = {}   # insertion order: the newest is last
@@ -95,10 +96,37 @@ class TokenReplica:
         self.kv_t = now
         self.dead: list[Seq] = []
         self.weight = 0.0     # share of its capacity in use (utilisation, autoscaling)
+        self.mix_left = 0     # chunked prefill: prompt tokens still to prefill at t0
+        self.chunk = 0        # ... tokens prefilled per mixed iteration
+        self.pf_s = 0.0       # ... seconds of prefill compute per token
 
     def work(self, i: int, step_s: float, kv_s: float) -> float:
-        """Full-speed seconds of the first ``i`` iterations of the current run."""
-        return i * (step_s + kv_s * self.ctx0) + kv_s * self.b0 * i * (i - 1) / 2.0
+        """Full-speed seconds of the first ``i`` iterations of the current run.
+
+        With a chunked prefill in progress (``mix_left`` tokens), iteration j also
+        prefills a chunk of ``chunk`` tokens (the last one what is left) and takes the
+        longer of its decode read, a + b j, and its chunk's compute, P (roofline: the
+        decode rides along with the prefill's compute).
+        """
+        if not self.mix_left:
+            return i * (step_s + kv_s * self.ctx0) + kv_s * self.b0 * i * (i - 1) / 2.0
+        a, b = step_s + kv_s * self.ctx0, kv_s * self.b0
+        full, rem = divmod(self.mix_left, self.chunk)
+        p = self.pf_s * self.chunk
+        n = min(i, full)
+        if b > 0:
+            j0 = max(0, math.ceil((p - a) / b))
+        else:
+            j0 = 0 if a >= p else n
+        j0 = min(j0, n)
+        total = p * j0 + (n - j0) * a + b * (n - j0) * (j0 + n - 1) / 2.0
+        if i > full and rem:
+            total += max(a + b * full, self.pf_s * rem)
+        return total
+
+    def mix_iterations(self) -> int:
+        """Mixed iterations the chunked prefill in progress still needs."""
+        return -(-self.mix_left // self.chunk)
 
     def next_boundary(self, now: float, speed: SpeedProfile, step_s: float,
                       kv_s: float) -> tuple[int, float]:

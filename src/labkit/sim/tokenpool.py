@@ -6,7 +6,12 @@ gives each its first token; running sequences wait while it runs (prefill is
 scheduled in iterations of its own, ahead of decode, as vLLM's default
 scheduler did before chunked prefill).  A *decode* iteration gives every
 running sequence one more token and takes ``step + kv x context`` seconds
-(:class:`~labkit.sim.tokens.TokenModel`).
+(:class:`~labkit.sim.tokens.TokenModel`).  With ``llm.chunked_prefill_tokens``
+(chunked prefill, Sarathi-Serve), a replica already decoding prefills the
+admitted prompts that many tokens per iteration instead, mixed into its decode
+iterations, each taking the longer of its decode read and its chunk's compute;
+the new sequences join the decode when their last chunk is done, and nothing
+else is admitted meanwhile.
 
 With ``continuous`` scheduling, waiting sequences join at the next iteration
 boundary when a slot (``llm.max_batch_seqs``) and KV memory are free; with
@@ -68,13 +73,16 @@ class TokenPool:
     def __init__(self, env: simpy.Environment, *, replicas: int, model: TokenModel,
                  llm: LLMConfig, prompt_tokens: list[int], output_tokens: list[int],
                  shared_prefix: int, on_done: Callable[[list[Call], float], None],
-                 speed: SpeedProfile | None = None):
+                 speed: SpeedProfile | None = None, model_code: int = 0):
         self.env = env
+        self.model_code = model_code   # the router's code of the model served (0: none)
+        self.companion: TokenPool | None = None   # the router's second pool: its tokens count
         self.model = model
         self.step_s, self.kv_s = model.step_s, model.kv_s_per_token
         self.capacity = model.kv_capacity
         self.max_seqs = llm.max_batch_seqs
         self.max_prefill = llm.max_prefill_tokens
+        self.chunk = llm.chunked_prefill_tokens   # 0: whole prefills, the decode waits
         self.static = llm.scheduler == "static"
         self.paged = llm.kv_admission == "paged"
         self.prefix_len = shared_prefix if llm.prefix_cache else 0
@@ -131,6 +139,7 @@ class TokenPool:
         rid = call.owner.id
         self._uid += 1
         seq = call.seq = Seq(call, self._uid, self.prompt_tokens[rid], self.output_tokens[rid])
+        seq.model = self.model_code
         self.waiting.append(seq)
         self.live += 1
         self._wake()
@@ -212,7 +221,7 @@ class TokenPool:
         head = self._head()
         best, best_t = None, math.inf
         for rep in self.reps:
-            if (rep.phase == DECODE and not rep.cut and not rep.draining
+            if (rep.phase == DECODE and not rep.cut and not rep.draining and not rep.mix_left
                     and self._room(rep, head, len(rep.running))):
                 t = rep.next_boundary(self.env.now, self.speed, self.step_s, self.kv_s)[1]
                 if t < best_t:
@@ -259,9 +268,15 @@ class TokenPool:
         rep.mem += rep.b0 * m
         produced = rep.b0 * m
         self.tokens_out += produced
-        self.decode_iters += m
         self.seq_iters += produced
-        rep.share += (now - rep.t0) / rep.b0
+        if rep.b0:   # (a chunked prefill's iterations may have no sequence decoding)
+            self.decode_iters += m
+            rep.share += (now - rep.t0) / rep.b0
+        if rep.mix_left:   # chunked prefill: m more chunks done
+            rep.mix_left -= min(rep.mix_left, m * rep.chunk)
+            if not rep.mix_left:
+                self._prefill_done(rep, now)
+                return
         self._replan(rep)
 
     def _kv_mark(self, rep: TokenReplica, now: float) -> None:
@@ -293,11 +308,15 @@ class TokenPool:
                 rep.remove(seq)
                 self._release(seq)
         rep.dead.clear()
-        admitted = self._admit(rep) if (self.live and not rep.draining
+        admitted = self._admit(rep) if (self.live and not rep.draining and not rep.mix_left
                                         and not (self.static and rep.running)) else []
-        if admitted:
+        if admitted and self.chunk and rep.running:   # mixed into the decode iterations
+            rep.mix_left = self._book(rep, admitted, now)
+            rep.chunk, rep.pf_s = self.chunk, self.model.prefill_s_per_token
+            self._plan_decode(rep, now)
+        elif admitted:
             self._start_prefill(rep, admitted, now)
-        elif rep.running:
+        elif rep.running or rep.mix_left:
             self._plan_decode(rep, now)
         else:
             self._set_phase(rep, IDLE)
@@ -357,6 +376,16 @@ class TokenPool:
         return admitted
 
     def _start_prefill(self, rep: TokenReplica, admitted: list[Seq], now: float) -> None:
+        tokens = self._book(rep, admitted, now)
+        self._set_phase(rep, PREFILL)
+        end = self.speed.finish_s(now, self.model.prefill_s(tokens))
+        rep.version += 1
+        self.env.timeout(end - now).callbacks.append(
+            partial(self._prefill_end, rep, rep.version, now))
+
+    def _book(self, rep: TokenReplica, admitted: list[Seq], now: float) -> int:
+        """Start the admitted sequences' prefill: first-start counts, KV booked; returns the
+        prompt tokens to compute."""
         tokens = 0
         for seq in admitted:
             seq.rep = rep
@@ -376,14 +405,14 @@ class TokenPool:
             else:
                 rep.reserved += seq.booked
         rep.prefilling = admitted
-        self._set_phase(rep, PREFILL)
-        end = self.speed.finish_s(now, self.model.prefill_s(tokens))
-        rep.version += 1
-        self.env.timeout(end - now).callbacks.append(
-            partial(self._prefill_end, rep, rep.version, now))
+        return tokens
 
     def _prefill_end(self, rep: TokenReplica, version: int, start: float,
                      _event: object = None) -> None:
+        self._prefill_done(rep, start)
+
+    def _prefill_done(self, rep: TokenReplica, start: float) -> None:
+        """The prefilling sequences have their first token: they join the decode."""
         now = self.env.now
         seqs, rep.prefilling = rep.prefilling, []
         rep.share += (now - start) / (len(rep.running) + len(seqs))
@@ -433,17 +462,19 @@ class TokenPool:
             pinned = self.prefix_len if rep.prefix else 0
             while rep.running and rep.mem + pinned + len(rep.running) > self.capacity:
                 self._preempt(rep)
-            if not rep.running:   # every sequence was preempted: start over from the queue
+            if not rep.running and not rep.mix_left:   # all preempted: start over
                 self._set_phase(rep, IDLE)
                 self._replan(rep)
                 return
             while heap and heap[0][2].it_join < 0:
                 heapq.heappop(heap)
         b = len(rep.running)
-        plan = heap[0][0] - rep.it
-        if self.paged:
+        plan = heap[0][0] - rep.it if b else rep.mix_iterations()
+        if self.paged and b:
             pinned = self.prefix_len if rep.prefix else 0
             plan = min(plan, (self.capacity - pinned - rep.mem) // b)
+        if rep.mix_left:   # a chunked prefill ends the run when its last chunk is done
+            plan = min(plan, rep.mix_iterations())
         rep.t0, rep.ctx0, rep.b0, rep.plan = now, rep.ctx, b, plan
         self._set_phase(rep, DECODE)
         rep.version += 1
@@ -485,11 +516,15 @@ class TokenPool:
                 if self.paged:
                     level += rep.b0 * i
             kv += level
+        if self.companion is not None:   # output tokens of both models
+            out += self.companion.snapshot()[2]
         return running, kv, out
 
     def stats(self) -> dict[str, Any]:
         """Token totals for the result."""
-        return {"tokens_produced": self.tokens_out, "decode_iters": self.decode_iters,
+        produced = self.tokens_out + (self.companion.tokens_out if self.companion is not None
+                                      else 0)
+        return {"tokens_produced": produced, "decode_iters": self.decode_iters,
                 "seq_iters": self.seq_iters, "kv_token_s": self.kv_token_s,
                 "kv_capacity": self.capacity, "preemptions": self.preemptions,
                 "prefills": self.prefills, "prefix_hits": self.prefix_hits}

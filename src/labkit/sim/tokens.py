@@ -46,18 +46,23 @@ class TokenModel:
     __slots__ = ("prefill_s_per_token", "step_s", "kv_s_per_token", "kv_capacity",
                  "weights_bytes")
 
-    def __init__(self, llm: LLMConfig):
-        self.weights_bytes = llm.params_b * 1e9 * llm.bytes_per_param
+    def __init__(self, llm: LLMConfig, params_ratio: float = 1.0, kv_ratio: float = 1.0):
+        # ``params_ratio`` / ``kv_ratio``: a smaller model on the same GPU (the router's
+        # small model); explicit times scale with the weights, an explicit capacity stays.
+        params_b = llm.params_b * params_ratio if params_ratio != 1.0 else llm.params_b
+        kv_bytes = (max(1, round(llm.kv_bytes_per_token * kv_ratio)) if kv_ratio != 1.0
+                    else llm.kv_bytes_per_token)
+        self.weights_bytes = params_b * 1e9 * llm.bytes_per_param
         bandwidth = llm.gpu_mem_bw_gbs * 1e9
-        self.prefill_s_per_token = (llm.prefill_ms_per_1k / 1e6 if llm.prefill_ms_per_1k
-                                    is not None else
-                                    2.0 * llm.params_b * 1e9 / (llm.gpu_tflops * 1e12 * llm.mfu))
-        self.step_s = (llm.decode_step_ms / 1000.0 if llm.decode_step_ms is not None
-                       else self.weights_bytes / bandwidth)
-        self.kv_s_per_token = llm.kv_bytes_per_token / bandwidth
+        self.prefill_s_per_token = (llm.prefill_ms_per_1k * params_ratio / 1e6
+                                    if llm.prefill_ms_per_1k is not None else
+                                    2.0 * params_b * 1e9 / (llm.gpu_tflops * 1e12 * llm.mfu))
+        self.step_s = (llm.decode_step_ms * params_ratio / 1000.0
+                       if llm.decode_step_ms is not None else self.weights_bytes / bandwidth)
+        self.kv_s_per_token = kv_bytes / bandwidth
         free = llm.gpu_mem_gb * 1e9 - self.weights_bytes
         self.kv_capacity = (llm.kv_capacity_tokens if llm.kv_capacity_tokens is not None
-                            else max(0, math.floor(free / llm.kv_bytes_per_token)))
+                            else max(0, math.floor(free / kv_bytes)))
 
     def prefill_s(self, tokens: int) -> float:
         """Seconds to prefill ``tokens`` prompt tokens."""

@@ -11,7 +11,10 @@ simulates once as it is built; afterwards, releasing a knob runs the
 simulation (when the run is quick; otherwise the Run button asks for it and
 the run goes to a worker process with a progress bar), and every chart is
 updated in place.  ``panel.scenario``, ``panel.result`` and
-``panel.baseline`` are there for the next cell.  A knob combination the
+``panel.baseline`` are there for the next cell.  With ``llm.enabled`` on (token
+mode), the panel also shows token mode's charts (TTFT and TPOT against their
+budgets, running sequences and KV use, the token cost breakdown); they leave
+the screen again when a run without tokens comes back.  A knob combination the
 simulator refuses is shown as a message in the panel, never as a traceback.
 
 A panel is a controller and a view.  :class:`Panel`, the controller, owns the
@@ -39,9 +42,13 @@ from labkit.ui.budget import BudgetPanel
 from labkit.ui.codegen import scenario_code
 from labkit.ui.runner import Job, Runner
 from labkit.ui.view import PanelView, ViewHandlers, run_summary
-from labkit.viz import ALL_VIEWS, compare_figure
+from labkit.viz import TOKEN_VIEWS, VIEWS, compare_figure
 
-__all__ = ["Panel", "resolve_knobs"]
+__all__ = ["Panel", "resolve_knobs", "PANEL_VIEWS"]
+
+#: Every view a panel accepts, in the order a full panel shows them: the single-run views,
+#: token mode's views (on screen only while the run is a token-mode one), then ``compare``.
+PANEL_VIEWS: tuple[str, ...] = (*VIEWS, *TOKEN_VIEWS, "compare")
 
 
 def resolve_knobs(entries: str | Iterable[str] | None, fixed: Mapping[str, Any]) -> list[str]:
@@ -100,10 +107,10 @@ class Panel:
             raise KnobError(f"seed must be a whole number >= 0, got {seed!r}")
         if isinstance(views, str):
             views = [views]
-        self.views: list[str] = list(ALL_VIEWS if views is None else views)
+        self.views: list[str] = list(PANEL_VIEWS if views is None else views)
         for view in self.views:
-            if view not in ALL_VIEWS:
-                raise KnobError(f"unknown view {view!r}; views: {', '.join(ALL_VIEWS)}")
+            if view not in PANEL_VIEWS:
+                raise KnobError(f"unknown view {view!r}; views: {', '.join(PANEL_VIEWS)}")
         self.fixed = CATALOGUE.validate(dict(fixed or {}))
         if isinstance(base, Scenario):
             base = base.diff()

@@ -14,7 +14,11 @@ and Cancel, a knob change waiting for Run, or why the knobs cannot run).
 Body: the knob column (budgets first, then one accordion section per
 component, whose title counts the knobs changed from their defaults) beside
 a responsive grid of charts, one ``FigureWidget`` per view, with the
-compare view below the grid at full width.
+compare view below the grid at full width.  Token mode's views
+(:data:`labkit.viz.TOKEN_VIEWS`: TTFT/TPOT, batch and KV, token cost) are
+shown only while the result is a token-mode run (``llm.enabled``): their chart
+is built from the first such run and hidden, not dropped, when a run without
+tokens comes back.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from labkit.ui.controls import control_row, knob_widget, set_widget_value, widge
 from labkit.ui.figurewidget import LabFigureWidget
 from labkit.ui.resize import ChartResizer, make_responsive
 from labkit.ui.style import stylesheet
-from labkit.viz import VIEWS, compare_figure, update_compare
+from labkit.viz import TOKEN_VIEWS, VIEWS, compare_figure, update_compare
 from labkit.viz.common import fmt_ms, fmt_pct
 
 __all__ = ["PanelView", "ViewHandlers", "CUSTOM", "run_summary"]
@@ -96,6 +100,7 @@ class PanelView:
         self._build_header(preset, seed, title)
         self._build_controls(shown, values)
         self._figures: dict[str, go.FigureWidget] = {}
+        self._cells: dict[str, widgets.Box] = {}
         self.charts = widgets.GridBox([], layout=widgets.Layout(
             grid_template_columns="repeat(auto-fit, minmax(460px, 1fr))", flex="1 1 auto",
             width="100%"))
@@ -277,12 +282,13 @@ class PanelView:
                     cached: bool) -> None:
         """Pour a finished run into every chart (built from the first run), the budget
         verdicts and the status line."""
-        if not self._figures:
+        if not self._cells:
             self._build_figures(result, baseline)
         else:
             for name, fig in self._figures.items():
                 if name in VIEWS:
                     VIEWS[name].update(fig, result)
+            self._show_token_views(result)
             self.show_baseline(baseline, result)
         if self.budgets is not None:
             self.budgets.show(result)
@@ -300,21 +306,47 @@ class PanelView:
 
     # ------------------------------------------------------------ helpers
     def _build_figures(self, result: Any, baseline: Any) -> None:
-        for name in self._views:
-            fig = (compare_figure(baseline, result) if name == "compare"
-                   else VIEWS[name].build(result))
-            widget = make_responsive(LabFigureWidget(fig))
-            widget.add_class("labkit-view")
-            widget.add_class(f"labkit-view-{name}")
-            self._figures[name] = widget
         cells: list[widgets.Widget] = []
         wide: list[widgets.Widget] = []
-        for name, widget in self._figures.items():
-            box = widgets.Box([widget], layout=widgets.Layout(min_width="0", width="100%"))
+        for name in self._views:
+            box = widgets.Box([], layout=widgets.Layout(min_width="0", width="100%"))
             box.add_class("labkit-view-cell")
+            self._cells[name] = box
             (wide if name == "compare" else cells).append(box)
+            if name in TOKEN_VIEWS:
+                continue   # built by _show_token_views from the first token-mode run
+            fig = (compare_figure(baseline, result) if name == "compare"
+                   else VIEWS[name].build(result))
+            box.children = [self._figure_widget(name, fig)]
         self.charts.children = cells
         self.wide.children = wide
+        self._show_token_views(result)
+
+    def _figure_widget(self, name: str, fig: go.Figure) -> go.FigureWidget:
+        widget = make_responsive(LabFigureWidget(fig))
+        widget.add_class("labkit-view")
+        widget.add_class(f"labkit-view-{name}")
+        self._figures[name] = widget
+        return widget
+
+    def _show_token_views(self, result: Any) -> None:
+        """Token views: update (or build) them for a token-mode run, hide them otherwise."""
+        tokens = getattr(result, "tokens", None) is not None
+        for name, box in self._cells.items():
+            if name not in TOKEN_VIEWS:
+                continue
+            if tokens:
+                fig = self._figures.get(name)
+                if fig is None:
+                    box.children = [self._figure_widget(name, TOKEN_VIEWS[name].build(result))]
+                else:
+                    TOKEN_VIEWS[name].update(fig, result)
+            box.layout.display = None if tokens else "none"
+
+    def shown_views(self) -> list[str]:
+        """The views whose chart is on screen now (token views only after a token run)."""
+        return [name for name, box in self._cells.items()
+                if box.layout.display != "none" and box.children]
 
     def _group_titles(self) -> None:
         """Accordion titles: the component, and how many of its knobs differ from defaults."""

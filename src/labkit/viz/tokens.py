@@ -14,7 +14,11 @@ and the share of KV-cache memory they hold (right).  When memory reaches
 
 :func:`token_cost_figure` splits the bill into prompt tokens, output
 tokens, per-call fees and warm replicas: a hosted API is all tokens, a
-self-hosted model mostly replicas.
+self-hosted model mostly replicas.  With a router (``router.policy``) the
+parts add up both models (the small model's replicas join "warm replicas")
+and the subtitle says who answered, how many were escalated and how many
+answers were good; with the semantic cache, how many hits it served and how
+many of them were wrong.
 
 These charts need a token-mode run (``llm.enabled``); :data:`TOKEN_VIEWS`
 lists them for the panels.
@@ -30,7 +34,8 @@ from labkit.viz.colors import BUDGET_COLOR, SERIES_COLORS, rgba
 from labkit.viz.common import apply, base_layout, fmt_money, fmt_ms, fmt_pct, headline, series
 
 __all__ = ["ttft_tpot_figure", "update_ttft_tpot", "kv_figure", "update_kv",
-           "token_cost_figure", "update_token_cost", "token_cost_parts", "TOKEN_COST_PARTS"]
+           "token_cost_figure", "update_token_cost", "token_cost_parts", "TOKEN_COST_PARTS",
+           "token_route_note"]
 
 _TTFT, _TPOT = "#3182BD", "#E69F00"
 _RUNNING, _KV = "#17BECF", "#7B4173"
@@ -152,11 +157,30 @@ def token_cost_parts(result: Any) -> dict[str, float]:
             "replicas": cost["replicas"]}
 
 
+def token_route_note(summary: dict[str, Any]) -> str:
+    """What the router and the semantic cache did, for a chart's subtitle ("" when off).
+
+    >>> token_route_note({"router": {"policy": "cascade", "small": 90, "large": 30,
+    ...                              "escalated": 30, "good_ratio": 0.8}})
+    ' · cascade: 90 small, 30 large answers, 30 escalated, 80% good'
+    """
+    note = ""
+    rt = summary.get("router")
+    if rt is not None:
+        note += (f" · {rt['policy']}: {rt['small']:,} small, {rt['large']:,} large answers, "
+                 f"{rt['escalated']:,} escalated, {fmt_pct(rt['good_ratio'], 0)} good")
+    if "semantic_hits" in summary:
+        note += (f" · semantic cache: {summary['semantic_hits']:,} hits, "
+                 f"{summary['semantic_false_hits']:,} wrong")
+    return note
+
+
 def update_token_cost(fig: go.Figure, result: Any) -> go.Figure:
     """Pour ``result`` into a figure made by :func:`token_cost_figure`."""
     parts = token_cost_parts(result)
     tok = result.summary["tokens"]
     detail = (f"{tok['input']:,} prompt and {tok['output']:,} output tokens · "
               f"{fmt_money(result.summary['cost']['per_1k'])} per 1k requests")
+    detail += token_route_note(result.summary)
     return apply(fig, [{"x": [parts[k] for k in TOKEN_COST_PARTS]}],
                  {"title": headline("Token cost", detail)})

@@ -57,10 +57,14 @@ from .control import (
 from .llm import (
     LLMRequestTimes,
     LLMStepTimes,
+    RouteRates,
+    cascade_route,
+    classifier_route,
     kv_capacity_tokens,
     llm_step_times,
     reserve_max_seqs,
     saturated_cohort_tokens_s,
+    semantic_cache_rates,
     uncontended_llm_request,
 )
 from .queues import (
@@ -94,4 +98,5 @@ __all__ = [
     "hpa_desired_replicas",
     "LLMStepTimes", "LLMRequestTimes", "llm_step_times", "kv_capacity_tokens",
     "uncontended_llm_request", "reserve_max_seqs", "saturated_cohort_tokens_s",
+    "RouteRates", "classifier_route", "cascade_route", "semantic_cache_rates",
 ]

@@ -12,7 +12,9 @@ the KV read is added).
 **Prefill against decode.**  Prefill runs in iterations of its own: at an iteration boundary
 a replica first admits the waiting sequences that fit (a free slot under
 ``llm.max_batch_seqs``, and KV memory) and prefills them together; the sequences already
-decoding wait for that iteration (no chunked prefill).  With ``continuous`` scheduling
+decoding wait for that iteration (unless ``llm.chunked_prefill_tokens`` mixes the prefill into
+their iterations a chunk at a time; the closed forms below are for whole prefills, which an
+uncontended request always gets).  With ``continuous`` scheduling
 sequences join at any boundary; with ``static`` only when the replica is empty.
 
 **Uncontended request.**  Alone on a replica, a request's first token comes after
@@ -26,6 +28,15 @@ context, so with weights time w and KV time k per token:
 works in cohorts of B = min(that, ``max_batch_seqs``): one prefill of B p tokens, then n - 1
 decode iterations over B (p + j) tokens of context, j = 1..n-1; it produces B n tokens per
 cohort (:func:`saturated_cohort_tokens_s`).
+
+**Routing** (:mod:`labkit.sim.router`).  Each request has a difficulty d, uniform on [0, 1);
+a model of quality q answers it well when d < q, so whatever the weaker model answers well
+the stronger one does too.  A classifier that sends a share s to the small model ranks by
+d with probability a (its accuracy) and at random otherwise; a cascade's judge escalates a
+weak small answer with probability r (recall) and a good one with probability f (false
+alarm).  :func:`classifier_route` and :func:`cascade_route` give the share each model
+serves and the share of good answers.  **Semantic cache**: :func:`semantic_cache_rates`
+(the model is in :mod:`labkit.sim.semcache`).
 
 All functions take and return plain floats and refuse input outside the model.
 
@@ -42,10 +53,12 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from ._validate import _check, _count, _nonneg, _positive
+from ._validate import _check, _count, _nonneg, _positive, _prob
 
 __all__ = ["LLMStepTimes", "LLMRequestTimes", "llm_step_times", "kv_capacity_tokens",
-           "uncontended_llm_request", "reserve_max_seqs", "saturated_cohort_tokens_s"]
+           "uncontended_llm_request", "reserve_max_seqs", "saturated_cohort_tokens_s",
+           "RouteRates", "classifier_route", "cascade_route", "semantic_cache_rates",
+           "PARAPHRASE_SIMILARITY", "UNRELATED_SIMILARITY"]
 
 
 class LLMStepTimes(NamedTuple):
@@ -143,3 +156,73 @@ def saturated_cohort_tokens_s(seqs: int, prompt_tokens: int, output_tokens: int,
     decode = (n - 1) * times.step_ms + times.kv_ms_per_token * b * ((n - 1) * p
                                                                     + n * (n - 1) / 2.0)
     return b * n / ((prefill + decode) / 1000.0)
+
+
+#: Semantic cache: similarity of a paraphrase's best stored match, uniform on this range.
+PARAPHRASE_SIMILARITY: tuple[float, float] = (0.80, 1.00)
+#: Semantic cache: similarity of an unrelated prompt's best stored match, uniform on it.
+UNRELATED_SIMILARITY: tuple[float, float] = (0.50, 0.95)
+
+
+class RouteRates(NamedTuple):
+    """Per request: share answered by the small model first (``small``), share sent on to
+    the large one (``large``: routed there, or escalated), and share of good answers."""
+
+    small: float
+    large: float
+    good: float
+
+
+def classifier_route(*, small_quality: float, large_quality: float, share: float,
+                     accuracy: float) -> RouteRates:
+    """A classifier sends ``share`` of requests to the small model, the easiest by difficulty
+    with probability ``accuracy`` and a random pick otherwise.
+
+    Informed (probability a), the requests with d < s go small: good ones are
+    min(s, q_s) there and max(0, q_l - s) on the large model; at random, s q_s + (1 - s) q_l.
+
+    >>> classifier_route(small_quality=0.6, large_quality=0.9, share=0.6, accuracy=1.0)
+    RouteRates(small=0.6, large=0.4, good=0.9)
+    """
+    qs, ql = _prob("small_quality", small_quality), _prob("large_quality", large_quality)
+    s, a = _prob("share", share), _prob("accuracy", accuracy)
+    informed = min(s, qs) + max(0.0, ql - s)
+    at_random = s * qs + (1.0 - s) * ql
+    return RouteRates(small=s, large=1.0 - s, good=a * informed + (1.0 - a) * at_random)
+
+
+def cascade_route(*, small_quality: float, large_quality: float, recall: float,
+                  false_alarm: float) -> RouteRates:
+    """Every request goes to the small model; the judge escalates a weak answer with
+    probability ``recall`` and a good one with probability ``false_alarm``.
+
+    Escalated: (1 - q_s) r + q_s f.  Good: q_s (1 - f) kept, plus escalated ones the large
+    model answers well, f min(q_s, q_l) + r max(0, q_l - q_s).  A perfect judge (r = 1,
+    f = 0) reaches max(q_s, q_l) and escalates 1 - q_s.
+
+    >>> cascade_route(small_quality=0.6, large_quality=0.9, recall=1.0, false_alarm=0.0)
+    RouteRates(small=1.0, large=0.4, good=0.9)
+    """
+    qs, ql = _prob("small_quality", small_quality), _prob("large_quality", large_quality)
+    r, f = _prob("recall", recall), _prob("false_alarm", false_alarm)
+    escalated = (1.0 - qs) * r + qs * f
+    good = qs * (1.0 - f) + f * min(qs, ql) + r * max(0.0, ql - qs)
+    return RouteRates(small=1.0, large=escalated, good=good)
+
+
+def semantic_cache_rates(threshold: float, paraphrase_share: float) -> tuple[float, float]:
+    """Hit and false-hit probability of one semantic-cache lookup at similarity ``threshold``.
+
+    Paraphrases (share rho) match with similarity uniform on (0.80, 1.00), unrelated prompts
+    on (0.50, 0.95); a hit is a similarity >= threshold (see :mod:`labkit.sim.semcache`).
+
+    >>> [round(x, 4) for x in semantic_cache_rates(0.9, 0.3)]
+    [0.2278, 0.0778]
+    """
+    theta, rho = _prob("threshold", threshold), _prob("paraphrase_share", paraphrase_share)
+
+    def above(lo: float, hi: float) -> float:
+        return min(1.0, max(0.0, (hi - theta) / (hi - lo)))
+
+    false = (1.0 - rho) * above(*UNRELATED_SIMILARITY)
+    return rho * above(*PARAPHRASE_SIMILARITY) + false, false

@@ -36,6 +36,7 @@ from labkit.labs.capstone.design import (
     brief_rows,
     budget_problems,
     budget_rows,
+    design_data,
     design_knobs,
     design_problems,
     judge_budget,
@@ -69,7 +70,7 @@ from labkit.labs.common import check_seeds, table
 
 __all__ = ["LAB", "BASE", "BUDGETS", "DESIGN_KNOBS", "STARTING_DESIGN", "COMPONENTS",
            "MECHANISMS", "ACTIONS", "scenarios", "design_case", "incident_case", "brief",
-           "design_knobs", "design_problems", "measure", "budget_rows", "budget_problems",
+           "design_knobs", "design_data", "design_problems", "measure", "budget_rows", "budget_problems",
            "judge_budget", "try_design", "panel", "GameDay", "game_day", "menu",
            "diagnosis_problems", "containment_problems", "judge_diagnosis",
            "judge_containment", "judge_ttm", "try_containment", "ttm_min", "JUDGES",

@@ -30,9 +30,9 @@ from typing import Any
 
 from labkit.checkpoints import knob_answer_problems
 from labkit.labs.capstone import scenarios as sc
-from labkit.labs.common import check_seeds, table
+from labkit.labs.common import check_seeds, plain, table
 
-__all__ = ["design_knobs", "design_problems", "measure", "budget_rows", "budget_problems",
+__all__ = ["design_knobs", "design_data", "design_problems", "measure", "budget_rows", "budget_problems",
            "judge_budget", "try_design", "brief_rows"]
 
 _LABELS = {"ttft": "TTFT p95", "cost": "cost per 1k", "success": "success and quality",
@@ -43,6 +43,12 @@ def design_knobs(design: Mapping[str, Any], *, learner: str | None = None) -> di
     """The full knob dict a design runs with: the product, the learner's case, the design."""
     case = sc.design_case(learner=learner)
     return {**sc.BASE, **sc.DESIGN_CASES[case["case"]].knobs(), **design}
+
+
+def design_data(design: Any) -> Any:
+    """The design as plain data to cross to the judge: numpy numbers as Python numbers, tuples
+    as lists (anything that is not a dict is passed on, so the judge reports its form)."""
+    return plain(design) if isinstance(design, Mapping) else design
 
 
 def design_problems(design: Any) -> list[str]:

@@ -20,8 +20,8 @@ Judges follow the labs' contract (plain data in, problems out, no passing answer
 ``VARIANTS`` maps each check cell to its draw and ``REVEAL`` to an explanation for
 ``labkit course feedback --reveal``.
 
->>> sorted(JUDGES)[:2]
-['containment', 'diagnosis']
+>>> sorted(JUDGES)
+['containment', 'cost', 'diagnosis', 'refunds', 'success', 'ttft', 'ttm']
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ point each, each holding only when it holds on **every** seed:
   :data:`~labkit.labs.capstone.scenarios.REVIEW_WAIT_P95_S` s.
 
 >>> sorted(budget_rows({"model.replicas": 2}, seeds=[1], learner="ada")[0])[:3]
-['budget', 'holds', 'limit']
+['actual', 'budget', 'holds']
 """
 
 from __future__ import annotations

@@ -260,6 +260,9 @@ def test_on_call_sees_the_alerts_and_audit_records_but_no_knob(on_call, fault, a
     text = repr(sample) + repr(seen.alerts) + repr(seen)
     assert not re.search(r"\b(retrieval|model|load)\.[a-z_]+", text), text
     assert fault not in text
+    assert not any("result" in name or "scenario" in name for name in vars(seen))
+    with pytest.raises(ValueError, match="n must be a whole number from 1 to 16, got 40"):
+        seen.audit_sample(40)
 
 
 def test_the_variants_name_the_check_cells_of_the_source():

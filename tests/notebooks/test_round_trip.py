@@ -1,8 +1,9 @@
 """Every lab through nbgrader's real autograde: a perfect, an empty and a tampered submission.
 
-For each lab (1 to 3, the timed assessment and the capstone; lab 0 goes through the whole instructor pipeline in
-tests/course/test_pipeline.py), the committed release is handed in three times to a scratch
-copy of the course and graded by ``labkit.course.autograde`` with two workers:
+For each lab (1 to 3, the timed assessment and the capstone; lab 0 goes through the whole
+instructor pipeline in tests/course/test_pipeline.py), the committed release is handed in
+three times to a scratch copy of the course and graded by ``labkit.course.autograde`` with
+two workers:
 
 * ``perfect``: every answer stub filled with the source's solution.  Every automatically
   graded cell must earn its full points.

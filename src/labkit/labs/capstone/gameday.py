@@ -268,59 +268,72 @@ def _alert_series(result: Any, bucket_s: float) -> dict[str, np.ndarray]:
 
 
 class GameDay:
-    """The incident as the on-call engineer sees it: dashboards, alerts, audit records."""
+    """The incident as the on-call engineer sees it: dashboards, alerts, audit records.
+
+    Everything is worked out from the run when the object is made, and the run itself is not
+    kept: what on-call sees does not lead back to the configuration.
+    """
+
+    MAX_AUDIT = 16
 
     def __init__(self, result: Any):
-        self._result = result
-
-    @property
-    def alerts(self) -> Table:
-        """Every alert rule that fired: when first, and in how many hours of the day."""
         bucket_s = sc.DAY_S / 24.0
-        series = _alert_series(self._result, bucket_s)
+        series = _alert_series(result, bucket_s)
         rows = []
         for title, key in _ALERTS:
             fired = np.flatnonzero(series[key])
             if len(fired):
                 rows.append({"alert": title, "first fired": clock(series["t_s"][fired[0]]),
                              "hours firing": int(len(fired))})
-        return table(rows)
+        self._alerts = rows
+        r = result.records
+        order = np.argsort(-np.nan_to_num(r["latency_ms"], nan=-1.0), kind="stable")
+        self._slowest = [int(i) for i in order[: self.MAX_AUDIT]]
+        self._failed = [int(i) for i in np.flatnonzero(r["outcome"] >= 2)][: self.MAX_AUDIT]
+        self._audit = {rid: _audit_row(result.trace(rid))
+                       for rid in dict.fromkeys(self._failed + self._slowest)}
+        self._figures = _figures(result, bucket_s)
+
+    @property
+    def alerts(self) -> Table:
+        """Every alert rule that fired: when first, and in how many hours of the day."""
+        return table(self._alerts)
 
     def audit_sample(self, n: int = 8) -> Table:
-        """``n`` audit records: the slowest answers and the requests that got no answer."""
-        r = self._result.records
-        order = np.argsort(-np.nan_to_num(r["latency_ms"], nan=-1.0), kind="stable")
-        failed = [int(i) for i in np.flatnonzero(r["outcome"] >= 2)]
-        picks = list(dict.fromkeys(failed[: n // 2] + [int(i) for i in order[:n]]))[:n]
-        rows = []
-        for rid in sorted(picks):
-            t = self._result.trace(rid)
-            rows.append({
-                "request": rid, "time": clock(t["arrival_s"]), "outcome": t["outcome"],
-                "reason": t["reason"] or "-", "latency_ms": t["latency_ms"],
-                "path": " > ".join(t["path"]), "model": t["model"]["version"],
-                "attempts": ", ".join(f"{x['result']} (queued {x['queue_wait_ms']:.0f} ms)"
-                                      for x in t["attempts"]) or "-",
-                "refund": "yes" if t["write"] else "no",
-            })
-        return table(rows)
+        """``n`` audit records (at most 16): the slowest answers and requests with no answer."""
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= self.MAX_AUDIT:
+            raise ValueError(f"n must be a whole number from 1 to {self.MAX_AUDIT}, got {n!r}")
+        picks = list(dict.fromkeys(self._failed[: n // 2] + self._slowest[:n]))[:n]
+        return table([self._audit[rid] for rid in sorted(picks)])
 
     def dashboards(self) -> list[Any]:
         """The monitoring charts: TTFT, latency, outcomes and the replicas' queue."""
-        from labkit.viz import capacity_figure, latency_figure, outcomes_figure, ttft_tpot_figure
-
-        bucket_s = sc.DAY_S / 24.0
-        figs = [ttft_tpot_figure(self._result, bucket_s=bucket_s),
-                latency_figure(self._result, bucket_s=bucket_s),
-                outcomes_figure(self._result, bucket_s=bucket_s),
-                capacity_figure(self._result)]
-        for fig in figs:
-            fig.update_layout(height=300)
-        return figs
+        return list(self._figures)
 
     def __repr__(self) -> str:
         return ("GameDay: .dashboards() (charts), .alerts (what fired), .audit_sample() "
                 "(audit records)")
+
+
+def _audit_row(t: Mapping[str, Any]) -> dict[str, Any]:
+    return {"request": t["request"], "time": clock(t["arrival_s"]), "outcome": t["outcome"],
+            "reason": t["reason"] or "-", "latency_ms": t["latency_ms"],
+            "path": " > ".join(t["path"]), "model": t["model"]["version"],
+            "attempts": ", ".join(f"{x['result']} (queued {x['queue_wait_ms']:.0f} ms)"
+                                  for x in t["attempts"]) or "-",
+            "refund": "yes" if t["write"] else "no"}
+
+
+def _figures(result: Any, bucket_s: float) -> list[Any]:
+    from labkit.viz import capacity_figure, latency_figure, outcomes_figure, ttft_tpot_figure
+
+    figs = [ttft_tpot_figure(result, bucket_s=bucket_s),
+            latency_figure(result, bucket_s=bucket_s),
+            outcomes_figure(result, bucket_s=bucket_s),
+            capacity_figure(result)]
+    for fig in figs:
+        fig.update_layout(height=300)
+    return figs
 
 
 def game_day(*, seed: int = 1, learner: str | None = None) -> GameDay:

@@ -350,3 +350,15 @@ def test_a_timed_assessment_is_pending_not_guided_time(workbook: Path) -> None:
     with pytest.raises(CpdError, match=r"exam\.ipynb: labkit.assessment.time_limit_min must be "
                                        r"a whole number of minutes >= 1, got 'soon'"):
         breakdown(root=workbook)
+
+
+def test_the_shipped_capstone_counts_two_to_three_hours_from_its_tags() -> None:
+    root = Path(__file__).resolve().parents[1]
+    (cap,) = [lab for lab in breakdown(root=root).labs if lab.name == "capstone-support-assistant"]
+    # six guided activities, two checkpoint blocks, one reflection, the design graded on unseen
+    # seeds, and two evidence artifacts (design document, postmortem) marked by a tutor
+    assert (cap.activities, cap.checkpoint_blocks, cap.reflections) == (6, 2, 1)
+    assert (cap.written_tasks, cap.evidence_artifacts, cap.design_tasks) == (0, 2, 1)
+    assert cap.assessed_min == 2 * 20 + 10
+    assert cap.total_min == cap.reading_min + 6 * 15 + 2 * 5 + 8 + 50
+    assert 120 <= cap.total_min <= 180 and cap.assessment_pending_min == 0

@@ -157,7 +157,7 @@ class Assumptions:
             "tagged 'design'): a design graded on seeds you have not seen means iterating runs "
             "until every budget holds with a margin, not once.",
             f"Claimed level hours: {self.claimed_min // 60} h ({self.claimed_min} min), which "
-            "also covers re-attempts, deeper practice and capstone work not timed here.",
+            "also covers re-attempts and deeper practice not timed here.",
         ]
 
     def to_dict(self) -> dict[str, Any]:
@@ -348,7 +348,7 @@ class Breakdown:
             f"{close['reflections']} more reflection prompts; or about "
             f"{close['reading_words']:,} more words of reading.",
             "A mix is the honest route: more graded activities and assessment-grade work "
-            "(a capstone) rather than more reading.",
+            "rather than more reading.",
         ]
 
     def total_dict(self) -> dict[str, Any]:

@@ -50,6 +50,10 @@ PLANNED: tuple[tuple[str, str, str], ...] = (
     ("lab3-evaluation-governance", "Lab 3 · Evaluation, monitoring and governance",
      "offline and online evaluation, alerts people still read, drift and retraining, and an "
      "incident drill with a risk register and a runbook"),
+    ("capstone-support-assistant", "Capstone · A customer-support assistant",
+     "the whole course on one product: design it against four budgets at once, run a game day "
+     "from dashboards, alerts and audit records, then write its design document and "
+     "postmortem"),
     ("assessment-advanced", "Timed assessment",
      "a 45-minute mixed paper over the three blocks, drawn for you, with a pass standard "
      "(70% overall and half of each block); sit it when the labs are done"),

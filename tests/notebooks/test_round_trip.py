@@ -1,8 +1,8 @@
 """Every graded notebook through nbgrader's real autograde, in one scratch course per notebook.
 
-For each notebook with automatically graded checks (labs 0 to 3 and the timed assessment; lab 0
-also goes through the whole instructor pipeline in tests/course/test_pipeline.py), the
-committed release is handed in to a scratch copy of the course and graded once, by
+For each notebook with automatically graded checks (labs 0 to 3, the timed assessment and the
+capstone; lab 0 also goes through the whole instructor pipeline in
+tests/course/test_pipeline.py), the committed release is handed in to a scratch copy of the course and graded once, by
 ``labkit.course.autograde`` with two workers and the repository's nbgrader configuration
 (trusted grading on):
 
@@ -112,6 +112,21 @@ CASES = [
                 "s1_check": 4.0,             # its own 4 points, not 40
                 "n1_check": 2.0}),           # deleted, restored and graded
         id="assessment"),
+    pytest.param("capstone-support-assistant", 9, Tampering(
+        wrong={"d_design_answer": 'design = {"model.replicas": 1, "boundary.policy": "none"}',
+               "g1_diagnosis_answer": 'diagnosis = {"component": "approval-queue", '
+                                      '"mechanism": "review-backlog"}'},
+        forged={"d_refunds_check": 'print("refunds fine")', "g1_diagnosis_check": "pass"},
+        inflated={"g2_containment_check": 20},
+        deleted="g3_ttm_check",
+        scores={"d_refunds_check": 0.0,      # no approval step: restored check catches it
+                "d_ttft_check": 0.0,         # one replica, no prefix cache: TTFT breaks
+                "d_cost_check": 0.0,         # no response cache: cost breaks
+                "d_success_check": 0.0,      # no fallback: the quota throttles answers away
+                "g1_diagnosis_check": 0.0,   # no incident is a review backlog
+                "g2_containment_check": 2.0,  # its own 2 points, not 20
+                "g3_ttm_check": 1.0}),       # deleted, restored and graded
+        id="capstone"),
 ]
 
 

@@ -3,7 +3,8 @@
 A CPD record must stand on its own when an auditor samples it, so the pack
 gathers from the learner's saved lab notebooks every cell tagged
 ``evidence:<name>`` (system sketch, load-and-failure design, risk register
-entry, incident runbook, reflections), fills in the CPD note template and adds
+entry, incident runbook, reflections; the capstone's design document and
+postmortem when its notebook is given), fills in the CPD note template and adds
 the timing figures of those labs: one self-contained HTML page (inline CSS, no
 scripts, nothing fetched) or one Markdown file.
 
@@ -49,7 +50,7 @@ from labkit.cpd import (
 )
 from labkit.errors import LabkitError
 
-__all__ = ["EVIDENCE_MIME", "EXPECTED", "MIN_WORDS", "Artifact", "Pack", "PackError",
+__all__ = ["EVIDENCE_MIME", "EXPECTED", "CAPSTONE", "MIN_WORDS", "Artifact", "Pack", "PackError",
            "evidence_bundle", "collect", "passed_assessments", "write_pack"]
 
 EVIDENCE_MIME = "application/vnd.labkit.evidence+json"
@@ -65,6 +66,14 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "incident-runbook": ("Incident runbook", "lab 3: triage, containment, communications, "
                          "post-incident fixes"),
     "reflection": ("Reflection", "every lab: what changes in your practice"),
+}
+#: The capstone's artifacts: collected (and reported missing or incomplete) when the capstone's
+#: notebook is given, never reported missing from the labs' notebooks alone.
+CAPSTONE: dict[str, tuple[str, str]] = {
+    "design-document": ("Design document", "capstone: system sketch, budgets and the knobs "
+                        "that hold them, failure modes and fallbacks"),
+    "postmortem": ("Postmortem", "capstone: blameless, a timeline from the audit trail, "
+                   "contributing factors, actions with owners, risk register and runbook"),
 }
 TITLE = "CPD evidence pack: AI Advanced, running AI as a production system"
 _PLACEHOLDER = re.compile(r"YOUR ANSWER HERE|YOUR CODE HERE|raise NotImplementedError", re.I)
@@ -106,7 +115,7 @@ class Artifact:
 
     @property
     def title(self) -> str:
-        return EXPECTED.get(self.name, (self.name, ""))[0]
+        return {**EXPECTED, **CAPSTONE}.get(self.name, (self.name, ""))[0]
 
     @property
     def where(self) -> str:
@@ -410,7 +419,7 @@ def collect(paths: Iterable[str | Path], *, passed: Iterable[str] = ()) -> Pack:
                 prompt = _text(cell.get("source"))
             for name in (t.split(":", 1)[1] for t in tags if t.startswith("evidence:")):
                 art = _read_cell(name, path, index, cell, prompt if name == "reflection" else "")
-                if name not in EXPECTED:
+                if name not in EXPECTED and name not in CAPSTONE:
                     art = replace(art, messages=art.messages + (
                         f"{art.where}: 'evidence:{name}' is not one of the evidence names "
                         f"({', '.join(EXPECTED)}); kept as it is.",))
@@ -419,7 +428,7 @@ def collect(paths: Iterable[str | Path], *, passed: Iterable[str] = ()) -> Pack:
         if not any(a.name == name for a in found):
             found.append(Artifact(name=name, status="missing", messages=(
                 f"{title}: not in the notebooks given ({what}); add that lab's saved notebook.",)))
-    order = list(EXPECTED)
+    order = list(EXPECTED) + list(CAPSTONE)
     found.sort(key=lambda a: order.index(a.name) if a.name in order else len(order))
     try:
         timing = breakdown(files)

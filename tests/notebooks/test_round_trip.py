@@ -2,9 +2,9 @@
 
 For each notebook with automatically graded checks (labs 0 to 3, the timed assessment and the
 capstone; lab 0 also goes through the whole instructor pipeline in
-tests/course/test_pipeline.py), the committed release is handed in to a scratch copy of the course and graded once, by
-``labkit.course.autograde`` with two workers and the repository's nbgrader configuration
-(trusted grading on):
+tests/course/test_pipeline.py), the committed release is handed in to a scratch copy of the
+course and graded once, by ``labkit.course.autograde`` with two workers and the repository's
+nbgrader configuration (trusted grading on):
 
 * the perfect submission (filed as learner ``ada-lovelace``): every answer stub filled with the
   source's solution code, which works out the learner's own numbers; every check earns its points;

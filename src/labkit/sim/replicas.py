@@ -39,7 +39,7 @@ def imbalance(busy_s: Sequence[float], ready_s: Sequence[float]) -> float:
     """The busiest replica's utilisation over the mean utilisation of the replicas that
     were ever ready (1 = perfectly even).
 
-    >>> imbalance([1.0, 3.0], [10.0, 10.0])
+    >>> round(imbalance([1.0, 3.0], [10.0, 10.0]), 6)
     1.5
     """
     util = [b / r for b, r in zip(busy_s, ready_s, strict=True) if r > 0]

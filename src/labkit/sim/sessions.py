@@ -29,7 +29,7 @@ with the stateless pool's.
 
 >>> import numpy as np
 >>> sid, last = draw_sessions(6, users=1, mean_requests=1.0, rng=np.random.default_rng(1))
->>> sid.tolist(), last.all()
+>>> sid.tolist(), bool(last.all())
 ([0, 1, 2, 3, 4, 5], True)
 """
 

@@ -296,6 +296,7 @@ OFF_KNOBS = {
     "cache.ttl_s": "0 = never expires", "cache.content_change_s": "0 = content never changes",
     "model.upstream_limit_rps": "0 = none", "retry.timeout_ms": "0 = none",
     "retry.budget_ratio": "0 = unlimited", "kill.at_s": "-1 = never",
+    "fault.replica_lost_at_s": "-1 = never",
     "budget.p95_ms": "0 = not judged", "budget.p99_ms": "0 = not judged",
     "budget.cost_per_1k": "0 = not judged", "budget.success_rate": "0 = not judged",
     "budget.quality": "0 = not judged",

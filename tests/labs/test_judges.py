@@ -216,7 +216,8 @@ def test_lab1_q4_never_names_the_right_number():
 
 def _learner_for(draw, **values) -> str:
     for i in range(5000):
-        if dict(draw(learner=f"grid-{i}").values) == values:
+        drawn = draw(learner=f"grid-{i}").values
+        if all(drawn[k] == v for k, v in values.items()):
             return f"grid-{i}"
     raise AssertionError(values)
 
@@ -243,23 +244,35 @@ def test_lab2_scaling_never_names_the_cheapest_fleet(case):
 
 @pytest.mark.parametrize("row", range(len(lab2_variants.AUTOSCALE_CASES)))
 def test_lab2_autoscale_and_q7_never_name_the_numbers(row):
-    import math
-
-    current, target, cold, interval = lab2_variants.AUTOSCALE_CASES[row]
-    who = _learner_for(lab2_variants.autoscale, current=current, target=target,
-                       cold_start_s=cold, interval_s=interval)
-    right = {"hpa_desired": math.ceil(current / target),
-             "first_relief_s": lab2.first_relief_s(learner=who)}
-    wrong = [{**right, "hpa_desired": h} for h in (1, 3, 4, 5, 6, 7, 8, 12)
-             if h != right["hpa_desired"]]
+    cold, interval = lab2_variants.AUTOSCALE_CASES[row]
+    who = _learner_for(lab2_variants.autoscale, cold_start_s=cold, interval_s=interval)
+    truth = lab2.autoscale_truth(learner=who)
+    right = {"first_relief_s": truth["first_relief_s"],
+             "spike_ready_max": truth["spike_ready_max"], "lag_cause": truth["lag_cause"][0]}
+    wrong = [{**right, "spike_ready_max": h} for h in (1, 3, 4, 5, 6, 7, 8, 12)
+             if h != right["spike_ready_max"]]
     wrong += [{**right, "first_relief_s": t} for t in (0, 5, 10, 15, 20, 30, 40)
               if abs(t - right["first_relief_s"]) > 1]
+    wrong += [{**right, "lag_cause": c} for c in lab2.LAG_CAUSES if c not in truth["lag_cause"]]
     _check_grid(_as(lab2.judge_autoscale, who), passing=[right], wrong=wrong, seeds=[11],
                 reference=list(right.values()))
     v = lab2_variants.q7(learner=who)
     _check_grid(_as(lab2.judge_q7, who), passing=[v.rate_rps * v.attempts], seeds=[11],
                 wrong=[v.rate_rps, v.rate_rps * (v.attempts - 1), v.rate_rps * (v.attempts + 1),
                        50, 0], reference=[v.rate_rps * v.attempts])
+
+
+@pytest.mark.parametrize("row", range(len(lab2_variants.STICKY_CASES)))
+def test_lab2_sessions_never_name_the_numbers(row):
+    users, lost_at = lab2_variants.STICKY_CASES[row]
+    who = _learner_for(lab2_variants.sessions, users=users, lost_at_s=lost_at)
+    right = lab2.sticky_truth(learner=who)
+    wrong = [{**right, "sessions_moved": n} for n in (0, 3, 7, 9, 10, 13, 15, 40)
+             if n != right["sessions_moved"]]
+    wrong += [{**right, "after_loss_p95_ms": right["after_loss_p95_ms"] * f}
+              for f in (0.5, 0.9, 1.1, 2.0)]
+    _check_grid(_as(lab2.judge_sessions, who), passing=[right], wrong=wrong, seeds=[11],
+                reference=[right["sessions_moved"], round(right["after_loss_p95_ms"])])
 
 
 CACHE_TTLS = (10.0, 22.0, 46.0)          # each row's reference TTL (tests/labs/test_lab2.py)
@@ -313,9 +326,9 @@ def test_lab2_resilience_tasks_never_name_a_passing_policy(shift):
              "breaker.half_open_calls": 3, "gateway.deadline_ms": 3000.0}
     _check_grid(_as(lab2.judge_retry_policy, who5), passing=[retry], seeds=[11],
                 base=lab2.STORM_SCENARIO, stated=["exponential"],   # "exponential backoff"
-                wrong=[{}, {**retry, "retry.jitter": "none"}, {**retry, "breaker.enabled": False},
-                       {**retry, "breaker.open_s": 30.0, "breaker.half_open_calls": 5},
-                       {**retry, "retry.budget_ratio": 0.0}])
+                wrong=[{}, {**retry, "breaker.enabled": False}, {"breaker.enabled": True},
+                       {**retry, "retry.on": ("error", "timeout", "throttled")},
+                       {**retry, "retry.max_attempts": 1}])
     degrade = {"fallback.chain": ("small_model", "stale_cache", "safe_message"),
                "steps.skip_when_degraded": True, "cache.enabled": True,
                "retry.max_attempts": 2, "retry.on": ("error", "timeout"),

@@ -81,7 +81,7 @@ CASES = [
                 "q2_check": 0.0,             # restored hidden test catches "C"
                 "q5_check": 1.0}),           # deleted, restored and graded
         id="lab1"),
-    pytest.param("lab2-scaling-cost-reliability", 35, Tampering(
+    pytest.param("lab2-scaling-cost-reliability", 37, Tampering(
         wrong={"a2_cache_batch_answer": 'cache_batch_knobs = {"cache.enabled": True}',
                "cp_q8_answer": 'q8_answer = "C"'},
         forged={"a5_retry_check": '"""mine"""\nprint("recovers")', "cp_q8_check": "pass"},

@@ -47,7 +47,9 @@ FAST: dict[str, tuple[float, float]] = {
     "autoscale.interval_s": (1.0, 5.0), "autoscale.cold_start_s": (0.0, 5.0),
     "fault.outage_start_s": (0.0, 8.0), "fault.outage_duration_s": (0.0, 5.0),
     "fault.slowdown_start_s": (0.0, 8.0), "fault.slowdown_duration_s": (0.0, 5.0),
-    "fault.slowdown_factor": (1.0, 10.0),
+    "fault.slowdown_factor": (1.0, 10.0), "fault.replica_lost_at_s": (-1.0, 8.0),
+    "model.session_users": (1, 500), "model.session_warmup_ms": (0.0, 1000.0),
+    "model.session_requests_mean": (1.0, 20.0),
     "retry.max_attempts": (1, 6), "retry.timeout_ms": (0.0, 1000.0),
     "retry.base_ms": (0.0, 200.0), "retry.cap_ms": (0.0, 2000.0),
     "retry.budget_window_s": (1.0, 10.0), "retry.throttle_window_s": (1.0, 20.0),
@@ -99,6 +101,8 @@ def repair(knobs: dict) -> dict:
         k["model.replicas"] = min(hi, max(lo, k["model.replicas"]))
     if k["load.spike_start_s"] >= k["load.duration_s"]:
         k["load.spike_start_s"] = 0.5 * k["load.duration_s"]
+    if k["llm.enabled"]:   # stateful mode and a lost replica are request mode's
+        k["model.session_affinity"], k["fault.replica_lost_at_s"] = False, -1.0
     if k["llm.enabled"]:   # the KV cache holds the weights' leftover and a whole request
         p, o = k["load.prompt_tokens"], k["load.output_tokens"]
         k["load.shared_prefix_tokens"] = min(k["load.shared_prefix_tokens"], p)

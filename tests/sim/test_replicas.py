@@ -318,3 +318,34 @@ def test_simulated_batches_leave_when_their_oldest_has_waited_max_wait():
     for members in batches.values():
         assert len(members) == members[0][1] < 4
         assert max(w for w, _ in members) == pytest.approx(0.030, abs=EPS)
+
+
+# -- a lost replica and per-replica load (issue 15) -------------------------------------
+def test_a_lost_busy_replica_starts_its_work_again_on_the_others():
+    """Two replicas both busy at 0.05 s: one crashes; its call queues again and is served
+    after the other frees (0.1 s), so it ends at 0.2 s; the pool keeps one replica."""
+    env, pool, done = make_pool(replicas=2, service_s=0.1)
+    a, b = submit_at(env, pool, 0.0), submit_at(env, pool, 0.0)
+    env.timeout(0.05).callbacks.append(lambda _e: pool.lose_replica())
+    env.run()
+    assert pool.ready == 1 and pool.busy == 0
+    ends = sorted(t for t, _ in done)
+    assert ends == pytest.approx([0.1, 0.2], abs=EPS)
+    assert {id(c) for _, batch in done for c in batch} == {id(a), id(b)}
+
+
+def test_an_idle_replica_is_lost_first_and_the_last_one_never():
+    env, pool, done = make_pool(replicas=2, service_s=0.1)
+    submit_at(env, pool, 0.0)
+    env.timeout(0.05).callbacks.append(lambda _e: pool.lose_replica())
+    env.timeout(0.06).callbacks.append(lambda _e: pool.lose_replica())   # only one left
+    env.run()
+    assert pool.ready == 1 and len(done) == 1 and done[0][0] == pytest.approx(0.1, abs=EPS)
+
+
+def test_replicas_that_share_a_queue_share_the_work():
+    """First freed, first to take the next call: at a steady load the replicas' busy shares
+    come out nearly equal (imbalance close to 1)."""
+    res = simulate({"load.rate_rps": 30.0, "load.duration_s": 60.0, "model.replicas": 4},
+                   seed=2)
+    assert 1.0 <= res.totals["replica_imbalance"] < 1.1

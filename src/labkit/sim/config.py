@@ -272,6 +272,24 @@ class ModelConfig(Config, group="model"):
         help="Token mode: price of one million prompt tokens (added to model.cost_per_call).")
     cost_per_1m_output_tokens: float = knob(1.5, unit="$", min=0.0, step=0.05,
         help="Token mode: price of one million output tokens (added to model.cost_per_call).")
+    # stateful mode (sticky sessions): labkit.sim.sessions
+    session_affinity: bool = knob(False,
+        help="Stateful mode: every request belongs to a user's session, whose state lives on "
+             "one replica, and all of a session's requests go to that replica (sticky "
+             "sessions); off, any replica serves any request from one shared queue.")
+    session_users: int = knob(100, unit="users", min=1, max=1_000_000,
+        help="Stateful mode: users with a session open at any time; each request comes from "
+             "one of them at random.")
+    session_requests_mean: float = knob(5.0, unit="requests", min=1.0, max=10_000.0, step=1.0,
+        help="Stateful mode: mean number of requests in one session (geometric).")
+    session_warmup_ms: float = knob(300.0, unit="ms", min=0.0, max=600_000.0, step=50.0,
+        help="Stateful mode: work a replica spends rebuilding a moved session's state, added "
+             "to that session's next call on its new replica.")
+    session_moves: str = knob("rebuild", choices=("rebuild", "lose"),
+        help="Stateful mode: what happens to the sessions of a replica that is lost or "
+             "retired: rebuild (they move to other replicas and pay model.session_warmup_ms; "
+             "new replicas also take a share) or lose (their state is gone and counted; new "
+             "replicas take only new sessions).")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -402,7 +420,7 @@ class AutoscaleConfig(Config, group="autoscale"):
 
 @dataclass(frozen=True, kw_only=True)
 class FaultConfig(Config, group="fault"):
-    """Injected faults of the primary: an outage and a slowdown."""
+    """Injected faults of the primary: an outage, a slowdown and a lost replica."""
 
     mode: str = knob("hang", choices=("hang", "error"),
         help="How the primary fails during an outage: hang (no progress; clients see "
@@ -419,6 +437,13 @@ class FaultConfig(Config, group="fault"):
         help="How many times slower the primary is during the slowdown.")
     error_rate: float = knob(0.0, min=0.0, max=1.0, step=0.01,
         help="Extra failure probability of a model call during the slowdown window.")
+    replica_lost_at_s: float | None = knob(None, unit="s", min=-1.0, off=Off(-1.0, "never"),
+        help="One primary replica crashes at this time and does not come back (the "
+             "autoscaler may start others); its calls start again elsewhere and, in stateful "
+             "mode, its sessions move or are lost (model.session_moves).")
+
+    def _check(self) -> None:
+        _time_or_never("fault.replica_lost_at_s", self.replica_lost_at_s)
 
 
 @dataclass(frozen=True, kw_only=True)

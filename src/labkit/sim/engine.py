@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from labkit.knobs import KnobError
 from labkit.sim.actions import Guardrail, WriteBoundary
 from labkit.sim.agent import AgentLoop, AgentRecorder, Draws, call_workload
 from labkit.sim.autoscaler import Autoscaler
@@ -56,6 +57,7 @@ from labkit.sim.retry import AdaptiveThrottle, RetryPolicy
 from labkit.sim.router import LARGE, SMALL, Router
 from labkit.sim.semcache import HIT as SEMANTIC_HIT
 from labkit.sim.semcache import MISS, SemanticCache
+from labkit.sim.sessions import StickyPool, draw_sessions
 from labkit.sim.tokenpool import TokenPool
 from labkit.sim.tokens import TokenModel, draw_tokens
 from labkit.streams import Streams
@@ -152,7 +154,12 @@ class Engine:
         self.semcache: SemanticCache | None = None
         self.pool: Pool
         if self.token_mode:
+            if m.session_affinity or sc.fault.replica_lost_at_s is not None:
+                raise KnobError("model.session_affinity and fault.replica_lost_at_s are not "
+                                "modelled in token mode (llm.enabled)")
             self.pool = self._token_pool(sc, workload, streams)
+        elif m.session_affinity:
+            self.pool = self._sticky_pool(sc, workload, streams)
         else:
             self.pool = ReplicaPool(env, replicas=m.replicas, service_s=m.service_ms / 1000.0,
                                     per_item_fraction=m.per_item_fraction,
@@ -237,6 +244,19 @@ class Engine:
                                  LARGE: (self.price_in, self.price_out)})
         return primary
 
+    def _sticky_pool(self, sc: Scenario, workload: Workload, streams: Streams) -> StickyPool:
+        """Stateful mode: draw every request's session and pin sessions to replicas."""
+        m = sc.model
+        sessions, last = draw_sessions(len(workload), users=m.session_users,
+                                       mean_requests=m.session_requests_mean,
+                                       rng=streams["sessions"])
+        return StickyPool(self.env, replicas=m.replicas, service_s=m.service_ms / 1000.0,
+                          per_item_fraction=m.per_item_fraction, max_size=sc.batch.max_size,
+                          max_wait_s=sc.batch.max_wait_ms / 1000.0, on_done=self._model_done,
+                          sessions=sessions.tolist(), last=last.tolist(),
+                          warmup_s=m.session_warmup_ms / 1000.0, moves=m.session_moves,
+                          speed=self.faults.speed)
+
     # ----------------------------------------------------------- run, collect
     def run(self) -> None:
         """Simulate until every request has its outcome and the replicas are idle."""
@@ -247,6 +267,7 @@ class Engine:
         if self.autoscaler is not None:
             env.process(self.autoscaler.run(env))
         self.kill.arm(env, primary=self.pool, fallback=self.fallback, recorder=self.recorder)
+        self.faults.arm(env, self.pool)
         self.arrivals.run(self._arrive if agent is None else agent.start)
         env.run()
 
@@ -259,10 +280,16 @@ class Engine:
                 else 0.0))
         if self.semcache is not None:
             self.recorder.extra_totals.update(self.semcache.totals())
-        return self.recorder.result(
+        result = self.recorder.result(
             scenario=self.scenario, seed=seed, pool=self.pool,
             breaker_opens=len(self.breaker.opens) if self.breaker is not None else 0,
             job_cost=self.datapath.job_cost(self.scenario.load.duration_s))
+        pool = self.pool   # per-replica load, and the sessions of stateful mode
+        if isinstance(pool, StickyPool):
+            result.totals.update(pool.session_stats())
+        elif isinstance(pool, ReplicaPool):
+            result.totals.update(pool.replica_stats())
+        return result
 
     # ----------------------------------------------------------- the request
     def _arrive(self, req: Request, valid: bool) -> None:

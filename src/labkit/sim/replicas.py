@@ -23,7 +23,8 @@ small fallback model and the human reviewers of write actions.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, Protocol
 
@@ -31,7 +32,19 @@ import simpy
 
 from labkit.sim.batcher import Batcher
 
-__all__ = ["SpeedProfile", "Call", "Batch", "ReplicaPool", "Pool"]
+__all__ = ["SpeedProfile", "Call", "Batch", "ReplicaPool", "Pool", "imbalance"]
+
+
+def imbalance(busy_s: Sequence[float], ready_s: Sequence[float]) -> float:
+    """The busiest replica's utilisation over the mean utilisation of the replicas that
+    were ever ready (1 = perfectly even).
+
+    >>> round(imbalance([1.0, 3.0], [10.0, 10.0]), 6)
+    1.5
+    """
+    util = [b / r for b, r in zip(busy_s, ready_s, strict=True) if r > 0]
+    mean = sum(util) / len(util) if util else 0.0
+    return max(util) / mean if mean > 0 else 1.0
 
 
 class SpeedProfile:
@@ -88,7 +101,7 @@ class Call:
     """
 
     __slots__ = ("owner", "enq_s", "alive", "factor", "start_s", "end_s", "batch_size",
-                 "work_s", "closed", "attempt", "resume_at", "batch", "seq")
+                 "work_s", "closed", "attempt", "resume_at", "batch", "seq", "lane")
 
     def __init__(self, owner: Any, enq_s: float, factor: float):
         self.owner = owner
@@ -104,16 +117,18 @@ class Call:
         self.resume_at = 0
         self.batch: Batch | None = None  # the batch it is served in, once started
         self.seq: Any = None    # token mode: its labkit.sim.tokenpool.Seq
+        self.lane: Any = None   # stateful mode: its labkit.sim.sessions.Lane
 
 
 class Batch:
     """Calls served together by one replica; ``aborted`` once the server gave up on it."""
 
-    __slots__ = ("calls", "aborted")
+    __slots__ = ("calls", "aborted", "replica")
 
-    def __init__(self, calls: list[Call]):
+    def __init__(self, calls: list[Call], replica: int = -1):
         self.calls = calls
         self.aborted = False
+        self.replica = replica    # which replica serves it (for per-replica load)
 
 
 class Pool(Protocol):
@@ -164,6 +179,12 @@ class ReplicaPool:
         self.served = 0               # calls that received service
         self.batches = 0
         self.wait_sum_s = 0.0         # queueing delay of every served call
+        # per replica (bookkeeping only: which idle replica takes a batch changes nothing)
+        self.free: deque[int] = deque(range(replicas))   # idle replicas, first freed first
+        self.busy_by: list[float] = [0.0] * replicas       # busy seconds
+        self.ready_by: list[float] = [0.0] * replicas      # ready seconds, closed spans
+        self.ready_since: list[float] = [0.0] * replicas   # -1 once retired
+        self.running: list[Batch] = []
 
     # --- bookkeeping -------------------------------------------------------
     def _advance(self) -> None:
@@ -220,7 +241,8 @@ class ReplicaPool:
         b = len(batch)
         work = self.service_s * batch[0].factor * (1.0 + self.per_item * (b - 1))
         end = self.speed.finish_s(now, work)
-        record = Batch(batch)
+        record = Batch(batch, self.free.popleft())
+        self.running.append(record)
         for call in batch:
             call.start_s = now
             call.batch_size = b
@@ -231,19 +253,25 @@ class ReplicaPool:
         self.served += b
         self.env.timeout(end - now).callbacks.append(partial(self._finish, record))
 
-    def _release_replica(self) -> None:
+    def _release_replica(self, record: Batch, lost: bool = False) -> None:
         self._advance()
         self.busy -= 1
-        if self.to_retire:
-            self.to_retire -= 1
+        self.running.remove(record)
+        rid, now = record.replica, self.env.now
+        self.busy_by[rid] += now - record.calls[0].start_s
+        if lost or self.to_retire:
+            self.to_retire -= not lost
             self.ready -= 1
+            self.ready_by[rid] += now - self.ready_since[rid]
+            self.ready_since[rid] = -1.0
         else:
             self.idle += 1
+            self.free.append(rid)
 
     def _finish(self, record: Batch, _event: object = None) -> None:
         if record.aborted:
             return
-        self._release_replica()
+        self._release_replica(record)
         now = self.env.now
         batch = record.calls
         for call in batch:
@@ -262,7 +290,7 @@ class ReplicaPool:
         if record is None or record.aborted or not all(c.closed for c in record.calls):
             return False
         record.aborted = True
-        self._release_replica()
+        self._release_replica(record)
         now = self.env.now
         for c in record.calls:
             c.end_s = now
@@ -282,6 +310,11 @@ class ReplicaPool:
         self.starting -= count
         self.ready += count
         self.idle += count
+        first = len(self.busy_by)
+        self.free.extend(range(first, first + count))
+        self.busy_by += [0.0] * count
+        self.ready_by += [0.0] * count
+        self.ready_since += [self.env.now] * count
         if self.batcher.live:
             self._dispatch()
 
@@ -294,3 +327,36 @@ class ReplicaPool:
         self.idle -= now_idle
         self.ready -= now_idle
         self.to_retire += count - now_idle
+        for _ in range(now_idle):
+            self._retire(self.free.pop())
+
+    def _retire(self, rid: int) -> None:
+        self.ready_by[rid] += self.env.now - self.ready_since[rid]
+        self.ready_since[rid] = -1.0
+
+    def lose_replica(self) -> None:
+        """A replica crashes, if another stays ready: an idle one if any, else the one whose
+        batch started first; that batch's calls still awaited queue again."""
+        if self.ready - self.to_retire < 2:
+            return
+        self._advance()
+        if self.idle:
+            self.idle -= 1
+            self.ready -= 1
+            self._retire(self.free.pop())
+            return
+        record = self.running[0]
+        record.aborted = True
+        self._release_replica(record, lost=True)
+        for call in record.calls:
+            if not call.closed:
+                call.start_s, call.batch, call.batch_size = -1.0, None, 0
+                self.batcher.add(call)
+        self._dispatch()
+
+    def replica_stats(self) -> dict[str, float]:
+        """Per-replica load: the busiest replica's utilisation over the mean."""
+        now = self.env.now
+        ready = [r + (now - s if s >= 0 else 0.0)
+                 for r, s in zip(self.ready_by, self.ready_since, strict=True)]
+        return {"replica_imbalance": imbalance(self.busy_by, ready)}

@@ -182,6 +182,12 @@ class Result:
                 "jobs": t["job_cost"],
             },
         }
+        if "sessions_opened" in t:   # stateful mode (model.session_affinity)
+            summary["sessions"] = {
+                "opened": int(t["sessions_opened"]), "moved": int(t["sessions_moved"]),
+                "lost": int(t["sessions_lost"]), "warmups": int(t["session_warmups"]),
+                "warmup_s": float(t["session_warmup_s"]),
+                "replica_imbalance": float(t["replica_imbalance"])}
         if self.tokens is not None:
             summary.update(self._token_summary())
             tokens = summary["tokens"]   # the token part of cost.calls

@@ -18,8 +18,9 @@ passes).  The seeds a learner is graded on live in the notebook's hidden tests.
 Every task with numbers draws its own for each learner (``variants``, after
 PrairieLearn's parametrised questions): the load and budget of task 1, how
 often content changes and the cost budget of task 2, what reranking is worth
-in task 3, the autoscaler of task 4, when faults start in tasks 5-7, and
-Q7's storm.  ``VARIANTS`` maps each check cell (grade id) to its draw.  At
+in task 3, the autoscaler of task 4, when faults start in tasks 5-7 (and the
+error rate and quota of task 5's cases), and Q7's storm.  ``VARIANTS`` maps
+each check cell (grade id) to its draw.  At
 grading, the check cells run in a kernel that never ran learner code, on the
 answers as plain data; function and object answers cross through
 ``collect_audit_answers`` and ``design_data``.
@@ -29,7 +30,8 @@ answers as plain data; function and object answers cross through
 2. *Caching and batching before more compute*: Che's curve, TTL against
    staleness, batching's throughput and first-request delay.
 3. *The hidden multiplier*: the steps one request pays for.
-4. *Peaks and autoscaling*: a warm pool for the peak against an autoscaler.
+4. *Peaks and autoscaling*: a warm pool for the peak against an autoscaler; then
+   stateless against sticky sessions when a replica is lost.
 5. *Retries under load*: the metastable retry storm and a policy that survives.
 6. *Graceful degradation*: an upstream rate limit and a slowdown.
 7. *Production-ready audit*: kill switch, fallback, trace, data, access.
@@ -45,6 +47,7 @@ from __future__ import annotations
 from labkit.labs.common import NO_BUDGETS, knob_answer_problems, panel, table
 from labkit.labs.lab2 import variants
 from labkit.labs.lab2.analysis import (
+                                       after_loss_p95_ms,
                                        audit_requests,
                                        audit_run,
                                        batching_table,
@@ -57,13 +60,19 @@ from labkit.labs.lab2.analysis import (
                                        machine_knobs,
                                        peak_table,
                                        ramp_table,
+                                       retry_case_score,
                                        scaling_options,
+                                       sticky_runs,
+                                       sticky_table,
                                        storm_scorecard,
                                        ttl_table,
 )
 from labkit.labs.lab2.judges import (
                                        AUDIT_KEYS,
                                        JUDGES,
+                                       LAG_CAUSES,
+                                       SPIKE_S,
+                                       autoscale_truth,
                                        collect_audit_answers,
                                        design_data,
                                        design_problems,
@@ -78,7 +87,9 @@ from labkit.labs.lab2.judges import (
                                        judge_retry_policy,
                                        judge_scaling,
                                        judge_scaling_budget,
+                                       judge_sessions,
                                        scaling_answer_problems,
+                                       sticky_truth,
 )
 from labkit.labs.lab2.scenarios import (
                                        AUDIT_KILL_TIMES_S,
@@ -98,6 +109,9 @@ from labkit.labs.lab2.scenarios import (
                                        MULTIPLIER_TASK_KNOBS,
                                        PEAK_OPTIONS,
                                        PEAK_SCENARIO,
+                                       RETRY_CASES,
+                                       STICKY_MODES,
+                                       STICKY_SCENARIO,
                                        STORM_LIMITS,
                                        STORM_SCENARIO,
                                        STORM_SEEDS_VISIBLE,
@@ -110,7 +124,9 @@ from labkit.labs.lab2.scenarios import (
                                        multiplier_scenario,
                                        multiplier_simtask,
                                        peak_scenario,
+                                       retry_cases,
                                        scaling_task,
+                                       sticky_scenario,
                                        storm_case,
 )
 
@@ -124,9 +140,12 @@ __all__ = [
     "MULTIPLIER_SCENARIO", "MULTIPLIER_TASK_KNOBS", "multiplier_scenario", "multiplier_simtask",
     "cost_graph", "judge_multiplier",
     "PEAK_SCENARIO", "PEAK_OPTIONS", "peak_scenario", "cost_per_day", "peak_table",
-    "first_relief_s", "judge_autoscale",
+    "STICKY_SCENARIO", "STICKY_MODES", "sticky_scenario", "sticky_runs", "sticky_table",
+    "after_loss_p95_ms", "sticky_truth", "judge_sessions",
+    "first_relief_s", "SPIKE_S", "LAG_CAUSES", "autoscale_truth", "judge_autoscale",
     "STORM_SCENARIO", "STORM_TASK_KNOBS", "STORM_TIMINGS", "STORM_SEEDS_VISIBLE", "STORM_LIMITS",
-    "storm_case", "storm_scorecard", "judge_retry_policy",
+    "storm_case", "storm_scorecard", "RETRY_CASES", "retry_cases", "retry_case_score",
+    "judge_retry_policy",
     "DEGRADE_SCENARIO", "DEGRADE_TASK_KNOBS", "DEGRADE_STARTS_S", "DEGRADE_SEEDS_VISIBLE",
     "degrade_case", "judge_degradation",
     "DRILL_SCENARIO", "DRILL_TASK_KNOBS", "drill_truth", "judge_drill",
@@ -141,6 +160,7 @@ __all__ = [
 VARIANTS = {
     "a1_scaling_check": variants.scaling, "a2_cache_batch_check": variants.cache_batch,
     "a3_multiplier_check": variants.multiplier, "a4_autoscale_check": variants.autoscale,
+    "a4b_sessions_check": variants.sessions,
     "a5_retry_check": variants.storm, "a6_degrade_check": variants.degrade,
     "a7_drill_check": variants.drill, "cp_q7_check": variants.q7,
 }

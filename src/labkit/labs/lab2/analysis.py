@@ -23,18 +23,21 @@ from labkit.labs.lab2.scenarios import (
     CAPACITY_SCENARIO,
     MACHINES,
     PEAK_OPTIONS,
+    RETRY_CASES,
+    STICKY_MODES,
     STORM_LIMITS,
     audit_case,
     peak_scenario,
     scaling_task,
+    sticky_scenario,
 )
 from labkit.sim import Result, codes, simulate, theory
 from labkit.sim.scenario import CATALOGUE
 
 __all__ = ["beside", "machine_knobs", "ramp_table", "scaling_options", "cheapest_fleet",
            "hit_ratio_curve", "ttl_table", "batching_table", "cost_graph", "cost_per_day",
-           "peak_table", "storm_scorecard", "drill_truth", "audit_run", "audit_requests",
-           "budget_rows"]
+           "peak_table", "sticky_runs", "sticky_table", "after_loss_p95_ms", "storm_scorecard",
+           "retry_case_score", "drill_truth", "audit_run", "audit_requests", "budget_rows"]
 
 
 def beside(prediction: Any, observed: str) -> Table:
@@ -248,6 +251,34 @@ def peak_table(seed: int = 1, options: Mapping[str, Mapping[str, Any]] | None = 
     return rows
 
 
+# --- activity 4b: stateless against sticky ------------------------------------------------
+
+def sticky_runs(seed: int = 1, scenario: Mapping[str, Any] | None = None, *,
+                learner: str | None = None) -> dict[str, Result]:
+    """The same service in each of :data:`STICKY_MODES` (``learner``'s activity 4b unless
+    ``scenario`` is given)."""
+    sc = dict(sticky_scenario(learner=learner) if scenario is None else scenario)
+    return {mode: simulate({**sc, **knobs}, seed=seed) for mode, knobs in STICKY_MODES.items()}
+
+
+def sticky_table(runs: Mapping[str, Result]) -> list[dict[str, Any]]:
+    """Each mode's whole run: share answered, p95, and how unevenly the replicas worked."""
+    return [{"mode": mode, "success_rate": r.summary["success_rate"],
+             "p95_ms": r.summary["latency_ms"]["p95"],
+             "replica_imbalance": r.totals["replica_imbalance"]} for mode, r in runs.items()]
+
+
+def after_loss_p95_ms(result: Result, window_s: float = 10.0) -> float:
+    """p95 latency of the answered requests that arrived in the ``window_s`` seconds after
+    the replica was lost (numpy's default percentile)."""
+    rec, lost = result.records, result.scenario.fault.replica_lost_at_s
+    if lost is None:
+        raise ValueError("the run has no lost replica (fault.replica_lost_at_s)")
+    t = rec["arrival_s"]
+    rows = rec[(t >= lost) & (t < lost + window_s) & np.isin(rec["outcome"], _ANSWERED)]
+    return float(np.percentile(rows["latency_ms"], 95)) if len(rows) else 0.0
+
+
 # --- activities 5 and 7: scorecards --------------------------------------------------------
 
 def storm_scorecard(result: Result) -> dict[str, float]:
@@ -266,6 +297,38 @@ def storm_scorecard(result: Result) -> dict[str, float]:
             "post": float(post.mean()) if len(post) else 1.0,
             "amplification": s["amplification"], "retries": float(s["retries"]),
             "wasted_work_s": s["wasted_work_s"], "breaker_opens": float(s["breaker_opens"])}
+
+
+def retry_case_score(result: Result, case: str) -> dict[str, float]:
+    """What task 5 measures in one run of one of its cases (:data:`RETRY_CASES`).
+
+    ``transient``: ``answered`` (share of requests answered); ``storm``: ``window`` (share
+    answered of those arriving 5 to 15 s after the hang ended) and ``post`` (from 15 s after
+    it to the end); ``dead``: ``calls_per_request`` (model calls started during the outage per request
+    arriving in it); ``quota``: ``repeats`` (calls sent again after the provider refused
+    one, per request).
+    """
+    rec, att, f = result.records, result.attempts, result.scenario.fault
+    ok = np.isin(rec["outcome"], _ANSWERED)
+    start, end = f.outage_start_s, f.outage_start_s + f.outage_duration_s
+
+    def share(mask: np.ndarray) -> float:
+        return float(ok[mask].mean()) if mask.any() else 1.0
+
+    if case == "transient":
+        return {"answered": share(np.ones(len(rec), bool))}
+    if case == "storm":
+        t = rec["arrival_s"]
+        return {"window": share((t >= end + 5.0) & (t < end + 15.0)),
+                "post": share(t >= end + STORM_LIMITS["recover_s"])}
+    if case == "dead":
+        calls = ((att["start_s"] >= start) & (att["start_s"] < end) & att["model_call"]).sum()
+        arrived = ((rec["arrival_s"] >= start) & (rec["arrival_s"] < end)).sum()
+        return {"calls_per_request": float(calls) / max(int(arrived), 1)}
+    if case == "quota":
+        again = (att["result"] == codes.Attempt.THROTTLED) & (att["attempt"] > 1)
+        return {"repeats": float(again.sum()) / max(len(rec), 1)}
+    raise ValueError(f"case must be one of {', '.join(RETRY_CASES)}, got {case!r}")
 
 
 def drill_truth(result: Result, request_id: int) -> dict[str, Any]:

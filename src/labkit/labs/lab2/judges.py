@@ -27,12 +27,13 @@ from labkit.evidence.design import DesignError, LoadFailureDesign
 from labkit.labs.common import Judge, call_learner, check_seeds, form_problems, knob_answer_problems
 from labkit.labs.lab2 import variants
 from labkit.labs.lab2.analysis import (
+    after_loss_p95_ms,
     audit_requests,
     audit_run,
     cheapest_fleet,
     drill_truth,
     machine_knobs,
-    storm_scorecard,
+    retry_case_score,
 )
 from labkit.labs.lab2.scenarios import (
     CACHE_BATCH_TASK_KNOBS,
@@ -43,6 +44,7 @@ from labkit.labs.lab2.scenarios import (
     MACHINES,
     MULTIPLIER_TASK_KNOBS,
     PEAK_OPTIONS,
+    STICKY_MODES,
     STORM_LIMITS,
     STORM_SCENARIO,
     STORM_TASK_KNOBS,
@@ -50,14 +52,15 @@ from labkit.labs.lab2.scenarios import (
     degrade_case,
     multiplier_scenario,
     peak_scenario,
+    retry_cases,
     scaling_task,
-    storm_case,
+    sticky_scenario,
 )
 from labkit.sim import Result, Scenario, codes, simulate
-from labkit.sim.scenario import CATALOGUE
 
 __all__ = ["scaling_answer_problems", "judge_scaling_budget", "judge_scaling",
-           "judge_cache_batch", "judge_multiplier", "judge_autoscale", "first_relief_s",
+           "judge_cache_batch", "judge_multiplier", "SPIKE_S", "LAG_CAUSES", "autoscale_truth",
+           "judge_autoscale", "first_relief_s", "sticky_truth", "judge_sessions",
            "judge_retry_policy", "judge_degradation", "judge_drill", "AUDIT_KEYS",
            "collect_audit_answers", "judge_audit_answers", "judge_q7", "design_data",
            "design_problems", "JUDGES"]
@@ -180,101 +183,160 @@ def judge_multiplier(answer: Any, *, seeds: Sequence[int],
 
 
 # ------------------------------------------------------------------ task 4a: the autoscaler
+#: The window of activity 4's spike (s).
+SPIKE_S = (45, 75)
+#: The parts of the autoscaler's lag task 4a asks to compare.
+LAG_CAUSES = ("decision", "cold_start")
+
+
+def autoscale_truth(*, learner: str | None = None) -> dict[str, Any]:
+    """What the learner's autoscaler run on seed 1 shows (the grader's reference: never
+    shown): ``first_relief_s`` (seconds from the spike's start to the first rise of ready
+    replicas), ``spike_ready_max`` (most replicas ready at any second of the spike),
+    ``wait_s`` (from the spike's start to the decision that added them) and ``lag_cause``
+    (the longer part of the relief: waiting for that decision or the cold start; both when
+    they are equal)."""
+    res = simulate({**peak_scenario(learner=learner), **PEAK_OPTIONS["autoscaler from 2"]},
+                   seed=1)
+    series = res.timeseries(1.0)
+    ready, provisioned = series["ready"], series["replicas"]
+    start, end = SPIKE_S
+    relief = next(t for t in range(start, len(ready)) if ready[t] > ready[t - 1]) - start
+    wait = next(t for t in range(start, len(provisioned))
+                if provisioned[t] > provisioned[t - 1]) - start
+    cold = relief - wait
+    cause = (("decision",) if wait > cold else ("cold_start",) if cold > wait else LAG_CAUSES)
+    return {"first_relief_s": relief, "spike_ready_max": int(max(ready[start:end])),
+            "wait_s": wait, "lag_cause": cause}
+
+
 def first_relief_s(*, learner: str | None = None) -> int:
     """Seconds from the spike's start (45 s) to the first rise of ready replicas in the
     learner's autoscaler run on seed 1 (the grader's reference: never shown)."""
-    res = simulate({**peak_scenario(learner=learner), **PEAK_OPTIONS["autoscaler from 2"]},
-                   seed=1)
-    ready = res.timeseries(1.0)["ready"]
-    return next(t for t in range(45, len(ready)) if ready[t] > ready[t - 1]) - 45
+    return int(autoscale_truth(learner=learner)["first_relief_s"])
 
 
 def judge_autoscale(answer: Any, *, seeds: Sequence[int],
                     learner: str | None = None) -> list[str]:
-    """Task 4a: ``{"hpa_desired": n, "first_relief_s": s}``: the HPA rule on the learner's
-    numbers, exactly, and the learner's run read to 1 s (seeds are not used: the task is
-    about the run on seed 1 the notebook shows)."""
+    """Task 4a: ``{"first_relief_s": s, "spike_ready_max": n, "lag_cause": c}`` read from the
+    learner's own autoscaler run on seed 1: the relief to 1 s, the most ready replicas
+    exactly, and the longer part of the lag (seeds are not used: the task is about the run
+    the learner makes)."""
     check_seeds(seeds)
-    if not isinstance(answer, Mapping) or set(answer) != {"hpa_desired", "first_relief_s"}:
-        return ["autoscale: the answer must be a dict with the keys 'hpa_desired' and "
-                f"'first_relief_s', got {answer!r}"]
-    problems = form_problems(check_number, answer["hpa_desired"], minimum=1, maximum=64,
-                             integer=True, unit="replicas", question="hpa_desired")
-    problems += form_problems(check_number, answer["first_relief_s"], minimum=0, maximum=75,
-                              unit="s", question="first_relief_s")
+    keys = {"first_relief_s", "spike_ready_max", "lag_cause"}
+    if not isinstance(answer, Mapping) or set(answer) != keys:
+        return ["autoscale: the answer must be a dict with the keys 'first_relief_s', "
+                f"'spike_ready_max' and 'lag_cause', got {answer!r}"]
+    problems = form_problems(check_number, answer["first_relief_s"], minimum=0, maximum=75,
+                             unit="s", question="first_relief_s")
+    problems += form_problems(check_number, answer["spike_ready_max"], minimum=1, maximum=16,
+                              integer=True, unit="replicas", question="spike_ready_max")
+    if answer["lag_cause"] not in LAG_CAUSES:
+        problems.append(f"lag_cause must be one of {', '.join(map(repr, LAG_CAUSES))}, got "
+                        f"{answer['lag_cause']!r}")
     if problems:
         return problems
-    v = variants.autoscale(learner=learner)
-    if int(answer["hpa_desired"]) != math.ceil(v.current * 1.0 / v.target - 1e-9):
-        problems.append("hpa_desired: not what the rule ceil(current x measured / target) "
-                        "gives for your numbers; a saturated replica reports 1.0")
-    if abs(float(answer["first_relief_s"]) - first_relief_s(learner=learner)) > 1.0:
+    truth = autoscale_truth(learner=learner)
+    if abs(float(answer["first_relief_s"]) - truth["first_relief_s"]) > 1.0:
         problems.append("first_relief_s: not when the first added replica started serving in "
-                        "your run; count the wait for the next decision, then the cold start")
+                        "your run; read the ready replicas of run4.timeseries(1.0)")
+    if int(answer["spike_ready_max"]) != truth["spike_ready_max"]:
+        problems.append("spike_ready_max: not the most replicas ready at any second from 45 s "
+                        "to 75 s in your run")
+    if answer["lag_cause"] not in truth["lag_cause"]:
+        problems.append("lag_cause: compare, in your run, when the autoscaler chose to add "
+                        "replicas (provisioned replicas rise) with when they started serving "
+                        "(ready replicas rise)")
+    return problems
+
+
+# ------------------------------------------------------------------ checkpoint 4b: sessions
+def sticky_truth(*, learner: str | None = None) -> dict[str, Any]:
+    """What the learner's sticky run (state rebuilt, seed 1) shows: ``sessions_moved`` and
+    ``after_loss_p95_ms`` (the grader's reference: never shown)."""
+    scenario = {**sticky_scenario(learner=learner), **STICKY_MODES["sticky, state rebuilt"]}
+    res = simulate(scenario, seed=1)
+    return {"sessions_moved": int(res.summary["sessions"]["moved"]),
+            "after_loss_p95_ms": after_loss_p95_ms(res)}
+
+
+def judge_sessions(answer: Any, *, seeds: Sequence[int],
+                   learner: str | None = None) -> list[str]:
+    """Checkpoint 4b: ``{"sessions_moved": n, "after_loss_p95_ms": ms}`` read from the
+    learner's own sticky run (state rebuilt, seed 1): the count exactly, the p95 within 3%
+    (percentile conventions differ by less; seeds are not used)."""
+    check_seeds(seeds)
+    if not isinstance(answer, Mapping) or set(answer) != {"sessions_moved", "after_loss_p95_ms"}:
+        return ["sessions: the answer must be a dict with the keys 'sessions_moved' and "
+                f"'after_loss_p95_ms', got {answer!r}"]
+    problems = form_problems(check_number, answer["sessions_moved"], minimum=0, integer=True,
+                             unit="sessions", question="sessions_moved")
+    problems += form_problems(check_number, answer["after_loss_p95_ms"], minimum=0, unit="ms",
+                              question="after_loss_p95_ms")
+    if problems:
+        return problems
+    truth = sticky_truth(learner=learner)
+    if int(answer["sessions_moved"]) != truth["sessions_moved"]:
+        problems.append("sessions_moved: not how many sessions moved in your sticky run "
+                        "(state rebuilt); read its summary")
+    want = truth["after_loss_p95_ms"]
+    if abs(float(answer["after_loss_p95_ms"]) - want) > 0.03 * want:
+        problems.append("after_loss_p95_ms: not the p95 of the requests answered that arrived "
+                        "in the ten seconds after your replica was lost, in your sticky run "
+                        "(state rebuilt); filter its records by arrival time and outcome")
     return problems
 
 
 # ------------------------------------------------------------------ task 5: retry storm
-def _policy_problems(k: Mapping[str, Any]) -> list[str]:
-    """What a retry policy must define (the task lists every part), checked on the knobs."""
-    def get(name: str) -> Any:
-        return CATALOGUE[name].check(k[name]) if name in k else STORM_SCENARIO.get(
-            name, CATALOGUE[name].default)
-
+def _retry_case_problems(card: Mapping[str, float], case: str, where: str) -> list[str]:
+    """What went wrong in one case: what the run shows, never which knob to turn."""
+    lim = STORM_LIMITS
+    if case == "transient" and card["answered"] < lim["transient"]:
+        return [f"{where}: {card['answered']:.1%} of requests answered while some calls fail "
+                f"at random (need {lim['transient']:.0%})"]
     out = []
-    if get("retry.max_attempts") < 2:
-        out.append("retry.max_attempts is 1: 3% of calls fail for transient reasons, and "
-                   "a policy with no retry loses them all")
-    if get("retry.timeout_ms") <= 0:
-        out.append("retry.timeout_ms is 0: an attempt with no timeout waits for ever")
-    if get("retry.backoff") != "exponential":
-        out.append(f"retry.backoff is {get('retry.backoff')!r}: use exponential backoff")
-    if get("retry.jitter") == "none":
-        out.append("retry.jitter is 'none': clients that failed together retry together")
-    if get("retry.budget_ratio") <= 0:
-        out.append("retry.budget_ratio is 0 (unlimited): cap retries at a share of requests")
-    deadline = get("gateway.deadline_ms")
-    if deadline <= 0:
-        out.append("gateway.deadline_ms is 0: give every request a deadline retries respect")
-    elif get("retry.timeout_ms") >= deadline:
-        out.append("retry.timeout_ms must be shorter than gateway.deadline_ms, or no retry "
-                   "ever fits inside the deadline")
-    if get("retry.cap_ms") >= deadline > 0:
-        out.append("retry.cap_ms must be shorter than gateway.deadline_ms")
-    if not get("breaker.enabled"):
-        out.append("breaker.enabled is false: add a circuit breaker")
+    if case == "storm" and card["post"] < lim["post"]:
+        out.append(f"{where}: {card['post']:.1%} answered from {lim['recover_s']:g} s "
+                   f"after the hang ended (need {lim['post']:.0%})")
+    if case == "dead" and card["calls_per_request"] > lim["dead_calls"]:
+        out.append(f"{where}: while the model failed every call, it still received "
+                   f"{card['calls_per_request']:.2f} calls per arriving request (limit "
+                   f"{lim['dead_calls']:g})")
+    if case == "quota" and card["repeats"] > lim["quota_repeats"]:
+        out.append(f"{where}: {card['repeats']:.1%} of requests sent a call again after the "
+                   f"provider had refused one (at most one request in "
+                   f"{1 / lim['quota_repeats']:.0f} may)")
     return out
 
 
 def judge_retry_policy(answer: Any, *, seeds: Sequence[int],
                        learner: str | None = None) -> list[str]:
-    """Task 5: a complete policy that survives the outage of every seed's case."""
+    """Task 5: the policy survives every case (:data:`RETRY_CASES`) on every seed: the seed
+    picks when the hang starts and how long it lasts; the learner's numbers set the error
+    rate, the quota and a shift of the fault times.  Judged by simulation only.  Recovery
+    after the hang is averaged over the seeds (one seed's recovery is noisy)."""
     seeds = check_seeds(seeds)
     problems = _knob_problems(answer, STORM_TASK_KNOBS, STORM_SCENARIO, "retry_policy")
     if problems:
         return problems
-    problems = [f"retry_policy: {p}" for p in _policy_problems(answer)]
-    if problems:
-        return problems
-    lim = STORM_LIMITS
+    recovered = []
     for seed in seeds:
-        case = storm_case(seed, learner=learner)
-        card = storm_scorecard(simulate({**STORM_SCENARIO, **answer, **case}, seed=seed))
-        where = (f"seed {seed}, {case['fault.outage_duration_s']:g} s outage at "
-                 f"{case['fault.outage_start_s']:g} s")
-        if card["pre"] < lim["pre"]:
-            problems.append(f"{where}: only {card['pre']:.1%} answered before the outage (need "
-                            f"{lim['pre']:.0%}); transient errors need retries that are allowed "
-                            "to happen (retry.on, retry.budget_ratio)")
-        if card["post"] < lim["post"]:
-            problems.append(f"{where}: only {card['post']:.1%} answered from "
-                            f"{lim['recover_s']:g} s after the outage ended (need "
-                            f"{lim['post']:.0%}): the service did not recover; look at what "
-                            "keeps load high after the trigger (retries, the breaker's "
-                            "open_s and half_open_calls)")
-        if card["amplification"] > lim["amplification"]:
-            problems.append(f"{where}: {card['amplification']:.2f} model calls per request "
-                            f"(limit {lim['amplification']:g}); retries multiply load")
+        for case, knobs in retry_cases(seed, learner=learner).items():
+            res = simulate({**STORM_SCENARIO, **answer, **knobs}, seed=seed)
+            where = f"seed {seed}, {case} case"
+            if case in ("storm", "dead"):
+                where += (f" ({knobs['fault.outage_duration_s']:g} s from "
+                          f"{knobs['fault.outage_start_s']:g} s)")
+            card = retry_case_score(res, case)
+            if case == "storm":
+                recovered.append(card["window"])
+            problems += _retry_case_problems(card, case, where)
+    window = sum(recovered) / len(recovered)
+    if window < STORM_LIMITS["window"]:
+        problems.append(f"storm case, seeds {', '.join(map(str, seeds))}: {window:.0%} answered "
+                        "of the requests arriving 5 to 15 s after the hang ended (need "
+                        f"{STORM_LIMITS['window']:.0%}): the service stayed down after the "
+                        "trigger was gone")
     return problems
 
 
@@ -441,6 +503,7 @@ def design_problems(design: Any) -> list[str]:
 JUDGES: dict[str, Judge] = {
     "scaling": judge_scaling, "cache_batch_knobs": judge_cache_batch,
     "multiplier_knobs": judge_multiplier, "autoscale": judge_autoscale,
+    "sessions": judge_sessions,
     "retry_policy": judge_retry_policy, "degrade_knobs": judge_degradation,
     "drill_knobs": judge_drill, "audit_answers": judge_audit_answers, "q7": judge_q7,
 }

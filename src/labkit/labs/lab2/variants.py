@@ -21,7 +21,9 @@ from __future__ import annotations
 from labkit import variants
 
 __all__ = ["LAB", "SCALING_CASES", "CACHE_CASES", "MULTIPLIER_CASES", "AUTOSCALE_CASES",
-           "FAULT_SHIFTS_S", "DRILL_KILL_TIMES_S", "Q7_RATES_RPS", "Q7_ATTEMPTS",
+           "STICKY_CASES", "sessions",
+           "FAULT_SHIFTS_S", "TRANSIENT_ERROR_RATES", "QUOTA_RPS", "DRILL_KILL_TIMES_S",
+           "Q7_RATES_RPS", "Q7_ATTEMPTS",
            "scaling", "cache_batch", "multiplier", "autoscale", "storm", "degrade", "drill", "q7"]
 
 LAB = "lab2"
@@ -37,13 +39,22 @@ CACHE_CASES: tuple[tuple[float, float], ...] = ((30.0, 1.25), (60.0, 1.10), (240
 #: requests that may run the reranker: at most about 0.3; about 0.45-0.65; about 0.75-0.9.
 MULTIPLIER_CASES: tuple[tuple[float, float, float], ...] = (
     (0.01, 0.90, 3.30), (0.05, 0.97, 3.60), (0.05, 0.985, 3.85))
-#: Task 4a: (ready replicas, target utilisation of the question; cold start s, decision
-#: interval s of the run).  Every row differs from every other in at least one answer.
-AUTOSCALE_CASES: tuple[tuple[int, float, float, float], ...] = (
-    (3, 0.6, 10.0, 15.0), (4, 0.5, 8.0, 10.0), (5, 0.75, 20.0, 15.0), (6, 0.8, 12.0, 10.0),
-    (3, 0.5, 8.0, 15.0), (4, 0.6, 20.0, 10.0))
+#: Task 4a: (cold start s, decision interval s) of the learner's autoscaler run.  Every row's
+#: run gives a different set of answers (first relief, most ready replicas in the spike, the
+#: longer part of the lag), so an answer read from another learner's run fails.
+AUTOSCALE_CASES: tuple[tuple[float, float], ...] = (
+    (10.0, 15.0), (8.0, 10.0), (20.0, 15.0), (12.0, 10.0), (8.0, 15.0), (20.0, 10.0))
+#: Checkpoint 4b: (users with a session open, when one replica is lost in s).  Every row's
+#: sticky run moves a different number of sessions or answers with a different p95 after
+#: the loss.
+STICKY_CASES: tuple[tuple[int, float], ...] = (
+    (30, 20.0), (40, 30.0), (60, 20.0), (30, 30.0), (40, 20.0), (60, 30.0))
 #: Tasks 5 and 6: how far every fault of the learner's cases is moved (s).
 FAULT_SHIFTS_S: tuple[float, ...] = (-5.0, 0.0, 5.0)
+#: Task 5: the share of calls that fail at random in the transient case.
+TRANSIENT_ERROR_RATES: tuple[float, ...] = (0.04, 0.05, 0.06)
+#: Task 5: the provider's quota (calls/s) in the quota case, below the 30 requests/s offered.
+QUOTA_RPS: tuple[float, ...] = (24.0, 25.0, 26.0, 27.0)
 #: Task 7: when the learner's drill throws the kill switch (s).
 DRILL_KILL_TIMES_S: tuple[float, ...] = (22.0, 26.0, 30.0, 34.0, 38.0)
 #: Q7: offered load (requests/s) and attempts per request; every product differs, so no two
@@ -75,15 +86,21 @@ def multiplier(*, learner: str | None = None) -> variants.Variant:
 
 
 def autoscale(*, learner: str | None = None) -> variants.Variant:
-    """Task 4a: ``current`` and ``target`` of the question; ``cold_start_s`` and
-    ``interval_s`` of the autoscaler run."""
-    return _case("task4", AUTOSCALE_CASES, ("current", "target", "cold_start_s", "interval_s"),
-                 learner)
+    """Task 4a: ``cold_start_s`` and ``interval_s`` of the learner's autoscaler run."""
+    return _case("task4", AUTOSCALE_CASES, ("cold_start_s", "interval_s"), learner)
+
+
+def sessions(*, learner: str | None = None) -> variants.Variant:
+    """Checkpoint 4b: ``users`` (sessions open at once) and ``lost_at_s`` (the lost replica)."""
+    return _case("task4b", STICKY_CASES, ("users", "lost_at_s"), learner)
 
 
 def storm(*, learner: str | None = None) -> variants.Variant:
-    """Task 5: ``shift_s``, added to the start of every outage case."""
-    return variants.draw(LAB, "task5", {"shift_s": FAULT_SHIFTS_S}, learner=learner)
+    """Task 5: ``shift_s`` (added to the start of every outage), ``error_rate`` (the
+    transient case) and ``quota_rps`` (the quota case)."""
+    return variants.draw(LAB, "task5", {"shift_s": FAULT_SHIFTS_S,
+                                        "error_rate": TRANSIENT_ERROR_RATES,
+                                        "quota_rps": QUOTA_RPS}, learner=learner)
 
 
 def degrade(*, learner: str | None = None) -> variants.Variant:

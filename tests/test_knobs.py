@@ -302,6 +302,8 @@ OFF_KNOBS = {
     "model.upstream_tpm": "0 = none", "llm.prefill_ms_per_1k": "0 = derive",
     "llm.decode_step_ms": "0 = derive", "llm.kv_capacity_tokens": "0 = derive",
     "budget.ttft_p95_ms": "0 = not judged", "budget.tpot_p95_ms": "0 = not judged",
+    "embed.servers": "0 = unlimited", "retrieval.servers": "0 = unlimited",
+    "rerank.servers": "0 = unlimited",
 }
 
 

@@ -11,7 +11,9 @@ lists must still be listed with the same group, type, default, unit, range, choi
 "off" note and help.  The token-mode knobs of issue 16 (``llm.*``, ``load.*_tokens*``,
 ``model.upstream_tpm``, ``model.cost_per_1m_*``, ``budget.ttft_p95_ms``,
 ``budget.tpot_p95_ms``) were added to it on purpose, each old entry left as it was; with
-``llm.enabled`` off every preset gives the snapshot's numbers bit for bit.
+``llm.enabled`` off every preset gives the snapshot's numbers bit for bit.  So were the
+data-path capacity knobs of issue 15 (``embed.servers``, ``retrieval.servers``,
+``rerank.servers``, ``steps.service_dist``): unset, the steps are the pure delays they were.
 
 A change that is *meant* to move numbers rewrites the snapshot on purpose::
 

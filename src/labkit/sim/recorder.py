@@ -27,11 +27,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from labkit.sim.datapath import HOPS
 from labkit.sim.result import ATTEMPT_DTYPE, RECORD_DTYPE, TOKEN_DTYPE, Result
 
 if TYPE_CHECKING:
     import simpy
 
+    from labkit.sim.datapath import Hop
     from labkit.sim.load import Workload
     from labkit.sim.replicas import Pool
     from labkit.sim.request import Request
@@ -69,6 +71,7 @@ class Recorder:
         self.wasted_s = 0.0
         self.wasted_calls = 0
         self.autoscale_decisions = 0
+        self.hops: tuple[Hop, ...] = ()   # data-path steps with servers (labkit.sim.datapath)
         self.tokens: np.ndarray | None = None        # token mode: rows of TOKEN_DTYPE
         self.token_samples: list[tuple[float, int, float, int]] | None = None
 
@@ -172,6 +175,8 @@ class Recorder:
             "fallback_cost": self.fallback_cost, "steps_calls": dict(self.steps_calls),
             "autoscale_decisions": self.autoscale_decisions,
         }
+        if self.hops:
+            totals["steps_hops"] = {name: hop.stats() for name, hop in zip(HOPS, self.hops)}
         tokens = token_samples = None
         if self.tokens is not None:
             tokens = self.tokens

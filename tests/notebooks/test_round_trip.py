@@ -47,7 +47,7 @@ class Tampering:
 
 
 CASES = [
-    pytest.param("lab1-system-shapes", 22, Tampering(
+    pytest.param("lab1-system-shapes", 25, Tampering(
         wrong={"a3_boundary_answer": 'boundary_knobs = {"boundary.policy": "none"}',
                "q2_answer": 'q2_answer = "C"'},
         forged={"a3_boundary_check": 'print("all good")', "q2_check": "pass"},

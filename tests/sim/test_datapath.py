@@ -25,6 +25,7 @@ from labkit.sim.config import EmbedConfig, RerankConfig, RetrievalConfig, Servin
 from labkit.sim.datapath import DataPath, Hop
 from labkit.sim.load import Workload
 from labkit.sim.recorder import Recorder
+from labkit.sim.report import format_report
 from labkit.sim.request import Request
 
 
@@ -310,3 +311,18 @@ def test_more_servers_never_raise_p95(seed):
                for s in runs]
         assert all(later <= earlier for earlier, later in zip(p95, p95[1:])), (key, p95)
         assert p95[0] > 2 * p95[-1] + 1.0, (key, p95)   # one server (ρ = 0.96) is the bottleneck
+
+
+def test_the_run_lasts_until_the_steps_queues_have_drained():
+    """An overloaded hop still holds requests when the model is idle: the run (and the
+    replica-seconds billed) goes on until its queue is empty, so the hop is busy all along."""
+    res = simulate({"serving.pattern": "rag", "retrieval.servers": 1, "load.duration_s": 20.0},
+                   seed=1)
+    steps = res.summary["steps"]["retrieval"]
+    assert res.totals["horizon_s"] > 30.0 and steps["utilisation"] == pytest.approx(1.0, abs=0.02)
+    assert res.records["end_s"].max() <= res.totals["horizon_s"]
+    text = format_report(res)
+    assert re.search(r"^retrieval step +\d+ calls  servers 1  utilisation 1\.0", text, re.M) or \
+        re.search(r"^retrieval step +\d+ calls  servers 1  utilisation 0\.9[89]", text, re.M), text
+    assert "embed step" in text and "servers unlimited" in text
+    assert "retrieval step" in res._repr_html_()

@@ -122,16 +122,18 @@ class Recorder:
         """A SimPy process: sample ``pool`` every simulated second until the run drains.
 
         It stops once the horizon is past, ``arrivals.done`` and the model
-        side is idle, and keeps the pool's replica-seconds up to that moment:
+        side is idle (and the data-path steps with servers, whose queues still
+        feed it), and keeps the pool's replica-seconds up to that moment:
         replicas are paid for until the model side has drained (a review
         queue that outlasts it does not keep them warm).
         """
-        samples, token_samples = self.samples, self.token_samples
+        samples, token_samples, hops = self.samples, self.token_samples, self.hops
         while True:
             samples.append((env.now, pool.queued, pool.provisioned, pool.ready, pool.busy))
             if token_samples is not None:
                 token_samples.append((env.now, *pool.snapshot()))  # type: ignore[attr-defined]
-            if env.now >= horizon_s and arrivals.done and not pool.queued and not pool.busy:
+            if (env.now >= horizon_s and arrivals.done and not pool.queued and not pool.busy
+                    and not any(hop.busy or hop.queue for hop in hops)):
                 self.replica_seconds = pool.utilisation_integrals()
                 return
             yield env.timeout(1.0)

@@ -304,6 +304,8 @@ OFF_KNOBS = {
     "llm.decode_step_ms": "0 = derive", "llm.kv_capacity_tokens": "0 = derive",
     "budget.ttft_p95_ms": "0 = not judged", "budget.tpot_p95_ms": "0 = not judged",
     "agent.budget_usd": "0 = no budget", "agent.budget_s": "0 = no budget",
+    "embed.servers": "0 = unlimited", "retrieval.servers": "0 = unlimited",
+    "rerank.servers": "0 = unlimited",
 }
 
 

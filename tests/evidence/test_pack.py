@@ -395,3 +395,37 @@ def test_a_passed_timed_assessment_counts_its_time_once(complete: list[Path], tm
     grades.write_text("assignment,student_id,score\nx,ada,1\n")
     with pytest.raises(PackError, match="not a grades export with a 'standard' column"):
         passed_assessments(grades, "ada")
+
+
+def test_predictions_are_listed_as_written_and_not_marked(tmp_path: Path) -> None:
+    """A prediction is a code cell assigning a string to prediction_<n>; its comments are the
+    question.  The pack lists every one in notebook order, empty ones included, and its
+    status (what is missing) does not depend on them."""
+    asked = ("# Predict before you run (not marked; it is shown next to the result).\n"
+             "# What happens to p95 when the model replicas double?\n")
+    path = notebook(tmp_path / "lab1.ipynb", "Lab 1 - System shapes", [
+        code(asked + 'prediction_1 = "p95 halves <b>at least</b>"'),
+        code("prediction_2 = ''\nx = 1"),
+        code("prediction_3 = some_function()"),        # not a string: not a prediction
+        code("prediction_4 = 'broken"),                  # a syntax error: skipped
+        code("# prediction_5 = 'a comment'"),
+        *reflection(ANSWER)])
+    pack = collect([path])
+    assert [(p.name, p.text) for p in pack.predictions] == [
+        ("prediction_1", "p95 halves <b>at least</b>"), ("prediction_2", "")]
+    assert pack.predictions[0].question == "What happens to p95 when the model replicas double?"
+    text = pack.to_markdown()
+    assert "## Predictions" in text and "What happens to p95 when the model replicas double?" in text
+    assert "(no prediction written)" in text
+    page = pack.to_html()
+    assert "&lt;b&gt;at least&lt;/b&gt;" in page and "<b>at least" not in page
+    assert pack.problems == collect([notebook(tmp_path / "bare.ipynb", "Lab 1",
+                                              reflection(ANSWER))]).problems
+
+
+def test_the_released_labs_predictions_reach_the_pack() -> None:
+    release = Path(__file__).resolve().parents[2] / "release"
+    pack = collect(sorted(release.glob("lab1-*/*.ipynb")))
+    names = [p.name for p in pack.predictions]
+    assert names == [f"prediction_{n}" for n in range(1, 6)]
+    assert all(p.question and not p.text for p in pack.predictions)

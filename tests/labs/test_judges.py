@@ -169,6 +169,19 @@ def test_lab1_shape_never_names_a_passing_shape(rate):
                 seeds=[12], base=lab1.shape_workload(learner=who))
 
 
+@pytest.mark.parametrize("case", [0, 4, 8])
+def test_lab1_hops_never_names_the_right_servers(case):
+    who = _learner_with(lab1.hop_draw, case=case)
+    task = lab1.hop_task(learner=who)
+    (short, n), = lab1_draws.hop_fix(learner=who).items()
+    others = [f"{hop}.servers" for hop in lab1.HOPS if f"{hop}.servers" != short]
+    wrong = [{}, {short: n - 1}, {short: n + 1}, {short: n + 3},
+             *({knob: task[knob] + 2} for knob in others),
+             {short: n, others[0]: task[others[0]] + 1}]
+    _check_grid(functools.partial(lab1.judge_hops, learner=who), passing=[{short: n}],
+                wrong=wrong, seeds=[11], base=task, reference=[n])
+
+
 def _explain(result, request_id):
     t = result.trace(request_id)
     guard = t["guardrail"]

@@ -14,7 +14,10 @@ learner with other numbers fails:
 * task 2: M/M/c at 26-66 req/s of 100 ms needs 4-8 replicas (p95 ~350-370 ms,
   one fewer ~670 ms and more), against 450 ms;
 * task 3: the review p95 wait (Erlang C) at the fewest reviewers is ~3.5 s,
-  with one fewer over 8 s.
+  with one fewer over 8 s;
+* task 5: in each of the nine deployments the short step's utilisation is at most 0.83
+  with the fewest servers (p95 ~500-660 ms, all answered, against 800 ms and 99%) and at
+  least 1.10 with one fewer, whose queue grows until requests miss the 2 s deadline.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ SHAPE_SEEDS = (1, 11, 12, 14, 23, 36, 38)
 REPLICA_SEEDS = (1, 11, 23, 37)
 BOUNDARY_SEEDS = (1, 11, 23, 37)
 INCIDENT_SEEDS = (1, 13, 22, 23, 40)
+HOP_SEEDS = (1, 11, 23, 37)
 
 
 def learner_with(draw, **values) -> str:
@@ -76,7 +80,7 @@ def test_each_seed_picks_a_world_change_time():
 
 def test_variants_are_the_learners_own_and_stable():
     assert set(lab1.VARIANTS) == {"a1_shape_check", "a2_replicas_check", "a3_boundary_check",
-                                  "a4_explain_check", "q4_check"}
+                                  "a4_explain_check", "a5_hops_check", "q4_check"}
     for draw in lab1.VARIANTS.values():
         assert draw(learner=ADA) == draw(learner=ADA)
         seen = {tuple(sorted(draw(learner=f"l{i}").values.items())) for i in range(200)}
@@ -444,3 +448,91 @@ def test_panel_starts_from_the_scenario_with_shown_knobs_free():
     p.set({"model.replicas": 5})
     p.reset()
     assert p.scenario.model.replicas == 2    # the lab's starting point, not the catalogue's
+
+
+
+# --- task 5: the data path ----------------------------------------------------------------
+
+@pytest.mark.parametrize("case", range(len(draws.HOP_CASES)))
+def test_every_task5_deployment_has_one_right_number_of_servers(case):
+    who = learner_with(draws.hop_draw, case=case)
+    (short, n), = draws.hop_fix(learner=who).items()
+    hop, rate = draws.HOP_CASES[case]
+    assert short == f"{hop}.servers" and lab1.hop_task(learner=who)["load.rate_rps"] == rate
+    assert 2 <= n <= 4 and lab1.hop_task(learner=who)[short] < n
+    assert lab1.judge_hops({short: n}, seeds=HOP_SEEDS, learner=who) == []
+    fewer = lab1.judge_hops({short: n - 1}, seeds=HOP_SEEDS, learner=who)
+    assert len(fewer) == len(HOP_SEEDS) and all("answered" in p for p in fewer), fewer
+    more = lab1.judge_hops({short: n + 1}, seeds=HOP_SEEDS[:1], learner=who)
+    assert more and "not the fewest" in more[0], more
+
+
+def test_task5_utilisations_match_the_draws_docstring():
+    for case, (hop, rate) in enumerate(draws.HOP_CASES):
+        who = learner_with(draws.hop_draw, case=case)
+        task = lab1.hop_task(learner=who)
+        ms = {"embed": task["embed.latency_ms"], "rerank": task["rerank.latency_ms"],
+              "retrieval": task["retrieval.latency_ms"] + task["retrieval.permission_ms"]}
+        (short, n), = draws.hop_fix(learner=who).items()
+        offered = rate * ms[hop] / 1000.0
+        assert offered / n <= 0.83 and offered / (n - 1) >= 1.099, (hop, rate)
+        for other in lab1.HOPS:   # the other steps have servers to spare
+            if other != hop:
+                assert rate * ms[other] / 1000.0 / task[f"{other}.servers"] <= 0.6
+
+
+def test_a_task5_answer_copied_from_another_deployment_fails():
+    fixes = {c: draws.hop_fix(learner=learner_with(draws.hop_draw, case=c))
+             for c in range(len(draws.HOP_CASES))}
+    for b in fixes:
+        who = learner_with(draws.hop_draw, case=b)
+        for a in ((b + 1) % len(fixes), (b + 3) % len(fixes)):   # another level, another step
+            assert fixes[a] != fixes[b]
+            assert lab1.judge_hops(fixes[a], seeds=[11], learner=who), (a, b)
+
+
+def test_task5_only_the_short_step_may_change():
+    who = learner_with(draws.hop_draw, case=4)          # retrieval at 48 requests/s
+    task = lab1.hop_task(learner=who)
+    extra = lab1.judge_hops({"retrieval.servers": 3, "embed.servers": task["embed.servers"] + 1},
+                            seeds=[11], learner=who)
+    assert extra == ["embed.servers: 5 changes a hop that was not holding the requests up; its "
+                     "servers belong to another team and cost money"]
+    assert lab1.judge_hops({"retrieval.servers": 3, "embed.servers": task["embed.servers"]},
+                           seeds=[11], learner=who) == []
+
+
+@pytest.mark.parametrize("wrong, message", [
+    ({"model.replicas": 32}, "remove 'model.replicas'"),
+    ({"retrieval.servers": 0}, "retrieval.servers"),
+    ({"retrieval.servers": 21}, "retrieval.servers"),
+    ([("retrieval.servers", 3)], "hop_knobs"),
+])
+def test_hop_judge_rejects_wrong_forms(wrong, message):
+    problems = lab1.judge_hops(wrong, seeds=[1], learner=ADA)
+    assert problems and message in problems[0], problems
+
+
+def test_the_activity5_bottleneck_is_retrieval_and_replicas_do_not_fix_it():
+    runs = {n: simulate({**lab1.DATAPATH_SCENARIO, "model.replicas": n}, seed=1) for n in (4, 8)}
+    p95 = {n: r.summary["latency_ms"]["p95"] for n, r in runs.items()}
+    assert p95[4] > 800.0 and abs(p95[8] - p95[4]) < 0.1 * p95[4], p95
+    rows = {row["hop"]: row for row in lab1.hop_table(runs[8]).rows}
+    assert list(rows) == ["embed", "retrieval", "rerank", "model"]
+    assert rows["retrieval"]["utilisation"] > 0.98 and rows["model"]["utilisation"] < 0.5
+    assert rows["retrieval"]["wait_ms_mean"] > 10 * max(rows[h]["wait_ms_mean"]
+                                                       for h in ("embed", "rerank", "model"))
+    # 30 requests/s offered, at most 1 / 48 ms ~ 20.8 through one retrieval server
+    assert rows["retrieval"]["calls_per_s"] <= 1000.0 / 48.0 * 1.03
+    fixed = simulate({**lab1.DATAPATH_SCENARIO, "retrieval.servers": 3}, seed=1).summary
+    assert fixed["latency_ms"]["p95"] <= 800.0 and fixed["success_rate"] >= 0.99
+
+
+def test_beside_and_broken_budgets():
+    shown = lab1.beside("  p95 doubles ", "it tripled").rows
+    assert shown == [{"you predicted": "p95 doubles", "the run shows": "it tripled"}]
+    rows = [{"shape": "a", "p95_ms": 10.0, "cost_per_1k": 1.0, "quality": 0.5, "max_lag_s": 0.0,
+             "leaks": 0},
+            {"shape": "b", "p95_ms": 10_000.0, "cost_per_1k": 1.0, "quality": 0.95,
+             "max_lag_s": 0.0, "leaks": 3}]
+    assert lab1.broken_budgets(rows, learner=ADA) == "a breaks quality; b breaks p95_ms, leaks"

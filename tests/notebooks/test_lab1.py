@@ -62,8 +62,9 @@ def test_every_check_cell_says_it_passed(source_run):
 def test_structure_tags_and_grade_ids():
     nb = nbformat.read(SOURCE, as_version=4)
     tags = [t for c in nb.cells for t in c.metadata.get("tags", [])]
-    assert tags.count("activity") == 4
+    assert tags.count("activity") == 5
     assert tags.count("checkpoint") == 1 and tags.count("reflection") == 1
+    assert tags.count("written") == 5 and tags.count("design") == 3
     assert tags.count("evidence:system-sketch") == 1 and tags.count("evidence:reflection") == 1
     assert tags.count("reading") >= 8
     ids = [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c)]
@@ -105,6 +106,13 @@ WRONG = [
                  "a4_explain_check", "is not what the audit trail records", id="task4-hardcoded"),
     pytest.param("a4b_answer", 'a4b_answer = "A"', "a4b_check", "not the right option",
                  id="task4b-blames-model"),
+    pytest.param("a5_hops_answer",   # one server more than needed: passes, wastes a server
+                 'hop_knobs = {k: v + 1 for k, v in hop_knobs.items()}',
+                 "a5_hops_check", "not the fewest", id="task5-overprovisioned"),
+    pytest.param("a5_hops_answer",   # the short step fixed, and a server added to another one
+                 'hop_knobs = {**hop_knobs, **{f"{h}.servers": T5[f"{h}.servers"] + 1 '
+                 'for h in lab1.HOPS if f"{h}.servers" not in hop_knobs}}',
+                 "a5_hops_check", "was not holding the requests up", id="task5-extra-step"),
     pytest.param("q2_answer", 'q2_answer = "C"', "q2_check", "not the right option", id="q2"),
     pytest.param("q3_answer", 'q3_answer = "A"', "q3_check", "not the right option", id="q3"),
     pytest.param("q4_answer", "q4_answer = v4.rate_rps * 0.1", "q4_check",
@@ -190,3 +198,18 @@ def test_multiple_choice_cannot_be_guessed_from_the_options():
         assert longer, f"{question}: the key {key} is the unique longest option {lengths}"
     letters = [key for _, key in items.values()]
     assert max(letters.count(x) for x in "ABCD") <= 0.35 * len(letters), letters
+
+
+def test_every_activity_opens_with_a_prediction_shown_beside_its_result():
+    """Each activity's cells hold a prediction_<n> = "" cell before its first run, and a later
+    cell shows it with lab1.beside."""
+    nb = nbformat.read(SOURCE, as_version=4)
+    starts = [i for i, c in enumerate(nb.cells) if "activity" in c.metadata.get("tags", [])]
+    for n, (start, end) in enumerate(zip(starts, [*starts[1:], len(nb.cells)]), 1):
+        block = nb.cells[start:end]
+        predict = next(i for i, c in enumerate(block) if f'prediction_{n} = ""' in c.source)
+        runs = [i for i, c in enumerate(block)
+                if c.cell_type == "code" and ("simulate(" in c.source or "lab1.compare_shapes" in c.source
+                                              or "utilisation_table" in c.source)]
+        assert runs and predict < min(runs), f"activity {n}: the prediction comes after a run"
+        assert any(f"lab1.beside(prediction_{n}," in c.source for c in block[predict + 1:]), n

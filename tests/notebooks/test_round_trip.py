@@ -71,7 +71,7 @@ CASES = [
                 "q2_check": 1.0,             # deleted after inflating: restored with 1 point
                 "q3_check": 0.0}),           # one replica fails the restored check
         id="lab0"),
-    pytest.param("lab1-system-shapes", 22, Tampering(
+    pytest.param("lab1-system-shapes", 25, Tampering(
         wrong={"a3_boundary_answer": 'boundary_knobs = {"boundary.policy": "none"}',
                "q2_answer": 'q2_answer = "C"'},
         forged={"a3_boundary_check": 'print("all good")', "q2_check": "pass"},

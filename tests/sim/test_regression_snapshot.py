@@ -12,7 +12,9 @@ lists must still be listed with the same group, type, default, unit, range, choi
 ``model.upstream_tpm``, ``model.cost_per_1m_*``, ``budget.ttft_p95_ms``,
 ``budget.tpot_p95_ms``) were added to it on purpose, each old entry left as it was; with
 ``llm.enabled`` off every preset gives the snapshot's numbers bit for bit.  The agent knobs of
-issue 17 (``agent.*``) and the ``agent-support`` preset were added the same way.
+issue 17 (``agent.*``) and the ``agent-support`` preset were added the same way, and so were the
+data-path capacity knobs of issue 15 (``embed.servers``, ``retrieval.servers``,
+``rerank.servers``, ``steps.service_dist``): unset, the steps are the pure delays they were.
 
 A change that is *meant* to move numbers rewrites the snapshot on purpose::
 

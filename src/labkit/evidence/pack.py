@@ -24,10 +24,16 @@ Notebooks are read statically, never executed:
 
 Every expected artifact ends up ``complete``, ``incomplete`` or ``missing``,
 and each one that is not complete carries a message saying what to do.
+
+The predictions a learner writes before an activity's run (a code cell that
+assigns a string to ``prediction_<n>``, its comment lines being the question)
+are listed too, in notebook order, as written: they are a record of the
+learner's thinking, never marked.
 """
 
 from __future__ import annotations
 
+import ast
 import csv
 import html
 import importlib
@@ -50,8 +56,8 @@ from labkit.cpd import (
 )
 from labkit.errors import LabkitError
 
-__all__ = ["EVIDENCE_MIME", "EXPECTED", "CAPSTONE", "MIN_WORDS", "Artifact", "Pack", "PackError",
-           "evidence_bundle", "collect", "passed_assessments", "write_pack"]
+__all__ = ["EVIDENCE_MIME", "EXPECTED", "CAPSTONE", "MIN_WORDS", "Artifact", "Prediction", "Pack",
+           "PackError", "evidence_bundle", "collect", "passed_assessments", "write_pack"]
 
 EVIDENCE_MIME = "application/vnd.labkit.evidence+json"
 MIN_WORDS = 25
@@ -212,6 +218,53 @@ def _recheck(kind: Any, data: Mapping[str, Any]) -> list[str] | None:
         return None
 
 
+@dataclass(frozen=True, kw_only=True)
+class Prediction:
+    """One prediction written before a run: the notebook, the variable, the question asked
+    (the cell's comment lines) and what the learner wrote ("" when nothing yet)."""
+
+    notebook: str
+    name: str
+    question: str
+    text: str
+
+
+_PREDICTION = re.compile(r"^prediction_\w+$")
+_PREDICT_BOILERPLATE = re.compile(r"^predict before you run\b", re.I)
+
+
+def _predictions(path: Path, cell: Mapping[str, Any]) -> list[Prediction]:
+    """The ``prediction_<n> = "..."`` assignments of one code cell, read without running it."""
+    source = _text(cell.get("source"))
+    if "prediction_" not in source:
+        return []
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    question = " ".join(line.strip().lstrip("#").strip() for line in source.splitlines()
+                        if line.strip().startswith("#")
+                        and not _PREDICT_BOILERPLATE.match(line.strip().lstrip("#").strip()))
+    found = []
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+                and _PREDICTION.match(node.targets[0].id)
+                and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
+            found.append(Prediction(notebook=path.name, name=node.targets[0].id,
+                                    question=question, text=node.value.value.strip()))
+    return found
+
+
+def _predictions_md(predictions: Sequence[Prediction]) -> str:
+    rows = []
+    for p in predictions:
+        said = _quote(p.text) if p.text else "> _(no prediction written)_"
+        rows.append(f"**{p.notebook}, {p.name}.** {p.question}\n\n{said}")
+    return ("## Predictions\n\nWhat I expected before each run, as I wrote it (not marked; "
+            "each lab shows it next to what the run showed).\n\n" + "\n\n".join(rows))
+
+
 def _json_md(data: Any) -> str:
     """A payload's data when it brings no rendering of its own."""
     return "```json\n" + json.dumps(data, indent=2, default=str) + "\n```"
@@ -237,6 +290,7 @@ class Pack:
     notebooks: tuple[str, ...]
     timing: Breakdown | None = None
     passed: tuple[str, ...] = ()          # timed assessments passed, from the grades export
+    predictions: tuple[Prediction, ...] = ()   # written before runs; not marked
     created: date = field(default_factory=date.today)
 
     @property
@@ -260,7 +314,10 @@ class Pack:
         if self.timing:
             secs.append(("timing", "timing", _timing_md(self.timing) + _earned_md(self)))
         secs.append(("", "head", "## Artifacts"))
-        return secs + [(a.anchor, a.status, _artifact_md(a)) for a in self.artifacts]
+        secs += [(a.anchor, a.status, _artifact_md(a)) for a in self.artifacts]
+        if self.predictions:
+            secs.append(("predictions", "predictions", _predictions_md(self.predictions)))
+        return secs
 
     def to_markdown(self) -> str:
         """The pack as one Markdown document."""
@@ -410,9 +467,12 @@ def collect(paths: Iterable[str | Path], *, passed: Iterable[str] = ()) -> Pack:
     if not files:
         raise PackError("no notebooks given")
     found: list[Artifact] = []
+    predictions: list[Prediction] = []
     for path in files:
         prompt = ""
         for index, cell in enumerate(_load(path)["cells"]):
+            if isinstance(cell, Mapping) and cell.get("cell_type") == "code":
+                predictions += _predictions(path, cell)
             tags = [t for t in (cell.get("metadata") or {}).get("tags") or []
                     if isinstance(t, str)]
             if "reflection" in tags:
@@ -435,7 +495,7 @@ def collect(paths: Iterable[str | Path], *, passed: Iterable[str] = ()) -> Pack:
     except CpdError:
         timing = None
     return Pack(artifacts=tuple(found), notebooks=tuple(map(str, files)), timing=timing,
-                passed=tuple(passed))
+                passed=tuple(passed), predictions=tuple(predictions))
 
 
 def write_pack(pack: Pack, path: str | Path, *, markdown: bool | None = None) -> Path:

@@ -162,11 +162,14 @@ class EmbedConfig(Config, group="embed"):
     error_rate: float = knob(0.0, min=0.0, max=1.0, step=0.01,
         help="Probability that embedding fails (retrieval is then skipped and the model "
              "answers without documents).")
+    servers: int | None = knob(None, unit="servers", min=0, max=1000, off=Off(0, "unlimited"),
+        help="Embedding calls served at once; more wait in a first-come, first-served queue "
+             "(capacity: servers / embed.latency_ms).")
 
 
 @dataclass(frozen=True, kw_only=True)
 class RetrievalConfig(Config, group="retrieval"):
-    """Retrieval: documents, permission checks and index freshness."""
+    """Retrieval: documents, permission checks, index freshness and capacity."""
 
     enabled: bool = knob(False,
         help="Retrieve documents from a data store and add them to the prompt "
@@ -194,6 +197,9 @@ class RetrievalConfig(Config, group="retrieval"):
         help="Quality the retrieved context adds to an answer.")
     run_fraction: float = knob(1.0, min=0.0, max=1.0, step=0.05,
         help="Share of requests that run retrieval (gate it to the requests that need it).")
+    servers: int | None = knob(None, unit="servers", min=0, max=1000, off=Off(0, "unlimited"),
+        help="Retrievals served at once (each holds its server for the lookup and the "
+             "permission check); more wait in a first-come, first-served queue.")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -210,15 +216,20 @@ class RerankConfig(Config, group="rerank"):
         help="Quality reranking adds to an answer.")
     run_fraction: float = knob(1.0, min=0.0, max=1.0, step=0.05,
         help="Share of requests that run reranking.")
+    servers: int | None = knob(None, unit="servers", min=0, max=1000, off=Off(0, "unlimited"),
+        help="Rerank calls served at once; more wait in a first-come, first-served queue.")
 
 
 @dataclass(frozen=True, kw_only=True)
 class StepsConfig(Config, group="steps"):
-    """The data path as a whole."""
+    """The data path as a whole: degraded mode and how long each step's call takes."""
 
     skip_when_degraded: bool = knob(False,
         help="When the primary model is struggling (breaker open or upstream throttling), "
              "skip retrieval and reranking.")
+    service_dist: str = knob("deterministic", choices=("deterministic", "exponential"),
+        help="Time of one embedding, retrieval or rerank call: deterministic (always its "
+             "latency_ms) or exponential with that mean (as Erlang C assumes).")
 
 
 @dataclass(frozen=True, kw_only=True)

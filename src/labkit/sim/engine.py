@@ -175,7 +175,7 @@ class Engine:
                                  rerank=sc.rerank, steps=sc.steps, world_change_s=world_change,
                                  model_quality=m.quality, stale_quality=self.stale_quality,
                                  uniform=streams.pool("steps"), degraded=self._struggling,
-                                 recorder=rec)
+                                 recorder=rec, env=env, factors=_exponential(streams, "datapath"))
         self.guardrail = Guardrail(sc.guardrail, streams.pool("guardrail"))
         review_factors = streams["review"].exponential(1.0, n).tolist()
         self.boundary = WriteBoundary(env, sc.boundary, review_factors=review_factors,
@@ -332,7 +332,10 @@ class Engine:
         now = self.env.now
         if now >= self.kill_at:  # the primary is switched off: straight to the fallbacks
             return self.fallback.start(req, Reason.KILLED, now)
-        delay = self.datapath.prepare(req, now)
+        datapath = self.datapath
+        if datapath.queued:   # steps with servers and queues, or random step times
+            return datapath.start(req, now, self._attempt)
+        delay = datapath.prepare(req, now)
         if delay:
             self.env.timeout(delay).callbacks.append(partial(self._attempt, req))
         else:
@@ -500,6 +503,12 @@ class Engine:
             self.env.timeout(wait).callbacks.append(partial(self._attempt, req))
         else:
             self._attempt(req)
+
+
+def _exponential(streams: Streams, name: str) -> Callable[[], float]:
+    """Exponential draws of mean 1 from stream ``name``, one per call (drawn only when used)."""
+    uniform = streams.pool(name)
+    return lambda: -math.log1p(-uniform())
 
 
 def _service_factors(model: ModelConfig, w: Workload, streams: Streams) -> list[float]:

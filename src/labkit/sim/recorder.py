@@ -27,11 +27,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from labkit.sim.datapath import HOPS
 from labkit.sim.result import ATTEMPT_DTYPE, RECORD_DTYPE, TOKEN_DTYPE, Result
 
 if TYPE_CHECKING:
     import simpy
 
+    from labkit.sim.datapath import Hop
     from labkit.sim.load import Workload
     from labkit.sim.replicas import Pool
     from labkit.sim.request import Request
@@ -69,6 +71,7 @@ class Recorder:
         self.wasted_s = 0.0
         self.wasted_calls = 0
         self.autoscale_decisions = 0
+        self.hops: tuple[Hop, ...] = ()   # data-path steps with servers (labkit.sim.datapath)
         self.tokens: np.ndarray | None = None        # token mode: rows of TOKEN_DTYPE
         self.token_samples: list[tuple[float, int, float, int]] | None = None
         self.extra_totals: dict[str, Any] = {}   # totals a component adds (router, ...)
@@ -120,16 +123,18 @@ class Recorder:
         """A SimPy process: sample ``pool`` every simulated second until the run drains.
 
         It stops once the horizon is past, ``arrivals.done`` and the model
-        side is idle, and keeps the pool's replica-seconds up to that moment:
+        side is idle (and the data-path steps with servers, whose queues still
+        feed it), and keeps the pool's replica-seconds up to that moment:
         replicas are paid for until the model side has drained (a review
         queue that outlasts it does not keep them warm).
         """
-        samples, token_samples = self.samples, self.token_samples
+        samples, token_samples, hops = self.samples, self.token_samples, self.hops
         while True:
             samples.append((env.now, pool.queued, pool.provisioned, pool.ready, pool.busy))
             if token_samples is not None:
                 token_samples.append((env.now, *pool.snapshot()))  # type: ignore[attr-defined]
-            if env.now >= horizon_s and arrivals.done and not pool.queued and not pool.busy:
+            if (env.now >= horizon_s and arrivals.done and not pool.queued and not pool.busy
+                    and not any(hop.busy or hop.queue for hop in hops)):
                 self.replica_seconds = pool.utilisation_integrals()
                 return
             yield env.timeout(1.0)
@@ -173,6 +178,8 @@ class Recorder:
             "fallback_cost": self.fallback_cost, "steps_calls": dict(self.steps_calls),
             "autoscale_decisions": self.autoscale_decisions,
         }
+        if self.hops:
+            totals["steps_hops"] = {name: hop.stats() for name, hop in zip(HOPS, self.hops)}
         totals.update(self.extra_totals)
         tokens = token_samples = None
         if self.tokens is not None:

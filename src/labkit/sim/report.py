@@ -44,6 +44,12 @@ def format_report(result: Any, traces: list[dict[str, Any]] | None = None) -> st
         f"{cost['calls']:.4f}, replicas {cost['replicas']:.4f}, steps {cost['steps']:.4f}, "
         f"fallback {cost['fallback']:.4f}, jobs {cost['jobs']:.4f})",
     ]
+    for name, step in s.get("steps", {}).items():   # data-path steps with capacity
+        if step["calls"]:
+            load = (f"servers {step['servers']}  utilisation {step['utilisation']:.3f}"
+                    if step["servers"] else f"servers unlimited  busy {step['busy_servers_mean']:.2f}")
+            lines.append(f"{name + ' step':<17}{step['calls']} calls  {load}  wait ms mean "
+                         f"{step['wait_ms_mean']:.1f}  p95 {step['wait_ms_p95']:.1f}")
     if "ttft_ms" in s:   # token mode
         ttft, tpot, tok = s["ttft_ms"], s["tpot_ms"], s["tokens"]
         lines += [
@@ -97,6 +103,10 @@ def format_html(result: Any) -> str:
                         f"retries {s['retries']:,})"),
         ("quality", f"{s['quality_mean']:.3f}"),
     ]
+    rows += [(f"{name} step", (f"{step['servers']} servers · utilisation {step['utilisation']:.2f}"
+                               if step["servers"] else "unlimited servers")
+                              + f" · wait p95 {step['wait_ms_p95']:.1f} ms")
+             for name, step in s.get("steps", {}).items() if step["calls"]]
     if "ttft_ms" in s:   # token mode
         rows += [
             ("TTFT ms", f"p50 {s['ttft_ms']['p50']:.1f} · p95 {s['ttft_ms']['p95']:.1f}"),

@@ -188,6 +188,8 @@ class Result:
                 "lost": int(t["sessions_lost"]), "warmups": int(t["session_warmups"]),
                 "warmup_s": float(t["session_warmup_s"]),
                 "replica_imbalance": float(t["replica_imbalance"])}
+        if "steps_hops" in t:
+            summary["steps"] = self._steps_summary()
         if self.tokens is not None:
             summary.update(self._token_summary())
             tokens = summary["tokens"]   # the token part of cost.calls
@@ -212,6 +214,24 @@ class Result:
         summary["budgets"] = judge_budgets(summary, sc.budget)
         summary["all_budgets_pass"] = all(b["pass"] for b in summary["budgets"].values())
         return summary
+
+    def _steps_summary(self) -> dict[str, Any]:
+        """Data-path steps with capacity or random times: per step, its servers (0:
+        unlimited), calls served, mean servers busy, utilisation and the wait for a server."""
+        t = self.totals
+        horizon = max(t["horizon_s"], 1e-9)
+        steps = {}
+        for name, hop in t["steps_hops"].items():
+            waits = 1000.0 * np.asarray(hop["waits_s"], dtype=float)
+            servers = hop["servers"] or 0
+            busy = hop["busy_s"] / horizon
+            steps[name] = {
+                "servers": servers, "calls": len(waits), "busy_servers_mean": busy,
+                "utilisation": busy / servers if servers else 0.0,
+                "wait_ms_mean": float(waits.mean()) if len(waits) else 0.0,
+                "wait_ms_p95": _pct(waits, 95) if len(waits) else 0.0,
+            }
+        return steps
 
     def _token_summary(self) -> dict[str, Any]:
         tok, t, sc = self.tokens, self.totals, self.scenario

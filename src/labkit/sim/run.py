@@ -33,7 +33,7 @@ __all__ = ["simulate", "STREAMS"]
 STREAMS: tuple[str, ...] = (
     "arrivals", "prompts", "validity", "service", "errors", "cache", "retry",
     "fallback", "faults", "steps", "boundary", "autoscale", "review", "guardrail",
-    "throttle", "tokens", "agent", "router", "semcache", "sessions",
+    "throttle", "tokens", "agent", "router", "semcache", "sessions", "datapath",
 )
 
 

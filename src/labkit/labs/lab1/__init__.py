@@ -28,6 +28,13 @@ Activities:
    with a review queue.
 4. *Orchestration and traceability*: reading the audit trail of a harmful
    answer (see :func:`harmful_request_ids` and ``Result.trace``).
+5. *The data path has a capacity too*: a retrieval hop with one server holds
+   every request up while the model idles; more model replicas do not help,
+   and :func:`hop_table` shows where the time goes.
+
+Every activity opens with a prediction the learner writes before the run
+(``prediction_N``, not marked), shown next to the result with :func:`beside`;
+``labkit evidence`` gathers the predictions into the evidence pack.
 
 >>> sorted(SHAPES)
 ['batch', 'rag', 'realtime']
@@ -39,8 +46,11 @@ from __future__ import annotations
 
 from labkit.labs.common import knob_answer_problems, panel, table
 from labkit.labs.lab1.analysis import (
+                                       beside,
+                                       broken_budgets,
                                        compare_shapes,
                                        harmful_request_ids,
+                                       hop_table,
                                        incident_requests,
                                        incident_run,
                                        review_wait_theory_s,
@@ -51,6 +61,8 @@ from labkit.labs.lab1.draws import (
                                        VARIANTS,
                                        boundary_draw,
                                        boundary_task,
+                                       hop_draw,
+                                       hop_task,
                                        incident_draw,
                                        incident_scenario,
                                        little_draw,
@@ -64,7 +76,9 @@ from labkit.labs.lab1.judges import (
                                        EXPLAIN_KEYS,
                                        JUDGES,
                                        collect_explanations,
+                                       hop_budget_problems,
                                        judge_boundary,
+                                       judge_hops,
                                        judge_incident_report,
                                        judge_q4,
                                        judge_replicas,
@@ -73,6 +87,10 @@ from labkit.labs.lab1.judges import (
 from labkit.labs.lab1.scenarios import (
                                        BOUNDARY_SCENARIO,
                                        BOUNDARY_TASK_KNOBS,
+                                       DATAPATH_SCENARIO,
+                                       HOP_BUDGETS,
+                                       HOP_TASK_KNOBS,
+                                       HOPS,
                                        INCIDENT_CASES,
                                        INCIDENT_SCENARIO,
                                        LATENCY_SCENARIO,
@@ -101,6 +119,8 @@ __all__ = [
     "incident_run", "incident_requests", "harmful_request_ids", "EXPLAIN_KEYS",
     "collect_explanations", "judge_incident_report",
     "little_draw", "judge_q4",
+    "DATAPATH_SCENARIO", "HOPS", "HOP_TASK_KNOBS", "HOP_BUDGETS", "hop_draw", "hop_task",
+    "hop_table", "hop_budget_problems", "judge_hops", "beside", "broken_budgets",
     "JUDGES", "VARIANTS", "knob_answer_problems", "table", "utilisation_figure", "panel",
     "sketch_problems", "sketch_data",
 ]

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from labkit.labs.common import Table, table
 from labkit.labs.lab1.draws import incident_scenario, shape_budgets, shape_workload
 from labkit.labs.lab1.scenarios import (
     BOUNDARY_SCENARIO,
@@ -23,7 +24,7 @@ from labkit.sim import Result, codes, simulate, theory
 
 __all__ = ["shape_scorecard", "compare_shapes", "utilisation_table", "review_wait_theory_s",
            "fewest_reviewers", "harmful_request_ids", "incident_truth", "incident_run",
-           "incident_requests"]
+           "incident_requests", "broken_budgets", "hop_table", "beside"]
 
 
 def shape_scorecard(result: Result, budgets: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -62,6 +63,18 @@ def compare_shapes(seed: int = 1, knobs: Mapping[str, Any] | None = None, *,
                      "stale_answer_ratio": card["stale_answer_ratio"],
                      "all_pass": card["all_pass"]})
     return rows
+
+
+def broken_budgets(rows: Iterable[Mapping[str, Any]], *, learner: str | None = None) -> str:
+    """Which of this learner's task-1 budgets each shape of :func:`compare_shapes` breaks,
+    in one line ("batch breaks max_lag_s; ...")."""
+    budgets = shape_budgets(learner=learner)
+    parts = []
+    for row in rows:
+        broken = [name for name, limit in budgets.items()
+                  if (row[name] < limit if name == "quality" else row[name] > limit)]
+        parts.append(f"{row['shape']} breaks {', '.join(broken) or 'nothing'}")
+    return "; ".join(parts)
 
 
 def utilisation_table(rates_rps: Iterable[float], seed: int = 1,
@@ -141,3 +154,38 @@ def incident_run(seed: int, *, learner: str | None = None) -> Result:
 def incident_requests(result: Result) -> list[int]:
     """The complaints task 4 asks about in one run: its first three harmful answers."""
     return harmful_request_ids(result)[:3]
+
+
+def hop_table(result: Result) -> Table:
+    """Where one run's requests waited: each data-path hop (servers, calls per second,
+    utilisation, mean and p95 wait for a server) and the model's replicas, in request order.
+
+    A hop without capacity (servers unlimited) never makes anyone wait; its utilisation is
+    left empty.  The model's wait is its batcher queue's.
+    """
+    s, duration = result.summary, result.scenario.load.duration_s
+    rows = []
+    for name, hop in s.get("steps", {}).items():
+        if not hop["calls"]:
+            continue
+        rows.append({"hop": name, "servers": hop["servers"] or "unlimited",
+                     "calls_per_s": hop["calls"] / duration,
+                     "utilisation": hop["utilisation"] if hop["servers"] else None,
+                     "wait_ms_mean": hop["wait_ms_mean"], "wait_ms_p95": hop["wait_ms_p95"]})
+    calls = result.attempts[result.attempts["model_call"]]
+    waits = 1000.0 * calls["wait_s"]
+    rows.append({"hop": "model", "servers": result.scenario.model.replicas,
+                 "calls_per_s": len(calls) / duration, "utilisation": s["utilisation"],
+                 "wait_ms_mean": s["model_wait_ms_mean"],
+                 "wait_ms_p95": float(np.percentile(waits, 95)) if len(waits) else 0.0})
+    return table(rows)
+
+
+def beside(prediction: Any, observed: str) -> Table:
+    """The learner's prediction, written before a run, next to what the run showed.
+
+    >>> beside(None, "p95 barely moved").rows
+    [{'you predicted': '(no prediction written)', 'the run shows': 'p95 barely moved'}]
+    """
+    said = str(prediction).strip() if prediction is not None else ""
+    return table([{"you predicted": said or "(no prediction written)", "the run shows": observed}])

@@ -15,6 +15,10 @@ neighbour's answer fails (``tests/labs/test_lab1.py`` runs every value):
   reviewers are 6, 7 or 8 (activity 3 explores 5%, whose answer is 5);
 * **task 4** (audit trail): the deployment's guardrail threshold, model version
   and index schedule, which the trail records;
+* **task 5** (the data path): the deployment, one of nine: which hop (embedding,
+  retrieval, reranking) is short of servers and how much traffic arrives, so that the
+  fewest servers that fix it are 2, 3 or 4 on that hop (with one fewer the hop is over
+  capacity, utilisation above 1.09; with the right number it is at most 0.83);
 * **Q4** (Little's law): the arrival rate and the slower response time.
 
 ``learner=None`` means this kernel's learner (:func:`labkit.variants.learner`).
@@ -22,11 +26,12 @@ neighbour's answer fails (``tests/labs/test_lab1.py`` runs every value):
 >>> shape_draw(learner="ada").rate_rps in SHAPE_PARAMS["rate_rps"]
 True
 >>> sorted(VARIANTS)
-['a1_shape_check', 'a2_replicas_check', 'a3_boundary_check', 'a4_explain_check', 'q4_check']
+['a1_shape_check', 'a2_replicas_check', 'a3_boundary_check', 'a4_explain_check', 'a5_hops_check', 'q4_check']
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -35,6 +40,7 @@ from labkit import variants
 from labkit.labs.common import frozen
 from labkit.labs.lab1.scenarios import (
     BOUNDARY_SCENARIO,
+    HOP_TASK_BASE,
     INCIDENT_SCENARIO,
     REPLICA_BASE,
     SHAPE_BUDGETS,
@@ -44,7 +50,8 @@ from labkit.labs.lab1.scenarios import (
 __all__ = ["SHAPE_PARAMS", "SHAPE_COST_BUDGETS", "REPLICA_PARAMS", "BOUNDARY_PARAMS",
            "INCIDENT_PARAMS", "LITTLE_PARAMS", "shape_draw", "replica_draw", "boundary_draw",
            "incident_draw", "little_draw", "shape_workload", "shape_budgets", "replica_task",
-           "boundary_task", "incident_scenario", "expected_q4", "VARIANTS"]
+           "boundary_task", "incident_scenario", "expected_q4", "HOP_CASES", "HOP_PARAMS",
+           "hop_draw", "hop_task", "hop_fix", "VARIANTS"]
 
 LAB = "lab1"
 
@@ -60,6 +67,18 @@ INCIDENT_PARAMS = {"threshold": (0.85, 0.9, 0.95), "model_version": ("v2", "v3")
 #: Q4: no two learners' answers (rate x slower time) are within 0.5 request of each other.
 LITTLE_PARAMS = {"rate_rps": (32, 44, 56, 68), "slow_s": (0.45, 0.6, 0.75, 0.9)}
 LITTLE_FAST_S = 0.1
+#: Task 5's deployments: (the hop short of servers, arrival rate).  Each hop's offered load
+#: (rate x its mean time: embed 40 ms, retrieval 48 ms, rerank 60 ms) is about 1.4, 2.3 or
+#: 3.3 servers' worth, so the fewest servers that keep it under capacity are 2, 3 or 4.
+HOP_CASES: tuple[tuple[str, int], ...] = (
+    ("embed", 35), ("embed", 57), ("embed", 83),
+    ("retrieval", 29), ("retrieval", 48), ("retrieval", 69),
+    ("rerank", 23), ("rerank", 38), ("rerank", 55),
+)
+HOP_PARAMS = {"case": tuple(range(len(HOP_CASES)))}
+_HOP_MS = {"embed": ("embed.latency_ms",),
+           "retrieval": ("retrieval.latency_ms", "retrieval.permission_ms"),
+           "rerank": ("rerank.latency_ms",)}
 
 
 def shape_draw(*, learner: str | None = None) -> variants.Variant:
@@ -80,6 +99,33 @@ def boundary_draw(*, learner: str | None = None) -> variants.Variant:
 def incident_draw(*, learner: str | None = None) -> variants.Variant:
     """This learner's deployment for task 4: threshold, model version, index schedule."""
     return variants.draw(LAB, "task4", INCIDENT_PARAMS, learner=learner)
+
+
+def hop_draw(*, learner: str | None = None) -> variants.Variant:
+    """This learner's deployment for task 5 (an index into :data:`HOP_CASES`)."""
+    return variants.draw(LAB, "task5", HOP_PARAMS, learner=learner)
+
+
+def _offered(hop: str, rate: float) -> float:
+    """Servers' worth of work a hop of :data:`HOP_TASK_BASE` gets at ``rate`` (λ x S)."""
+    return rate * sum(HOP_TASK_BASE[k] for k in _HOP_MS[hop]) / 1000.0
+
+
+def hop_fix(*, learner: str | None = None) -> dict[str, int]:
+    """The grader's reference for task 5: the short hop's knob and the fewest servers that
+    keep its utilisation at or below 0.85 (never shown to a learner)."""
+    hop, rate = HOP_CASES[hop_draw(learner=learner).case]
+    return {f"{hop}.servers": math.ceil(_offered(hop, rate) / 0.85)}
+
+
+def hop_task(*, learner: str | None = None) -> Mapping[str, Any]:
+    """Task 5's deployment for this learner (read-only): the other hops have servers to spare
+    (utilisation at most 0.6); the short one has two fewer than it needs (at least one)."""
+    short, rate = HOP_CASES[hop_draw(learner=learner).case]
+    (knob, need), = hop_fix(learner=learner).items()
+    servers = {f"{hop}.servers": math.ceil(_offered(hop, rate) / 0.6) for hop in _HOP_MS}
+    servers[knob] = max(1, need - 2)
+    return frozen({**HOP_TASK_BASE, "load.rate_rps": float(rate), **servers})
 
 
 def little_draw(*, learner: str | None = None) -> variants.Variant:
@@ -127,5 +173,5 @@ def expected_q4(*, learner: str | None = None) -> float:
 VARIANTS: dict[str, Callable[..., variants.Variant]] = {
     "a1_shape_check": shape_draw, "a2_replicas_check": replica_draw,
     "a3_boundary_check": boundary_draw, "a4_explain_check": incident_draw,
-    "q4_check": little_draw,
+    "a5_hops_check": hop_draw, "q4_check": little_draw,
 }

@@ -28,12 +28,16 @@ from labkit.labs.lab1.analysis import (
 from labkit.labs.lab1.draws import (
     boundary_task,
     expected_q4,
+    hop_fix,
+    hop_task,
     replica_task,
     shape_budgets,
     shape_workload,
 )
 from labkit.labs.lab1.scenarios import (
     BOUNDARY_TASK_KNOBS,
+    HOP_BUDGETS,
+    HOP_TASK_KNOBS,
     REVIEW_P95_BUDGET_S,
     SHAPE_TASK_KNOBS,
     shape_case,
@@ -42,7 +46,8 @@ from labkit.sim import Scenario, simulate, theory
 from labkit.sim.scenario import CATALOGUE
 
 __all__ = ["judge_shape", "judge_replicas", "judge_boundary", "collect_explanations",
-           "judge_incident_report", "judge_q4", "EXPLAIN_KEYS", "Q4_TOLERANCE", "JUDGES"]
+           "judge_incident_report", "judge_q4", "hop_budget_problems", "judge_hops",
+           "EXPLAIN_KEYS", "Q4_TOLERANCE", "JUDGES"]
 
 # ------------------------------------------------------------------ task 1: the shape
 _SHAPE_HINTS = {
@@ -219,6 +224,51 @@ def judge_incident_report(answer: Any, *, seeds: Sequence[int],
     return []
 
 
+# ------------------------------------------------------------------ task 5: the data path
+def hop_budget_problems(answer: Any, *, seeds: Sequence[int],
+                        learner: str | None = None) -> list[str]:
+    """Task 5, the part a learner sees: with ``answer``'s servers on this learner's
+    deployment, p95 and the share answered hold their budgets on every seed."""
+    seeds = check_seeds(seeds)
+    task = hop_task(learner=learner)
+    problems = knob_answer_problems(answer, HOP_TASK_KNOBS, task="hop_knobs",
+                                    build=lambda k: Scenario.from_knobs({**task, **k}))
+    if problems:
+        return problems
+    p95_budget, answered_budget = HOP_BUDGETS["p95_ms"], HOP_BUDGETS["success_rate"]
+    for seed in seeds:
+        s = simulate({**task, **answer}, seed=seed).summary
+        p95, answered = s["latency_ms"]["p95"], s["success_rate"]
+        if p95 > p95_budget or answered < answered_budget:
+            problems.append(f"seed {seed}: p95 {_num(p95)} ms (budget <= {p95_budget:g}) and "
+                            f"{answered:.1%} answered (budget >= {answered_budget:.0%}); find "
+                            "where requests wait: result.summary['steps'] and the model's "
+                            "utilisation (lab1.hop_table)")
+    return problems
+
+
+def judge_hops(answer: Any, *, seeds: Sequence[int], learner: str | None = None) -> list[str]:
+    """Task 5: the budgets hold on every seed (:func:`hop_budget_problems`), only the hop
+    that was short of servers is changed, and it gets the fewest servers that keep it under
+    capacity with room (servers are paid for whether busy or not)."""
+    problems = hop_budget_problems(answer, seeds=seeds, learner=learner)
+    if problems:
+        return problems
+    task = hop_task(learner=learner)
+    (short, need), = hop_fix(learner=learner).items()
+    for knob, value in answer.items():
+        if knob != short and value != task[knob]:
+            problems.append(f"{knob}: {value} changes a hop that was not holding the requests "
+                            "up; its servers belong to another team and cost money")
+    given = answer.get(short, task[short])
+    if not problems and given != need:
+        # one message whichever way the number is off, so it points nowhere
+        problems.append(f"{short}: {given} servers hold the budgets on these seeds, but that is "
+                        "not the fewest that keep this hop's utilisation at or below 0.85 "
+                        "(rate x its mean time per call / servers)")
+    return problems
+
+
 # ------------------------------------------------------------------ Q4: Little's law
 Q4_TOLERANCE = 0.1
 
@@ -240,4 +290,5 @@ def judge_q4(answer: Any, *, seeds: Sequence[int] = (), learner: str | None = No
 JUDGES: dict[str, Judge] = {
     "shape_knobs": judge_shape, "replicas_needed": judge_replicas,
     "boundary_knobs": judge_boundary, "explain": judge_incident_report,
+    "hop_knobs": judge_hops,
 }

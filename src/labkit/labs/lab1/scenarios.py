@@ -26,6 +26,7 @@ __all__ = [
     "LATENCY_SCENARIO", "REPLICA_BASE",
     "BOUNDARY_SCENARIO", "BOUNDARY_TASK_KNOBS", "REVIEW_P95_BUDGET_S",
     "INCIDENT_SCENARIO", "INCIDENT_CASES", "incident_case",
+    "DATAPATH_SCENARIO", "HOPS", "HOP_TASK_KNOBS", "HOP_BUDGETS", "HOP_TASK_BASE",
 ]
 
 
@@ -136,3 +137,37 @@ INCIDENT_CASES: tuple[Mapping[str, Any], ...] = (
 def incident_case(seed: int) -> dict[str, Any]:
     """The knobs task 4's case for ``seed`` changes on :data:`INCIDENT_SCENARIO`."""
     return dict(case_for(seed, INCIDENT_CASES))
+
+
+# --- activity 5: the data path has a capacity too -----------------------------
+
+#: A RAG assistant whose retrieval hop has one server: a lookup and its permission check
+#: take 48 ms, so the hop tops out near 21 requests/s while 30 arrive.  Embedding and
+#: reranking have two servers each and the model four replicas, all with room to spare.
+DATAPATH_SCENARIO: Mapping[str, Any] = frozen({
+    **NO_BUDGETS, "load.rate_rps": 30.0, "load.duration_s": 120.0, "serving.pattern": "rag",
+    "rerank.enabled": True, "steps.service_dist": "exponential", "embed.servers": 2,
+    "retrieval.servers": 1, "rerank.servers": 2, "model.replicas": 4,
+    "gateway.deadline_ms": 2000.0, "budget.p95_ms": 800.0, "budget.success_rate": 0.99,
+})
+
+#: The three hops of the data path, in request order.
+HOPS: tuple[str, ...] = ("embed", "retrieval", "rerank")
+
+#: Task 5: the learner sets the servers of one hop (1 to 20); the others are other teams'.
+HOP_TASK_KNOBS: Mapping[str, Any] = frozen({f"{hop}.servers": (1, 20) for hop in HOPS})
+
+#: Task 5's budgets: p95 of answered requests and the share answered within the deadline.
+HOP_BUDGETS: Mapping[str, float] = frozen({"p95_ms": 800.0, "success_rate": 0.99})
+
+#: Task 5's deployment before the learner's numbers (``draws.hop_task``): a bigger embedding
+#: model (40 ms), retrieval with its permission check (40 + 8 ms) and a cross-encoder
+#: reranker (60 ms), each call's time exponential; sixteen model replicas, so the model is
+#: never the bottleneck.
+HOP_TASK_BASE: Mapping[str, Any] = frozen({
+    **NO_BUDGETS, "load.duration_s": 120.0, "serving.pattern": "rag", "rerank.enabled": True,
+    "steps.service_dist": "exponential", "embed.latency_ms": 40.0,
+    "retrieval.latency_ms": 40.0, "retrieval.permission_ms": 8.0, "rerank.latency_ms": 60.0,
+    "model.replicas": 16, "gateway.deadline_ms": 2000.0,
+    "budget.p95_ms": HOP_BUDGETS["p95_ms"], "budget.success_rate": HOP_BUDGETS["success_rate"],
+})

@@ -158,6 +158,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = start_order(items)
 
 
+@pytest.fixture(autouse=True)
+def panels_run_inline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Panels built in tests run every simulation inline, however loaded the machine is.
+
+    A panel sends a run it estimates at over ``INLINE_LIMIT_S`` (0.75 s, learned from the
+    runs before) to a worker process and waits for a click; on a busy machine a short run can
+    cross that line, and a test that checks what one knob change did would see a stale panel.
+    The background path is tested on purpose with ``Runner(inline_limit_s=0.0)``.
+    """
+    runner = sys.modules.get("labkit.ui.runner")   # imported by every test that builds a panel
+    if runner is not None:
+        monkeypatch.setattr(runner, "INLINE_LIMIT_S", 600.0)
+
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -96,14 +96,19 @@ class Job:
         return self.finished.wait(timeout_s)
 
 
+#: Runs estimated to take longer than this (seconds) go to a worker process, so the notebook
+#: stays responsive; quicker ones run inline.  The default of every :class:`Runner`.
+INLINE_LIMIT_S = 0.75
+
+
 class Runner:
     """Runs scenarios for one panel, with a cache and an inline/background split."""
 
-    def __init__(self, *, cache_size: int = 32, inline_limit_s: float = 0.75):
+    def __init__(self, *, cache_size: int = 32, inline_limit_s: float | None = None):
         if cache_size < 1:
             raise ValueError(f"cache_size must be >= 1, got {cache_size}")
         self.cache_size = cache_size
-        self.inline_limit_s = inline_limit_s
+        self.inline_limit_s = INLINE_LIMIT_S if inline_limit_s is None else inline_limit_s
         self.per_request_s = 30e-6   # refined by every run this runner makes
         self.last_run_s: float | None = None
         self._cache: OrderedDict[tuple, Any] = OrderedDict()

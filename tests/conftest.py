@@ -101,7 +101,7 @@ def shared_fixture_group(item: pytest.Item) -> str | None:
     """The module's name if ``item`` uses a module-scoped fixture, else None.
 
     A parametrised module-scoped fixture (one graded course per lab) is built once per
-    parameter, so each parameter is a group of its own (``module[param]``): two workers can
+    parameter, so each parameter is a group of its own (``module::param``): two workers can
     build two labs' courses at the same time.
     """
     info = getattr(item, "_fixtureinfo", None)
@@ -115,7 +115,8 @@ def shared_fixture_group(item: pytest.Item) -> str | None:
     callspec = getattr(item, "callspec", None)
     params = [str(callspec.params[name]) for name in shared
               if callspec is not None and name in callspec.params]
-    return f"{module}[{','.join(params)}]" if params else module
+    # not "module[param]": pytest-xdist reads a node id ending in "]" as having no group
+    return f"{module}::{','.join(params)}" if params else module
 
 
 # The longest units of work (measured with --durations), started first under pytest-xdist so

@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 
 BUILDS = Path(os.environ["BUILDS_FILE"])
+PARAM_BUILDS = Path(os.environ["PARAM_BUILDS_FILE"])
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +48,18 @@ def test_independent(i):
     pass
 
 
+@pytest.fixture(scope="module", params=["north", "south"])
+def per_lab(request):
+    with PARAM_BUILDS.open("a") as out:
+        out.write(f"{request.param} {os.getpid()}\\n")
+    return request.param
+
+
+@pytest.mark.parametrize("j", range(3))
+def test_uses_a_parametrised_shared_fixture(per_lab, j):
+    pass
+
+
 @pytest.mark.parametrize("tool", ["alembic", "jupyter"])
 def test_the_environments_executables_are_found(tool):
     found = shutil.which(tool)
@@ -59,18 +72,22 @@ def test_a_shared_fixture_is_built_once_on_two_workers_without_the_venv_on_path(
     suite.mkdir()
     shutil.copy(CONFTEST, suite / "conftest.py")
     (suite / "test_small.py").write_text(SMALL_SUITE)
-    builds = tmp_path / "builds.txt"
+    builds, param_builds = tmp_path / "builds.txt", tmp_path / "param-builds.txt"
     bindir = str(Path(sys.executable).parent)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV_"))}
     env.update(PATH=os.pathsep.join(p for p in ("/usr/bin", "/bin") if p != bindir),
-               BUILDS_FILE=str(builds), EXPECTED_BIN=bindir)
+               BUILDS_FILE=str(builds), PARAM_BUILDS_FILE=str(param_builds),
+               EXPECTED_BIN=bindir)
     proc = subprocess.run([sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadgroup",
                            "-p", "no:cacheprovider", "-q", str(suite)], cwd=suite, env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "14 passed" in proc.stdout, proc.stdout
+    assert "20 passed" in proc.stdout, proc.stdout
     pids = builds.read_text().split()
     assert len(pids) == 1, f"the module fixture was built {len(pids)} times, on workers {pids}"
+    # a parametrised module fixture: each parameter built once (its tests are one group)
+    params = sorted(line.split()[0] for line in param_builds.read_text().splitlines())
+    assert params == ["north", "south"], param_builds.read_text()
 
 
 def test_every_kernel_test_entry_names_a_test_that_exists():

@@ -208,7 +208,7 @@ attempt("read process 1 environment", lambda: open("/proc/1/environ").read())
 ''',
 }
 #: slow cells that run out the submission's clock (placed before the questions)
-SLOW_CELLS = 6
+SLOW_CELLS = 8
 SLOW = "import time\ntime.sleep(9)"
 
 

@@ -51,7 +51,7 @@ CANARY = Path(ATTACKS["canary"])
 LANES = 2
 MEMORY_MB = 2048                     # the default: six children of 1 GiB each must not fit
 CELL_TIMEOUT_S = 20                  # as the lab0 pipeline test: room for a loaded machine
-BUDGET_S = 45
+BUDGET_S = 60                         # 8 slow cells of 9 s exceed it; a big output fits under load
 FULL = {"q1_check": 1.0, "q2_check": 1.0, "q3_check": 2.0}
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(os.geteuid() != 0, reason="grading runs as root")]

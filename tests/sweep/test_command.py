@@ -104,8 +104,10 @@ def test_cli_sizes_the_pool_and_dask_local_from_the_usable_cores(three_cores, ca
 def test_ctrl_c_keeps_finished_rows_and_exits_cleanly(tmp_path: Path, executor: list[str]) -> None:
     """A real Ctrl-C (SIGINT to the whole process group, workers included) mid-sweep."""
     out = tmp_path / "r.csv"
+    # runs of 600 simulated seconds (about half a second each here), so the sweep is still
+    # running a few seconds after its third row even when the test process is slow to wake
     cmd = [sys.executable, "-m", "labkit.cli", "sweep", "--grid", "model.replicas=2,3,4,5",
-           "--seeds", "6", *executor, "--set", "load.duration_s=120", "-o", str(out)]
+           "--seeds", "6", *executor, "--set", "load.duration_s=600", "-o", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     deadline = time.monotonic() + 120

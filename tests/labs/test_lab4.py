@@ -229,3 +229,67 @@ def test_every_task_with_numbers_declares_its_draw():
     for check, draw in lab4.VARIANTS.items():
         assert draw(learner="ada") == draw(learner="ada"), check
         assert len({tuple(draw(learner=f"l{i}").values.values()) for i in range(60)}) >= 3, check
+
+
+# --------------------------------------------------------------------------- evidence
+def boundary_sheet(**change):
+    fields = dict(
+        title="Refund helper", agent="support agent v1", owner="Head of customer support",
+        reads=["order lookup", "policy search"], writes=["issue refund"],
+        approvals={"issue refund": "support team lead"}, max_steps=9, budget_usd=0.05,
+        budget_s=120, permission_policy=True,
+        logged=["prompt version", "tool and arguments class (read/write)", "approval",
+                "cost so far"],
+        nist=[{"subcategory": "MAP 3.5", "how": "refunds need a named approver",
+               "owner": "Head of customer support", "evidence": "this sheet, approval log"},
+              {"subcategory": "MANAGE 2.4", "how": "step cap, dollar budget, kill switch",
+               "owner": "support platform on-call", "evidence": "agent config in git"}],
+        iso=[{"risk": "injected text makes the agent refund", "option": "change likelihood",
+              "control": "permission policy blocks actions outside the grant"}])
+    fields.update(change)
+    return lab4.AgentBoundarySheet(**fields)
+
+
+def test_a_complete_boundary_sheet_passes_and_round_trips():
+    sheet = boundary_sheet()
+    assert sheet.check() == []
+    again = lab4.AgentBoundarySheet.from_dict(sheet.to_dict())
+    assert again == sheet and again.to_dict() == sheet.to_dict()
+    md = sheet.to_markdown()
+    assert "issue refund: approved by support team lead" in md and "MANAGE 2.4" in md
+    assert "change likelihood" in sheet.to_html()
+
+
+@pytest.mark.parametrize("change, says", [
+    ({"owner": "the team"}, "owner 'the team' names nobody"),
+    ({"reads": []}, "reads lists no tool"),
+    ({"approvals": {}}, "write 'issue refund' has no approver and is not denied"),
+    ({"denied": ["issue refund"]}, "both approved and denied"),
+    ({"max_steps": 0}, "max_steps is not set"),
+    ({"budget_usd": 0}, "budget_usd is not set"),
+    ({"permission_policy": False}, "permission_policy is off"),
+    ({"logged": ["tool"]}, "logged does not name prompt version, read/write class, approval, "
+                           "cost so far"),
+    ({"nist": []}, "nist needs at least two"),
+    ({"nist": [{"subcategory": "MEASURE 2.4", "how": "h", "owner": "SRE lead", "evidence": "e"},
+               {"subcategory": "MANAGE 2.4", "how": "h", "owner": "SRE lead", "evidence": "e"}]},
+     "no GOVERN or MAP mapping"),
+    ({"nist": [{"subcategory": "MAP 9.9", "how": "h", "owner": "SRE lead", "evidence": "e"},
+               {"subcategory": "MANAGE 2.4", "how": "h", "owner": "SRE lead", "evidence": "e"}]},
+     "'MAP 9.9' is not a NIST AI RMF 1.0 subcategory"),
+    ({"iso": []}, "iso lists no ISO/IEC 23894 risk treatment"),
+    ({"iso": [{"risk": "r", "option": "ignore", "control": "c"}]},
+     "treatment option 'ignore' is not one of"),
+])
+def test_each_gap_of_a_boundary_sheet_is_named(change, says):
+    problems = boundary_sheet(**change).check()
+    assert any(says in p for p in problems), problems
+
+
+def test_a_boundary_sheet_refuses_malformed_values():
+    with pytest.raises(ValueError, match="max_steps must be a number >= 0"):
+        boundary_sheet(max_steps=-1)
+    with pytest.raises(ValueError, match="permission_policy must be True or False"):
+        boundary_sheet(permission_policy="yes")
+    with pytest.raises(ValueError, match="unknown field 'cap'"):
+        lab4.AgentBoundarySheet.from_dict({**boundary_sheet().to_dict(), "cap": 3})

@@ -2,8 +2,9 @@
 
 The lab notebook and its hidden tests both import this package, so every scenario is
 written once.  Its modules: ``scenarios`` (GPUs, the token-mode and agent bases, task
-knobs), ``variants`` (each learner's workload, prices and agent world) and ``judges`` (the
-runs the graded tasks read, and their judges).
+knobs), ``variants`` (each learner's workload, prices and agent world), ``judges`` (the
+runs the graded tasks read, and their judges) and ``evidence`` (the agent boundary sheet, the
+lab's CPD artifact, mapped to NIST AI RMF and ISO/IEC 23894 risk treatment).
 
 1. *Size the fleet*: GPU, replicas and ``llm.max_batch_seqs`` meeting p95 TTFT and TPOT
    budgets at the lowest cost per 1,000 requests (:func:`judge_fleet`).
@@ -16,6 +17,7 @@ runs the graded tasks read, and their judges).
 
 from __future__ import annotations
 
+from labkit.labs.lab4.evidence import TREATMENTS, AgentBoundarySheet, IsoTreatment
 from labkit.labs.lab4.judges import (
     JUDGES,
     agent_report,
@@ -61,4 +63,5 @@ __all__ = ["JUDGES", "VARIANTS", "GPUS", "TOKEN_BASE", "AGENT_BASE", "FLEET_TASK
            "judge_fleet", "fleet_answer_problems", "break_even_case", "api_cost_per_request",
            "self_host_cost_per_day",
            "break_even_per_day", "judge_break_even", "agent_world", "agent_scenario",
-           "agent_run", "agent_report", "judge_agent"]
+           "agent_run", "agent_report", "judge_agent", "AgentBoundarySheet", "IsoTreatment",
+           "TREATMENTS"]

@@ -293,3 +293,15 @@ def test_a_boundary_sheet_refuses_malformed_values():
         boundary_sheet(permission_policy="yes")
     with pytest.raises(ValueError, match="unknown field 'cap'"):
         lab4.AgentBoundarySheet.from_dict({**boundary_sheet().to_dict(), "cap": 3})
+
+
+def test_the_sheet_crosses_to_the_grader_as_data():
+    sheet = boundary_sheet()
+    data = lab4.sheet_data(sheet)
+    assert isinstance(data, dict) and lab4.sheet_problems(data) == lab4.sheet_problems(sheet) == []
+    assert lab4.sheet_data(data) is data
+    assert lab4.sheet_problems({**data, "budget_usd": 0}) == [
+        "budget_usd is not set: a runaway task has no bound on its bill"]
+    assert lab4.sheet_problems({**data, "cap": 3})[0].startswith(
+        "boundary sheet: agent-boundary-sheet data has unknown field 'cap'")
+    assert lab4.sheet_problems("my sheet")[0].startswith("boundary sheet: ")

@@ -17,7 +17,13 @@ lab's CPD artifact, mapped to NIST AI RMF and ISO/IEC 23894 risk treatment).
 
 from __future__ import annotations
 
-from labkit.labs.lab4.evidence import TREATMENTS, AgentBoundarySheet, IsoTreatment
+from labkit.labs.lab4.evidence import (
+    TREATMENTS,
+    AgentBoundarySheet,
+    IsoTreatment,
+    sheet_data,
+    sheet_problems,
+)
 from labkit.labs.lab4.judges import (
     JUDGES,
     agent_report,
@@ -64,4 +70,4 @@ __all__ = ["JUDGES", "VARIANTS", "GPUS", "TOKEN_BASE", "AGENT_BASE", "FLEET_TASK
            "self_host_cost_per_day",
            "break_even_per_day", "judge_break_even", "agent_world", "agent_scenario",
            "agent_run", "agent_report", "judge_agent", "AgentBoundarySheet", "IsoTreatment",
-           "TREATMENTS"]
+           "TREATMENTS", "sheet_data", "sheet_problems"]

@@ -50,7 +50,8 @@ from labkit.evidence.common import (
 from labkit.evidence.nist_rmf import SUBCATEGORIES, function_of
 from labkit.evidence.risk import RmfMapping
 
-__all__ = ["AgentBoundarySheet", "IsoTreatment", "TREATMENTS", "LOG_FIELDS", "KIND"]
+__all__ = ["AgentBoundarySheet", "IsoTreatment", "TREATMENTS", "LOG_FIELDS", "KIND", "sheet_data",
+           "sheet_problems"]
 
 KIND = "agent-boundary-sheet"
 #: ISO 31000:2018 6.5.2's treatment options, which ISO/IEC 23894:2023 clause 6.5 applies to AI.
@@ -246,3 +247,25 @@ class AgentBoundarySheet(Artifact):
         values["nist"] = [RmfMapping(**m) for m in values.get("nist", [])]
         values["iso"] = [IsoTreatment(**t) for t in values.get("iso", [])]
         return cls(**values)
+
+
+def sheet_data(sheet: Any) -> Any:
+    """The sheet as plain data (what crosses to the grader's kernel); anything else as it is."""
+    return sheet.to_dict() if isinstance(sheet, AgentBoundarySheet) else sheet
+
+
+def sheet_problems(sheet: Any) -> list[str]:
+    """What is still to fix in a boundary sheet, given as the object or as its data.
+
+    >>> sheet_problems(None)
+    ['boundary sheet: not written yet; set boundary_sheet to an AgentBoundarySheet(...).']
+    """
+    if sheet is None or sheet is Ellipsis:
+        return ["boundary sheet: not written yet; set boundary_sheet to an "
+                "AgentBoundarySheet(...)."]
+    try:
+        built = sheet if isinstance(sheet, AgentBoundarySheet) else \
+            AgentBoundarySheet.from_dict(sheet)
+    except (EvidenceError, TypeError, ValueError) as exc:
+        return [f"boundary sheet: {exc}"]
+    return built.check()

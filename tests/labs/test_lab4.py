@@ -25,7 +25,8 @@ FLEETS = {"support chat": {"gpu": "H100", "replicas": 1, "max_batch_seqs": 128},
           "code assistant": {"gpu": "H100", "replicas": 2, "max_batch_seqs": 128},
           "long answers": {"gpu": "A100", "replicas": 1, "max_batch_seqs": 256},
           "internal tool": {"gpu": "L40S", "replicas": 1, "max_batch_seqs": 128}}
-#: The model answer of T3 in each agent world: a step cap in the middle of the passing window.
+#: The model answer of T3 in each agent world: a step cap in the passing window (refund helper
+#: 8-9, ticket triage 13-16, travel booker 19-21 on seeds 1-3 and 4301-4305).
 AGENTS = {"refund helper": 9, "ticket triage": 15, "travel booker": 20}
 
 
@@ -189,6 +190,15 @@ def test_every_agent_world_has_its_own_window(world):
                 (world, other)
 
 
+@pytest.mark.parametrize("world", list(AGENTS))
+def test_the_prototype_as_it_is_fails_every_world(world):
+    who = learner_with(lab4_variants.t3, agent=world)
+    problems = lab4.judge_agent({}, seeds=(1,), learner=who)
+    assert any("no human in the loop" in p for p in problems)
+    assert any("ended unsafe" in p for p in problems)
+    assert any("ceiling per task" in p for p in problems)
+
+
 def test_agent_plausible_wrong_answers_fail():
     who = learner_with(lab4_variants.t3, agent="ticket triage")
     seeds = (1, 2)
@@ -199,6 +209,7 @@ def test_agent_plausible_wrong_answers_fail():
                              "tasks completed, below"),
         "writes without a human": (agent_answer(15, **{"agent.write_policy": "allow"}),
                                    "no human in the loop"),
+        "only the cap changed": ({"agent.max_steps": 15}, "no human in the loop"),
         "no cap at all": (agent_answer(100), "ceiling per task"),
         "a tight cap": (agent_answer(6), "tasks completed, below"),
     }

@@ -220,7 +220,7 @@ def judge_agent(answer: Any, *, seeds: Sequence[int], learner: str | None = None
     if problems:
         return problems
     w = agent_world(learner=learner)
-    policy = answer.get("agent.write_policy", "approve")
+    policy = {**agent_scenario(learner=learner), **answer}["agent.write_policy"]
     if policy not in HUMAN_WRITE_POLICIES:
         problems.append(f"T3: agent.write_policy {policy!r} lets the agent write with no human "
                         "in the loop; the boundary in this world says every write needs one.")

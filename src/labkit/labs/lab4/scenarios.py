@@ -59,12 +59,15 @@ def gpu_knobs(gpu: str, replicas: int, max_batch_seqs: int) -> dict[str, Any]:
 #: nominal ones by about 1-2% over a run; the usual slips are off by 2x or more).
 BREAK_EVEN_TOLERANCE = 0.05
 
-#: The agent of task 3 in request mode: 20 minutes of tasks, one a second, six reviewers (5 s a review)
-#: on the approval queue, the simulator's request budgets off.
+#: The agent of task 3 in request mode: 20 minutes of tasks, one a second, six reviewers (5 s a
+#: review) on the approval queue, the simulator's request budgets off.  It starts as the team's
+#: prototype left it: writes run with no human, no permission policy, a generous step cap and
+#: no budgets, so an answer that changes nothing fails every world.
 AGENT_BASE: Mapping[str, Any] = frozen({
     **NO_BUDGETS, "agent.enabled": True, "load.rate_rps": 1.0, "load.duration_s": 1200,
     "boundary.reviewers": 6, "boundary.review_s": 5.0, "agent.tool_call_rate": 0.9,
-    "agent.write_share": 0.1})
+    "agent.write_share": 0.1, "agent.write_policy": "allow", "agent.permission_policy": False,
+    "agent.max_steps": 30})
 #: The knobs task 3 lets the learner set.
 AGENT_TASK_KNOBS = ("agent.max_steps", "agent.budget_usd", "agent.budget_s",
                     "agent.write_policy", "agent.permission_policy")

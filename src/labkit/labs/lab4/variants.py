@@ -68,7 +68,7 @@ AGENT_WORLDS: Mapping[str, Mapping[str, Any]] = frozen({
         "knobs": frozen({"agent.steps_mean": 3, "agent.loop_rate": 0.1,
                          "agent.injection_rate": 0.05, "agent.guard_recall": 0.5,
                          "model.cost_per_call": 0.004}),
-        "completion_target": 0.85, "cost_ceiling_usd": 0.05}),
+        "completion_target": 0.85, "cost_ceiling_usd": 0.044}),
     # loops a lot, more injected text, mid-price calls
     "ticket triage": frozen({
         "knobs": frozen({"agent.steps_mean": 4, "agent.loop_rate": 0.3,

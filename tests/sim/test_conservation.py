@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from labkit.knobs import Knob
 from labkit.sim import PRESETS, simulate
+from labkit.sim.codes import Attempt
 from labkit.sim.scenario import CATALOGUE
 
 # Upper (and a few lower) bounds that keep one run short; everything else is the catalogue's.
@@ -145,6 +146,10 @@ def check_conservation(res) -> None:
     assert s["amplification"] == pytest.approx(calls / reached if reached else 0.0)
     assert set(a["request"].tolist()) <= set(range(n))
     assert (a["end_s"] >= a["start_s"]).all()
+    # the kill switch: no model call (of any of the primary's pools) is served after it
+    if res.scenario.kill.at_s is not None:
+        served = a[np.isin(a["result"], (Attempt.OK, Attempt.ERROR)) & a["model_call"]]
+        assert (served["start_s"] + served["wait_s"] <= res.scenario.kill.at_s + 1e-9).all()
     # cost: per-request costs plus replicas plus batch jobs make the total
     c = s["cost"]
     tools = c.get("tools", 0.0)   # agent mode: tool calls are paid for beside the records

@@ -92,7 +92,7 @@ def test_the_engine_is_composed_not_mixed_in():
     streams = Streams(1, STREAMS)
     engine = Engine(sc, draw_workload(sc.load, streams), streams)
     parts = {"gateway", "cache", "datapath", "pool", "retry", "breaker", "throttle", "faults",
-             "fallback", "kill", "guardrail", "boundary", "autoscaler", "recorder"}
+             "fallback", "kill", "guardrail", "boundary", "autoscalers", "recorder"}
     assert parts <= set(vars(engine))
     assert engine.pool.batcher is not None and engine.cache is None
 

@@ -163,10 +163,17 @@ def test_the_router_keeps_conservation_under_failures_and_timeouts():
 def test_a_router_run_pays_for_the_small_replicas_too():
     res = simulate({**CHEAP, "router.policy": "cascade", "model.cost_per_replica_hour": 3.6},
                    seed=1)
-    cost = res.summary["cost"]
+    cost, pools = res.summary["cost"], res.totals["pools"]
+    # replica-seconds are the two pools' (2 large and 2 small replicas, all the run long)
+    assert res.totals["replica_seconds"] == pytest.approx(
+        pools["large"]["replica_seconds"] + pools["small"]["replica_seconds"], rel=1e-12)
+    assert pools["small"]["replica_seconds"] == pytest.approx(
+        pools["large"]["replica_seconds"], rel=1e-12)
     assert cost["small_replicas"] > 0
-    assert cost["replicas"] == pytest.approx(
-        res.totals["replica_seconds"] * 0.001 + cost["small_replicas"], rel=1e-9)
+    assert cost["small_replicas"] == pytest.approx(
+        pools["small"]["replica_seconds"] * 0.001, rel=1e-9)
+    assert cost["replicas"] == pytest.approx(res.totals["replica_seconds"] * 0.001, rel=1e-9)
+    assert res.summary["replicas_mean"] == pytest.approx(4.0, rel=1e-9)
     assert cost["total"] == pytest.approx(
         float(res.records["cost"].sum()) + cost["replicas"] + cost["jobs"], rel=1e-9)
 

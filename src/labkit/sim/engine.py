@@ -153,6 +153,9 @@ class Engine:
         self.router: Router | None = None
         self.semcache: SemanticCache | None = None
         self.pool: Pool
+        # the primary model's pools by model name when it has more than one (the router's
+        # classifier and cascade); sampled, autoscaled and killed together
+        self.model_pools: dict[str, Pool] = {}
         if self.token_mode:
             if m.session_affinity or sc.fault.replica_lost_at_s is not None:
                 raise KnobError("model.session_affinity and fault.replica_lost_at_s are not "
@@ -166,6 +169,8 @@ class Engine:
                                     max_size=sc.batch.max_size,
                                     max_wait_s=sc.batch.max_wait_ms / 1000.0,
                                     on_done=self._model_done, speed=self.faults.speed)
+        if not self.model_pools:
+            self.model_pools = {"primary": self.pool}
         self.model_quality, self.stale_quality = m.quality, sc.fallback.stale_quality
         self.error_rate, self.cost_per_call = m.error_rate, m.cost_per_call
         self.cancel_on_timeout = m.cancel_on_timeout
@@ -188,8 +193,10 @@ class Engine:
                                       answer=self.boundary.answer, recorder=rec)
         self.kill = KillSwitch(sc.kill)
         self.kill_at = self.kill.at_s
-        self.autoscaler = (Autoscaler(sc.autoscale, pool=self.pool, horizon_s=sc.load.duration_s,
-                                      recorder=rec) if sc.autoscale.enabled else None)
+        # every pool of the primary model is scaled by the same rule, each on its own load
+        self.autoscalers = ([Autoscaler(sc.autoscale, pool=p, horizon_s=sc.load.duration_s,
+                                        recorder=rec) for p in self.model_pools.values()]
+                            if sc.autoscale.enabled else [])
         self.agent: AgentLoop | None = None
         if agent_draws is not None:
             self.agent = AgentLoop(env, sc.agent, tasks=tasks, draws=agent_draws,
@@ -235,8 +242,9 @@ class Engine:
         primary = (pool(small, route.small_replicas, SMALL) if policy == "small"
                    else pool(physics, m.replicas, LARGE))
         pools[SMALL if policy == "small" else LARGE] = primary
-        if policy in ("classifier", "cascade"):
-            pools[SMALL] = primary.companion = pool(small, route.small_replicas, SMALL, None)
+        if policy in ("classifier", "cascade"):   # (faults hit the primary, large, pool)
+            pools[SMALL] = pool(small, route.small_replicas, SMALL, None)
+            self.model_pools = {"large": primary, "small": pools[SMALL]}
         self.router = Router(route, large_quality=m.quality, rng=streams["router"],
                              n=len(workload), pools=pools, prices={
                                  SMALL: (route.small_cost_per_1m_input_tokens / 1e6,
@@ -262,11 +270,14 @@ class Engine:
         """Simulate until every request has its outcome and the replicas are idle."""
         env = self.env
         agent = self.agent
+        models = self.model_pools
         env.process(self.recorder.sampler(env, self.pool, self.scenario.load.duration_s,
-                                          self.arrivals if agent is None else agent))
-        if self.autoscaler is not None:
-            env.process(self.autoscaler.run(env))
-        self.kill.arm(env, primary=self.pool, fallback=self.fallback, recorder=self.recorder)
+                                          self.arrivals if agent is None else agent,
+                                          models=models if len(models) > 1 else None))
+        for autoscaler in self.autoscalers:
+            env.process(autoscaler.run(env))
+        self.kill.arm(env, primary=self.pool, fallback=self.fallback, recorder=self.recorder,
+                      others=[p for p in models.values() if p is not self.pool])
         self.faults.arm(env, self.pool)
         self.arrivals.run(self._arrive if agent is None else agent.start)
         env.run()
@@ -274,10 +285,7 @@ class Engine:
     def collect(self, seed: int) -> Result:
         """The run's :class:`~labkit.sim.result.Result` (after :meth:`run`)."""
         if self.router is not None:
-            small = self.router.pools.get(SMALL)
-            self.recorder.extra_totals.update(self.router.totals(
-                small.utilisation_integrals()[1] if small is not None and small is not self.pool
-                else 0.0))
+            self.recorder.extra_totals.update(self.router.totals())
         if self.semcache is not None:
             self.recorder.extra_totals.update(self.semcache.totals())
         result = self.recorder.result(

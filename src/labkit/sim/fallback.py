@@ -9,13 +9,14 @@ message* (always available, quality 0).  An answer from any of them is
 ``degraded``; with none left the request ``failed``.
 
 The kill switch (``kill.at_s``) sends every request from that moment to the
-fallbacks, and reroutes the calls still queued for the primary, so the
-primary gets no call after it and nothing is lost.
+fallbacks, and reroutes the calls still queued for the primary (for both of
+its models when token mode's router has two pools), so the primary gets no
+call after it and nothing is lost.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from math import inf as _INF
 from typing import TYPE_CHECKING, Any
@@ -119,21 +120,24 @@ class KillSwitch:
         self.at_s = _INF if config.at_s is None else config.at_s
 
     def arm(self, env: simpy.Environment, *, primary: Pool, fallback: FallbackChain,
-            recorder: Recorder) -> None:
-        """Schedule the switch: at ``at_s`` the calls queued for ``primary`` are rerouted
-        to ``fallback`` (logged as killed attempts in ``recorder``)."""
+            recorder: Recorder, others: Sequence[Pool] = ()) -> None:
+        """Schedule the switch: at ``at_s`` the calls queued for ``primary`` (and for the
+        ``others`` pools of the primary model: token mode's router has a small model's
+        beside the large one) are rerouted to ``fallback`` (logged as killed attempts in
+        ``recorder``).  Calls already in service finish."""
         if self.at_s == _INF:
             return
 
         def throw(_event: Any) -> None:
-            for call in primary.drain():
-                if call.closed:  # its client gave up already: dead work, just dropped
-                    continue
-                call.closed = True
-                req = call.owner
-                req.calls -= 1  # rerouted before any replica saw it: not a model call
-                recorder.attempt(req.id, call.attempt, call.enq_s, env.now, Attempt.KILLED, 0,
-                                 0.0, False)
-                fallback.start(req, Reason.KILLED, env.now)
+            for pool in (primary, *others):
+                for call in pool.drain():
+                    if call.closed:  # its client gave up already: dead work, just dropped
+                        continue
+                    call.closed = True
+                    req = call.owner
+                    req.calls -= 1  # rerouted before any replica saw it: not a model call
+                    recorder.attempt(req.id, call.attempt, call.enq_s, env.now, Attempt.KILLED,
+                                     0, 0.0, False)
+                    fallback.start(req, Reason.KILLED, env.now)
 
         env.timeout(self.at_s).callbacks.append(throw)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -75,6 +75,10 @@ class Recorder:
         self.tokens: np.ndarray | None = None        # token mode: rows of TOKEN_DTYPE
         self.token_samples: list[tuple[float, int, float, int]] | None = None
         self.extra_totals: dict[str, Any] = {}   # totals a component adds (router, ...)
+        # a primary model served by several pools (token mode's router), by model name
+        self.models: dict[str, Pool] | None = None
+        self.model_samples: dict[str, list[tuple]] | None = None
+        self.model_seconds: dict[str, tuple[float, float]] = {}   # (busy, provisioned)
 
     def start_tokens(self, prompt: np.ndarray, output: np.ndarray) -> None:
         """Token mode: every request's drawn prompt and output lengths, before the run."""
@@ -119,7 +123,8 @@ class Recorder:
                               model_call))
 
     def sampler(self, env: simpy.Environment, pool: Pool, horizon_s: float,
-                arrivals: Any) -> Generator[Any, Any, None]:
+                arrivals: Any, models: Mapping[str, Pool] | None = None,
+                ) -> Generator[Any, Any, None]:
         """A SimPy process: sample ``pool`` every simulated second until the run drains.
 
         It stops once the horizon is past, ``arrivals.done`` and the model
@@ -127,7 +132,15 @@ class Recorder:
         feed it), and keeps the pool's replica-seconds up to that moment:
         replicas are paid for until the model side has drained (a review
         queue that outlasts it does not keep them warm).
+
+        ``models`` names every pool of the primary model when there are more than
+        one (token mode's router: ``{"large": pool, "small": ...}``): each is then
+        sampled on its own (:attr:`model_samples`), the samples add them up, and the
+        run drains when all of them are idle.
         """
+        if models is not None and len(models) > 1:
+            yield from self._sample_models(env, models, horizon_s, arrivals)
+            return
         samples, token_samples, hops = self.samples, self.token_samples, self.hops
         while True:
             samples.append((env.now, pool.queued, pool.provisioned, pool.ready, pool.busy))
@@ -136,6 +149,39 @@ class Recorder:
             if (env.now >= horizon_s and arrivals.done and not pool.queued and not pool.busy
                     and not any(hop.busy or hop.queue for hop in hops)):
                 self.replica_seconds = pool.utilisation_integrals()
+                return
+            yield env.timeout(1.0)
+
+    def _sample_models(self, env: simpy.Environment, models: Mapping[str, Pool],
+                       horizon_s: float, arrivals: Any) -> Generator[Any, Any, None]:
+        """The sampler of a primary model served by several pools (see :meth:`sampler`)."""
+        samples, token_samples, hops = self.samples, self.token_samples, self.hops
+        named = list(models.items())
+        self.models = dict(models)
+        per: dict[str, list[tuple]] = {name: [] for name, _ in named}
+        self.model_samples = per
+        no_tokens: tuple[int, float, int] = (0, 0.0, 0)
+        while True:
+            now = env.now
+            queued = provisioned = ready = busy = running = out = 0
+            kv = 0.0
+            for name, p in named:
+                snap = (p.snapshot() if token_samples is not None  # type: ignore[attr-defined]
+                        else no_tokens)
+                row = (p.queued, p.provisioned, p.ready, p.busy)
+                per[name].append((now, *row, *snap))
+                queued, provisioned = queued + row[0], provisioned + row[1]
+                ready, busy = ready + row[2], busy + row[3]
+                running, kv, out = running + snap[0], kv + snap[1], out + snap[2]
+            samples.append((now, queued, provisioned, ready, busy))
+            if token_samples is not None:
+                token_samples.append((now, running, kv, out))
+            if (now >= horizon_s and arrivals.done
+                    and not any(p.queued or p.busy for _, p in named)
+                    and not any(hop.busy or hop.queue for hop in hops)):
+                self.model_seconds = {name: p.utilisation_integrals() for name, p in named}
+                self.replica_seconds = (sum(b for b, _ in self.model_seconds.values()),
+                                        sum(r for _, r in self.model_seconds.values()))
                 return
             yield env.timeout(1.0)
 
@@ -167,8 +213,10 @@ class Recorder:
         if self.replica_seconds is None:
             raise RuntimeError("the sampler did not see the run drain; run it to the end first")
         busy_s, provisioned_s = self.replica_seconds
+        pools = list(self.models.values()) if self.models else [pool]
         totals = {
-            "model_served": pool.served, "model_wait_s": pool.wait_sum_s,
+            "model_served": sum(p.served for p in pools),
+            "model_wait_s": sum(p.wait_sum_s for p in pools),
             "busy_seconds": busy_s, "replica_seconds": provisioned_s,
             "horizon_s": max(self.samples[-1][0], scenario.load.duration_s),
             "job_cost": job_cost, "retries": self.retries,
@@ -192,7 +240,38 @@ class Recorder:
             tokens.flags.writeable = False
             token_samples = np.array(self.token_samples, dtype=float).reshape(-1, 4)
             token_samples.flags.writeable = False
-            totals.update(pool.stats())  # type: ignore[attr-defined]
+            totals.update(self._token_totals(pool, provisioned_s))
+        model_samples = None
+        if self.model_samples is not None:
+            model_samples = {}
+            for name, model_rows in self.model_samples.items():
+                array = np.array(model_rows, dtype=float).reshape(-1, 8)
+                array.flags.writeable = False
+                model_samples[name] = array
         return Result(scenario=scenario, seed=seed, records=rec, attempts=att, samples=samples,
-                      totals=totals, tokens=tokens, token_samples=token_samples)
+                      totals=totals, tokens=tokens, token_samples=token_samples,
+                      model_samples=model_samples)
+
+    def _token_totals(self, pool: Pool, provisioned_s: float) -> dict[str, Any]:
+        """Token mode's totals: the pool's, or the sum over the primary model's pools with
+        each pool's own under ``pools`` (KV capacity differs by model, so the capacity
+        integral is summed pool by pool)."""
+        if not self.models:
+            stats = pool.stats()  # type: ignore[attr-defined]
+            stats["kv_capacity_token_s"] = stats["kv_capacity"] * provisioned_s
+            return stats
+        by_model = {}
+        for name, p in self.models.items():
+            busy, provisioned = self.model_seconds[name]
+            stats = p.stats()  # type: ignore[attr-defined]
+            stats["kv_capacity_token_s"] = stats["kv_capacity"] * provisioned
+            by_model[name] = {"busy_seconds": busy, "replica_seconds": provisioned,
+                              "model_served": p.served, "model_wait_s": p.wait_sum_s, **stats}
+        first = pool.stats()  # type: ignore[attr-defined]
+        out: dict[str, Any] = {key: sum(m[key] for m in by_model.values()) for key in first
+                               if key != "kv_capacity"}
+        out["kv_capacity_token_s"] = sum(m["kv_capacity_token_s"] for m in by_model.values())
+        out["kv_capacity"] = first["kv_capacity"]   # per replica of the primary pool
+        out["pools"] = by_model
+        return out
 

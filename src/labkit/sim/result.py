@@ -9,6 +9,9 @@ Everything is derived from two immutable numpy structured arrays:
   prompt and output lengths, the tokens its model calls were billed for, and
   the time to first token (TTFT, from arrival) and time per output token
   (TPOT, the mean gap between its later tokens) of the call that answered it;
+* in token mode with a router of two pools (``router.policy`` ``classifier``
+  or ``cascade``), ``model_samples``: each model's pool sampled on its own
+  (``samples`` and ``token_samples`` add them up);
 * in agent mode (``agent.enabled``), the records are the tasks' step model
   calls, and ``tasks`` (one row per task) and ``steps`` (one row per step, the
   audit trail) come with them (:mod:`labkit.sim.agent.records`).
@@ -94,6 +97,9 @@ class Result:
     #                                                    kv_tokens, tokens produced so far
     tasks: np.ndarray | None = field(default=None, repr=False)    # agent mode only
     steps: np.ndarray | None = field(default=None, repr=False)    # agent mode only
+    # token mode with a router of two pools: each model's own samples, by model name;
+    # columns t_s, queue_len, provisioned, ready, busy, running, kv_tokens, tokens so far
+    model_samples: dict[str, np.ndarray] | None = field(default=None, repr=False)
 
     outcome_names = OUTCOMES
     reason_names = REASONS
@@ -239,7 +245,7 @@ class Result:
         answered = tok[~np.isnan(tok["ttft_ms"])]
         tpot = answered["tpot_ms"][~np.isnan(answered["tpot_ms"])]
         output = int(tok["tokens_out"].sum())
-        kv_denominator = t["kv_capacity"] * t["replica_seconds"]
+        kv_denominator = t["kv_capacity_token_s"]
         return {
             "ttft_ms": _percentiles(answered["ttft_ms"]),
             "tpot_ms": _percentiles(tpot),
@@ -315,9 +321,26 @@ class Result:
         bidx = np.minimum((r["end_s"][has_tpot] / bucket_s).astype(np.int64), nb - 1)
         out["tpot_p95_ms"] = _bucket_percentile(tok["tpot_ms"][has_tpot], bidx, nb, 95)
         # tokens produced by each bucket's edge (linear between samples), the rest at the end
-        produced = np.interp(np.arange(1, nb + 1) * bucket_s, ts[:, 0], ts[:, 3])
+        edges = np.arange(1, nb + 1) * bucket_s
+        produced = np.interp(edges, ts[:, 0], ts[:, 3])
         produced[-1] = self.totals["tokens_produced"]
         out["tokens_out"] = np.diff(produced, prepend=0.0)
+        models = self.model_samples
+        if models is None:   # KV capacity of the provisioned replicas, for a share of it
+            out["kv_capacity_tokens"] = self.totals["kv_capacity"] * _last_sample(
+                self.samples[:, 0], self.samples[:, 2], nb, bucket_s)
+            return out
+        capacity = np.zeros(nb)
+        for name, ms in models.items():   # each model's pool on its own, by model name
+            pool = self.totals["pools"][name]
+            for col, key in ((1, "queue_len"), (2, "replicas"), (4, "busy"),
+                             (5, "running_seqs"), (6, "kv_tokens")):
+                out[f"{name}_{key}"] = _last_sample(ms[:, 0], ms[:, col], nb, bucket_s)
+            capacity += pool["kv_capacity"] * out[f"{name}_replicas"]
+            produced = np.interp(edges, ms[:, 0], ms[:, 7])
+            produced[-1] = pool["tokens_produced"]
+            out[f"{name}_tokens_out"] = np.diff(produced, prepend=0.0)
+        out["kv_capacity_tokens"] = capacity
         return out
 
     # ------------------------------------------------------------- export
@@ -347,7 +370,10 @@ class Result:
 
 def _router_summary(summary: dict[str, Any], t: dict[str, Any], sc: Any) -> None:
     """Token mode with a router: who answered, escalations, good answers, and the bill by
-    model (the small pool's replicas join ``cost.replicas`` and the total)."""
+    model.  With two pools (``classifier``, ``cascade``) the replicas, utilisation, batch,
+    KV use and tokens produced are the two pools together, and ``router.pools`` has each
+    model's own; ``cost.replicas`` pays for both (``cost.small_replicas`` is the small
+    model's part)."""
     rt, cost, r = t["router"], summary["cost"], sc.router
     summary["router"] = {k: rt[k] for k in ("policy", "small", "large", "escalated", "good",
                                              "good_ratio", "small_calls", "large_calls")}
@@ -358,13 +384,21 @@ def _router_summary(summary: dict[str, Any], t: dict[str, Any], sc: Any) -> None
     cost["output_tokens"] = (small_out * r.small_cost_per_1m_output_tokens
                              + large_out * sc.model.cost_per_1m_output_tokens) / 1e6
     cost["small_model"], cost["large_model"] = rt["small_cost"], rt["large_cost"]
-    extra = rt["small_replica_s"] * sc.model.cost_per_replica_hour / 3600.0
-    cost["small_replicas"] = extra
-    if extra:
-        cost["replicas"] += extra
-        cost["total"] += extra
-        n = summary["requests"]
-        cost["per_1k"] = 1000.0 * cost["total"] / n if n else 0.0
+    price_s = sc.model.cost_per_replica_hour / 3600.0
+    pools = t.get("pools")
+    cost["small_replicas"] = (pools["small"]["replica_seconds"] * price_s if pools else 0.0)
+    if pools:
+        horizon = max(t["horizon_s"], 1e-9)
+        summary["router"]["pools"] = {name: {
+            "replicas_mean": p["replica_seconds"] / horizon,
+            "utilisation": p["busy_seconds"] / p["replica_seconds"] if p["replica_seconds"]
+            else 0.0,
+            "batch_seqs_mean": p["seq_iters"] / p["decode_iters"] if p["decode_iters"] else 0.0,
+            "kv_utilization_mean": (p["kv_token_s"] / p["kv_capacity_token_s"]
+                                    if p["kv_capacity_token_s"] else 0.0),
+            "preemptions": int(p["preemptions"]),
+            "tokens_produced": int(p["tokens_produced"]),
+        } for name, p in pools.items()}
 
 
 def judge_budgets(summary: dict[str, Any], budget: Any) -> dict[str, dict[str, Any]]:
@@ -387,6 +421,21 @@ def judge_budgets(summary: dict[str, Any], budget: Any) -> dict[str, dict[str, A
         out[name] = {"limit": knob_values[f"budget.{name}"], "actual": float(actual),
                      "pass": bool(ok), "judged": judged}
     return out
+
+
+def _last_sample(t_s: np.ndarray, values: np.ndarray, n_buckets: int,
+                 bucket_s: float) -> np.ndarray:
+    """Each bucket's last sample, carried forward through buckets with none (0 before the
+    first).
+
+    >>> _last_sample(np.array([0.0, 1.0, 3.0]), np.array([5.0, 6.0, 7.0]), 5, 1.0)
+    array([5., 6., 6., 7., 7.])
+    """
+    idx = np.minimum((t_s / bucket_s).astype(np.int64), n_buckets - 1)
+    last = np.full(n_buckets, -1, dtype=np.int64)
+    last[idx] = np.arange(len(t_s))
+    filled = np.maximum.accumulate(last)
+    return np.where(filled >= 0, values[np.maximum(filled, 0)], 0.0)
 
 
 def _bucket_percentile(values: np.ndarray, bucket: np.ndarray, n_buckets: int,

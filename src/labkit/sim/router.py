@@ -30,8 +30,13 @@ decode are faster and its KV cache larger; it has its own replicas
 and its own per-token prices.  With ``small`` or ``large`` only one pool of
 replicas exists and it is the run's primary pool (``small`` is exactly a
 one-model run with the small model's parameters); ``classifier`` and
-``cascade`` add the small pool beside the large, primary one.  Only the
-primary pool is sampled, autoscaled and switched off by the kill switch.
+``cascade`` add the small pool beside the large, primary one.  Both pools
+are the primary model: each is sampled (``Result.model_samples``, the
+``small_*`` and ``large_*`` time series, ``router.pools`` in the summary;
+the run's samples and totals add them up), scaled by its own autoscaler
+under the same ``autoscale.*`` rule, and its queue emptied by the kill
+switch.  A hang or a slowdown slows the large pool only; error draws and an
+error outage apply to calls of both models.
 
 An escalated request's large call is part of the same attempt: its timeout
 is what is left of the attempt's, it meets no quota or breaker again, and the
@@ -124,7 +129,7 @@ class Router:
         self.good += self.difficulty[call.owner.id] < quality
         return quality
 
-    def totals(self, small_replica_s: float) -> dict[str, Any]:
+    def totals(self) -> dict[str, Any]:
         """What the result's summary reports (``router`` in ``Result.totals``)."""
         answers = self.answers[SMALL] + self.answers[LARGE]
         return {"router": {
@@ -135,5 +140,4 @@ class Router:
             "small_tokens": {"input": self.tokens[SMALL][0], "output": self.tokens[SMALL][1]},
             "large_tokens": {"input": self.tokens[LARGE][0], "output": self.tokens[LARGE][1]},
             "small_cost": self.cost[SMALL], "large_cost": self.cost[LARGE],
-            "small_replica_s": small_replica_s,
         }}

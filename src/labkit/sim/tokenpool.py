@@ -76,7 +76,6 @@ class TokenPool:
                  speed: SpeedProfile | None = None, model_code: int = 0):
         self.env = env
         self.model_code = model_code   # the router's code of the model served (0: none)
-        self.companion: TokenPool | None = None   # the router's second pool: its tokens count
         self.model = model
         self.step_s, self.kv_s = model.step_s, model.kv_s_per_token
         self.capacity = model.kv_capacity
@@ -516,15 +515,11 @@ class TokenPool:
                 if self.paged:
                     level += rep.b0 * i
             kv += level
-        if self.companion is not None:   # output tokens of both models
-            out += self.companion.snapshot()[2]
         return running, kv, out
 
     def stats(self) -> dict[str, Any]:
         """Token totals for the result."""
-        produced = self.tokens_out + (self.companion.tokens_out if self.companion is not None
-                                      else 0)
-        return {"tokens_produced": produced, "decode_iters": self.decode_iters,
+        return {"tokens_produced": self.tokens_out, "decode_iters": self.decode_iters,
                 "seq_iters": self.seq_iters, "kv_token_s": self.kv_token_s,
                 "kv_capacity": self.capacity, "preemptions": self.preemptions,
                 "prefills": self.prefills, "prefix_hits": self.prefix_hits}

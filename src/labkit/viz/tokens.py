@@ -122,7 +122,7 @@ def update_kv(fig: go.Figure, result: Any, *, bucket_s: float | None = None) -> 
     """Pour ``result`` into a figure made by :func:`kv_figure`."""
     _need_tokens(result)
     ts = series(result, bucket_s)
-    capacity = result.totals["kv_capacity"] * ts["replicas"]
+    capacity = ts["kv_capacity_tokens"]   # of the provisioned replicas, every model's
     kv_pct = 100.0 * ts["kv_tokens"] / (capacity + (capacity == 0))
     s = result.summary
     detail = (f"{s['batch_seqs_mean']:.1f} sequences per decode iteration · KV use "

@@ -94,7 +94,7 @@ class AgentRecorder(Recorder):
         return type(res)(scenario=res.scenario, seed=res.seed, records=res.records,
                          attempts=res.attempts, samples=res.samples, totals=totals,
                          tokens=res.tokens, token_samples=res.token_samples, tasks=tasks,
-                         steps=steps)
+                         steps=steps, model_samples=res.model_samples)
 
 
 def _steps(loop: AgentLoop, row_of: np.ndarray) -> np.ndarray:

@@ -1,5 +1,5 @@
 """The router's two pools (``classifier``, ``cascade``): both sampled, autoscaled and switched
-off by the kill switch.
+off by the kill switch; and a cascade's escalated call meets the token quota and the breaker.
 
 The small pool's samples are checked against a direct count from the attempt log (which
 sequences were admitted and not yet finished at each sampled second), and against a
@@ -17,7 +17,13 @@ from tests.sim.test_conservation import KNOBS, PHASES, check_conservation, repai
 from tests.sim.test_router import CHEAP, same
 
 from labkit.sim import simulate
-from labkit.sim.codes import Attempt, Reason
+from labkit.sim.codes import DEGRADED, Attempt, Reason
+from labkit.sim.engine import Engine
+from labkit.sim.load import draw_workload
+from labkit.sim.router import LARGE
+from labkit.sim.run import STREAMS
+from labkit.sim.scenario import Scenario
+from labkit.streams import Streams
 
 SERVED = (Attempt.OK, Attempt.ERROR)   # attempt rows of a call that was served
 
@@ -158,3 +164,84 @@ def test_conservation_with_the_router_on(knobs, seed):
             pools[name]["tokens_produced"], abs=1e-6)
         cap = pools[name]["kv_capacity"] * max(ts[f"{name}_replicas"].max(), 1)
         assert (ts[f"{name}_kv_tokens"] <= cap).all()
+
+
+# -- an escalated call meets the token quota and the breaker ------------------------------
+def run_engine(knobs: dict, seed: int):
+    """Run the engine directly, logging every call submitted to a model: (time, tokens,
+    model code)."""
+    sc = Scenario.from_knobs(knobs)
+    streams = Streams(seed, STREAMS)
+    engine = Engine(sc, draw_workload(sc.load, streams), streams)
+    submitted: list[tuple[float, int, int]] = []
+    assert engine.router is not None
+    for code, pool in engine.router.pools.items():
+        def spy(call, _submit=pool.submit, _code=code):
+            submitted.append((engine.env.now, engine.call_tokens[call.owner.id], _code))
+            _submit(call)
+        pool.submit = spy
+    engine.run()
+    return engine, engine.collect(seed), submitted
+
+
+def window_max(times: np.ndarray, used: np.ndarray, window_s: float = 60.0) -> float:
+    """The most tokens in any window (t - 60 s, t] ending at a submission."""
+    order = np.argsort(times, kind="stable")
+    times, used = times[order], used[order]
+    cum = np.concatenate(([0], np.cumsum(used)))
+    lo = np.searchsorted(times, times - window_s, side="right")
+    return float((cum[1:] - cum[lo]).max())
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_token_quota_holds_with_a_cascade_escalating_heavily(seed):
+    # Every small answer is escalated (the judge flags them all), so each request asks for
+    # its tokens twice; offered: 8 req/s x 2 calls x 68 tokens x 60 s = 65k tokens a minute,
+    # above the 40k quota.  Every call that reached a model, small or large, first or
+    # escalated, took its tokens from the quota: no 60 s window holds more.
+    tpm = 40_000.0
+    engine, res, submitted = run_engine(
+        {**CHEAP, "router.policy": "cascade", "router.judge_recall": 1.0,
+         "router.judge_false_alarm": 1.0, "load.rate_rps": 8.0, "load.duration_s": 240.0,
+         "model.upstream_tpm": tpm, "retry.max_attempts": 2,
+         "fallback.chain": ("safe_message",)}, seed)
+    check_conservation(res)
+    times = np.array([t for t, _, _ in submitted])
+    used = np.array([u for _, u, _ in submitted])
+    assert window_max(times, used) <= tpm
+    assert window_max(times, used) > 0.9 * tpm           # it binds ...
+    a = res.attempts
+    # ... on escalations too: attempts whose small call answered but whose large call was
+    # throttled (a whole attempt, logged from the small call's queueing to the refusal)
+    throttled_escalations = a[(a["result"] == Attempt.THROTTLED) & (a["end_s"] > a["start_s"])]
+    assert len(throttled_escalations) > 0
+    assert res.summary["router"]["escalated"] == res.summary["router"]["small_calls"]
+
+
+def test_an_open_breaker_stops_escalations():
+    # The large model hangs from 10 s for the rest of the run; its calls time out, the
+    # breaker opens and (open_s longer than the run) stays open.  Small calls in flight when
+    # it opens are escalated by the judge: each must be refused by the open breaker (its
+    # attempt logged breaker_open, the request answered by the fallback), none may reach the
+    # large model.
+    engine, res, submitted = run_engine(
+        {**CHEAP, "router.policy": "cascade", "router.judge_recall": 1.0,
+         "router.judge_false_alarm": 1.0, "router.small_replicas": 1,
+         "load.rate_rps": 60.0, "load.duration_s": 40.0, "load.output_tokens": 400,
+         "fault.mode": "hang", "fault.outage_start_s": 10.0, "fault.outage_duration_s": 100.0,
+         "retry.timeout_ms": 4000.0, "model.cancel_on_timeout": True,
+         "breaker.enabled": True, "breaker.min_calls": 5, "breaker.window_s": 10.0,
+         "breaker.open_s": 1000.0, "fallback.chain": ("safe_message",)}, 3)
+    check_conservation(res)
+    breaker = engine.breaker
+    assert breaker is not None and len(breaker.opens) == 1
+    opened = breaker.opens[0]
+    large_times = [t for t, _, code in submitted if code == LARGE]
+    assert large_times and max(large_times) < opened        # no large call once open
+    a, r = res.attempts, res.records
+    refused = a[(a["result"] == Attempt.BREAKER_OPEN) & a["model_call"]]
+    assert len(refused) >= 5                                  # escalations it refused
+    assert (refused["end_s"] >= opened).all()
+    assert (r["reason"][refused["request"]] == Reason.BREAKER_OPEN).all()
+    assert (r["outcome"][refused["request"]] == DEGRADED).all()   # the safe message
+

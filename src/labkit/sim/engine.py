@@ -486,11 +486,48 @@ class Engine:
 
     def _escalate(self, req: Request, call: Call, now: float) -> None:
         """The router's judge found the small model's answer weak: the same attempt goes on
-        to the large model, with what is left of its timeout."""
+        to the large model, with what is left of its timeout.  The small call counts as a
+        success for the breaker and the adaptive throttle; the large call then meets the
+        kill switch, the breaker, the throttle, an error outage, the upstream limit and the
+        token quota as a first call does, and takes the same way out when refused (the
+        attempt log keeps one row for the attempt: its large call, or why it was refused)."""
+        rec = self.recorder
+        wait_s = call.start_s - call.enq_s
         if now >= self.kill_at:   # the large (primary) model is switched off
-            self.recorder.attempt(req.id, call.attempt, call.enq_s, now, Attempt.KILLED,
-                                  call.batch_size, call.start_s - call.enq_s, True)
+            rec.attempt(req.id, call.attempt, call.enq_s, now, Attempt.KILLED,
+                        call.batch_size, wait_s, True)
             return self.fallback.start(req, Reason.KILLED, now)
+        breaker, throttle = self.breaker, self.throttle
+        if breaker is not None:
+            breaker.record(now, True)
+        if throttle is not None:
+            throttle.on_result(now, True)
+        if breaker is not None and breaker.blocked(now):
+            rec.attempt(req.id, call.attempt, call.enq_s, now, Attempt.BREAKER_OPEN,
+                        call.batch_size, wait_s, True)
+            return self.fallback.start(req, Reason.BREAKER_OPEN, now)
+        if throttle is not None and not throttle.admit(now):
+            rec.attempt(req.id, call.attempt, call.enq_s, now, Attempt.THROTTLED_LOCAL,
+                        call.batch_size, wait_s, True)
+            return self.fallback.start(req, Reason.THROTTLED_LOCAL, now)
+        if breaker is not None:
+            breaker.allow(now)
+        fast_fail = None
+        if self.error_outage and self.faults.failing_fast(now):
+            fast_fail = _FAST_ERROR
+        elif self.upstream is not None and not self.upstream.take(now):
+            fast_fail = _FAST_THROTTLED
+        elif self.quota is not None and not self.quota.take(now, self.call_tokens[req.id]):
+            fast_fail = _FAST_THROTTLED
+        if fast_fail is not None:
+            result, reason = fast_fail
+            rec.attempt(req.id, call.attempt, call.enq_s, now, result, call.batch_size,
+                        wait_s, True)
+            if breaker is not None:
+                breaker.record(now, False)
+            if throttle is not None:
+                throttle.on_result(now, False)
+            return self._failed_attempt(req, reason, now)
         big = Call(req, now, call.factor)
         big.attempt = call.attempt
         assert self.router is not None

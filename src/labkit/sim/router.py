@@ -39,8 +39,14 @@ switch.  A hang or a slowdown slows the large pool only; error draws and an
 error outage apply to calls of both models.
 
 An escalated request's large call is part of the same attempt: its timeout
-is what is left of the attempt's, it meets no quota or breaker again, and the
-attempt log shows the call that answered.
+is what is left of the attempt's, and the attempt log keeps one row for it
+(the call that answered, or why the large call was refused).  The small
+call's result counts for the breaker and the adaptive throttle like any
+call's; the large call then meets the kill switch, the breaker, the
+throttle, an error outage, the upstream limits (``model.upstream_limit_rps``,
+``model.upstream_tpm``) as a first call does, and takes the same way out when
+refused.  Every call the router makes, small or large, takes its tokens from
+the one ``model.upstream_tpm`` quota.
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ of its calls any more (:meth:`ReplicaPool.abort`).
 
 Replicas can be added (after a cold start, paying from the moment they start)
 and retired by the autoscaler.  Busy and provisioned replica-seconds are
-integrated exactly, for utilisation and cost.  The same pool serves the
+integrated exactly, for utilisation and cost (:class:`~labkit.sim.accounting.Accounting`,
+the base every pool shares).  The same pool serves the
 small fallback model and the human reviewers of write actions.
 """
 
@@ -30,6 +31,7 @@ from typing import Any, Protocol
 
 import simpy
 
+from labkit.sim.accounting import Accounting
 from labkit.sim.batcher import Batcher
 
 __all__ = ["SpeedProfile", "Call", "Batch", "ReplicaPool", "Pool", "imbalance"]
@@ -154,14 +156,14 @@ class Pool(Protocol):
     def remove_replicas(self, count: int, keep_ready: int = 1) -> None: ...
 
 
-class ReplicaPool:
+class ReplicaPool(Accounting):
     """Replicas behind one queue with a Triton-style dynamic batcher."""
 
     def __init__(self, env: simpy.Environment, *, replicas: int, service_s: float,
                  per_item_fraction: float, max_size: int, max_wait_s: float,
                  on_done: Callable[[list[Call], float], None],
                  speed: SpeedProfile | None = None):
-        self.env = env
+        super().__init__(env, replicas)
         self.service_s = service_s
         self.per_item = per_item_fraction
         self.on_done = on_done
@@ -169,16 +171,8 @@ class ReplicaPool:
         self.batcher = Batcher(env, max_size=max_size, max_wait_s=max_wait_s,
                                on_due=self._dispatch)
         self.idle = replicas          # ready replicas with nothing to do
-        self.busy = 0
-        self.ready = replicas
-        self.starting = 0
         self.to_retire = 0
-        self._t_last = 0.0
-        self.busy_s = 0.0             # integral of busy replicas over time
-        self.provisioned_s = 0.0      # integral of provisioned (ready + starting) replicas
-        self.served = 0               # calls that received service
         self.batches = 0
-        self.wait_sum_s = 0.0         # queueing delay of every served call
         # per replica (bookkeeping only: which idle replica takes a batch changes nothing)
         self.free: deque[int] = deque(range(replicas))   # idle replicas, first freed first
         self.busy_by: list[float] = [0.0] * replicas       # busy seconds
@@ -186,29 +180,11 @@ class ReplicaPool:
         self.ready_since: list[float] = [0.0] * replicas   # -1 once retired
         self.running: list[Batch] = []
 
-    # --- bookkeeping -------------------------------------------------------
-    def _advance(self) -> None:
-        now = self.env.now
-        dt = now - self._t_last
-        if dt:
-            self.busy_s += self.busy * dt
-            self.provisioned_s += (self.ready + self.starting) * dt
-            self._t_last = now
-
-    @property
-    def provisioned(self) -> int:
-        """Replicas paid for: ready and starting."""
-        return self.ready + self.starting
-
+    # --- bookkeeping (replica counts and integrals: Accounting) ----------------
     @property
     def queued(self) -> int:
         """Calls waiting in the queue (not cancelled)."""
         return self.batcher.live
-
-    def utilisation_integrals(self) -> tuple[float, float]:
-        """Busy and provisioned replica-seconds up to now."""
-        self._advance()
-        return self.busy_s, self.provisioned_s
 
     # --- queue -------------------------------------------------------------
     def submit(self, call: Call) -> None:
@@ -298,13 +274,7 @@ class ReplicaPool:
             self._dispatch()
         return True
 
-    # --- scaling -----------------------------------------------------------
-    def add_replicas(self, count: int, cold_start_s: float) -> None:
-        """Start ``count`` replicas; each serves after ``cold_start_s`` and costs from now."""
-        self._advance()
-        self.starting += count
-        self.env.timeout(cold_start_s).callbacks.append(partial(self._warm, count))
-
+    # --- scaling (add_replicas: Accounting) -----------------------------------
     def _warm(self, count: int, _event: object = None) -> None:
         self._advance()
         self.starting -= count

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from labkit.sim.accounting import Accounting
 from labkit.sim.batcher import Batcher
 from labkit.sim.replicas import Batch, Call, SpeedProfile, imbalance
 
@@ -90,15 +91,16 @@ class Lane:
         self.started_s = 0.0        # when its current batch started
 
 
-class StickyPool:
-    """Replicas with one queue each, every session pinned to one of them."""
+class StickyPool(Accounting):
+    """Replicas with one queue each, every session pinned to one of them (replica counts and
+    integrals: :class:`~labkit.sim.accounting.Accounting`)."""
 
     def __init__(self, env: simpy.Environment, *, replicas: int, service_s: float,
                  per_item_fraction: float, max_size: int, max_wait_s: float,
                  on_done: Callable[[list[Call], float], None], sessions: Sequence[int],
                  last: Sequence[bool], warmup_s: float, moves: str,
                  speed: SpeedProfile | None = None):
-        self.env = env
+        super().__init__(env, replicas)
         self.service_s, self.per_item = service_s, per_item_fraction
         self.max_size, self.max_wait_s = max_size, max_wait_s
         self.on_done = on_done
@@ -108,15 +110,9 @@ class StickyPool:
         self.lanes: list[Lane] = []
         self.home: dict[int, Lane] = {}
         self.cold: set[int] = set()          # moved sessions whose state is rebuilt next
-        self.ready = self.busy = self.starting = 0
-        self.served = 0
-        self.wait_sum_s = 0.0
-        self.busy_total_s = self.provisioned_s = 0.0
-        self._t_last = 0.0
         self.opened = self.moved = self.lost = self.warmups = 0
         for _ in range(replicas):
             self._new_lane(READY)
-        self.ready = replicas
 
     # --- bookkeeping ---------------------------------------------------------
     def _new_lane(self, state: int) -> Lane:
@@ -126,28 +122,10 @@ class StickyPool:
         self.lanes.append(lane)
         return lane
 
-    def _advance(self) -> None:
-        now = self.env.now
-        dt = now - self._t_last
-        if dt:
-            self.busy_total_s += self.busy * dt
-            self.provisioned_s += (self.ready + self.starting) * dt
-            self._t_last = now
-
-    @property
-    def provisioned(self) -> int:
-        """Replicas paid for: ready and starting."""
-        return self.ready + self.starting
-
     @property
     def queued(self) -> int:
         """Calls waiting in every replica's queue (not cancelled)."""
         return sum(lane.batcher.live for lane in self.lanes)
-
-    def utilisation_integrals(self) -> tuple[float, float]:
-        """Busy and provisioned replica-seconds up to now."""
-        self._advance()
-        return self.busy_total_s, self.provisioned_s
 
     def session_stats(self) -> dict[str, float]:
         """Sessions opened, moved and lost, warm-ups paid, and the replicas' imbalance."""
@@ -293,9 +271,9 @@ class StickyPool:
         self._advance()
         lanes = [self._new_lane(STARTING) for _ in range(count)]
         self.starting += count
-        self.env.timeout(cold_start_s).callbacks.append(partial(self._warm, lanes))
+        self.env.timeout(cold_start_s).callbacks.append(partial(self._warm_lanes, lanes))
 
-    def _warm(self, lanes: list[Lane], _event: object = None) -> None:
+    def _warm_lanes(self, lanes: list[Lane], _event: object = None) -> None:
         self._advance()
         now = self.env.now
         self.starting -= len(lanes)

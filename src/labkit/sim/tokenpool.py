@@ -42,6 +42,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from labkit.sim.accounting import Accounting
 from labkit.sim.replicas import Call, SpeedProfile
 from labkit.sim.sequences import DECODE, IDLE, PREFILL, Seq, TokenReplica
 
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
 
 __all__ = ["TokenPool", "Seq"]
 
-class TokenPool:
+class TokenPool(Accounting):
     """Replicas serving sequences token by token, behind one FIFO queue.
 
     The interface is :class:`~labkit.sim.replicas.ReplicaPool`'s (``submit``,
@@ -74,7 +75,7 @@ class TokenPool:
                  llm: LLMConfig, prompt_tokens: list[int], output_tokens: list[int],
                  shared_prefix: int, on_done: Callable[[list[Call], float], None],
                  speed: SpeedProfile | None = None, model_code: int = 0):
-        self.env = env
+        super().__init__(env, replicas)
         self.model_code = model_code   # the router's code of the model served (0: none)
         self.model = model
         self.step_s, self.kv_s = model.step_s, model.kv_s_per_token
@@ -91,13 +92,8 @@ class TokenPool:
         self.waiting: deque[Seq] = deque()
         self.live = 0
         self.reps = [TokenReplica(0.0) for _ in range(replicas)]
-        self.ready, self.starting, self.busy, self.draining = replicas, 0, 0, 0
-        self._t_last = 0.0
-        self.busy_s = 0.0            # integral of the replicas' load (see _reweigh)
-        self.load = 0.0
-        self.provisioned_s = 0.0
-        self.served = 0
-        self.wait_sum_s = 0.0
+        self.draining = 0
+        self.load = 0.0              # the replicas' weighed load (see _reweigh)
         self.batcher = None          # no dynamic batcher in token mode
         # token totals
         self.tokens_out = 0          # every output token produced (wasted work included)
@@ -109,29 +105,15 @@ class TokenPool:
         self.prefix_hits = 0
         self._uid = 0
 
-    # --- the ReplicaPool interface ------------------------------------------------------
-    @property
-    def provisioned(self) -> int:
-        """Replicas paid for: ready and starting."""
-        return self.ready + self.starting
-
+    # --- the ReplicaPool interface (counts and integrals: Accounting) ------------------
     @property
     def queued(self) -> int:
         """Sequences waiting to start (not cancelled)."""
         return self.live
 
-    def _advance(self) -> None:
-        now = self.env.now
-        dt = now - self._t_last
-        if dt:
-            self.busy_s += self.load * dt
-            self.provisioned_s += (self.ready + self.starting) * dt
-            self._t_last = now
-
-    def utilisation_integrals(self) -> tuple[float, float]:
-        """Busy and provisioned replica-seconds up to now."""
-        self._advance()
-        return self.busy_s, self.provisioned_s
+    def _load(self) -> float:
+        """The busy integral weighs each replica by the capacity it uses (:meth:`_reweigh`)."""
+        return self.load
 
     def submit(self, call: Call) -> None:
         """Queue a call; an idle replica starts it now, a running one at its next iteration."""
@@ -175,13 +157,7 @@ class TokenPool:
                 self._cut(rep)
         return True              # a prefilling sequence is dropped when its prefill ends
 
-    # --- scaling -------------------------------------------------------------------------
-    def add_replicas(self, count: int, cold_start_s: float) -> None:
-        """Start ``count`` replicas; each serves after ``cold_start_s`` and costs from now."""
-        self._advance()
-        self.starting += count
-        self.env.timeout(cold_start_s).callbacks.append(partial(self._warm, count))
-
+    # --- scaling (add_replicas: Accounting) ----------------------------------------------
     def _warm(self, count: int, _event: object = None) -> None:
         self._advance()
         self.starting -= count

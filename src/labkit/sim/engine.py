@@ -381,13 +381,7 @@ class Engine:
             return self._failed_attempt(req, Reason.THROTTLED, now)
         if breaker is not None:
             breaker.allow(now)  # the call is really made: claim a half-open probe slot
-        fast_fail = None
-        if self.error_outage and self.faults.failing_fast(now):
-            fast_fail = _FAST_ERROR
-        elif self.upstream is not None and not self.upstream.take(now):
-            fast_fail = _FAST_THROTTLED
-        elif self.quota is not None and not self.quota.take(now, self.call_tokens[req.id]):
-            fast_fail = _FAST_THROTTLED
+        fast_fail = self._fast_fail(req, now)
         req.calls += 1
         if fast_fail is not None:
             result, reason = fast_fail
@@ -403,6 +397,18 @@ class Engine:
         wait = min(self.timeout_s, req.deadline - now)
         if wait < _INF:
             self.env.timeout(wait).callbacks.append(partial(self._timed_out, call))
+
+    def _fast_fail(self, req: Request, now: float) -> tuple[int, int] | None:
+        """How a call made now fails at once, as (attempt result, reason), if it does: an
+        outage in error mode, or the upstream's calls-per-second limit or token quota
+        refusing it (each takes its share when it admits the call)."""
+        if self.error_outage and self.faults.failing_fast(now):
+            return _FAST_ERROR
+        if self.upstream is not None and not self.upstream.take(now):
+            return _FAST_THROTTLED
+        if self.quota is not None and not self.quota.take(now, self.call_tokens[req.id]):
+            return _FAST_THROTTLED
+        return None
 
     def _model_done(self, batch: list[Call], now: float) -> None:
         rec, faults = self.recorder, self.faults
@@ -512,13 +518,7 @@ class Engine:
             return self.fallback.start(req, Reason.THROTTLED_LOCAL, now)
         if breaker is not None:
             breaker.allow(now)
-        fast_fail = None
-        if self.error_outage and self.faults.failing_fast(now):
-            fast_fail = _FAST_ERROR
-        elif self.upstream is not None and not self.upstream.take(now):
-            fast_fail = _FAST_THROTTLED
-        elif self.quota is not None and not self.quota.take(now, self.call_tokens[req.id]):
-            fast_fail = _FAST_THROTTLED
+        fast_fail = self._fast_fail(req, now)
         if fast_fail is not None:
             result, reason = fast_fail
             rec.attempt(req.id, call.attempt, call.enq_s, now, result, call.batch_size,

@@ -144,12 +144,15 @@ class SweepItem:
         self.marks.append(mark.name)
 
 
-def test_a_sweep_keeps_its_first_variant_and_marks_the_others_slow():
-    from .conftest import SWEEPS, mark_sweeps
+def test_a_sweep_keeps_one_variant_and_marks_the_others_slow(monkeypatch):
+    from . import conftest
 
-    sweep = SWEEPS[0]
-    items = [SweepItem(f"{sweep}[b]"), SweepItem("tests/x.py::test_y[a]"),
-             SweepItem(f"{sweep}[a]"), SweepItem(f"{sweep}[c]"), SweepItem("tests/x.py::test_y[b]"),
-             SweepItem(f"{sweep}_longer[a]"), SweepItem(f"{sweep}_longer[b]")]
-    mark_sweeps(items)   # type: ignore[arg-type]
-    assert [item.marks for item in items] == [[], [], ["slow"], ["slow"], [], [], []]
+    first, named = "tests/x.py::test_first", "tests/x.py::test_named"
+    monkeypatch.setattr(conftest, "SWEEPS", {first: None, named: "b c"})
+    items = [SweepItem(f"{first}[b]"), SweepItem("tests/x.py::test_other[a]"),
+             SweepItem(f"{first}[a]"), SweepItem(f"{named}[a]"), SweepItem(f"{named}[b c]"),
+             SweepItem(f"{first}_longer[a]"), SweepItem(f"{first}_longer[b]"),
+             SweepItem(f"{first}[c]")]
+    conftest.mark_sweeps(items)   # type: ignore[arg-type]
+    assert [item.marks for item in items] == [[], [], ["slow"], ["slow"], [], [], [],
+                                              ["slow"]]

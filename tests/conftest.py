@@ -12,7 +12,8 @@ that happens to receive one of its tests.  Each worker has a temporary folder of
 collects the longest modules first (``start_order``; ``make test`` passes
 ``--no-loadscope-reorder`` so xdist keeps that order instead of putting the modules with most
 tests first).  Tests that start Jupyter kernels or run nbgrader (``KERNEL_TESTS``) are marked
-``kernel``: ``make check`` leaves them out.
+``kernel``, and every variant but one of a per-variant sweep (``SWEEPS``) is marked ``slow``:
+``make check`` leaves them out.
 
 Hypothesis runs derandomized under CI (``CI`` set), so the property tests
 explore the same examples on every CI run.

@@ -24,11 +24,15 @@ PYTEST := $(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup --no-loadscope-
 # (binder/requirements.txt), so every machine tests the environment learners get.  pip
 # installs uv, and uv installs the rest (the same pinned versions, from PyPI, in seconds
 # rather than minutes); UV_NATIVE_TLS trusts the system's certificates, as pip does.
-$(STAMP): pyproject.toml binder/requirements.txt
+# --compile-bytecode writes every installed module's .pyc once, at install: without it each
+# new interpreter (every test worker, Jupyter kernel and nbgrader run) compiles numpy, plotly,
+# nbgrader and the rest again wherever PYTHONDONTWRITEBYTECODE is set, about 3 CPU seconds
+# per process.
+$(STAMP): pyproject.toml binder/requirements.txt Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet uv
 	grep -v '^-e ' binder/requirements.txt > $(VENV)/constraints.txt
-	UV_NATIVE_TLS=1 $(BIN)/uv pip install --quiet --python $(BIN)/python \
+	UV_NATIVE_TLS=1 $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python \
 	  -c $(VENV)/constraints.txt -e ".[test]"
 	touch $(STAMP)
 
@@ -43,9 +47,16 @@ browser-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
 
+# The tests keep the .pyc files of labkit and of the test modules (git-ignored __pycache__
+# folders) even where the environment sets PYTHONDONTWRITEBYTECODE, so a worker, kernel or
+# nbgrader run does not compile them again (the sandboxed grader still writes none).
+test check: export PYTHONDONTWRITEBYTECODE :=
+
 test: setup browser-deps
 	$(PYTEST)
 
+# The fast subset for the edit-test loop: no browser, kernel or slow test, and of each
+# per-variant sweep only its first variant (SWEEPS in tests/conftest.py).
 check: setup
 	$(PYTEST) -m "not browser and not slow and not kernel"
 

@@ -12,7 +12,8 @@ that happens to receive one of its tests.  Each worker has a temporary folder of
 collects the longest modules first (``start_order``; ``make test`` passes
 ``--no-loadscope-reorder`` so xdist keeps that order instead of putting the modules with most
 tests first).  Tests that start Jupyter kernels or run nbgrader (``KERNEL_TESTS``) are marked
-``kernel``: ``make check`` leaves them out.
+``kernel``, and every variant but one of a per-variant sweep (``SWEEPS``) is marked ``slow``:
+``make check`` leaves them out.
 
 Hypothesis runs derandomized under CI (``CI`` set), so the property tests
 explore the same examples on every CI run.
@@ -97,6 +98,67 @@ def is_kernel_test(nodeid: str) -> bool:
                for entry in KERNEL_TESTS)
 
 
+# Per-variant sweeps: parametrised tests that run a judge, a task or a simulation over every
+# variant of one task (every traffic level, world, fault shift...).  `make test` runs every
+# variant; `make check` keeps one, so a broken judge or task still fails in the edit-test loop,
+# and marks the others `slow`.  By function node id -> the variant kept (its id in brackets),
+# or None for the first one collected; a cheap variant is named where the first costs much
+# more CPU than another.  tests/test_suite_setup.py checks that every entry still exists.
+SWEEPS: dict[str, str | None] = {
+    "tests/labs/test_lab0.py::test_each_traffic_level_has_its_own_smallest_fleet": None,
+    "tests/labs/test_lab0.py::test_no_q3_message_names_the_passing_fleet": None,
+    "tests/labs/test_lab0.py::test_a_bigger_fleet_passes_the_visible_seed_but_not_the_judge": None,
+    "tests/labs/test_judges.py::test_lab1_replicas_never_names_the_right_count": None,
+    "tests/labs/test_judges.py::test_lab1_boundary_never_names_the_right_team": None,
+    "tests/labs/test_judges.py::test_lab1_shape_never_names_a_passing_shape": None,
+    "tests/labs/test_judges.py::test_lab1_hops_never_names_the_right_servers": None,
+    "tests/labs/test_judges.py::test_lab1_explain_never_names_what_the_trail_records": None,
+    "tests/labs/test_judges.py::test_lab2_scaling_never_names_the_cheapest_fleet": "case3",
+    "tests/labs/test_judges.py::test_lab2_autoscale_and_q7_never_name_the_numbers": None,
+    "tests/labs/test_judges.py::test_lab2_sessions_never_name_the_numbers": None,
+    "tests/labs/test_judges.py::test_lab2_knob_tasks_never_name_a_passing_setting": None,
+    "tests/labs/test_judges.py::test_lab2_drill_never_names_a_passing_setting": None,
+    "tests/labs/test_judges.py::test_lab2_resilience_tasks_never_name_a_passing_policy": None,
+    "tests/labs/test_judges.py::test_lab2_audit_answers_never_name_what_the_trail_records": None,
+    "tests/labs/test_judges.py::test_lab3_rules_never_name_a_passing_rule": None,
+    "tests/labs/test_judges.py::test_lab3_retraining_never_names_a_passing_policy": None,
+    "tests/labs/test_lab1.py::test_every_task1_variant_has_one_right_fleet": None,
+    "tests/labs/test_lab1.py::test_every_task2_variant_is_confirmed_by_simulation": None,
+    "tests/labs/test_lab1.py::test_every_task3_variant_has_one_right_team": None,
+    "tests/labs/test_lab1.py::test_every_task5_deployment_has_one_right_number_of_servers": None,
+    "tests/labs/test_lab1.py::test_every_incident_variant_has_complaints_to_explain": None,
+    "tests/labs/test_lab2.py::test_scaling_every_row_has_its_own_fleet": "3",
+    "tests/labs/test_lab2.py::test_autoscale_every_row_has_its_own_answers": None,
+    "tests/labs/test_lab2.py::test_cache_batch_every_row_has_its_own_ttl_window": None,
+    "tests/labs/test_lab2.py::test_sessions_every_row_has_its_own_answers": None,
+    "tests/labs/test_lab2.py::test_the_reference_policies_hold_for_every_shift_of_the_faults": None,
+    "tests/labs/test_lab2.py::test_each_omission_fails_its_case_on_the_hidden_seeds": None,
+    "tests/labs/test_lab3.py::test_t2_and_t5_every_world_is_solvable_and_other_worlds_answers_fail": None,
+    "tests/labs/test_lab3.py::test_t3_every_drift_day_is_solvable": None,
+    "tests/labs/test_lab3.py::test_t6_every_service_is_solvable_and_other_services_answers_fail": None,
+    "tests/labs/test_lab4.py::test_every_agent_world_has_its_own_window": None,
+    "tests/labs/test_lab4.py::test_every_workload_has_its_own_cheapest_fleet": "internal tool",
+    "tests/labs/test_capstone.py::test_another_incidents_containment_fails_here": None,
+    "tests/labs/test_capstone.py::test_on_call_sees_the_alerts_and_audit_records_but_no_knob": None,
+    "tests/labs/test_capstone.py::test_plausible_but_wrong_containments_fail": None,
+    "tests/labs/test_capstone.py::test_refunds_without_approval_lose_only_the_refund_point": None,
+}
+
+
+def mark_sweeps(items: list[pytest.Item]) -> None:
+    """Mark ``slow`` every variant of a ``SWEEPS`` test but the one it keeps."""
+    kept: set[str] = set()
+    for item in items:
+        function, bracket, rest = item.nodeid.partition("[")
+        if not bracket or function not in SWEEPS:
+            continue
+        variant = rest[:-1] if rest.endswith("]") else rest.split("]@", 1)[0]
+        wanted = SWEEPS[function]
+        if (variant != wanted) if wanted is not None else (function in kept):
+            item.add_marker(pytest.mark.slow)
+        kept.add(function)
+
+
 def shared_fixture_group(item: pytest.Item) -> str | None:
     """The module's name if ``item`` uses a module-scoped fixture, else None.
 
@@ -149,6 +211,7 @@ def start_order(items: list[pytest.Item]) -> list[pytest.Item]:
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mark_sweeps(items)
     for item in items:
         if is_kernel_test(item.nodeid):
             item.add_marker(pytest.mark.kernel)

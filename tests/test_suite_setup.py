@@ -6,7 +6,8 @@
   small suite on two workers and counts how often its shared fixture was built.
 * The suite passes without the virtual environment's ``bin/`` on ``PATH``: the executables
   installed beside the interpreter (``alembic``, ``jupyter``) are found anyway.
-* Every test that ``KERNEL_TESTS`` names (left out of ``make check``) still exists, and
+* Every test that ``KERNEL_TESTS`` or ``SWEEPS`` names (left out of ``make check``, or all but
+  its first variant) still exists, ``mark_sweeps`` keeps exactly one variant of a sweep, and
   ``start_order`` puts the longest modules first without splitting a module.
 """
 
@@ -123,3 +124,35 @@ def test_the_longest_modules_start_first_and_every_module_stays_together():
     order = [item.nodeid for item in start_order(items)]
     assert order == [f"{LONGEST_FIRST[0]}::t", f"{LONGEST_FIRST[1]}::t", "tests/b.py::t1",
                      "tests/b.py::t2", "tests/a.py::t1", "tests/a.py::t2"]
+
+
+def test_every_sweep_names_a_test_that_exists():
+    from .conftest import SWEEPS
+
+    assert len(set(SWEEPS)) == len(SWEEPS)
+    for entry in SWEEPS:
+        path, _, name = entry.partition("::")
+        assert (ROOT / path).is_file(), f"SWEEPS names {path}, which is gone"
+        assert f"def {name}(" in (ROOT / path).read_text(), f"{entry} is gone"
+
+
+class SweepItem:
+    def __init__(self, nodeid: str):
+        self.nodeid, self.marks = nodeid, []
+
+    def add_marker(self, mark) -> None:
+        self.marks.append(mark.name)
+
+
+def test_a_sweep_keeps_one_variant_and_marks_the_others_slow(monkeypatch):
+    from . import conftest
+
+    first, named = "tests/x.py::test_first", "tests/x.py::test_named"
+    monkeypatch.setattr(conftest, "SWEEPS", {first: None, named: "b c"})
+    items = [SweepItem(f"{first}[b]"), SweepItem("tests/x.py::test_other[a]"),
+             SweepItem(f"{first}[a]"), SweepItem(f"{named}[a]"), SweepItem(f"{named}[b c]"),
+             SweepItem(f"{first}_longer[a]"), SweepItem(f"{first}_longer[b]"),
+             SweepItem(f"{first}[c]")]
+    conftest.mark_sweeps(items)   # type: ignore[arg-type]
+    assert [item.marks for item in items] == [[], [], ["slow"], ["slow"], [], [], [],
+                                              ["slow"]]

@@ -137,18 +137,21 @@ def sim_grid():
     return grid
 
 
+@pytest.mark.slow
 def test_each_traffic_level_has_one_cheapest_configuration(sim_grid):
     passing = {rate: [k for k, problems in rows.items() if not problems]
                for rate, (_who, rows) in sim_grid.items()}
     assert passing == {45: [(3, True)], 75: [(4, True)], 110: [(5, True)]}
 
 
+@pytest.mark.slow
 def test_without_the_cache_the_cost_budget_breaks(sim_grid):
     for rate, (_who, rows) in sim_grid.items():
         assert rows[(4, False)], rate                     # fails on cost (45, 75) or p95 (110)
         assert "cost_per_1k" in rows[(7, False)][0], rate  # enough replicas, still too costly
 
 
+@pytest.mark.slow
 def test_no_simulation_message_names_the_answer(sim_grid):
     for rate, (who, rows) in sim_grid.items():
         right = next(n for (n, cache), p in rows.items() if not p)

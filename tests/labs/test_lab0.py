@@ -29,48 +29,53 @@ def learner_with(rate: float) -> str:
                 if lab0.q3(learner=who).rate_rps == rate)
 
 
-@pytest.fixture(scope="module")
-def q3_grid():
-    grid = {}
-    for rate in lab0.Q3_PARAMS["rate_rps"]:
-        who = learner_with(rate)
-        task = lab0.q3_task(learner=who)
-        rows = {}
-        for n in range(1, 10):
-            answer = {"model.replicas": n}
-            visible = task.judge(answer, seeds=[1])
-            rows[n] = (visible, lab0.judge_q3(answer, seeds=HIDDEN, learner=who))
-        grid[rate] = (who, rows)
-    return grid
+SMALLEST = {36: 4, 48: 5, 60: 6, 72: 7}       # traffic level (req/s) -> its smallest fleet
 
 
-def test_each_traffic_level_has_its_own_smallest_fleet(q3_grid):
-    smallest = {}
-    for rate, (_who, rows) in q3_grid.items():
-        passing = [n for n, (_v, hidden) in rows.items() if not hidden]
-        assert len(passing) == 1, (rate, passing)      # exactly one fleet is right
-        smallest[rate] = passing[0]
-    assert smallest == {36: 4, 48: 5, 60: 6, 72: 7}
+def test_every_traffic_level_is_a_variant():
+    assert sorted(lab0.Q3_PARAMS["rate_rps"]) == sorted(SMALLEST)
+    assert len(set(SMALLEST.values())) == len(SMALLEST)     # a copied fleet fails elsewhere
 
 
-def test_no_q3_message_names_the_passing_fleet(q3_grid):
-    for rate, (_who, rows) in q3_grid.items():
-        right = next(n for n, (_v, hidden) in rows.items() if not hidden)
-        for n, (visible, hidden) in rows.items():
-            if n == right:
-                assert visible.passed and hidden == []
-                continue
-            assert hidden, (rate, n)
-            for text in [visible.message, *hidden]:
-                assert float(right) not in numbers(text) - {float(n)}, (rate, n, text)
+@pytest.fixture(scope="module", params=sorted(SMALLEST))
+def q3_rows(request):
+    """(traffic level, {fleet: (visible check on seed 1, hidden judge's problems)}) for
+    fleets of 1 to 9 replicas, for a learner with that traffic level."""
+    rate = request.param
+    who = learner_with(rate)
+    task = lab0.q3_task(learner=who)
+    rows = {}
+    for n in range(1, 10):
+        answer = {"model.replicas": n}
+        visible = task.judge(answer, seeds=[1])
+        rows[n] = (visible, lab0.judge_q3(answer, seeds=HIDDEN, learner=who))
+    return rate, rows
 
 
-def test_a_bigger_fleet_passes_the_visible_seed_but_not_the_judge(q3_grid):
+def test_each_traffic_level_has_its_own_smallest_fleet(q3_rows):
+    rate, rows = q3_rows
+    passing = [n for n, (_v, hidden) in rows.items() if not hidden]
+    assert passing == [SMALLEST[rate]], rate          # exactly one fleet is right, its own
+
+
+def test_no_q3_message_names_the_passing_fleet(q3_rows):
+    rate, rows = q3_rows
+    right = next(n for n, (_v, hidden) in rows.items() if not hidden)
+    for n, (visible, hidden) in rows.items():
+        if n == right:
+            assert visible.passed and hidden == []
+            continue
+        assert hidden, (rate, n)
+        for text in [visible.message, *hidden]:
+            assert float(right) not in numbers(text) - {float(n)}, (rate, n, text)
+
+
+def test_a_bigger_fleet_passes_the_visible_seed_but_not_the_judge(q3_rows):
     """Over-provisioning holds every budget, so only the hidden minimality check tells."""
-    for rate, (_who, rows) in q3_grid.items():
-        right = next(n for n, (_v, hidden) in rows.items() if not hidden)
-        visible, hidden = rows[right + 1]
-        assert visible.passed and hidden and "smallest" in hidden[0], rate
+    rate, rows = q3_rows
+    right = next(n for n, (_v, hidden) in rows.items() if not hidden)
+    visible, hidden = rows[right + 1]
+    assert visible.passed and hidden and "smallest" in hidden[0], rate
 
 
 @pytest.mark.parametrize("who", ["ada", "bob", "learner-007", "self-study"])

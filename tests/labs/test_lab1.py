@@ -119,6 +119,7 @@ def test_every_task1_variant_has_one_right_fleet(rate):
     assert often and all(": cost_per_1k = " in p for p in often), often
 
 
+@pytest.mark.slow
 def test_a_task1_answer_copied_from_another_rate_fails():
     for a in draws.SHAPE_PARAMS["rate_rps"]:
         copied = good_shape(learner_with(draws.shape_draw, rate_rps=a))
@@ -481,6 +482,7 @@ def test_task5_utilisations_match_the_draws_docstring():
                 assert rate * ms[other] / 1000.0 / task[f"{other}.servers"] <= 0.6
 
 
+@pytest.mark.slow
 def test_a_task5_answer_copied_from_another_deployment_fails():
     fixes = {c: draws.hop_fix(learner=learner_with(draws.hop_draw, case=c))
              for c in range(len(draws.HOP_CASES))}

@@ -441,6 +441,7 @@ def test_a_breaker_alone_no_longer_passes():
     assert {"storm", "dead", "quota"} <= _failed_cases(naive)
 
 
+@pytest.mark.slow
 def test_random_complete_policies_mostly_fail():
     """Policies that set every part (attempts, timeout, backoff with jitter, a budget, a
     breaker, a deadline) with values drawn at random: the checklist they would pass no longer

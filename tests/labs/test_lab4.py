@@ -199,6 +199,7 @@ def test_the_prototype_as_it_is_fails_every_world(world):
     assert any("ceiling per task" in p for p in problems)
 
 
+@pytest.mark.slow
 def test_agent_plausible_wrong_answers_fail():
     who = learner_with(lab4_variants.t3, agent="ticket triage")
     seeds = (1, 2)

@@ -102,6 +102,7 @@ def check_agent_conservation(res) -> None:
 
 @settings(max_examples=200, deadline=None, phases=PHASES,
           suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
 @given(knobs=AGENT, seed=st.integers(0, 2**32 - 1))
 def test_agent_conservation_over_random_knob_settings(knobs, seed):
     res = simulate(knobs, seed=seed)

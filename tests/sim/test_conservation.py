@@ -202,6 +202,7 @@ PHASES = [Phase.explicit, Phase.reuse, Phase.generate] + (
 
 @settings(max_examples=150, deadline=None, phases=PHASES,
           suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
 @given(knobs=KNOBS, seed=st.integers(0, 2**32 - 1))
 def test_conservation_over_random_knob_settings(knobs, seed):
     check_conservation(simulate(knobs, seed=seed))

@@ -254,6 +254,7 @@ def mmc_runs():
     return [simulate(MMC, seed=s) for s in MMC_SEEDS]
 
 
+@pytest.mark.slow
 def test_one_retrieval_hop_with_c_servers_matches_erlang_c(mmc_runs):
     """ρ = 0.8 on 3 servers: about 48,000 retrievals per seed.  Over seeds 1-5 the seed means
     of the wait spread by about 6% (standard deviation), so the mean of five is within about
@@ -267,6 +268,7 @@ def test_one_retrieval_hop_with_c_servers_matches_erlang_c(mmc_runs):
     assert np.mean(waited) == pytest.approx(want.p_wait, abs=0.03)
 
 
+@pytest.mark.slow
 def test_busy_retrieval_servers_follow_littles_law(mmc_runs):
     """Mean servers busy = arrival rate x mean time held (λS = 2.4), within 2% per seed."""
     for r in mmc_runs:

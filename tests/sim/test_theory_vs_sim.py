@@ -132,6 +132,7 @@ def hit_ratio_after(rec: np.ndarray, warmup_s: float) -> float:
 FAST = dict(model__service_ms=1, model__replicas=8)   # a miss is answered and stored in ~1 ms
 
 
+@pytest.mark.slow
 def test_lru_hit_ratio_matches_che_approximation():
     p = th.zipf_popularity(10_000, 1.0)
     # An LRU cache holds the C most recently requested distinct prompts, so once C distinct
@@ -159,6 +160,7 @@ def test_bigger_cache_never_lowers_the_hit_ratio():
     assert all(a < b for a, b in zip(ratios, ratios[1:])), ratios
 
 
+@pytest.mark.slow
 def test_ttl_expiry_matches_insertion_timer_formula():
     p = th.zipf_popularity(1000, 0.8)
     # Capacity covers the catalogue, so only the timer evicts. A prompt's state depends on

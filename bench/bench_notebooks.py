@@ -2,7 +2,7 @@
 
 Executes every ``source/<lab>/<lab>.ipynb`` top to bottom in a fresh kernel (solutions in,
 as an instructor or CI runs it) and prints the wall time and its ratio to the lab's budget
-(lab 0: 60 s, lab 1: 60 s, lab 2: 90 s, lab 3: 60 s).  A ratio above 1.0 means the lab is too
+(lab 0: 60 s, lab 1: 60 s, lab 2: 90 s, lab 3: 60 s, lab 4: 90 s).  A ratio above 1.0 means the lab is too
 slow for its learners' patience and for nbgrader's per-cell limits.
 
     python bench/bench_notebooks.py [LAB ...] [--json]
@@ -20,7 +20,8 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_S = {"lab0-orientation": 60.0, "lab1-system-shapes": 60.0,
-            "lab2-scaling-cost-reliability": 90.0, "lab3-evaluation-governance": 60.0}
+            "lab2-scaling-cost-reliability": 90.0, "lab3-evaluation-governance": 60.0,
+            "lab4-llm-serving-agents": 90.0}
 
 
 def time_notebook(path: Path) -> float:

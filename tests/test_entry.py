@@ -39,7 +39,7 @@ def workbook(tmp_path: Path) -> Path:
 def test_entries_follow_the_plan_then_extras(workbook: Path) -> None:
     entries = lab_entries(workbook)
     assert [e.folder for e in entries] == [p[0] for p in PLANNED] + ["lab9-extra"]
-    assert [e.released for e in entries] == [True, False, True, False, False, False, True]
+    assert [e.released for e in entries] == [True, False, True, False, False, False, False, True]
     lab2 = entries[2]
     assert lab2.notebooks == ("release/lab2-scaling-cost-reliability/lab2.ipynb",)
     assert lab2.objectives == ("size replicas", "read a trace")

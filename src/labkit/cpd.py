@@ -14,8 +14,9 @@ reflection a reflection prompt                          8 each
 written    a written task answered in the learner's     10 each
            own words (marked by a tutor)
 evidence:* an evidence artifact the learner fills in    20 each
-           (sketch, design record, risk entry, runbook;
-           ``evidence:reflection`` is a reflection)
+           (sketch, design record, risk entry, runbook,
+           agent boundary sheet; ``evidence:reflection``
+           is a reflection)
 design     a simulation design task graded on unseen    10 each
            seeds (on top of its activity)
 ========== ============================================ ===================
@@ -152,7 +153,8 @@ class Assumptions:
             "run, revise; a tutor marks it.",
             f"Evidence artifacts: {self.evidence_artifact_min} min each (cells tagged "
             "'evidence:<name>', reflections aside): fill every section of a sketch, design "
-            "record, risk entry or runbook from your own runs and check it; it joins the evidence pack.",
+            "record, risk entry, runbook or agent boundary sheet from your own runs and check "
+            "it; it joins the evidence pack.",
             f"Design tasks: {self.design_task_min} min each on top of their activity (cells "
             "tagged 'design'): a design graded on seeds you have not seen means iterating runs "
             "until every budget holds with a margin, not once.",

@@ -50,6 +50,10 @@ PLANNED: tuple[tuple[str, str, str], ...] = (
     ("lab3-evaluation-governance", "Lab 3 · Evaluation, monitoring and governance",
      "offline and online evaluation, alerts people still read, drift and retraining, and an "
      "incident drill with a risk register and a runbook"),
+    ("lab4-llm-serving-agents", "Lab 4 · Serving language models and running agents safely",
+     "tokens instead of requests: time to first token and per token, continuous batching and "
+     "the KV cache, prefix and semantic caching, quotas and break-even prices, routing, and "
+     "agents bounded by steps, money and permissions"),
     ("capstone-support-assistant", "Capstone · A customer-support assistant",
      "the whole course on one product: design it against four budgets at once, run a game day "
      "from dashboards, alerts and audit records, then write its design document and "

@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SOURCE = Path(__file__).resolve().parents[2] / "source"
 LABS = ["lab0-orientation", "lab1-system-shapes", "lab2-scaling-cost-reliability",
-        "lab3-evaluation-governance"]
+        "lab3-evaluation-governance", "lab4-llm-serving-agents"]
 
 _VIEWS_JS = """() => Array.from(document.querySelectorAll('.labkit-panel .labkit-view')).map(
     el => { const gd = el.classList.contains('js-plotly-plot') ? el

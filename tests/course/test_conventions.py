@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted((ROOT / "source").glob("*/*.ipynb"))
 TAGS = {"reading", "activity", "checkpoint", "reflection", "written", "design"}   # source/README.md
 EVIDENCE = {"system-sketch", "load-failure-design", "risk-register", "incident-runbook",
-            "design-document", "postmortem", "reflection"}
+            "agent-boundary-sheet", "design-document", "postmortem", "reflection"}
 GRADE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 

@@ -77,6 +77,10 @@ def complete(tmp_path: Path) -> list[Path]:
             code("runbook", "evidence:incident-runbook",
                  outputs=[payload_output("incident-runbook", "1. Triage")]),
             *reflection(ANSWER + " <script>alert('x')</script>")]),
+        notebook(tmp_path / "lab4.ipynb", "Lab 4 - Serving and agents", [
+            code("boundary_sheet", "evidence:agent-boundary-sheet",
+                 outputs=[helper_output(boundary_sheet())]),
+            *reflection(ANSWER)]),
     ]
 
 
@@ -95,7 +99,9 @@ def partial(tmp_path: Path) -> list[Path]:
             code("runbook = Runbook(...)", "evidence:incident-runbook"),
             code("print('notes')", "evidence:load-failure-design",
                  outputs=[v4.new_output("stream", name="stdout", text="notes\n")]),
-            md("something else", "evidence:capstone")]),
+            md("something else", "evidence:capstone"),
+            code("boundary_sheet", "evidence:agent-boundary-sheet",
+                 outputs=[helper_output(boundary_sheet(budget_usd=0))])]),
     ]
 
 
@@ -107,6 +113,26 @@ def empty(tmp_path: Path) -> list[Path]:
         code("# YOUR CODE HERE\nraise NotImplementedError()", "evidence:system-sketch"),
         md("**Reflect:** what changes?", "reflection"),
         md("YOUR ANSWER HERE", "evidence:reflection")])]
+
+
+def boundary_sheet(**change):
+    """Lab 4's agent boundary sheet, complete unless ``change`` opens a gap."""
+    from labkit.labs.lab4 import AgentBoundarySheet
+
+    fields = dict(
+        title="Refund helper", agent="support agent v1", owner="Head of customer support",
+        reads=["order lookup"], writes=["issue refund"],
+        approvals={"issue refund": "support team lead"}, max_steps=9, budget_usd=0.05,
+        permission_policy=True,
+        logged=["prompt version", "tool", "read/write class", "approval", "cost so far"],
+        nist=[{"subcategory": "MAP 3.5", "how": "refunds need a named approver",
+               "owner": "Head of customer support", "evidence": "approval log"},
+              {"subcategory": "MANAGE 2.4", "how": "step cap, budget, kill switch",
+               "owner": "support platform on-call", "evidence": "agent config in git"}],
+        iso=[{"risk": "injected text asks for a refund", "option": "change likelihood",
+              "control": "permission policy"}])
+    fields.update(change)
+    return AgentBoundarySheet(**fields)
 
 
 def by_name(pack) -> dict[str, list]:
@@ -122,13 +148,14 @@ def test_complete_pack_has_every_artifact(complete: list[Path]) -> None:
     assert set(arts) == set(EXPECTED)
     assert all(a.status == "complete" for a in pack.artifacts), pack.problems
     assert pack.problems == []
-    assert len(arts["reflection"]) == 3
+    assert len(arts["reflection"]) == 4
+    assert arts["agent-boundary-sheet"][0].data == boundary_sheet().to_dict()
     assert arts["reflection"][0].prompt.startswith("**Reflect:**")
     assert arts["system-sketch"][0].data == {"owner": "ops lead", "steps": ["a", "b"]}
     assert [a.name for a in pack.artifacts][:4] == list(EXPECTED)[:4]   # the labs' order
-    # Timing of the three labs: 250 words -> 2 pages x 1.3 = 2.6 -> 3 min; 15 + 5 + 8 min.
-    # 3 labs x 31 guided minutes, plus 4 evidence artifacts x 20 minutes of assessed work
-    assert pack.timing is not None and pack.timing.total_min == 3 * (3 + 15 + 5 + 8) + 4 * 20
+    # Timing of the four labs: 250 words -> 2 pages x 1.3 = 2.6 -> 3 min; 15 + 5 + 8 min.
+    # 4 labs x 31 guided minutes, plus 5 evidence artifacts x 20 minutes of assessed work
+    assert pack.timing is not None and pack.timing.total_min == 4 * (3 + 15 + 5 + 8) + 5 * 20
 
 
 def test_partial_pack_says_what_is_missing(partial: list[Path]) -> None:
@@ -137,7 +164,8 @@ def test_partial_pack_says_what_is_missing(partial: list[Path]) -> None:
     status = {name: [a.status for a in items] for name, items in arts.items()}
     assert status == {"system-sketch": ["incomplete"], "load-failure-design": ["incomplete"],
                       "risk-register": ["incomplete"], "incident-runbook": ["missing"],
-                      "reflection": ["incomplete"], "capstone": ["incomplete"]}
+                      "reflection": ["incomplete"], "capstone": ["incomplete"],
+                      "agent-boundary-sheet": ["incomplete"]}
     text = "\n".join(pack.problems)
     assert "lab1.ipynb, cell 4: write path 'refund' has no approval" in text
     assert "lab1.ipynb, cell 6: only 4 words; an auditor needs at least 25" in text
@@ -145,6 +173,7 @@ def test_partial_pack_says_what_is_missing(partial: list[Path]) -> None:
     assert "lab3.ipynb, cell 5: has no output: run it, then save the notebook." in text
     assert "lab3.ipynb, cell 6: its output holds no labkit evidence record" in text
     assert "'evidence:capstone' is not one of the evidence names" in text
+    assert "lab3.ipynb, cell 8: budget_usd is not set" in text
     assert arts["load-failure-design"][0].markdown == "```\nnotes\n```"
 
 
@@ -171,8 +200,8 @@ def test_html_is_self_contained_and_escapes_learner_text(complete: list[Path],
                     "Evidence artefact", "Timing", "Status"):
         assert heading in page
     assert "route every refund approval" in page            # the learner's own words
-    assert page.count('class="complete"') == 7              # 4 artifacts + 3 reflections
-    assert "2h 53m" in page                 # 3 x 31 min of guided time + 4 x 20 min of evidence
+    assert page.count('class="complete"') == 9              # 5 artifacts + 4 reflections
+    assert "3h 44m" in page                 # 4 x 31 min of guided time + 5 x 20 min of evidence
 
 
 def test_markdown_pack(partial: list[Path], tmp_path: Path) -> None:
@@ -217,7 +246,7 @@ def test_cli(partial: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[
     target = tmp_path / "pack.html"
     code_, out, err = run_cli(["evidence", *map(str, partial), "-o", str(target)], capsys)
     assert code_ == 0 and err == "" and target.exists()
-    assert out.startswith(f"Wrote {target}: 0 of 6 artifacts complete.")
+    assert out.startswith(f"Wrote {target}: 0 of 7 artifacts complete.")
     assert "  - lab3.ipynb, cell 5: has no output" in out
     code_, out, err = run_cli(["evidence", *map(str, partial), "-o", str(target), "--strict"],
                               capsys)
@@ -286,8 +315,8 @@ def test_pack_opens_in_chromium_without_errors(complete: list[Path], partial: li
     seen = _in_thread(browse)
     assert seen["errors"] == []
     assert all(url.startswith("file://") for url in seen["requests"])
-    assert seen["sections"] == [7, 6]
-    assert seen["bars"] == [3 + 2, 2 + 2]                  # labs, total, claim
+    assert seen["sections"] == [9, 7]
+    assert seen["bars"] == [4 + 2, 2 + 2]                  # labs, total, claim
     assert seen["link_target"] == 1
 
 
@@ -373,11 +402,11 @@ def test_a_passed_timed_assessment_counts_its_time_once(complete: list[Path], tm
                       "lab1-system-shapes,ada,20.0,,\n")
     assert passed_assessments(grades, "ada") == ("assessment-advanced",)
     assert passed_assessments(grades, "bob") == ()
-    guided = collect(complete).timing.total_min                       # 3 x 31 + 4 x 20
+    guided = collect(complete).timing.total_min                       # 4 x 31 + 5 x 20
     pack = collect([*complete, exam], passed=passed_assessments(grades, "ada"))
-    assert pack.timing.total_min == guided == 173                     # pending, not guided
+    assert pack.timing.total_min == guided == 224                     # pending, not guided
     assert pack.assessment_min == 45
-    assert f"45 min counted once; with it, {format_minutes(173 + 45)} in all" \
+    assert f"45 min counted once; with it, {format_minutes(224 + 45)} in all" \
         in pack.to_markdown()
     failed = collect([*complete, exam], passed=passed_assessments(grades, "bob"))
     assert failed.assessment_min == 0 and "**Timed assessment:** not counted" \

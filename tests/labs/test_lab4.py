@@ -3,11 +3,17 @@ wrong answers fail, another learner's answer fails, wrong forms get a sentence i
 traceback, and no message names an answer that passes.
 
 Seeds here mix the notebook's visible seeds (1-3) with its hidden ones (41xx for T1, 43xx for
-T3) and seeds of neither."""
+T3) and seeds of neither.  The judges' contract grid (one signature, wrong forms, no seeds, no
+message naming a passing answer) of ``tests/labs/test_judges.py`` is run for lab 4 here."""
 
 from __future__ import annotations
 
+import inspect
 import itertools
+import json
+import re
+import subprocess
+import sys
 
 import pytest
 
@@ -237,7 +243,8 @@ def test_agent_form():
 
 # --------------------------------------------------------------------------- variants
 def test_every_task_with_numbers_declares_its_draw():
-    assert set(lab4.VARIANTS) == set(lab4.JUDGES) == {"t1_fleet", "t2_break_even", "t3_agent"}
+    assert set(lab4.JUDGES) == {"t1_fleet", "t2_break_even", "t3_agent"}
+    assert set(lab4.VARIANTS) == {"t1_check", "t2_check", "t3_check"}   # check cells' grade ids
     for check, draw in lab4.VARIANTS.items():
         assert draw(learner="ada") == draw(learner="ada"), check
         assert len({tuple(draw(learner=f"l{i}").values.values()) for i in range(60)}) >= 3, check
@@ -317,3 +324,117 @@ def test_the_sheet_crosses_to_the_grader_as_data():
     assert lab4.sheet_problems({**data, "cap": 3})[0].startswith(
         "boundary sheet: agent-boundary-sheet data has unknown field 'cap'")
     assert lab4.sheet_problems("my sheet")[0].startswith("boundary sheet: ")
+
+
+# --------------------------------------------------------------------------- the judges' contract
+# The grid of tests/labs/test_judges.py for lab 4's judges (kept here: that file is shared).
+BAD_FORMS = [None, ..., "yes", 3.5, True, [], {"no.such_knob": 1}, {"threshold": "x"}]
+NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
+
+
+@pytest.mark.parametrize("name", sorted(lab4.JUDGES))
+def test_every_judge_has_the_one_signature_and_refuses_no_seeds(name):
+    judge = lab4.JUDGES[name]
+    params = list(inspect.signature(judge).parameters.values())
+    assert [(p.name, p.kind, p.default) for p in params] == [
+        ("answer", inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.empty),
+        ("seeds", inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.empty),
+        ("learner", inspect.Parameter.KEYWORD_ONLY, None)], name
+    assert inspect.signature(judge).return_annotation in ("list[str]", list[str]), name
+    for seeds in ([], (), "1", [1.5], [-1]):
+        with pytest.raises(ValueError, match="seed"):
+            judge(None, seeds=seeds)
+
+
+@pytest.mark.parametrize("name", sorted(lab4.JUDGES))
+def test_a_wrong_form_is_a_problem_not_an_exception(name):
+    for answer in BAD_FORMS:
+        problems = lab4.JUDGES[name](answer, seeds=[3])
+        assert problems and all(isinstance(p, str) and p for p in problems), (name, answer)
+
+
+def _numbers(text: str) -> set[float]:
+    return {float(n) for n in NUMBER.findall(text.replace(",", ""))}
+
+
+def _named(value, text: str) -> bool:
+    """Does ``text`` name ``value`` (a number as a number, a word as a word)?"""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return float(value) in _numbers(text)
+    return re.search(rf"(?<![\w@.-]){re.escape(str(value))}(?![\w@-])", text) is not None
+
+
+@pytest.mark.parametrize("workload", list(FLEETS))
+def test_fleet_messages_never_name_a_passing_fleet(workload):
+    """Over wrong fleets (too few replicas, too small a batch, another GPU, dearer), no message
+    names a value of a passing fleet that the wrong one does not share."""
+    who = learner_with(lab4_variants.t1, workload=workload)
+    seeds = HIDDEN_1[:2]
+    ref = FLEETS[workload]
+    passing = [{**ref, "max_batch_seqs": b} for b in lab4.BATCH_GRID
+               if lab4.judge_fleet({**ref, "max_batch_seqs": b}, seeds=seeds, learner=who) == []]
+    assert ref in passing
+    wrong = [{**ref, "max_batch_seqs": 8}, {**ref, "replicas": ref["replicas"] + 1},
+             *({**ref, "gpu": g} for g in lab4.GPUS if g != ref["gpu"]),
+             *(a for w, a in FLEETS.items() if w != workload)]
+    if ref["replicas"] > 1:
+        wrong.append({**ref, "replicas": ref["replicas"] - 1})
+    for answer in wrong:
+        assert answer not in passing
+        text = "\n".join(lab4.judge_fleet(answer, seeds=seeds, learner=who))
+        assert text, f"a wrong fleet passed: {answer}"
+        for good in passing:
+            for key, value in good.items():
+                if answer.get(key) != value:
+                    assert not _named(value, text), (answer, key, value, text)
+
+
+def test_break_even_messages_never_name_the_volume():
+    for who in (f"learner-{i:03d}" for i in range(6)):
+        truth = lab4.break_even_per_day(learner=who)
+        for factor in (1 / 24, 1 / 1000, 2.0, 0.5, 24.0, 0.9, 1.1):
+            problems = lab4.judge_break_even(truth * factor, seeds=[1], learner=who)
+            assert len(problems) == 1, (who, factor)
+            assert not _numbers(problems[0]) & {round(truth), float(f"{truth:.0f}")}, problems
+        assert lab4.judge_break_even(truth * 1.04, seeds=[1], learner=who) == []
+
+
+@pytest.mark.parametrize("world", list(AGENTS))
+def test_agent_messages_never_name_a_passing_cap_or_policy(world):
+    """Messages report the learner's own counts (tasks unsafe, gave up, blocked), which can
+    equal a passing cap by coincidence; what must never appear is a passing setting offered as
+    one: a cap, a budget or the write policy to choose."""
+    who = learner_with(lab4_variants.t3, agent=world)
+    seeds = HIDDEN_3[:2]
+    caps = [c for c in range(4, 26) if lab4.judge_agent(agent_answer(c), seeds=seeds,
+                                                         learner=who) == []]
+    assert caps and AGENTS[world] in caps
+    wrong = [agent_answer(min(caps) - 2), agent_answer(max(caps) + 4), {},
+             agent_answer(AGENTS[world], **{"agent.write_policy": "allow"}),
+             agent_answer(AGENTS[world], **{"agent.permission_policy": False})]
+    for answer in wrong:
+        text = "\n".join(lab4.judge_agent(answer, seeds=seeds, learner=who))
+        assert text, answer
+        for cap in caps:
+            for pattern in (f"max_steps {cap}", f"max_steps = {cap}", f"cap of {cap}",
+                            f"{cap} steps", f"at most {cap}"):
+                assert pattern not in text, (answer, pattern, text)
+        assert not re.search(r"\b(approve|'approve')\b", text), text
+        assert "budget_usd" not in text and "max_steps" not in text, text
+
+
+def test_grading_lab4_loads_no_front_end():
+    """Hidden tests import lab 4 and call its judges: no plotting or widgets needed."""
+    probe = ("import json, sys\n"
+             "from labkit.labs import lab4\n"
+             "lab4.judge_break_even(1000.0, seeds=[1]); lab4.judge_fleet(None, seeds=[1])\n"
+             "lab4.sheet_problems({})\n"
+             "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    loaded = set(json.loads(proc.stdout))
+    assert "labkit" in loaded
+    assert loaded.isdisjoint({"plotly", "ipywidgets", "anywidget"}), sorted(loaded)

@@ -1,6 +1,6 @@
 """Every graded notebook through nbgrader's real autograde, in one scratch course per notebook.
 
-For each notebook with automatically graded checks (labs 0 to 3, the timed assessment and the
+For each notebook with automatically graded checks (labs 0 to 4, the timed assessment and the
 capstone; lab 0 also goes through the whole instructor pipeline in
 tests/course/test_pipeline.py), the committed release is handed in to a scratch copy of the
 course and graded once, by ``labkit.course.autograde`` with two workers and the repository's
@@ -101,6 +101,17 @@ CASES = [
                 "q3_check": 0.0,             # restored hidden test catches "A"
                 "q5_check": 1.0}),           # deleted check restored and graded
         id="lab3"),
+    pytest.param("lab4-llm-serving-agents", 20, Tampering(
+        wrong={"t3_answer": 't3_agent = {"agent.max_steps": 30}',
+               "q4_answer": 'q4_answer = "B"'},
+        forged={"t3_check": 'print("agent fine")', "q4_check": "pass"},
+        inflated={"t1_check": 30},
+        deleted="q7_check",
+        scores={"t3_check": 0.0,             # the prototype's writes need no human: refused
+                "q4_check": 0.0,             # restored hidden test catches "B"
+                "t1_check": 3.0,             # its own 3 points, not 30
+                "q7_check": 1.0}),           # deleted, restored and graded
+        id="lab4"),
     pytest.param("assessment-advanced", 18, Tampering(
         wrong={"m1_answer": f'm1_answer = "{_not_the_key("m1", "tampered")}"',
                "n2_answer": "n2_answer = 1"},

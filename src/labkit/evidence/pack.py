@@ -71,6 +71,9 @@ EXPECTED: dict[str, tuple[str, str]] = {
                       "subcategories, with owners and evidence"),
     "incident-runbook": ("Incident runbook", "lab 3: triage, containment, communications, "
                          "post-incident fixes"),
+    "agent-boundary-sheet": ("Agent boundary sheet", "lab 4: reads, writes and who approves "
+                             "them, budgets, permission policy, what is logged, mapped to NIST "
+                             "AI RMF and ISO/IEC 23894 risk treatment"),
     "reflection": ("Reflection", "every lab: what changes in your practice"),
 }
 #: The capstone's artifacts: collected (and reported missing or incomplete) when the capstone's
@@ -203,7 +206,8 @@ def _read_cell(name: str, path: Path, index: int, cell: Mapping[str, Any],
 _HELPERS = {"system-sketch": ("labkit.evidence.sketch", "SystemSketch"),
             "risk-register": ("labkit.evidence.risk", "RiskEntry"),
             "incident-runbook": ("labkit.evidence.runbook", "Runbook"),
-            "load-failure-design": ("labkit.evidence.design", "LoadFailureDesign")}
+            "load-failure-design": ("labkit.evidence.design", "LoadFailureDesign"),
+            "agent-boundary-sheet": ("labkit.labs.lab4.evidence", "AgentBoundarySheet")}
 
 
 def _recheck(kind: Any, data: Mapping[str, Any]) -> list[str] | None:

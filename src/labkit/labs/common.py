@@ -55,7 +55,8 @@ import numpy as np
 from labkit.checkpoints import CheckpointError, knob_answer_problems
 
 __all__ = ["Judge", "knob_answer_problems", "form_problems", "check_seeds", "case_for",
-           "frozen", "NO_BUDGETS", "plain", "call_learner", "Table", "table", "panel"]
+           "frozen", "NO_BUDGETS", "plain", "call_learner", "Table", "table", "beside",
+           "panel"]
 
 T = TypeVar("T")
 
@@ -210,6 +211,21 @@ class Table:
 def table(rows: Iterable[Mapping[str, Any]], digits: int = 3) -> Table:
     """Rows of dicts as a :class:`Table` (numbers to ``digits`` significant figures)."""
     return Table(rows, digits)
+
+
+def beside(prediction: Any, observed: str) -> Table:
+    """The learner's prediction, written before a run, next to what the run showed.
+
+    Predictions are not marked: they make the run a test of what the learner expected.  Every
+    lab's activities end with this table (labs 1, 2 and 4 re-export it as ``labN.beside``).
+
+    >>> beside("  ", "p95 doubled").rows
+    [{'you predicted': '(no prediction written)', 'the run shows': 'p95 doubled'}]
+    >>> beside(None, "recall fell").rows[0]["you predicted"]
+    '(no prediction written)'
+    """
+    said = str(prediction).strip() if prediction is not None else ""
+    return table([{"you predicted": said or "(no prediction written)", "the run shows": observed}])
 
 
 # ------------------------------------------------------------------------------ panels

@@ -13,8 +13,9 @@ the run goes to a worker process with a progress bar), and every chart is
 updated in place.  ``panel.scenario``, ``panel.result`` and
 ``panel.baseline`` are there for the next cell.  With ``llm.enabled`` on (token
 mode), the panel also shows token mode's charts (TTFT and TPOT against their
-budgets, running sequences and KV use, the token cost breakdown); they leave
-the screen again when a run without tokens comes back.  A knob combination the
+budgets, running sequences and KV use, the token cost breakdown), and with
+``agent.enabled`` on, agent mode's (task outcomes, cost per task against its
+budget); they leave the screen again when a run without that mode comes back.  A knob combination the
 simulator refuses is shown as a message in the panel, never as a traceback.
 
 A panel is a controller and a view.  :class:`Panel`, the controller, owns the
@@ -41,14 +42,15 @@ from labkit.sim.scenario import CATALOGUE
 from labkit.ui.budget import BudgetPanel
 from labkit.ui.codegen import scenario_code
 from labkit.ui.runner import Job, Runner
-from labkit.ui.view import PanelView, ViewHandlers, run_summary
+from labkit.ui.view import AGENT_VIEWS, PanelView, ViewHandlers, run_summary
 from labkit.viz import TOKEN_VIEWS, VIEWS, compare_figure
 
 __all__ = ["Panel", "resolve_knobs", "PANEL_VIEWS"]
 
 #: Every view a panel accepts, in the order a full panel shows them: the single-run views,
-#: token mode's views (on screen only while the run is a token-mode one), then ``compare``.
-PANEL_VIEWS: tuple[str, ...] = (*VIEWS, *TOKEN_VIEWS, "compare")
+#: token mode's views (on screen only while the run is a token-mode one), agent mode's (only
+#: while it is an agent-mode one), then ``compare``.
+PANEL_VIEWS: tuple[str, ...] = (*VIEWS, *TOKEN_VIEWS, *AGENT_VIEWS, "compare")
 
 
 def resolve_knobs(entries: str | Iterable[str] | None, fixed: Mapping[str, Any]) -> list[str]:

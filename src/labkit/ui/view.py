@@ -16,9 +16,11 @@ component, whose title counts the knobs changed from their defaults) beside
 a responsive grid of charts, one ``FigureWidget`` per view, with the
 compare view below the grid at full width.  Token mode's views
 (:data:`labkit.viz.TOKEN_VIEWS`: TTFT/TPOT, batch and KV, token cost) are
-shown only while the result is a token-mode run (``llm.enabled``): their chart
-is built from the first such run and hidden, not dropped, when a run without
-tokens comes back.
+shown only while the result is a token-mode run (``llm.enabled``), and agent
+mode's (:data:`AGENT_VIEWS`: task outcomes, cost per task, from
+:mod:`labkit.viz.agent`) only while it is an agent-mode run (``agent.enabled``):
+each chart is built from the first run of its mode and hidden, not dropped,
+when a run without that mode comes back.
 """
 
 from __future__ import annotations
@@ -42,10 +44,27 @@ from labkit.ui.controls import control_row, knob_widget, set_widget_value, widge
 from labkit.ui.figurewidget import LabFigureWidget
 from labkit.ui.resize import ChartResizer, make_responsive
 from labkit.ui.style import stylesheet
-from labkit.viz import TOKEN_VIEWS, VIEWS, compare_figure, update_compare
+from labkit.viz import TOKEN_VIEWS, VIEWS, View, compare_figure, update_compare
+from labkit.viz.agent import (
+    cost_per_task_figure,
+    task_outcomes_figure,
+    update_cost_per_task,
+    update_task_outcomes,
+)
 from labkit.viz.common import fmt_ms, fmt_pct
 
-__all__ = ["PanelView", "ViewHandlers", "CUSTOM", "run_summary"]
+__all__ = ["PanelView", "ViewHandlers", "CUSTOM", "run_summary", "AGENT_VIEWS", "MODE_VIEWS"]
+
+#: Agent mode's single-run views (they need a run with ``agent.enabled``).
+AGENT_VIEWS: dict[str, View] = {v.name: v for v in (
+    View(name="tasks", title="Task outcomes", build=task_outcomes_figure,
+         update=update_task_outcomes),
+    View(name="task_cost", title="Cost per task against its budget",
+         build=cost_per_task_figure, update=update_cost_per_task),
+)}
+#: The views a mode brings, and the ``Result`` field a run of that mode fills (None otherwise).
+MODE_VIEWS: tuple[tuple[str, dict[str, View]], ...] = (("tokens", TOKEN_VIEWS),
+                                                       ("tasks", AGENT_VIEWS))
 
 #: What the preset menu shows when the knobs match no preset.
 CUSTOM = "(custom)"
@@ -288,7 +307,7 @@ class PanelView:
             for name, fig in self._figures.items():
                 if name in VIEWS:
                     VIEWS[name].update(fig, result)
-            self._show_token_views(result)
+            self._show_mode_views(result)
             self.show_baseline(baseline, result)
         if self.budgets is not None:
             self.budgets.show(result)
@@ -313,14 +332,14 @@ class PanelView:
             box.add_class("labkit-view-cell")
             self._cells[name] = box
             (wide if name == "compare" else cells).append(box)
-            if name in TOKEN_VIEWS:
-                continue   # built by _show_token_views from the first token-mode run
+            if any(name in views for _, views in MODE_VIEWS):
+                continue   # built by _show_mode_views from the first run of its mode
             fig = (compare_figure(baseline, result) if name == "compare"
                    else VIEWS[name].build(result))
             box.children = [self._figure_widget(name, fig)]
         self.charts.children = cells
         self.wide.children = wide
-        self._show_token_views(result)
+        self._show_mode_views(result)
 
     def _figure_widget(self, name: str, fig: go.Figure) -> go.FigureWidget:
         widget = make_responsive(LabFigureWidget(fig))
@@ -329,22 +348,25 @@ class PanelView:
         self._figures[name] = widget
         return widget
 
-    def _show_token_views(self, result: Any) -> None:
-        """Token views: update (or build) them for a token-mode run, hide them otherwise."""
-        tokens = getattr(result, "tokens", None) is not None
-        for name, box in self._cells.items():
-            if name not in TOKEN_VIEWS:
-                continue
-            if tokens:
-                fig = self._figures.get(name)
-                if fig is None:
-                    box.children = [self._figure_widget(name, TOKEN_VIEWS[name].build(result))]
-                else:
-                    TOKEN_VIEWS[name].update(fig, result)
-            box.layout.display = None if tokens else "none"
+    def _show_mode_views(self, result: Any) -> None:
+        """Token and agent views: update (or build) them for a run of their mode, hide them
+        otherwise."""
+        for field, views in MODE_VIEWS:
+            on = getattr(result, field, None) is not None
+            for name, box in self._cells.items():
+                if name not in views:
+                    continue
+                if on:
+                    fig = self._figures.get(name)
+                    if fig is None:
+                        box.children = [self._figure_widget(name, views[name].build(result))]
+                    else:
+                        views[name].update(fig, result)
+                box.layout.display = None if on else "none"
 
     def shown_views(self) -> list[str]:
-        """The views whose chart is on screen now (token views only after a token run)."""
+        """The views whose chart is on screen now (token and agent views only after a run of
+        their mode)."""
         return [name for name, box in self._cells.items()
                 if box.layout.display != "none" and box.children]
 

@@ -82,8 +82,8 @@ VIEWS: dict[str, View] = {v.name: v for v in (
          update=update_scorecard),
 )}
 
-#: Token mode's single-run views (they need a run with ``llm.enabled``); not yet offered by
-#: the panels, which show :data:`VIEWS`.
+#: Token mode's single-run views (they need a run with ``llm.enabled``); a panel shows them
+#: while its run is a token-mode one (agent mode's are ``labkit.ui.view.AGENT_VIEWS``).
 TOKEN_VIEWS: dict[str, View] = {v.name: v for v in (
     View(name="tokens", title="TTFT and TPOT against their budgets", build=ttft_tpot_figure,
          update=update_ttft_tpot),

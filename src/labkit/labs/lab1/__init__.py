@@ -44,9 +44,8 @@ Every activity opens with a prediction the learner writes before the run
 
 from __future__ import annotations
 
-from labkit.labs.common import knob_answer_problems, panel, table
+from labkit.labs.common import beside, knob_answer_problems, panel, table
 from labkit.labs.lab1.analysis import (
-                                       beside,
                                        broken_budgets,
                                        compare_shapes,
                                        harmful_request_ids,

@@ -24,7 +24,7 @@ from labkit.sim import Result, codes, simulate, theory
 
 __all__ = ["shape_scorecard", "compare_shapes", "utilisation_table", "review_wait_theory_s",
            "fewest_reviewers", "harmful_request_ids", "incident_truth", "incident_run",
-           "incident_requests", "broken_budgets", "hop_table", "beside"]
+           "incident_requests", "broken_budgets", "hop_table"]
 
 
 def shape_scorecard(result: Result, budgets: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -179,13 +179,3 @@ def hop_table(result: Result) -> Table:
                  "wait_ms_mean": s["model_wait_ms_mean"],
                  "wait_ms_p95": float(np.percentile(waits, 95)) if len(waits) else 0.0})
     return table(rows)
-
-
-def beside(prediction: Any, observed: str) -> Table:
-    """The learner's prediction, written before a run, next to what the run showed.
-
-    >>> beside(None, "p95 barely moved").rows
-    [{'you predicted': '(no prediction written)', 'the run shows': 'p95 barely moved'}]
-    """
-    said = str(prediction).strip() if prediction is not None else ""
-    return table([{"you predicted": said or "(no prediction written)", "the run shows": observed}])

@@ -44,14 +44,13 @@ answers as plain data; function and object answers cross through
 
 from __future__ import annotations
 
-from labkit.labs.common import NO_BUDGETS, knob_answer_problems, panel, table
+from labkit.labs.common import NO_BUDGETS, beside, knob_answer_problems, panel, table
 from labkit.labs.lab2 import variants
 from labkit.labs.lab2.analysis import (
                                        after_loss_p95_ms,
                                        audit_requests,
                                        audit_run,
                                        batching_table,
-                                       beside,
                                        budget_rows,
                                        cost_graph,
                                        cost_per_day,

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from labkit.knobs import KnobError
-from labkit.labs.common import NO_BUDGETS, Table, table
+from labkit.labs.common import NO_BUDGETS
 from labkit.labs.lab2.scenarios import (
     AUDIT_SCENARIO,
     CACHE_CURVE_SCENARIO,
@@ -34,22 +34,10 @@ from labkit.labs.lab2.scenarios import (
 from labkit.sim import Result, codes, simulate, theory
 from labkit.sim.scenario import CATALOGUE
 
-__all__ = ["beside", "machine_knobs", "ramp_table", "scaling_options", "cheapest_fleet",
+__all__ = ["machine_knobs", "ramp_table", "scaling_options", "cheapest_fleet",
            "hit_ratio_curve", "ttl_table", "batching_table", "cost_graph", "cost_per_day",
            "peak_table", "sticky_runs", "sticky_table", "after_loss_p95_ms", "storm_scorecard",
            "retry_case_score", "drill_truth", "audit_run", "audit_requests", "budget_rows"]
-
-
-def beside(prediction: Any, observed: str) -> Table:
-    """The learner's prediction, written before a run, next to what the run showed.
-
-    Predictions are not marked: they make the run a test of what the learner expected.
-
-    >>> beside("", "p95 doubled").rows
-    [{'you predicted': '(no prediction written)', 'the run shows': 'p95 doubled'}]
-    """
-    said = str(prediction).strip() if prediction is not None else ""
-    return table([{"you predicted": said or "(no prediction written)", "the run shows": observed}])
 
 
 def machine_knobs(machine: str, replicas: int) -> dict[str, Any]:

@@ -7,27 +7,15 @@ elsewhere.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
 
-from labkit.labs.common import Table, table
+from labkit.labs.common import Table, beside, table
 from labkit.monitor import AlertRule, MonitorResult, run_monitor
 
 __all__ = ["labels_known", "noise_table", "alerts_table", "SUGGESTED_SUBCATEGORIES",
            "subcategory_table", "quality_table", "retrain_table", "beside", "health_table",
            "HEALTH_RULES"]
-
-
-def beside(prediction: Any, observed: str) -> Table:
-    """The learner's prediction, written before a run, next to what the run showed (not
-    marked: the run tests what the learner expected).
-
-    >>> beside("  ", "recall fell").rows
-    [{'you predicted': '(no prediction written)', 'the run shows': 'recall fell'}]
-    """
-    said = str(prediction).strip() if prediction is not None else ""
-    return table([{"you predicted": said or "(no prediction written)", "the run shows": observed}])
 
 
 #: The default system-health rules (names of :func:`labkit.monitor.default_rules`).

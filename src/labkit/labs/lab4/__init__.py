@@ -17,6 +17,7 @@ lab's CPD artifact, mapped to NIST AI RMF and ISO/IEC 23894 risk treatment).
 
 from __future__ import annotations
 
+from labkit.labs.common import beside, panel
 from labkit.labs.lab4.evidence import (
     TREATMENTS,
     AgentBoundarySheet,
@@ -70,4 +71,4 @@ __all__ = ["JUDGES", "VARIANTS", "GPUS", "TOKEN_BASE", "AGENT_BASE", "FLEET_TASK
            "self_host_cost_per_day",
            "break_even_per_day", "judge_break_even", "agent_world", "agent_scenario",
            "agent_run", "agent_report", "judge_agent", "AgentBoundarySheet", "IsoTreatment",
-           "TREATMENTS", "sheet_data", "sheet_problems"]
+           "TREATMENTS", "sheet_data", "sheet_problems", "beside", "panel"]

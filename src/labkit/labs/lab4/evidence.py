@@ -8,8 +8,9 @@ for every step, and how the sheet serves two frameworks:
 
 * NIST AI RMF 1.0 subcategories (:mod:`labkit.evidence.nist_rmf`), each with how, who and the
   proof, as in lab 3's risk register entry;
-* ISO/IEC 23894:2023 risk treatment (clause 6.5, which follows ISO 31000:2018 6.5): for each
-  risk the sheet treats, the treatment option chosen (:data:`TREATMENTS`) and the control.
+* ISO/IEC 23894:2023 risk treatment (the standard builds its risk management process on ISO
+  31000:2018): for each risk the sheet treats, the treatment option chosen (:data:`TREATMENTS`)
+  and the control.
 
 :meth:`AgentBoundarySheet.check` is a completeness check with stated rules (not an
 understanding of the text): a named owner; at least one read tool; every write tool either
@@ -54,7 +55,8 @@ __all__ = ["AgentBoundarySheet", "IsoTreatment", "TREATMENTS", "LOG_FIELDS", "KI
            "sheet_problems"]
 
 KIND = "agent-boundary-sheet"
-#: ISO 31000:2018 6.5.2's treatment options, which ISO/IEC 23894:2023 clause 6.5 applies to AI.
+#: The risk treatment options of ISO 31000:2018 (6.5.2), which ISO/IEC 23894:2023 applies to AI;
+#: taking or increasing a risk to pursue an opportunity is left out (no boundary sheet needs it).
 TREATMENTS = ("avoid", "remove source", "change likelihood", "change consequences", "share",
               "retain")
 #: What the audit trail must hold for every step (the simulator's ``Result.steps`` has each).

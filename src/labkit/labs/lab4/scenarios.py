@@ -2,7 +2,7 @@
 
 Every scenario is a dict of :mod:`labkit.sim` knobs shared by the notebook, the tables and
 the judges; the runs built from them are in ``analysis`` and each learner's own numbers in
-``variants``.  GPU figures are the vendors' dense BF16 peak and memory bandwidth (NVIDIA
+``variants``.  GPU figures are the vendors' dense BF16 peak (no sparsity) and memory bandwidth (NVIDIA
 L40S, A100 80GB SXM and H100 SXM datasheets); the hourly prices are illustrative on-demand
 list prices, not quotes.
 
@@ -26,7 +26,7 @@ __all__ = ["GPUS", "TOKEN_BASE", "FLEET_TASK_KNOBS", "BATCH_GRID", "MAX_REPLICAS
 #: The GPUs a fleet may use: dense BF16 TFLOPS, memory bandwidth (GB/s), memory (GB), and
 #: an illustrative price per replica hour.
 GPUS: Mapping[str, Mapping[str, float]] = frozen({
-    "L40S": frozen({"llm.gpu_tflops": 181.0, "llm.gpu_mem_bw_gbs": 864.0,
+    "L40S": frozen({"llm.gpu_tflops": 362.0, "llm.gpu_mem_bw_gbs": 864.0,
                     "llm.gpu_mem_gb": 48.0, "model.cost_per_replica_hour": 1.0}),
     "A100": frozen({"llm.gpu_tflops": 312.0, "llm.gpu_mem_bw_gbs": 2039.0,
                     "llm.gpu_mem_gb": 80.0, "model.cost_per_replica_hour": 1.8}),

@@ -139,5 +139,6 @@ def agent_scenario(*, learner: str | None = None) -> Mapping[str, Any]:
     return frozen({**AGENT_BASE, **agent_world(learner=learner)["knobs"]})
 
 
-#: The draw behind each graded check cell, by grade id.
-VARIANTS = {"t1_fleet": t1, "t2_break_even": t2, "t3_agent": t3}
+#: The draw behind each graded check cell, by the check cell's grade id (what the instructor's
+#: tools and the copied-answer test read; ``JUDGES`` is keyed by the answer's name instead).
+VARIANTS = {"t1_check": t1, "t2_check": t2, "t3_check": t3}

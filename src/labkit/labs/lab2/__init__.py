@@ -60,6 +60,7 @@ from labkit.labs.lab2.analysis import (
                                        machine_knobs,
                                        peak_table,
                                        ramp_table,
+                                       healthy_calls,
                                        retry_case_score,
                                        scaling_options,
                                        sticky_runs,
@@ -109,6 +110,7 @@ from labkit.labs.lab2.scenarios import (
                                        MULTIPLIER_TASK_KNOBS,
                                        PEAK_OPTIONS,
                                        PEAK_SCENARIO,
+                                       BURST,
                                        RETRY_CASES,
                                        STICKY_MODES,
                                        STICKY_SCENARIO,
@@ -128,6 +130,7 @@ from labkit.labs.lab2.scenarios import (
                                        scaling_task,
                                        sticky_scenario,
                                        storm_case,
+                                       storm_scenario,
 )
 
 __all__ = [
@@ -144,7 +147,7 @@ __all__ = [
     "after_loss_p95_ms", "sticky_truth", "judge_sessions",
     "first_relief_s", "SPIKE_S", "LAG_CAUSES", "autoscale_truth", "judge_autoscale",
     "STORM_SCENARIO", "STORM_TASK_KNOBS", "STORM_TIMINGS", "STORM_SEEDS_VISIBLE", "STORM_LIMITS",
-    "storm_case", "storm_scorecard", "RETRY_CASES", "retry_cases", "retry_case_score",
+    "BURST", "storm_case", "storm_scenario", "storm_scorecard", "RETRY_CASES", "retry_cases", "healthy_calls", "retry_case_score",
     "judge_retry_policy",
     "DEGRADE_SCENARIO", "DEGRADE_TASK_KNOBS", "DEGRADE_STARTS_S", "DEGRADE_SEEDS_VISIBLE",
     "degrade_case", "judge_degradation",

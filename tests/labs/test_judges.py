@@ -332,16 +332,20 @@ def test_lab2_drill_never_names_a_passing_setting(kill):
 def test_lab2_resilience_tasks_never_name_a_passing_policy(shift):
     who5 = _learner_for(lab2_variants.storm, shift_s=shift)
     who6 = _learner_for(lab2_variants.degrade, shift_s=shift)
-    retry = {"retry.max_attempts": 3, "retry.timeout_ms": 1000.0,
+    seen = lab2.healthy_calls(1, learner=who5)   # the learner's world sets timeout and budget
+    timeout = float(round(1.5 * seen["p999_ms"], -2))
+    retry = {"retry.max_attempts": 3, "retry.timeout_ms": timeout,
              "retry.on": ("error", "timeout"), "retry.backoff": "exponential",
-             "retry.base_ms": 100.0, "retry.cap_ms": 1000.0, "retry.jitter": "full",
-             "retry.budget_ratio": 0.1, "breaker.enabled": True, "breaker.open_s": 2.0,
-             "breaker.half_open_calls": 3, "gateway.deadline_ms": 3000.0}
+             "retry.base_ms": 500.0, "retry.cap_ms": 4000.0, "retry.jitter": "full",
+             "retry.budget_ratio": max(0.1, round(2 * seen["failed_share"], 2)),
+             "breaker.enabled": True, "breaker.open_s": 2.0, "breaker.half_open_calls": 3,
+             "gateway.deadline_ms": min(10000.0, timeout + 2000.0)}
     _check_grid(_as(lab2.judge_retry_policy, who5), passing=[retry], seeds=[11],
-                base=lab2.STORM_SCENARIO, stated=["exponential"],   # "exponential backoff"
+                base=lab2.storm_scenario(learner=who5),
+                stated=["exponential"],   # "exponential backoff"
                 wrong=[{}, {**retry, "breaker.enabled": False}, {"breaker.enabled": True},
                        {**retry, "retry.on": ("error", "timeout", "throttled")},
-                       {**retry, "retry.max_attempts": 1}])
+                       {**retry, "retry.max_attempts": 1}, {**retry, "retry.timeout_ms": 100.0}])
     degrade = {"fallback.chain": ("small_model", "stale_cache", "safe_message"),
                "steps.skip_when_degraded": True, "cache.enabled": True,
                "retry.max_attempts": 2, "retry.on": ("error", "timeout"),

@@ -55,6 +55,7 @@ from labkit.labs.lab2.analysis import (
                                        cost_graph,
                                        cost_per_day,
                                        drill_truth,
+                                       healthy_calls,
                                        hit_ratio_curve,
                                        machine_knobs,
                                        peak_table,
@@ -93,6 +94,7 @@ from labkit.labs.lab2.judges import (
 from labkit.labs.lab2.scenarios import (
                                        AUDIT_KILL_TIMES_S,
                                        AUDIT_SCENARIO,
+                                       BURST,
                                        CACHE_BATCH_TASK,
                                        CACHE_BATCH_TASK_KNOBS,
                                        CACHE_CURVE_SCENARIO,
@@ -127,6 +129,7 @@ from labkit.labs.lab2.scenarios import (
                                        scaling_task,
                                        sticky_scenario,
                                        storm_case,
+                                       storm_scenario,
 )
 
 __all__ = [
@@ -143,7 +146,8 @@ __all__ = [
     "after_loss_p95_ms", "sticky_truth", "judge_sessions",
     "first_relief_s", "SPIKE_S", "LAG_CAUSES", "autoscale_truth", "judge_autoscale",
     "STORM_SCENARIO", "STORM_TASK_KNOBS", "STORM_TIMINGS", "STORM_SEEDS_VISIBLE", "STORM_LIMITS",
-    "storm_case", "storm_scorecard", "RETRY_CASES", "retry_cases", "retry_case_score",
+    "BURST", "storm_case", "storm_scenario", "storm_scorecard", "RETRY_CASES", "retry_cases",
+    "healthy_calls", "retry_case_score",
     "judge_retry_policy",
     "DEGRADE_SCENARIO", "DEGRADE_TASK_KNOBS", "DEGRADE_STARTS_S", "DEGRADE_SEEDS_VISIBLE",
     "degrade_case", "judge_degradation",

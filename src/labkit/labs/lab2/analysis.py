@@ -28,8 +28,10 @@ from labkit.labs.lab2.scenarios import (
     STORM_LIMITS,
     audit_case,
     peak_scenario,
+    retry_cases,
     scaling_task,
     sticky_scenario,
+    storm_scenario,
 )
 from labkit.sim import Result, codes, simulate, theory
 from labkit.sim.scenario import CATALOGUE
@@ -37,7 +39,7 @@ from labkit.sim.scenario import CATALOGUE
 __all__ = ["machine_knobs", "ramp_table", "scaling_options", "cheapest_fleet",
            "hit_ratio_curve", "ttl_table", "batching_table", "cost_graph", "cost_per_day",
            "peak_table", "sticky_runs", "sticky_table", "after_loss_p95_ms", "storm_scorecard",
-           "retry_case_score", "drill_truth", "audit_run", "audit_requests", "budget_rows"]
+           "healthy_calls", "retry_case_score", "drill_truth", "audit_run", "audit_requests", "budget_rows"]
 
 
 def machine_knobs(machine: str, replicas: int) -> dict[str, Any]:
@@ -287,6 +289,23 @@ def storm_scorecard(result: Result) -> dict[str, float]:
             "wasted_work_s": s["wasted_work_s"], "breaker_opens": float(s["breaker_opens"])}
 
 
+def healthy_calls(seed: int = 1, *, learner: str | None = None) -> dict[str, float]:
+    """What one run of the learner's world shows about its calls when nothing is wrong with
+    it: every request gets one attempt, with no timeout, no outage and the transient errors of
+    task 5's first case.  ``failed_share`` (calls that failed), and the latency of the calls
+    that succeeded: ``p50_ms``, ``p99_ms``, ``p999_ms`` and ``max_ms``.  This is evidence for
+    a timeout and a retry budget; it is not a policy."""
+    case = retry_cases(seed, learner=learner)["transient"]
+    res = simulate({**storm_scenario(learner=learner), **case, "retry.max_attempts": 1,
+                    "retry.timeout_ms": 0.0, "gateway.deadline_ms": 0.0}, seed=seed)
+    rec = res.records
+    ok = rec["outcome"] == codes.OK
+    lat = rec["latency_ms"][ok]
+    return {"requests": float(len(rec)), "failed_share": float(1.0 - ok.mean()),
+            "p50_ms": float(np.percentile(lat, 50)), "p99_ms": float(np.percentile(lat, 99)),
+            "p999_ms": float(np.percentile(lat, 99.9)), "max_ms": float(lat.max())}
+
+
 def retry_case_score(result: Result, case: str) -> dict[str, float]:
     """What task 5 measures in one run of one of its cases (:data:`RETRY_CASES`).
 
@@ -294,7 +313,11 @@ def retry_case_score(result: Result, case: str) -> dict[str, float]:
     answered of those arriving 5 to 15 s after the hang ended) and ``post`` (from 15 s after
     it to the end); ``dead``: ``calls_per_request`` (model calls started during the outage per request
     arriving in it); ``quota``: ``repeats`` (calls sent again after the provider refused
-    one, per request).
+    one, per request); ``burst``: ``wave`` (of the retries sent to the model in the 10 s from
+    the burst, the largest share that start within any one tenth of a second: near 1 when the
+    clients that failed together retry together, small when they spread out), ``retries``
+    (how many there were) and ``post`` (share answered of the requests arriving from 10 s
+    after the burst).
     """
     rec, att, f = result.records, result.attempts, result.scenario.fault
     ok = np.isin(rec["outcome"], _ANSWERED)
@@ -314,8 +337,19 @@ def retry_case_score(result: Result, case: str) -> dict[str, float]:
         arrived = ((rec["arrival_s"] >= start) & (rec["arrival_s"] < end)).sum()
         return {"calls_per_request": float(calls) / max(int(arrived), 1)}
     if case == "quota":
-        again = (att["result"] == codes.Attempt.THROTTLED) & (att["attempt"] > 1)
-        return {"repeats": float(again.sum()) / max(len(rec), 1)}
+        sent = set(zip(att["request"].tolist(), att["attempt"].tolist(), strict=True))
+        refused = att[att["result"] == codes.Attempt.THROTTLED]
+        again = {int(r) for r, a in zip(refused["request"], refused["attempt"], strict=True)
+                 if (int(r), int(a) + 1) in sent}
+        return {"repeats": float(len(again)) / max(len(rec), 1)}
+    if case == "burst":
+        b, after = result.scenario.load.spike_start_s, STORM_LIMITS["burst_after_s"]
+        t = att["start_s"][(att["attempt"] > 1) & att["model_call"]]
+        t = t[(t >= b) & (t < b + after)]
+        t = np.sort(t)
+        most = int((np.searchsorted(t, t + 0.1) - np.arange(len(t))).max()) if len(t) else 0
+        return {"wave": most / max(len(t), 1), "retries": float(len(t)),
+                "post": share(rec["arrival_s"] >= b + after)}
     raise ValueError(f"case must be one of {', '.join(RETRY_CASES)}, got {case!r}")
 
 

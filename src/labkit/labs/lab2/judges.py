@@ -46,7 +46,6 @@ from labkit.labs.lab2.scenarios import (
     PEAK_OPTIONS,
     STICKY_MODES,
     STORM_LIMITS,
-    STORM_SCENARIO,
     STORM_TASK_KNOBS,
     cache_batch_task,
     degrade_case,
@@ -55,6 +54,7 @@ from labkit.labs.lab2.scenarios import (
     retry_cases,
     scaling_task,
     sticky_scenario,
+    storm_scenario,
 )
 from labkit.sim import Result, Scenario, codes, simulate
 
@@ -306,23 +306,28 @@ def _retry_case_problems(card: Mapping[str, float], case: str, where: str) -> li
         out.append(f"{where}: {card['repeats']:.1%} of requests sent a call again after the "
                    f"provider had refused one (at most one request in "
                    f"{1 / lim['quota_repeats']:.0f} may)")
+    if case == "burst" and card["post"] < lim["burst_post"]:
+        out.append(f"{where}: {card['post']:.1%} answered from {lim['burst_after_s']:g} s after "
+                   f"the burst (need {lim['burst_post']:.0%})")
     return out
 
 
 def judge_retry_policy(answer: Any, *, seeds: Sequence[int],
                        learner: str | None = None) -> list[str]:
-    """Task 5: the policy survives every case (:data:`RETRY_CASES`) on every seed: the seed
-    picks when the hang starts and how long it lasts; the learner's numbers set the error
-    rate, the quota and a shift of the fault times.  Judged by simulation only.  Recovery
-    after the hang is averaged over the seeds (one seed's recovery is noisy)."""
+    """Task 5: the policy survives every case (:data:`RETRY_CASES`) on every seed, in the
+    learner's world (their traffic and error rate, :func:`storm_scenario`): the seed picks
+    when the hang starts and how long it lasts; the learner's numbers set the quota and a
+    shift of the fault times.  Judged by simulation only.  Recovery after the hang and the
+    burst's wave are averaged over the seeds (one seed's is noisy)."""
     seeds = check_seeds(seeds)
-    problems = _knob_problems(answer, STORM_TASK_KNOBS, STORM_SCENARIO, "retry_policy")
+    base = storm_scenario(learner=learner)
+    problems = _knob_problems(answer, STORM_TASK_KNOBS, base, "retry_policy")
     if problems:
         return problems
-    recovered = []
+    recovered, waves = [], []
     for seed in seeds:
         for case, knobs in retry_cases(seed, learner=learner).items():
-            res = simulate({**STORM_SCENARIO, **answer, **knobs}, seed=seed)
+            res = simulate({**base, **answer, **knobs}, seed=seed)
             where = f"seed {seed}, {case} case"
             if case in ("storm", "dead"):
                 where += (f" ({knobs['fault.outage_duration_s']:g} s from "
@@ -330,13 +335,22 @@ def judge_retry_policy(answer: Any, *, seeds: Sequence[int],
             card = retry_case_score(res, case)
             if case == "storm":
                 recovered.append(card["window"])
+            if case == "burst":
+                waves.append(card["wave"])
             problems += _retry_case_problems(card, case, where)
+    named = ", ".join(map(str, seeds))
     window = sum(recovered) / len(recovered)
     if window < STORM_LIMITS["window"]:
-        problems.append(f"storm case, seeds {', '.join(map(str, seeds))}: {window:.0%} answered "
-                        "of the requests arriving 5 to 15 s after the hang ended (need "
+        problems.append(f"storm case, seeds {named}: {window:.0%} answered of the requests "
+                        "arriving 5 to 15 s after the hang ended (need "
                         f"{STORM_LIMITS['window']:.0%}): the service stayed down after the "
                         "trigger was gone")
+    wave = sum(waves) / len(waves)
+    if wave > STORM_LIMITS["wave"]:
+        problems.append(f"burst case, seeds {named}: on average {wave:.0%} of the retries sent "
+                        "in the 10 s from the burst started within the same tenth of a second "
+                        f"(at most {STORM_LIMITS['wave']:.0%}): the requests that failed "
+                        "together came back together, in waves")
     return problems
 
 

@@ -37,7 +37,7 @@ __all__ = [
     "PEAK_SCENARIO", "PEAK_OPTIONS", "peak_scenario",
     "STICKY_SCENARIO", "STICKY_MODES", "sticky_scenario",
     "STORM_SCENARIO", "STORM_TASK_KNOBS", "STORM_TIMINGS", "STORM_SEEDS_VISIBLE", "STORM_LIMITS",
-    "RETRY_CASES", "storm_case", "retry_cases",
+    "RETRY_CASES", "BURST", "storm_scenario", "storm_case", "retry_cases",
     "DEGRADE_SCENARIO", "DEGRADE_TASK_KNOBS", "DEGRADE_STARTS_S", "DEGRADE_SEEDS_VISIBLE",
     "degrade_case",
     "DRILL_SCENARIO", "DRILL_TASK_KNOBS", "AUDIT_SCENARIO", "AUDIT_KILL_TIMES_S", "audit_case",
@@ -219,19 +219,36 @@ STORM_TIMINGS: tuple[tuple[float, float], ...] = (
 STORM_SEEDS_VISIBLE: tuple[int, ...] = (1, 2)
 #: Task 5's cases, each run on every seed: what happens to the service in it.
 RETRY_CASES: Mapping[str, str] = frozen({
-    "transient": "a few calls fail at random, with no outage",
+    "transient": "a share of calls fail at random (your error rate), with no outage",
     "storm": "the model hangs for a few seconds under steady load",
     "dead": "the model fails every call at once for 20 s",
     "quota": "the provider's quota is below the traffic for the whole run",
+    "burst": "120 requests arrive within 0.1 s, while the model refuses every call for 0.25 s",
 })
+#: Task 5's burst: when it starts (s, before the learner's shift), how long it lasts (s), how
+#: many requests it brings on top of the steady traffic, and how long the model fails every
+#: call from its start (``blip_s``: a dropped connection pool), so they all fail together.
+BURST: Mapping[str, float] = frozen({"start_s": 30.0, "duration_s": 0.1, "requests": 120.0,
+                                     "blip_s": 0.25})
 #: What "survives" means in each case: ``transient``: share answered; ``storm``: share
 #: answered from 5 to 15 s after the hang ended (``window``, averaged over the seeds judged:
 #: one seed's recovery is noisy) and from 15 s after it on every seed (``post``);
 #: ``dead``: model calls started during the outage per request arriving in it; ``quota``:
-#: calls sent again after the provider refused one, per request.
+#: calls sent again after the provider refused one, per request; ``burst``: the largest share
+#: of the retries sent in the 10 s from the burst that start in one tenth of a second
+#: (``wave``, averaged over the seeds judged), and the share answered from 10 s after the
+#: burst on every seed (``burst_post``).
 STORM_LIMITS: Mapping[str, float] = frozen({
     "transient": 0.99, "window": 0.94, "post": 0.97, "dead_calls": 0.5, "quota_repeats": 0.02,
-    "recover_s": 15.0})
+    "recover_s": 15.0, "wave": 0.6, "burst_post": 0.97, "burst_after_s": 10.0})
+
+
+def storm_scenario(*, learner: str | None = None) -> Mapping[str, Any]:
+    """Activity 5 for ``learner``: the naive client in their world (their traffic, error
+    rate and spread of service times on the 4 replicas)."""
+    v = variants.storm(learner=learner)
+    return frozen({**STORM_SCENARIO, "load.rate_rps": v.rate_rps,
+                   "model.service_dist": "lognormal", "model.service_cv": v.service_cv})
 
 
 def storm_case(seed: int, *, learner: str | None = None) -> dict[str, float]:
@@ -243,7 +260,7 @@ def storm_case(seed: int, *, learner: str | None = None) -> dict[str, float]:
 
 def retry_cases(seed: int, *, learner: str | None = None) -> dict[str, dict[str, Any]]:
     """The knobs of each of task 5's cases (:data:`RETRY_CASES`) for ``seed`` and the
-    learner: their error rate, quota and fault times (on top of :data:`STORM_SCENARIO`)."""
+    learner, on top of :func:`storm_scenario`: their fault times, quota and burst."""
     v = variants.storm(learner=learner)
     storm = storm_case(seed, learner=learner)
     quiet = {"fault.outage_duration_s": 0.0}
@@ -253,6 +270,12 @@ def retry_cases(seed: int, *, learner: str | None = None) -> dict[str, dict[str,
         "dead": {"fault.mode": "error", "fault.outage_start_s": storm["fault.outage_start_s"],
                  "fault.outage_duration_s": 20.0},
         "quota": {**quiet, "model.upstream_limit_rps": v.quota_rps},
+        "burst": {"fault.mode": "error", "fault.outage_start_s": BURST["start_s"] + v.shift_s,
+                  "fault.outage_duration_s": BURST["blip_s"], "load.pattern": "spike",
+                  "load.spike_start_s": BURST["start_s"] + v.shift_s,
+                  "load.spike_duration_s": BURST["duration_s"],
+                  "load.spike_multiplier": 1.0 + BURST["requests"]
+                  / (v.rate_rps * BURST["duration_s"])},
     }
 
 

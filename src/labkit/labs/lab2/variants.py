@@ -9,8 +9,10 @@ student id the submission is filed under).  The rows of a list are chosen so tha
 * the reference answer of each row holds on the hidden seeds with a margin, and a plausible
   wrong one fails (``tests/labs/test_lab2.py`` runs every row).
 
-Design tasks whose passing answers form a wide region (the retry policy, the fallback path)
-vary the times their faults start instead: the policy must work, whatever the timing.
+Design tasks whose passing answers form a region give each learner a *world* whose numbers
+move that region: task 5's traffic and error rate (:data:`RETRY_WORLDS`) bound the retry budget
+from both sides, so a policy tuned to one world breaks a case of most others; the times their
+faults start move too, so the policy must work whatever the timing.
 
 >>> scaling(learner="ada").values.keys() == {"rate_rps", "p95_ms"}
 True
@@ -22,7 +24,7 @@ from labkit import variants
 
 __all__ = ["LAB", "SCALING_CASES", "CACHE_CASES", "MULTIPLIER_CASES", "AUTOSCALE_CASES",
            "STICKY_CASES", "sessions",
-           "FAULT_SHIFTS_S", "TRANSIENT_ERROR_RATES", "QUOTA_RPS", "DRILL_KILL_TIMES_S",
+           "FAULT_SHIFTS_S", "RETRY_WORLDS", "QUOTA_SHARES", "DRILL_KILL_TIMES_S",
            "Q7_RATES_RPS", "Q7_ATTEMPTS",
            "scaling", "cache_batch", "multiplier", "autoscale", "storm", "degrade", "drill", "q7"]
 
@@ -51,10 +53,19 @@ STICKY_CASES: tuple[tuple[int, float], ...] = (
     (30, 20.0), (40, 30.0), (60, 20.0), (30, 30.0), (40, 20.0), (60, 30.0))
 #: Tasks 5 and 6: how far every fault of the learner's cases is moved (s).
 FAULT_SHIFTS_S: tuple[float, ...] = (-5.0, 0.0, 5.0)
-#: Task 5: the share of calls that fail at random in the transient case.
-TRANSIENT_ERROR_RATES: tuple[float, ...] = (0.04, 0.05, 0.06)
-#: Task 5: the provider's quota (calls/s) in the quota case, below the 30 requests/s offered.
-QUOTA_RPS: tuple[float, ...] = (24.0, 25.0, 26.0, 27.0)
+#: Task 5: the learner's world, (requests/s offered to 4 replicas that serve 50/s, share of
+#: calls that fail at random, coefficient of variation of the model's lognormal service time
+#: around its 80 ms mean).  The spread of the service time sets the shortest timeout that does
+#: not cut healthy calls (cut calls keep their replica busy and come back as retries: the
+#: service collapses); the error rate sets the least retry budget that answers 99% of
+#: requests.  The rows pair a long tail with few errors and a short tail with many, so a
+#: policy worked out for one world breaks a case of most others (``tests/labs/test_lab2.py``
+#: copies the reference policy of every row to every other).
+RETRY_WORLDS: tuple[tuple[float, float, float], ...] = (
+    (26.0, 0.16, 0.3), (24.0, 0.11, 0.7), (24.0, 0.07, 1.2), (20.0, 0.04, 1.8),
+    (18.0, 0.02, 2.5))
+#: Task 5: the provider's quota in the quota case, as a share of the learner's traffic.
+QUOTA_SHARES: tuple[float, ...] = (0.8, 0.85, 0.9)
 #: Task 7: when the learner's drill throws the kill switch (s).
 DRILL_KILL_TIMES_S: tuple[float, ...] = (22.0, 26.0, 30.0, 34.0, 38.0)
 #: Q7: offered load (requests/s) and attempts per request; every product differs, so no two
@@ -96,11 +107,25 @@ def sessions(*, learner: str | None = None) -> variants.Variant:
 
 
 def storm(*, learner: str | None = None) -> variants.Variant:
-    """Task 5: ``shift_s`` (added to the start of every outage), ``error_rate`` (the
-    transient case) and ``quota_rps`` (the quota case)."""
-    return variants.draw(LAB, "task5", {"shift_s": FAULT_SHIFTS_S,
-                                        "error_rate": TRANSIENT_ERROR_RATES,
-                                        "quota_rps": QUOTA_RPS}, learner=learner)
+    """Task 5: the learner's world, ``rate_rps`` (traffic), ``error_rate`` (calls that
+    fail at random, in every case) and ``service_cv`` (the spread of the model's service
+    time), ``quota_rps`` (the quota case, below the traffic) and
+    ``shift_s`` (added to the start of every outage and of the burst)."""
+    picked = variants.draw(LAB, "task5", {"world": range(len(RETRY_WORLDS)),
+                                          "shift_s": FAULT_SHIFTS_S,
+                                          "quota_share": QUOTA_SHARES}, learner=learner)
+    rate, error_rate, cv = RETRY_WORLDS[picked["world"]]
+    values = {"rate_rps": rate, "error_rate": error_rate, "service_cv": cv,
+              "quota_rps": float(round(rate * picked["quota_share"])),
+              "shift_s": picked["shift_s"]}
+    choices = {"rate_rps": tuple(dict.fromkeys(w[0] for w in RETRY_WORLDS)),
+               "error_rate": tuple(dict.fromkeys(w[1] for w in RETRY_WORLDS)),
+               "service_cv": tuple(dict.fromkeys(w[2] for w in RETRY_WORLDS)),
+               "quota_rps": tuple(sorted({float(round(w[0] * q)) for w in RETRY_WORLDS
+                                          for q in QUOTA_SHARES})),
+               "shift_s": FAULT_SHIFTS_S}
+    return variants.Variant(lab=LAB, item="task5", learner=picked.learner, values=values,
+                            choices=choices)
 
 
 def degrade(*, learner: str | None = None) -> variants.Variant:

@@ -11,7 +11,7 @@ from labkit.knobs import KnobError
 from labkit.sim import simulate
 from labkit.ui import Panel
 from labkit.ui.panel import PANEL_VIEWS
-from labkit.ui.view import AGENT_VIEWS
+from labkit.viz import AGENT_VIEWS
 
 SHORT = {"load.duration_s": 120.0, "load.rate_rps": 1.0}
 AGENT_CHARTS = ["tasks", "task_cost"]

@@ -42,8 +42,8 @@ from labkit.sim.scenario import CATALOGUE
 from labkit.ui.budget import BudgetPanel
 from labkit.ui.codegen import scenario_code
 from labkit.ui.runner import Job, Runner
-from labkit.ui.view import AGENT_VIEWS, PanelView, ViewHandlers, run_summary
-from labkit.viz import TOKEN_VIEWS, VIEWS, compare_figure
+from labkit.ui.view import PanelView, ViewHandlers, run_summary
+from labkit.viz import AGENT_VIEWS, TOKEN_VIEWS, VIEWS, compare_figure
 
 __all__ = ["Panel", "resolve_knobs", "PANEL_VIEWS"]
 

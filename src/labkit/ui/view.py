@@ -17,7 +17,7 @@ a responsive grid of charts, one ``FigureWidget`` per view, with the
 compare view below the grid at full width.  Token mode's views
 (:data:`labkit.viz.TOKEN_VIEWS`: TTFT/TPOT, batch and KV, token cost) are
 shown only while the result is a token-mode run (``llm.enabled``), and agent
-mode's (:data:`AGENT_VIEWS`: task outcomes, cost per task, from
+mode's (:data:`labkit.viz.AGENT_VIEWS`: task outcomes, cost per task, from
 :mod:`labkit.viz.agent`) only while it is an agent-mode run (``agent.enabled``):
 each chart is built from the first run of its mode and hidden, not dropped,
 when a run without that mode comes back.
@@ -44,24 +44,11 @@ from labkit.ui.controls import control_row, knob_widget, set_widget_value, widge
 from labkit.ui.figurewidget import LabFigureWidget
 from labkit.ui.resize import ChartResizer, make_responsive
 from labkit.ui.style import stylesheet
-from labkit.viz import TOKEN_VIEWS, VIEWS, View, compare_figure, update_compare
-from labkit.viz.agent import (
-    cost_per_task_figure,
-    task_outcomes_figure,
-    update_cost_per_task,
-    update_task_outcomes,
-)
+from labkit.viz import AGENT_VIEWS, TOKEN_VIEWS, VIEWS, View, compare_figure, update_compare
 from labkit.viz.common import fmt_ms, fmt_pct
 
-__all__ = ["PanelView", "ViewHandlers", "CUSTOM", "run_summary", "AGENT_VIEWS", "MODE_VIEWS"]
+__all__ = ["PanelView", "ViewHandlers", "CUSTOM", "run_summary", "MODE_VIEWS"]
 
-#: Agent mode's single-run views (they need a run with ``agent.enabled``).
-AGENT_VIEWS: dict[str, View] = {v.name: v for v in (
-    View(name="tasks", title="Task outcomes", build=task_outcomes_figure,
-         update=update_task_outcomes),
-    View(name="task_cost", title="Cost per task against its budget",
-         build=cost_per_task_figure, update=update_cost_per_task),
-)}
 #: The views a mode brings, and the ``Result`` field a run of that mode fills (None otherwise).
 MODE_VIEWS: tuple[tuple[str, dict[str, View]], ...] = (("tokens", TOKEN_VIEWS),
                                                        ("tasks", AGENT_VIEWS))

@@ -23,6 +23,12 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from labkit.viz.agent import (
+    cost_per_task_figure,
+    task_outcomes_figure,
+    update_cost_per_task,
+    update_task_outcomes,
+)
 from labkit.viz.amplification import amplification_figure, update_amplification
 from labkit.viz.capacity import capacity_figure, update_capacity
 from labkit.viz.colors import OUTCOME_COLORS, SERIES_COLORS
@@ -51,7 +57,7 @@ __all__ = [
     "compare_figure", "update_compare", "compare_rows", "sweep_figure", "sweep_points",
     "OUTCOME_COLORS", "SERIES_COLORS",
     "TOKEN_VIEWS", "ttft_tpot_figure", "update_ttft_tpot", "kv_figure", "update_kv",
-    "token_cost_figure", "update_token_cost",
+    "token_cost_figure", "update_token_cost", "AGENT_VIEWS",
 ]
 
 
@@ -83,7 +89,7 @@ VIEWS: dict[str, View] = {v.name: v for v in (
 )}
 
 #: Token mode's single-run views (they need a run with ``llm.enabled``); a panel shows them
-#: while its run is a token-mode one (agent mode's are ``labkit.ui.view.AGENT_VIEWS``).
+#: while its run is a token-mode one.
 TOKEN_VIEWS: dict[str, View] = {v.name: v for v in (
     View(name="tokens", title="TTFT and TPOT against their budgets", build=ttft_tpot_figure,
          update=update_ttft_tpot),
@@ -91,6 +97,15 @@ TOKEN_VIEWS: dict[str, View] = {v.name: v for v in (
          update=update_kv),
     View(name="token_cost", title="Token cost breakdown", build=token_cost_figure,
          update=update_token_cost),
+)}
+
+#: Agent mode's single-run views (they need a run with ``agent.enabled``); a panel shows them
+#: while its run is an agent-mode one.
+AGENT_VIEWS: dict[str, View] = {v.name: v for v in (
+    View(name="tasks", title="Task outcomes", build=task_outcomes_figure,
+         update=update_task_outcomes),
+    View(name="task_cost", title="Cost per task against its budget",
+         build=cost_per_task_figure, update=update_cost_per_task),
 )}
 
 #: Every view a panel accepts: the single-run views plus ``compare``.

@@ -101,7 +101,7 @@ CASES = [
                 "q3_check": 0.0,             # restored hidden test catches "A"
                 "q5_check": 1.0}),           # deleted check restored and graded
         id="lab3"),
-    pytest.param("assessment-advanced", 18, Tampering(
+    pytest.param("assessment-advanced", 22, Tampering(
         wrong={"m1_answer": f'm1_answer = "{_not_the_key("m1", "tampered")}"',
                "n2_answer": "n2_answer = 1"},
         forged={"m2_check": "pass", "n2_check": 'print("n2 fine")'},

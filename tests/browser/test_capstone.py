@@ -118,8 +118,8 @@ def test_a_learner_works_through_the_capstone_in_the_browser(open_notebook):
     # 3. The game day's dashboards: four charts of this learner's incident, at their cell's width.
     expected = capstone.game_day(seed=1, learner=WHO).dashboards()
     dash = next(c for c in after if "incident.dashboards()" in c["source"])
-    assert [sorted(o.get("data", {})) for o in dash["outputs"]] == [
-        ["application/vnd.plotly.v1+json", "image/png"]] * len(expected)
+    assert len(dash["outputs"]) == len(expected) and all(       # interactive charts, each
+        "application/vnd.plotly.v1+json" in o.get("data", {}) for o in dash["outputs"])
     page.page.locator(".jp-Notebook .jp-Cell").nth(dash["index"]).scroll_into_view_if_needed()
     page.page.wait_for_function(
         f"() => ({_OUTPUT_CHARTS_JS})().filter(c => c.traces.length).length >= {len(expected)}",

@@ -59,7 +59,7 @@ PLANNED: tuple[tuple[str, str, str], ...] = (
      "from dashboards, alerts and audit records, then write its design document and "
      "postmortem"),
     ("assessment-advanced", "Timed assessment",
-     "a 45-minute mixed paper over the three blocks, drawn for you, with a pass standard "
+     "a 55-minute mixed paper over the four blocks, drawn for you, with a pass standard "
      "(70% overall and half of each block); sit it when the labs are done"),
 )
 

@@ -116,6 +116,22 @@ def test_the_stem_shows_the_learners_numbers():
     item, v = assessment.numeric("n4", learner="ada")
     shown = numbers(item.text(v.values))
     assert {v["caught"], v["missed"], v["caught"] + v["false_alarms"]} <= shown
+    item, v = assessment.numeric("n5", learner="ada")
+    assert {v["kv_gb"], v["kv_kb"], v["prompt"], v["output"]} <= numbers(item.text(v.values))
+
+
+def test_kv_bound_concurrency_counts_whole_requests():
+    """n5: 20 GB at 160 KB a token is 125,000 tokens; 1,500 + 800 reserved a request fits 54
+    whole requests (54.3), and the unrounded quotient or a per-prompt count is wrong."""
+    item = NUMERIC_ITEMS["n5"]
+    assert item.answer({"kv_gb": 20, "kv_kb": 160, "prompt": 1500, "output": 800}) == 54
+    assert item.answer({"kv_gb": 12, "kv_kb": 320, "prompt": 2000, "output": 800}) == 13
+    who = "ada"
+    target = assessment.expected("n5", learner=who)
+    _, v = assessment.numeric("n5", learner=who)
+    prompt_only = v["kv_gb"] * 1e6 / v["kv_kb"] / v["prompt"]
+    assert assessment.judge("n5", prompt_only, learner=who)
+    assert assessment.judge("n5", target + 1, learner=who)
 
 
 # ------------------------------------------------------------------ the simulation decision
@@ -195,7 +211,27 @@ def test_blocks_points_and_variants_agree_with_the_source_notebook():
     meta = nb["metadata"]["labkit"]["assessment"]
     assert meta["pass_standard"] == assessment.PASS_STANDARD
     assert meta["time_limit_min"] == assessment.TIME_LIMIT_MIN
-    assert sum(assessment.POINTS.values()) == 22
+    assert sum(assessment.POINTS.values()) == 26
+    assert set(meta["blocks"]) == set(BLOCKS)
+
+
+def test_the_time_limit_covers_the_paper_at_the_cpd_pace():
+    """A minute per choice item, four per numeric item, ten for the simulation decision and
+    ten for the written answer, five to read and check: the limit covers them, with at most
+    five minutes of slack (a paper to sit, not to research)."""
+    kinds = collections.Counter(assessment.SLOTS.values())
+    work = kinds["choice"] + 4 * kinds["numeric"] + 10 * kinds["simulation"] \
+        + 10 * kinds["written"] + 5
+    assert work <= assessment.TIME_LIMIT_MIN <= work + 5, (work, assessment.TIME_LIMIT_MIN)
+
+
+def test_every_block_can_meet_half_its_points_and_lab_4_is_a_block():
+    points = collections.Counter()
+    for grade_id, block in assessment.BLOCK_OF.items():
+        points[block] += assessment.POINTS[grade_id.split("_")[0]]
+    assert points == {"architecture": 4, "scaling": 10, "governance": 8, "llm": 4}
+    assert {i.item_id[:2] for i in ITEMS if i.block == "llm"} == {"m7", "m8"}
+    assert len(CHOICE_POOLS["m7"]) >= 4 and len(CHOICE_POOLS["m8"]) >= 3
 
 
 def test_the_time_limit_follows_the_instructors_config(tmp_path):

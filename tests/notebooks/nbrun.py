@@ -97,6 +97,37 @@ def release_run_stops_at_first_task(release: Path) -> list:
     return before
 
 
+def source_run_fixture(lab: str):
+    """A module-scoped fixture running ``lab``'s source notebook once, in a fresh kernel
+    started in a scratch folder; it yields ``(nb, client)`` with the kernel still up, for
+    wrong-answer probes (``run_snippet``).  In a test module: ``source_run =
+    source_run_fixture(LAB)``."""
+    source, _release = lab_paths(lab)
+
+    @pytest.fixture(scope="module")
+    def source_run(tmp_path_factory):
+        with executed(source, cwd=tmp_path_factory.mktemp("run")) as (nb, client):
+            yield nb, client
+
+    return source_run
+
+
+def outputs_text(cell) -> str:
+    """What a cell printed or displayed as text: its streams, and each display's Markdown
+    (or its plain text when it has no Markdown)."""
+    out = []
+    for o in cell.get("outputs", []):
+        out.append(o.get("text", "") or "")
+        data = o.get("data", {})
+        out.append("".join(data.get("text/markdown", "")) or "".join(data.get("text/plain", "")))
+    return "".join(out)
+
+
+def cell_of(nb, grade_id: str):
+    """The cell of ``nb`` whose nbgrader grade_id is ``grade_id``."""
+    return next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == grade_id)
+
+
 # ----------------------------------------------------------------- submissions and courses
 STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 SOLUTION = re.compile(r"( *)### BEGIN SOLUTION\n(.*?)\1### END SOLUTION\n?", re.S)

@@ -17,10 +17,12 @@ from labkit.labs import assessment
 
 from .nbrun import cell_errors as problems
 from .nbrun import (
+    cell_of,
     course_copy,
-    executed,
     lab_paths,
+    outputs_text,
     release_run_stops_at_first_task,
+    source_run_fixture,
     submission,
 )
 from .nbrun import run_snippet as run_in
@@ -30,15 +32,7 @@ SOURCE, RELEASE = lab_paths(LAB)
 WHO = "self-study"
 
 
-@pytest.fixture(scope="module")
-def source_run(tmp_path_factory):
-    with executed(SOURCE, cwd=tmp_path_factory.mktemp("run")) as (nb, client):
-        yield nb, client
-
-
-def outputs_text(cell) -> str:
-    return "".join(o.get("text", "") or "".join(o.get("data", {}).get("text/markdown", ""))
-                   for o in cell.get("outputs", []))
+source_run = source_run_fixture(LAB)
 
 
 def test_source_runs_top_to_bottom_without_errors_or_stderr(source_run):
@@ -50,7 +44,7 @@ def test_source_runs_top_to_bottom_without_errors_or_stderr(source_run):
 def test_the_paper_is_the_learners_own(source_run):
     nb, _ = source_run
     text = "\n".join(outputs_text(c) for c in nb.cells if c.cell_type == "code")
-    assert f"Paper of learner {WHO!r}, first sitting. Time allowed: 45 minutes." in text
+    assert f"Paper of learner {WHO!r}, first sitting. Time allowed: 55 minutes." in text
     for slot in assessment.CHOICE_POOLS:
         item, _question, key = assessment.choice(slot, learner=WHO)
         assert f"{key}**: {item.key}" in text                  # its options, in its order
@@ -80,9 +74,7 @@ def test_wrong_answers_fail_their_check(source_run, answer, check, message):
     key = assessment.choice("m3", learner=WHO)[2]
     code = answer.format(wrong_m3=next(x for x in "ABCD" if x != key),
                          n3=assessment.expected("n3", learner=WHO))
-    cell = next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {})
-                .get("grade_id") == check)
-    errors = run_in(client, code) + run_in(client, cell.source)
+    errors = run_in(client, code) + run_in(client, cell_of(nb, check).source)
     assert any(message in e for e in errors), errors
 
 
@@ -96,7 +88,7 @@ def test_a_graded_class_exports_who_passed_and_who_was_late(tmp_path):
 
     course = course_copy(tmp_path, LAB)
     with open(course.config_file, "a", encoding="utf-8") as fh:
-        fh.write(f"\nc.TimedAssessment.time_limit_min = {{{LAB!r}: 45}}\n"
+        fh.write(f"\nc.TimedAssessment.time_limit_min = {{{LAB!r}: 55}}\n"
                  f"c.TimedAssessment.opens = {{{LAB!r}: '2026-12-10T09:00:00+00:00'}}\n"
                  "c.TimedAssessment.extra_time_min = {'slow-but-allowed': 30}\n"
                  f"c.TimedAssessment.resits = {{{LAB!r}: {{'resitter': 1}}}}\n")
@@ -109,8 +101,8 @@ def test_a_graded_class_exports_who_passed_and_who_was_late(tmp_path):
     nbformat.write(release, handed / "blank.ipynb")
     nbformat.write(first_sitting_answers(release, "resitter"), handed / "resitter.ipynb")
     opens = dt.datetime(2026, 12, 10, 9, 0, tzinfo=dt.timezone.utc)
-    for names, minutes in ((("on-time", "blank", "resitter"), 40), (("late",), 52),
-                           (("slow-but-allowed",), 70)):
+    for names, minutes in ((("on-time", "blank", "resitter"), 50), (("late",), 62),
+                           (("slow-but-allowed",), 80)):
         collected = collect(course, LAB, [handed / f"{n}.ipynb" for n in names],
                             timestamp=opens + dt.timedelta(minutes=minutes))
         assert all(c.ok for c in collected)
@@ -119,19 +111,19 @@ def test_a_graded_class_exports_who_passed_and_who_was_late(tmp_path):
     out = tmp_path / "grades.csv"
     export_grades(course, out)
     rows = {r["student_id"]: r for r in csv.DictReader(out.open())}
-    # 18 automatic points of 22; the written answer is not marked yet: 18/22 = 82% and every
+    # 22 automatic points of 26; the written answer is not marked yet: 22/26 = 85% and every
     # block at least half even with W1 at 0 (governance 4 of 8), so the standard already holds
     resitter = rows.pop("resitter")
     assert {s: (float(r["score"]), r["standard"], r["minutes_late"]) for s, r in rows.items()} == {
-        "on-time": (18.0, "pass", "0"), "late": (18.0, "pass", "7"),
-        "slow-but-allowed": (18.0, "pass", "0"), "blank": (0.0, "fail", "0")}
+        "on-time": (22.0, "pass", "0"), "late": (22.0, "pass", "7"),
+        "slow-but-allowed": (22.0, "pass", "0"), "blank": (0.0, "fail", "0")}
     # the first sitting's answers, handed in for the re-sit, are marked against sitting 1's draw
-    assert float(resitter["score"]) <= 18 / 2 and resitter["standard"] == "fail"
+    assert float(resitter["score"]) <= 22 / 2 and resitter["standard"] == "fail"
     pages = {f.student: f.path.read_text(encoding="utf-8")
              for f in generate_feedback(course, LAB, ["late", "blank"])}
-    assert "PASS: 18/22 points" in pages["late"]
+    assert "PASS: 22/26 points" in pages["late"]
     assert "handed in 7 min after the limit; this is flagged for your tutor" in pages["late"]
-    assert "NOT PASSED: 0/22 points" in pages["blank"]
+    assert "NOT PASSED: 0/26 points" in pages["blank"]
     assert "handed in within the limit" in pages["blank"]
 
 

@@ -16,7 +16,13 @@ from labkit.labs import capstone
 from labkit.labs.capstone import scenarios as sc
 
 from .nbrun import cell_errors as problems
-from .nbrun import executed, lab_paths, release_run_stops_at_first_task
+from .nbrun import (
+    cell_of,
+    lab_paths,
+    outputs_text,
+    release_run_stops_at_first_task,
+    source_run_fixture,
+)
 from .nbrun import run_snippet as run_in
 
 LAB = "capstone-support-assistant"
@@ -24,24 +30,7 @@ SOURCE, RELEASE = lab_paths(LAB)
 WHO = "self-study"
 
 
-@pytest.fixture(scope="module")
-def source_run(tmp_path_factory):
-    with executed(SOURCE, cwd=tmp_path_factory.mktemp("run")) as (nb, client):
-        yield nb, client
-
-
-def outputs_text(cell) -> str:
-    out = []
-    for o in cell.get("outputs", []):
-        out.append(o.get("text", "") or "")
-        data = o.get("data", {})
-        out.append("".join(data.get("text/markdown", "")) or "".join(data.get("text/plain", "")))
-    return "".join(out)
-
-
-def cell_of(nb, grade_id):
-    return next(c for c in nb.cells
-                if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id)
+source_run = source_run_fixture(LAB)
 
 
 def test_source_runs_top_to_bottom_without_errors_or_stderr(source_run):

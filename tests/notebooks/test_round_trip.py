@@ -112,7 +112,7 @@ CASES = [
                 "t1_check": 3.0,             # its own 3 points, not 30
                 "q7_check": 1.0}),           # deleted, restored and graded
         id="lab4"),
-    pytest.param("assessment-advanced", 18, Tampering(
+    pytest.param("assessment-advanced", 22, Tampering(
         wrong={"m1_answer": f'm1_answer = "{_not_the_key("m1", "tampered")}"',
                "n2_answer": "n2_answer = 1"},
         forged={"m2_check": "pass", "n2_check": 'print("n2 fine")'},

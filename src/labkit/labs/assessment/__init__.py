@@ -1,24 +1,29 @@
 """The timed assessment: a mixed-format paper drawn per learner and sitting, with a pass standard.
 
-The paper has twelve slots over the course page's three blocks (:data:`bank.BLOCKS`):
+The paper has fifteen slots over the course's four blocks (:data:`bank.BLOCKS`: the course
+page's three, and lab 4's serving of language models and agents):
 
-* **six multiple-choice slots** (``m1`` ... ``m6``, 1 point each), each filled from a pool of
-  items, with the options in a per-learner order;
-* **four numeric slots** (``n1`` ... ``n4``, 2 points each) whose numbers are the learner's own;
+* **eight multiple-choice slots** (``m1`` ... ``m8``, 1 point each, two per block), each
+  filled from a pool of items, with the options in a per-learner order;
+* **five numeric slots** (``n1`` ... ``n5``, 2 points each) whose numbers are the learner's own;
 * **one simulation decision** (``s1``, 4 points): the learner's traffic level, budgets on
   latency, cost and success; the answer is the cheapest configuration that holds them, judged
   on seeds the learner never sees;
 * **one written answer** (``w1``, 4 points, marked by a tutor with the scheme in the source).
+
+26 points: architecture 4, scaling 10, governance 8 (the written answer's 4 included), lab 4's
+``llm`` block 4.
 
 **Pass standard** (:data:`PASS_STANDARD`): at least 70% of all points, and at least half of the
 points of every block, so a strong block cannot hide a missing one.
 
 **Time limit**: :data:`TIME_LIMIT_MIN` minutes unless the instructor sets another in
 ``nbgrader_config.py`` (``c.TimedAssessment.time_limit_min = {"assessment-advanced": 60}``).
-45 minutes is the sum of the paper's parts at the pace the CPD model uses for the labs (six
-choice items at a minute, four numeric items at four, the simulation decision at ten, the
-written answer at ten, and five to read the instructions and check the answers) with no slack:
-it is meant to be sat, not researched.
+55 minutes is the paper's parts at the pace the CPD model uses for the labs (eight choice items
+at a minute, five numeric items at four, the simulation decision at ten, the written answer at
+ten, and five to read the instructions and check the answers: 53 minutes) with two minutes to
+save and hand in: it is meant to be sat, not researched.  Lab 4's block added two choice items
+and one numeric item (10 minutes) to the 45-minute paper of three blocks.
 
 Every draw comes from :mod:`labkit.variants` with the lab, the slot, the learner and the
 **sitting** (:func:`labkit.variants.attempt`), so a re-sit gets other items, other option orders
@@ -60,7 +65,7 @@ __all__ = ["LAB", "BLOCKS", "TIME_LIMIT_MIN", "PASS_STANDARD", "SLOTS", "BLOCK_O
 
 LAB = "assessment"
 NOTEBOOK = "assessment-advanced"
-TIME_LIMIT_MIN = 45
+TIME_LIMIT_MIN = 55
 PASS_STANDARD = {"overall": 0.70, "per_block": 0.50}
 _ORDERS = tuple(itertools.permutations(range(4)))
 _LETTERS = "ABCD"

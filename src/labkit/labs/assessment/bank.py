@@ -1,31 +1,35 @@
 """The timed assessment's item bank: choice items in pools, numeric items with parameter lists.
 
-Every item belongs to one **block** of the course page: ``architecture`` (system architecture
-and inference patterns, lab 1), ``scaling`` (scaling, cost and reliability, lab 2) and
-``governance`` (evaluation, monitoring and governance, lab 3).  A *slot* of the paper is filled,
+Every item belongs to one **block** of the course: ``architecture`` (system architecture
+and inference patterns, lab 1), ``scaling`` (scaling, cost and reliability, lab 2),
+``governance`` (evaluation, monitoring and governance, lab 3) and ``llm`` (serving language
+models and running agents safely, lab 4).  A *slot* of the paper is filled,
 per learner and sitting, by one item of its pool; choice options are shown in a per-learner
 order, so a letter copied from a neighbour is right only by chance.
 
 Choice items are written to the item-writing rules the labs follow: one clearly best answer,
 options parallel in form and close in length (the longest at most twice the shortest; the key
 not systematically the longest), distractors drawn from real misconceptions (jitter or a retry
-budget mistaken for a breaker, recall mistaken for precision, data drift for concept drift).
+budget mistaken for a breaker, recall mistaken for precision, data drift for concept drift, a
+system prompt mistaken for a permission, a lower similarity threshold for a free win).
 ``tests/labs/test_assessment.py`` checks the length rules over the whole bank.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["BLOCKS", "ChoiceItem", "NumericItem", "CHOICE_POOLS", "NUMERIC_ITEMS"]
 
-#: block -> what it covers (the course page's three blocks)
+#: block -> what it covers (the course page's three blocks, then lab 4's)
 BLOCKS = {
     "architecture": "System architecture and inference patterns",
     "scaling": "Scaling, cost and reliability",
     "governance": "Evaluation, monitoring and governance",
+    "llm": "Serving language models and running agents safely",
 }
 
 
@@ -199,6 +203,100 @@ CHOICE_POOLS: dict[str, tuple[ChoiceItem, ...]] = {
             why="Accountability and incident review need a record of who or what acted, with "
                 "which model and prompt version, and on what."),
     ),
+    "m7": (
+        ChoiceItem(
+            item_id="m7a", block="llm",
+            stem="A chat assistant streams its answers. Users say answers are slow to start, "
+                 "though once started they flow quickly. Which number should the team budget?",
+            key="Time to first token, set by queueing and the prompt's prefill.",
+            distractors=("Time per output token, set by how fast each decode step runs.",
+                         "Tokens per minute, set by the quota agreed with the provider.",
+                         "Mean latency of whole answers, averaged over all requests."),
+            why="The wait before the first token is queueing plus prefill; time per output "
+                "token describes the flow after it, which users already find fast."),
+        ChoiceItem(
+            item_id="m7b", block="llm",
+            stem="Answer lengths vary a lot. Why does continuous batching get more tokens per "
+                 "second out of a replica than static batching?",
+            key="New sequences join as others finish, so no slot sits idle.",
+            distractors=("It runs each prompt twice and keeps the answer that ends first.",
+                         "It cuts every answer to the length of the batch's shortest one.",
+                         "It moves the KV cache to the CPU so that more prompts fit in."),
+            why="A static batch waits for its longest answer while finished slots idle; "
+                "continuous batching admits waiting sequences at every iteration."),
+        ChoiceItem(
+            item_id="m7c", block="llm",
+            stem="A semantic cache reuses a stored answer when a new question is similar "
+                 "enough to an old one. What does lowering its similarity threshold trade?",
+            key="More hits, but more users get the answer to another question.",
+            distractors=("Fewer hits, but every answer it returns is exactly right.",
+                         "A shorter prompt per request, since the prefix is reused.",
+                         "A lower time per output token, since cached answers decode faster."),
+            why="A looser match serves more requests from the cache, and some of the matched "
+                "questions were different enough that the stored answer is wrong for them."),
+        ChoiceItem(
+            item_id="m7d", block="llm",
+            stem="A cascade sends each question to a small model first and escalates to a "
+                 "large model when a judge rates the answer weak. When does it save money?",
+            key="When most questions are easy enough for the small model to pass.",
+            distractors=("When the judge escalates almost every answer to the large model.",
+                         "When the large model costs less per token than the small one.",
+                         "When each question is sent to both models and the best one wins."),
+            why="Every escalated question pays for both models; the cascade is cheaper only "
+                "when escalations are rare enough."),
+        ChoiceItem(
+            item_id="m7e", block="llm",
+            stem="The provider allows 600,000 tokens per minute and refuses calls beyond it. "
+                 "Which change lets more requests through the same quota?",
+            key="Shorter prompts, such as fewer retrieved passages per request.",
+            distractors=("More replicas on the team's own side of the provider's quota.",
+                         "Retrying each refused call at once, before the window moves on.",
+                         "A higher price per token, paid to the provider for the same plan."),
+            why="The quota counts tokens, so fewer tokens per request means more requests per "
+                "minute; replicas and instant retries do not change what is counted."),
+        ChoiceItem(
+            item_id="m7f", block="llm",
+            stem="Every request to an assistant starts with the same 400-token system "
+                 "prompt. What does prefix caching on the replicas save?",
+            key="The prefill of the shared tokens, so the first token comes sooner.",
+            distractors=("The decode of each answer, since stored answers stream at once.",
+                         "The output tokens, since the model reuses its earlier answers.",
+                         "The provider's bill for every answer given in the last hour."),
+            why="The shared prefix's keys and values are computed once and kept, so each "
+                "prefill skips those tokens; the answer is still decoded token by token."),
+    ),
+    "m8": (
+        ChoiceItem(
+            item_id="m8a", block="llm",
+            stem="An agent loops over model calls and tool calls until it decides its task is "
+                 "done. Why give every task a step cap and a cost budget?",
+            key="So a task that never converges stops at a bounded cost.",
+            distractors=("So the model writes a shorter answer at each of its steps.",
+                         "So tasks that need many steps always finish sooner.",
+                         "So later steps may skip the tools' permission checks."),
+            why="An agent can loop without making progress; the cap and the budget bound the "
+                "worst case, and the task gives up instead of running on."),
+        ChoiceItem(
+            item_id="m8b", block="llm",
+            stem="A support agent can look orders up (a read tool) and issue refunds (a write "
+                 "tool). Where does a person's approval belong?",
+            key="Before each refund; look-ups change nothing and can run alone.",
+            distractors=("Before each look-up, since reading an order is the risky step.",
+                         "After the task, on a sample of the agent's final answers.",
+                         "Nowhere, if the system prompt caps the size of any refund."),
+            why="A write changes the world and cannot always be undone, so it waits for a "
+                "person; gating reads only slows the agent, and a prompt is not a control."),
+        ChoiceItem(
+            item_id="m8c", block="llm",
+            stem="A web page the agent reads hides text telling it to refund every order, and "
+                 "the injection guard misses it. What still stops the refunds?",
+            key="A permission policy that gives this task's tools no write access.",
+            distractors=("A longer system prompt asking the model to ignore such text.",
+                         "The step cap, since the refunds come only after it is reached.",
+                         "The response cache, which returns the answer from before it."),
+            why="A guard catches only some injections; a policy that grants no writes holds "
+                "whatever the model was told, so a hijacked step cannot act."),
+    ),
 }
 
 
@@ -257,4 +355,18 @@ NUMERIC_ITEMS: dict[str, NumericItem] = {
         tolerance=_absolute(0.01),
         why="Recall = real incidents alerted / all real incidents; the false alarms only "
             "affect precision."),
+    "n5": NumericItem(
+        item_id="n5", block="llm",
+        stem="After its weights, a replica has {kv_gb} GB of GPU memory for the KV cache, and "
+             "every token of context takes {kv_kb} KB of it (1 GB = 1,000,000 KB). Each "
+             "request reserves room for its prompt of {prompt} tokens and its answer of up to "
+             "{output} tokens when it is admitted. How many requests can run at once?",
+        unit="requests",
+        params={"kv_gb": (12, 20, 32), "kv_kb": (128, 160, 320),
+                "prompt": (1000, 1500, 2000), "output": (400, 800)},
+        answer=lambda p: float(math.floor(p["kv_gb"] * 1e6 / p["kv_kb"]
+                                          / (p["prompt"] + p["output"]))),
+        tolerance=_absolute(0.5),            # a whole number of requests
+        why="The cache holds memory / bytes per token tokens; each request reserves prompt + "
+            "output of them, so the whole requests that fit are the floor of the quotient."),
 }

@@ -20,6 +20,15 @@ Three answers are graded, each against the learner's own incident:
   most 2% of answers from a fallback) must hold on every one;
 * the **time to mitigate** the containment achieves (the action's minutes to take effect),
   which earns its point only when the containment works and is within the learner's bound.
+
+The minutes come from the menu, not from the replay: the four faults act on knobs that hold for
+a whole run (``retrieval.latency_ms``, ``model.upstream_tpm``, ``model.replicas``,
+``model.version``), so an action cannot take effect at a chosen minute, and splicing an incident
+run with a contained one would only restate the menu's minutes (the contained run carries none
+of the incident's backlog).  Everything here runs in the learner's kernel, so a learner can read
+their own case (:func:`~labkit.labs.capstone.scenarios.incident_case`); the grader judges the
+case of the student id it grades, and the tutor's postmortem mark is what checks the incident
+was read.  Both limits are set out in ``source/README.md`` (*Game day: limits*).
 """
 
 from __future__ import annotations

@@ -268,6 +268,7 @@ def test_no_gap_when_the_estimate_covers_the_claim(tmp_path: Path) -> None:
     assert b.gap_min == 720 - 750
     assert b.to_close_gap()["activities"] == 0
     assert "nothing to close" in b.gap_lines()[0]
+    assert "exceeds the claim by 30m (30 min)" in b.gap_lines()[1]
 
 
 # --- errors -----------------------------------------------------------------------------

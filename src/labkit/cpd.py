@@ -338,8 +338,14 @@ class Breakdown:
     def _gap_lines(self) -> list[str]:
         gap = self.gap_min
         if gap <= 0:
-            return [f"The guided estimate ({format_minutes(self.total_min)}) covers the claimed "
-                    f"{format_minutes(self.claimed_min)}; nothing to close."]
+            lines = [f"The guided estimate ({format_minutes(self.total_min)}) covers the claimed "
+                     f"{format_minutes(self.claimed_min)}; nothing to close."]
+            if gap < 0:
+                lines.append(
+                    f"It exceeds the claim by {format_minutes(-gap)} ({-gap} min): the level's "
+                    f"CPD record stays at its fixed {format_minutes(self.claimed_min)}; the "
+                    "estimate says how long the work takes, not what is recorded.")
+            return lines
         close = self.to_close_gap()
         return [
             f"The claimed {format_minutes(self.claimed_min)} exceed the guided estimate of "

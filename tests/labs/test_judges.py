@@ -346,13 +346,14 @@ def test_lab2_resilience_tasks_never_name_a_passing_policy(shift):
                 wrong=[{}, {**retry, "breaker.enabled": False}, {"breaker.enabled": True},
                        {**retry, "retry.on": ("error", "timeout", "throttled")},
                        {**retry, "retry.max_attempts": 1}, {**retry, "retry.timeout_ms": 100.0}])
+    world = lab2.degrade_scenario(learner=who6)   # the learner's model time sets the timeout
     degrade = {"fallback.chain": ("small_model", "stale_cache", "safe_message"),
                "steps.skip_when_degraded": True, "cache.enabled": True,
-               "retry.max_attempts": 2, "retry.on": ("error", "timeout"),
-               "retry.timeout_ms": 400.0, "retry.backoff": "exponential",
-               "retry.jitter": "full", "breaker.enabled": True, "gateway.deadline_ms": 1500.0}
+               "retry.max_attempts": 3, "retry.on": ("error", "timeout"),
+               "retry.timeout_ms": 5 * world["model.service_ms"], "retry.backoff": "exponential",
+               "retry.jitter": "full", "breaker.enabled": True, "gateway.deadline_ms": 3000.0}
     _check_grid(_as(lab2.judge_degradation, who6), passing=[degrade], seeds=[11],
-                base=lab2.DEGRADE_SCENARIO,
+                base=world,
                 wrong=[{}, {**degrade, "fallback.chain": ("safe_message",)},
                        {**degrade, "fallback.chain": ("stale_cache", "safe_message")},
                        {**degrade, "cache.enabled": False}, {**degrade, "breaker.enabled": False}])

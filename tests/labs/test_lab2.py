@@ -29,11 +29,6 @@ REF_RETRY = {"retry.max_attempts": 3, "retry.timeout_ms": 1000.0, "retry.on": ("
              "retry.backoff": "exponential", "retry.base_ms": 100.0, "retry.cap_ms": 1000.0,
              "retry.jitter": "full", "retry.budget_ratio": 0.1, "breaker.enabled": True,
              "breaker.open_s": 2.0, "breaker.half_open_calls": 3, "gateway.deadline_ms": 3000.0}
-REF_DEGRADE = {"fallback.chain": ("small_model", "stale_cache", "safe_message"),
-               "steps.skip_when_degraded": True, "cache.enabled": True,
-               "retry.max_attempts": 2, "retry.on": ("error", "timeout"),
-               "retry.timeout_ms": 400.0, "retry.backoff": "exponential",
-               "retry.jitter": "full", "breaker.enabled": True, "gateway.deadline_ms": 1500.0}
 REF_DRILL = {"kill.at_s": 30.0, "fallback.chain": ("small_model", "safe_message"),
              "audit.enabled": True, "retrieval.permission_check": True}
 #: Seeds whose storm cases are: 5 s at 30 s, 8 s at 25 s, 6 s at 20 s (for a learner whose
@@ -449,10 +444,83 @@ def test_every_world_is_solvable_on_the_hidden_seeds(row, shift):
     assert lab2.judge_retry_policy(policy, seeds=STORM_SEEDS_VISIBLE + HIDDEN5, learner=who) == []
 
 
-def test_the_reference_fallback_holds_for_every_shift():
-    for shift in V.FAULT_SHIFTS_S:
-        who6 = learner_for(V.degrade, shift_s=shift)
-        assert lab2.judge_degradation(REF_DEGRADE, seeds=(1, 2) + HIDDEN6, learner=who6) == []
+def reference_degrade(learner: str) -> dict:
+    """A sound fallback path worked out as the notebook's solution does: the small model, then
+    stale answers, then a safe message; skip retrieval while degraded; a breaker; and a
+    per-attempt timeout five times the learner's mean model time (the slowdown makes calls
+    four times slower: the slowed calls are cut, the healthy ones are not)."""
+    service_ms = lab2.degrade_scenario(learner=learner)["model.service_ms"]
+    return {"fallback.chain": ("small_model", "stale_cache", "safe_message"),
+            "steps.skip_when_degraded": True, "cache.enabled": True,
+            "retry.max_attempts": 3, "retry.on": ("error", "timeout"),
+            "retry.timeout_ms": 5 * service_ms, "retry.backoff": "exponential",
+            "retry.jitter": "full", "breaker.enabled": True, "gateway.deadline_ms": 3000.0}
+
+
+def degrade_learner(row: int, shift: float = 0.0) -> str:
+    return learner_for(V.degrade, service_ms=V.DEGRADE_WORLDS[row][0], shift_s=shift)
+
+
+@pytest.mark.parametrize("shift", V.FAULT_SHIFTS_S)
+@pytest.mark.parametrize("row", range(len(V.DEGRADE_WORLDS)))
+def test_every_fallback_world_is_solvable_on_the_hidden_seeds(row, shift):
+    who = degrade_learner(row, shift)
+    assert lab2.judge_degradation(reference_degrade(who), seeds=(1, 2) + HIDDEN6,
+                                  learner=who) == []
+
+
+#: The one copy of a world's reference fallback path that passes another world's hidden
+#: cases, (from, to): the 200 ms timeout of the 40 ms world still lets most of the 80 ms
+#: world's healthy calls finish, so its quality floor holds.  Every other copy fails: a longer
+#: timeout lets a faster world's slowed calls break its p95 budget, a shorter one cuts a slower
+#: world's healthy calls and its quality falls under the floor.
+FALLBACK_COPIES_THAT_PASS = {(0, 1)}
+
+
+@pytest.mark.slow
+def test_a_classmates_fallback_path_fails_most_other_worlds():
+    """Each world's reference answer, copied to every other world, on the hidden seeds: 5 of
+    the 6 ordered pairs of different worlds fail; among learners drawn at random (a third share
+    a world and its numbers) a copy fails for 5 of 9 pairs."""
+    n = len(V.DEGRADE_WORLDS)
+    refs = [reference_degrade(degrade_learner(row)) for row in range(n)]
+    passing = {(i, j) for i in range(n) for j in range(n) if i != j
+               and not lab2.judge_degradation(refs[i], seeds=HIDDEN6,
+                                              learner=degrade_learner(j))}
+    assert passing == FALLBACK_COPIES_THAT_PASS
+    assert (n * (n - 1) - len(passing)) / (n * n) >= 5 / 9
+
+
+#: Plausible wrong fallback paths, each with the budgets it must break in every world.
+FALLBACK_MISTAKES = {
+    "the naive client": ({}, {"success_rate", "p95_ms"}),
+    "only a safe message": ({"fallback.chain": ("safe_message",)}, {"quality"}),
+    "no small model": ({"fallback.chain": ("stale_cache", "safe_message")}, {"quality"}),
+    "no per-attempt timeout": ({"retry.timeout_ms": 0.0}, {"p95_ms"}),
+    "no breaker": ({"breaker.enabled": False}, {"p95_ms"}),
+}
+
+
+@pytest.mark.parametrize("name", FALLBACK_MISTAKES)
+@pytest.mark.parametrize("row", range(len(V.DEGRADE_WORLDS)))
+def test_plausible_wrong_fallback_paths_fail_in_every_world(name, row):
+    change, budgets = FALLBACK_MISTAKES[name]
+    who = degrade_learner(row)
+    answer = {**reference_degrade(who), **change} if change else {}
+    problems = lab2.judge_degradation(answer, seeds=HIDDEN6[:2], learner=who)
+    broken = {b for p in problems for b in ("p95_ms", "success_rate", "quality", "cost_per_1k")
+              if f": {b} = " in p}
+    assert budgets <= broken, (name, problems)
+
+
+def test_the_old_one_size_fallback_path_fails_most_worlds():
+    """The answer that passed every learner before worlds (400 ms timeout, 1.5 s deadline)
+    passes only the world it was written for."""
+    old = {**reference_degrade(degrade_learner(0)), "retry.max_attempts": 2,
+           "retry.timeout_ms": 400.0, "gateway.deadline_ms": 1500.0}
+    passed = [row for row in range(len(V.DEGRADE_WORLDS))
+              if not lab2.judge_degradation(old, seeds=HIDDEN6, learner=degrade_learner(row))]
+    assert passed == [1]
 
 
 #: Copies of one world's reference policy that pass another world's hidden cases, (from, to),
@@ -607,10 +675,11 @@ def test_burst_wave_reads_the_run():
 # --------------------------------------------------------------------- activity 6
 def test_degradation_judge():
     seeds = (31, 32, 35)   # slowdowns at 20 s, 15 s and 30 s
-    assert lab2.judge_degradation(REF_DEGRADE, seeds=seeds, learner=UNSHIFTED_6) == []
+    ref = reference_degrade(UNSHIFTED_6)
+    assert lab2.judge_degradation(ref, seeds=seeds, learner=UNSHIFTED_6) == []
     naive = lab2.judge_degradation({}, seeds=seeds[:1], learner=UNSHIFTED_6)
     assert any("success_rate" in p and "fallback.chain" in p for p in naive)
-    safe = lab2.judge_degradation({**REF_DEGRADE, "fallback.chain": ("safe_message",)},
+    safe = lab2.judge_degradation({**ref, "fallback.chain": ("safe_message",)},
                                   seeds=seeds[:1], learner=UNSHIFTED_6)
     assert any("quality" in p for p in safe)
     assert lab2.judge_degradation({"model.upstream_limit_rps": 100}, seeds=seeds)[0].endswith(

@@ -55,6 +55,8 @@ def test_the_learner_has_the_numbers_the_wrong_answers_are_written_for():
     assert dict(V.storm(learner=WHO).values) == {"rate_rps": 20.0, "error_rate": 0.04,
                                                   "service_cv": 1.8, "quota_rps": 18.0,
                                                   "shift_s": 0.0}
+    assert dict(V.degrade(learner=WHO).values) == {"service_ms": 40.0, "p95_ms": 240.0,
+                                                    "quality": 0.79, "shift_s": 0.0}
 
 
 @pytest.fixture(scope="module")
@@ -261,6 +263,26 @@ def test_retry_check_shows_what_the_runs_did(source_run, wrong, message):
         assert errors and message in errors[0], errors
     finally:
         assert run_snippet(client, nb.cells[ids["a5_retry_answer"]].source) == []
+
+
+@pytest.mark.parametrize("copied", [
+    # from a classmate whose model takes 160 ms a call
+    "degrade_knobs = {**degrade_knobs, 'retry.timeout_ms': 800.0}",
+    # the path that passed every learner before task 6 had worlds (written for 80 ms calls)
+    "degrade_knobs = {**degrade_knobs, 'retry.max_attempts': 2, 'retry.timeout_ms': 400.0, "
+    "'gateway.deadline_ms': 1500.0}",
+])
+def test_degrade_check_refuses_a_classmates_fallback_path(source_run, copied):
+    """This learner's model answers in about 40 ms: a timeout set for a slower model lets the
+    slowed calls break their 240 ms p95 budget, and the visible check already says so."""
+    nb, client, _ = source_run
+    ids = grade_index(nb)
+    try:
+        assert run_snippet(client, copied) == []
+        errors = run_snippet(client, HIDDEN.sub("", nb.cells[ids["a6_degrade_check"]].source))
+        assert errors and "p95_ms" in errors[0] and "budget <= 240" in errors[0], errors
+    finally:
+        assert run_snippet(client, nb.cells[ids["a6_degrade_answer"]].source) == []
 
 
 def test_design_check_fails_a_design_with_gaps(source_run):

@@ -37,7 +37,6 @@ from labkit.labs.lab2.analysis import (
 )
 from labkit.labs.lab2.scenarios import (
     CACHE_BATCH_TASK_KNOBS,
-    DEGRADE_SCENARIO,
     DEGRADE_TASK_KNOBS,
     DRILL_SCENARIO,
     DRILL_TASK_KNOBS,
@@ -49,6 +48,7 @@ from labkit.labs.lab2.scenarios import (
     STORM_TASK_KNOBS,
     cache_batch_task,
     degrade_case,
+    degrade_scenario,
     multiplier_scenario,
     peak_scenario,
     retry_cases,
@@ -359,7 +359,8 @@ _DEGRADE_HINTS = {
     "success_rate": "requests the primary cannot answer need somewhere to go: fallback.chain",
     "p95_ms": "slow or throttled attempts hold requests too long: a per-attempt timeout and "
               "a breaker move them to the fallback sooner",
-    "quality": "too many answers come from a low-quality fallback: which fallback comes first?",
+    "quality": "too many answers come from a low-quality fallback: a timeout that cuts your "
+               "model's calls before they finish sends them there; which fallback comes first?",
     "cost_per_1k": "degraded requests still pay for retrieval, and repeats still pay for a "
                    "call: steps.skip_when_degraded, the cache",
 }
@@ -367,12 +368,15 @@ _DEGRADE_HINTS = {
 
 def judge_degradation(answer: Any, *, seeds: Sequence[int],
                       learner: str | None = None) -> list[str]:
-    """Task 6: every budget holds through the slowdown of every seed's case."""
+    """Task 6: every budget of the learner's world (:func:`degrade_scenario`: their model's
+    service time, p95 budget and quality floor) holds through the slowdown of every seed's
+    case."""
     seeds = check_seeds(seeds)
-    problems = _knob_problems(answer, DEGRADE_TASK_KNOBS, DEGRADE_SCENARIO, "degrade_knobs")
+    base = degrade_scenario(learner=learner)
+    problems = _knob_problems(answer, DEGRADE_TASK_KNOBS, base, "degrade_knobs")
     for seed in seeds if not problems else ():
         case = degrade_case(seed, learner=learner)
-        res = simulate({**DEGRADE_SCENARIO, **answer, **case}, seed=seed)
+        res = simulate({**base, **answer, **case}, seed=seed)
         problems += _budget_problems(
             res, f"seed {seed}, slowdown at {case['fault.slowdown_start_s']:g} s",
             _DEGRADE_HINTS)

@@ -39,7 +39,7 @@ __all__ = [
     "STORM_SCENARIO", "STORM_TASK_KNOBS", "STORM_TIMINGS", "STORM_SEEDS_VISIBLE", "STORM_LIMITS",
     "RETRY_CASES", "BURST", "storm_scenario", "storm_case", "retry_cases",
     "DEGRADE_SCENARIO", "DEGRADE_TASK_KNOBS", "DEGRADE_STARTS_S", "DEGRADE_SEEDS_VISIBLE",
-    "degrade_case",
+    "degrade_scenario", "degrade_case",
     "DRILL_SCENARIO", "DRILL_TASK_KNOBS", "AUDIT_SCENARIO", "AUDIT_KILL_TIMES_S", "audit_case",
 ]
 
@@ -282,7 +282,9 @@ def retry_cases(seed: int, *, learner: str | None = None) -> dict[str, dict[str,
 # --- activity 6: graceful degradation ---------------------------------------------------
 
 #: A RAG assistant at 40 requests/s whose provider allows only 25 calls/s, and which gets
-#: three times slower for 20 s.  Naive client: immediate retries, no fallback.
+#: three times slower for 20 s.  Naive client: immediate retries, no fallback.  Task 6 runs
+#: in the learner's world (:func:`degrade_scenario`), which changes the model, the slowdown
+#: and two budgets.
 DEGRADE_SCENARIO: Mapping[str, Any] = frozen({
     "load.rate_rps": 40.0, "load.duration_s": 60.0, "serving.pattern": "rag",
     "model.upstream_limit_rps": 25.0, "fault.slowdown_start_s": 20.0,
@@ -302,6 +304,17 @@ DEGRADE_STARTS_S: tuple[float, ...] = (30.0, 20.0, 15.0, 25.0, 20.0)
 #: The seeds a learner checks task 6 on (slowdowns at 20 s and 15 s, moved by the learner's
 #: shift).
 DEGRADE_SEEDS_VISIBLE: tuple[int, ...] = (1, 2)
+
+
+def degrade_scenario(*, learner: str | None = None) -> Mapping[str, Any]:
+    """Activity 6 for ``learner``: the naive client in their world (the primary model's mean
+    service time, lognormal with a coefficient of variation of 0.3, a slowdown that makes
+    every call four times slower, and their p95 budget and quality floor)."""
+    v = variants.degrade(learner=learner)
+    return frozen({**DEGRADE_SCENARIO, "model.service_ms": v.service_ms,
+                   "model.service_dist": "lognormal", "model.service_cv": 0.3,
+                   "fault.slowdown_factor": 4.0, "budget.p95_ms": v.p95_ms,
+                   "budget.quality": v.quality})
 
 
 def degrade_case(seed: int, *, learner: str | None = None) -> dict[str, float]:

@@ -11,8 +11,9 @@ student id the submission is filed under).  The rows of a list are chosen so tha
 
 Design tasks whose passing answers form a region give each learner a *world* whose numbers
 move that region: task 5's traffic and error rate (:data:`RETRY_WORLDS`) bound the retry budget
-from both sides, so a policy tuned to one world breaks a case of most others; the times their
-faults start move too, so the policy must work whatever the timing.
+from both sides, so a policy tuned to one world breaks a case of most others; task 6's model
+time, p95 budget and quality floor (:data:`DEGRADE_WORLDS`) place the window of the timeout.
+The times their faults start move too, so the policy must work whatever the timing.
 
 >>> scaling(learner="ada").values.keys() == {"rate_rps", "p95_ms"}
 True
@@ -24,7 +25,7 @@ from labkit import variants
 
 __all__ = ["LAB", "SCALING_CASES", "CACHE_CASES", "MULTIPLIER_CASES", "AUTOSCALE_CASES",
            "STICKY_CASES", "sessions",
-           "FAULT_SHIFTS_S", "RETRY_WORLDS", "QUOTA_SHARES", "DRILL_KILL_TIMES_S",
+           "FAULT_SHIFTS_S", "RETRY_WORLDS", "QUOTA_SHARES", "DEGRADE_WORLDS", "DRILL_KILL_TIMES_S",
            "Q7_RATES_RPS", "Q7_ATTEMPTS",
            "scaling", "cache_batch", "multiplier", "autoscale", "storm", "degrade", "drill", "q7"]
 
@@ -66,6 +67,15 @@ RETRY_WORLDS: tuple[tuple[float, float, float], ...] = (
     (18.0, 0.02, 2.5))
 #: Task 5: the provider's quota in the quota case, as a share of the learner's traffic.
 QUOTA_SHARES: tuple[float, ...] = (0.8, 0.85, 0.9)
+#: Task 6: the learner's world, (mean service time of the primary model (ms), lognormal with a
+#: coefficient of variation of 0.3; the p95 budget (ms); the quality floor).  The slowdown
+#: makes every call four times slower, so the per-attempt timeout has a window: long enough
+#: that the primary still answers enough requests to hold the quality floor, short enough that
+#: the slowed calls move to the fallback before they break the p95 budget.  The windows of the
+#: rows do not overlap but one way (``tests/labs/test_lab2.py`` copies the reference answer of
+#: every row to every other).
+DEGRADE_WORLDS: tuple[tuple[float, float, float], ...] = (
+    (40.0, 240.0, 0.79), (80.0, 300.0, 0.79), (160.0, 750.0, 0.775))
 #: Task 7: when the learner's drill throws the kill switch (s).
 DRILL_KILL_TIMES_S: tuple[float, ...] = (22.0, 26.0, 30.0, 34.0, 38.0)
 #: Q7: offered load (requests/s) and attempts per request; every product differs, so no two
@@ -129,8 +139,21 @@ def storm(*, learner: str | None = None) -> variants.Variant:
 
 
 def degrade(*, learner: str | None = None) -> variants.Variant:
-    """Task 6: ``shift_s``, added to the start of every slowdown case."""
-    return variants.draw(LAB, "task6", {"shift_s": FAULT_SHIFTS_S}, learner=learner)
+    """Task 6: the learner's world, ``service_ms`` (the primary model's mean service time),
+    ``p95_ms`` (the latency budget) and ``quality`` (the quality floor), and ``shift_s``
+    (added to the start of every slowdown case)."""
+    picked = variants.draw(LAB, "task6", {"shift_s": FAULT_SHIFTS_S,
+                                          "world": range(len(DEGRADE_WORLDS))},
+                           learner=learner)
+    service_ms, p95_ms, quality = DEGRADE_WORLDS[picked["world"]]
+    values = {"service_ms": service_ms, "p95_ms": p95_ms, "quality": quality,
+              "shift_s": picked["shift_s"]}
+    choices = {"service_ms": tuple(w[0] for w in DEGRADE_WORLDS),
+               "p95_ms": tuple(w[1] for w in DEGRADE_WORLDS),
+               "quality": tuple(dict.fromkeys(w[2] for w in DEGRADE_WORLDS)),
+               "shift_s": FAULT_SHIFTS_S}
+    return variants.Variant(lab=LAB, item="task6", learner=picked.learner, values=values,
+                            choices=choices)
 
 
 def drill(*, learner: str | None = None) -> variants.Variant:

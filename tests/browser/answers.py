@@ -89,9 +89,25 @@ def run_to_first_task(page: LabPage, first_task: int, timeout_s: float = 180.0) 
     return got
 
 
+def show_cell(page: LabPage, index: int) -> Any:
+    """Scroll cell ``index`` of the open notebook into view; return its locator.
+
+    JupyterLab renders only the cells near the viewport (a windowed notebook), so a cell far
+    below may not be drawn yet: the notebook scrolls to it, as a learner would.  Notebooks
+    opened earlier in the session stay in the page as hidden tabs, so the cell is looked for
+    in this notebook's panel only.
+    """
+    panel = page.page.evaluate(
+        """async (i) => { const w = window.jupyterapp.shell.currentWidget;
+             w.content.activeCellIndex = i; await w.content.scrollToItem(i, 'center');
+             return w.id; }""", index)
+    return page.page.locator(f'[id="{panel}"] .jp-Notebook .jp-Cell').nth(index)
+
+
 def type_answer(page: LabPage, index: int, source: str) -> None:
     """Type ``source`` into cell ``index`` in place of what it holds, as a learner would."""
-    editor = page.page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".cm-content")
+    editor = show_cell(page, index).locator(".cm-content")
+    editor.wait_for(state="visible", timeout=30_000)
     editor.scroll_into_view_if_needed()
     editor.click()
     page.page.keyboard.press("Control+A")

@@ -20,7 +20,15 @@ from labkit.labs import capstone
 from labkit.sim import Scenario, simulate
 from labkit.viz.common import series
 
-from .answers import answer_cells, problems, run_from, run_to_first_task, text, type_answer
+from .answers import (
+    answer_cells,
+    problems,
+    run_from,
+    run_to_first_task,
+    show_cell,
+    text,
+    type_answer,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -120,7 +128,7 @@ def test_a_learner_works_through_the_capstone_in_the_browser(open_notebook):
     dash = next(c for c in after if "incident.dashboards()" in c["source"])
     assert len(dash["outputs"]) == len(expected) and all(       # interactive charts, each
         "application/vnd.plotly.v1+json" in o.get("data", {}) for o in dash["outputs"])
-    page.page.locator(".jp-Notebook .jp-Cell").nth(dash["index"]).scroll_into_view_if_needed()
+    show_cell(page, dash["index"]).scroll_into_view_if_needed()
     page.page.wait_for_function(
         f"() => ({_OUTPUT_CHARTS_JS})().filter(c => c.traces.length).length >= {len(expected)}",
         timeout=60_000)

@@ -28,7 +28,8 @@ def test_the_workbook_has_its_multiple_choice_items():
     assert len(ITEMS) >= 20
     assert {item.lab for item in ITEMS} >= {"lab0-orientation", "lab1-system-shapes",
                                             "lab2-scaling-cost-reliability",
-                                            "lab3-evaluation-governance"}
+                                            "lab3-evaluation-governance",
+                                            "lab4-llm-serving-agents"}
 
 
 @pytest.mark.parametrize("item", ITEMS, ids=lambda i: f"{i.lab}:{i.grade_id}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import re
 import shutil
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -188,3 +189,28 @@ def course_copy(tmp: Path, lab: str):
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     shutil.copy2(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
     return Course.at(root)
+
+
+def assert_multiple_choice_fair(source: Path, items: int) -> None:
+    """Issue 15, one lab at a time: ``items`` multiple-choice questions, each with options A-D
+    close in length (longest <= 2x shortest) and a key that is never the unique longest
+    option, and no letter the key of more than 35% of the lab's items."""
+    nb = nbformat.read(source, as_version=4)
+    keys = {}
+    for cell in nb.cells:
+        match = re.search(r"### BEGIN SOLUTION\n(q\d+)_answer = \"([A-D])\"", cell.source)
+        if match:
+            keys[match.group(1).upper()] = match.group(2)
+    seen = 0
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.source.startswith("MultipleChoice("):
+            q = re.match(r'MultipleChoice\("(Q\d+)"', cell.source).group(1)
+            options = dict(re.findall(r'^    "([A-D])": "(.*)",$', cell.source, re.M))
+            assert sorted(options) == ["A", "B", "C", "D"], q
+            lengths = {k: len(v) for k, v in options.items()}
+            assert max(lengths.values()) <= 2 * min(lengths.values()), (q, lengths)
+            longest = [k for k, n in lengths.items() if n == max(lengths.values())]
+            assert longest != [keys[q]], f"{q}: the key is the unique longest option"
+            seen += 1
+    assert seen == len(keys) == items
+    assert max(Counter(keys.values()).values()) <= 0.35 * len(keys), keys

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 
 import nbformat
 import pytest
 
 from .nbrun import (
+    assert_multiple_choice_fair,
     cell_errors,
     executed,
     grade_index,
@@ -123,25 +123,7 @@ def test_every_activity_opens_with_a_prediction_shown_beside_its_result():
 def test_multiple_choice_is_not_guessable_by_length_or_letter():
     """Issue 15: options close in length (longest <= 2x shortest), the key never the unique
     longest option, no letter the key of more than 35% of the lab's items."""
-    nb = nbformat.read(SOURCE, as_version=4)
-    keys = {}
-    for cell in nb.cells:
-        match = re.search(r"### BEGIN SOLUTION\n(q\d+)_answer = \"([A-D])\"", cell.source)
-        if match:
-            keys[match.group(1).upper()] = match.group(2)
-    seen = 0
-    for cell in nb.cells:
-        if cell.cell_type == "code" and cell.source.startswith("MultipleChoice("):
-            q = re.match(r'MultipleChoice\("(Q\d+)"', cell.source).group(1)
-            options = dict(re.findall(r'^    "([A-D])": "(.*)",$', cell.source, re.M))
-            assert sorted(options) == ["A", "B", "C", "D"], q
-            lengths = {k: len(v) for k, v in options.items()}
-            assert max(lengths.values()) <= 2 * min(lengths.values()), (q, lengths)
-            longest = [k for k, n in lengths.items() if n == max(lengths.values())]
-            assert longest != [keys[q]], f"{q}: the key is the unique longest option"
-            seen += 1
-    assert seen == len(keys) == 10
-    assert max(Counter(keys.values()).values()) <= 0.35 * len(keys), keys
+    assert_multiple_choice_fair(SOURCE, items=10)
 
 
 def test_release_runs_until_the_first_unanswered_task():

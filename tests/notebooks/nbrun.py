@@ -98,16 +98,17 @@ def release_run_stops_at_first_task(release: Path) -> list:
     return before
 
 
-def source_run_fixture(lab: str):
-    """A module-scoped fixture running ``lab``'s source notebook once, in a fresh kernel
-    started in a scratch folder; it yields ``(nb, client)`` with the kernel still up, for
-    wrong-answer probes (``run_snippet``).  In a test module: ``source_run =
-    source_run_fixture(LAB)``."""
+def source_run_fixture(lab: str, timeout_s: int = 120):
+    """A module-scoped fixture running ``lab``'s source notebook once (each cell within
+    ``timeout_s``), in a fresh kernel started in a scratch folder; it yields ``(nb, client)``
+    with the kernel still up, for wrong-answer probes (``run_snippet``).  In a test module:
+    ``source_run = source_run_fixture(LAB)``."""
     source, _release = lab_paths(lab)
 
     @pytest.fixture(scope="module")
     def source_run(tmp_path_factory):
-        with executed(source, cwd=tmp_path_factory.mktemp("run")) as (nb, client):
+        with executed(source, timeout_s=timeout_s,
+                      cwd=tmp_path_factory.mktemp("run")) as (nb, client):
             yield nb, client
 
     return source_run

@@ -13,7 +13,7 @@ from nbclient import NotebookClient
 from labkit.labs import lab0
 
 from .nbrun import cell_errors as problems
-from .nbrun import executed, lab_paths
+from .nbrun import lab_paths, source_run_fixture
 from .nbrun import run_snippet as run_in
 
 LAB = "lab0-orientation"
@@ -31,10 +31,7 @@ def execute(path, tmp_path_factory):
     return nb, client
 
 
-@pytest.fixture(scope="module")
-def source_run(tmp_path_factory):
-    with executed(SOURCE, cwd=tmp_path_factory.mktemp("run")) as (nb, client):
-        yield nb, client
+source_run = source_run_fixture(LAB)
 
 
 def by_id(nb, cell_id):

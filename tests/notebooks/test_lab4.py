@@ -28,12 +28,12 @@ import pytest
 from .nbrun import (
     assert_multiple_choice_fair,
     cell_errors,
-    executed,
     grade_index,
     lab_paths,
     nbgrader_meta,
     release_run_stops_at_first_task,
     run_snippet,
+    source_run_fixture,
 )
 
 LAB = "lab4-llm-serving-agents"
@@ -41,11 +41,8 @@ SOURCE, RELEASE = lab_paths(LAB)
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
 
 
-@pytest.fixture(scope="module")
-def source_run(tmp_path_factory):
-    """The source notebook executed top to bottom; the kernel stays up for the wrong answers."""
-    with executed(SOURCE, timeout_s=180, cwd=tmp_path_factory.mktemp("run")) as (nb, client):
-        yield nb, client
+#: The source notebook executed top to bottom; the kernel stays up for the wrong answers.
+source_run = source_run_fixture(LAB, timeout_s=180)
 
 
 def test_the_kernel_is_the_self_study_learner(source_run):

@@ -469,8 +469,10 @@ def test_grading_with_the_labs_loads_no_front_end():
     import sys
 
     probe = ("import json, sys\n"
-             "from labkit.labs import lab1, lab2, lab3\n"
+             "from labkit.labs import lab1, lab2, lab3, lab4\n"
              "lab1.judge_replicas(6, seeds=[1]); lab3.judge_threshold(0.5, seeds=[1])\n"
+             "lab4.judge_break_even(1000.0, seeds=[1]); lab4.judge_fleet(None, seeds=[1])\n"
+             "lab4.sheet_problems({})\n"
              "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           timeout=300)

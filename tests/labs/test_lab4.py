@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
-import json
 import re
-import subprocess
-import sys
 
 import pytest
 
@@ -423,18 +420,3 @@ def test_agent_messages_never_name_a_passing_cap_or_policy(world):
                 assert pattern not in text, (answer, pattern, text)
         assert not re.search(r"\b(approve|'approve')\b", text), text
         assert "budget_usd" not in text and "max_steps" not in text, text
-
-
-def test_grading_lab4_loads_no_front_end():
-    """Hidden tests import lab 4 and call its judges: no plotting or widgets needed."""
-    probe = ("import json, sys\n"
-             "from labkit.labs import lab4\n"
-             "lab4.judge_break_even(1000.0, seeds=[1]); lab4.judge_fleet(None, seeds=[1])\n"
-             "lab4.sheet_problems({})\n"
-             "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
-    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
-    loaded = set(json.loads(proc.stdout))
-    assert "labkit" in loaded
-    assert loaded.isdisjoint({"plotly", "ipywidgets", "anywidget"}), sorted(loaded)

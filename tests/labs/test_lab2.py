@@ -483,10 +483,8 @@ def test_a_classmates_fallback_path_fails_most_other_worlds():
     the 6 ordered pairs of different worlds fail; among learners drawn at random (a third share
     a world and its numbers) a copy fails for 5 of 9 pairs."""
     n = len(V.DEGRADE_WORLDS)
-    refs = [reference_degrade(degrade_learner(row)) for row in range(n)]
-    passing = {(i, j) for i in range(n) for j in range(n) if i != j
-               and not lab2.judge_degradation(refs[i], seeds=HIDDEN6,
-                                              learner=degrade_learner(j))}
+    passing = copies_that_pass(n, reference_degrade, degrade_learner, lab2.judge_degradation,
+                               HIDDEN6)
     assert passing == FALLBACK_COPIES_THAT_PASS
     assert (n * (n - 1) - len(passing)) / (n * n) >= 5 / 9
 
@@ -530,6 +528,14 @@ def test_the_old_one_size_fallback_path_fails_most_worlds():
 COPIES_THAT_PASS = {(2, 3), (3, 2), (3, 4), (4, 2), (4, 3)}
 
 
+def copies_that_pass(n, reference, learner_of, judge, seeds) -> set[tuple[int, int]]:
+    """The ordered pairs (i, j) of different worlds among ``n`` in which the reference answer
+    worked out for world i passes ``judge`` for a learner of world j on ``seeds``."""
+    refs = [reference(learner_of(row)) for row in range(n)]
+    return {(i, j) for i in range(n) for j in range(n)
+            if i != j and not judge(refs[i], seeds=seeds, learner=learner_of(j))}
+
+
 @pytest.mark.slow
 def test_a_classmates_policy_fails_most_other_worlds():
     """Each world's reference policy, copied to every other world, on the hidden seeds.
@@ -539,10 +545,8 @@ def test_a_classmates_policy_fails_most_other_worlds():
     copy fails for at most 1 - 1/5 of pairs; with the listed exceptions, 15 of the 20 ordered
     pairs of different worlds: 60% of random pairs."""
     n = len(V.RETRY_WORLDS)
-    refs = [reference_retry(world_learner(row)) for row in range(n)]
-    passing = {(i, j) for i in range(n) for j in range(n) if i != j
-               and not lab2.judge_retry_policy(refs[i], seeds=HIDDEN5,
-                                               learner=world_learner(j))}
+    passing = copies_that_pass(n, reference_retry, world_learner, lab2.judge_retry_policy,
+                               HIDDEN5)
     assert passing == COPIES_THAT_PASS
     share = (n * (n - 1) - len(passing)) / (n * n)
     assert share >= 0.6

@@ -20,11 +20,12 @@ BENIGN_CONSOLE = (
     re.compile(r"Failed to load resource: the server responded with a status of 404 .*favicon"),
 )
 
-# anywidget (0.9 to 0.11) starts a fixed 2 s timer for each model and rejects a promise nobody
-# awaits when the model's module has not loaded by then; loading goes on and the chart is drawn.
-# On a loaded 2-core machine plotly's module can take longer than that, so the message is
-# counted apart from real errors (``slow_widget_inits``); every test that meets it also checks
-# that its charts were drawn, which is what a failed model would break.
+# anywidget (0.9.17 to 0.11) gives each model 2 s to load its module and then rejects a promise
+# nobody awaits; it also drops every later message to that model.  labkit's charts open with
+# their figure in their state (labkit.ui.figurewidget), so such a chart is still drawn, and the
+# loader compiles plotly.js only when the page is quiet, which keeps this rare.  On a loaded
+# 2-core machine it can still happen, so the message is counted apart from real errors
+# (``slow_widget_inits``); a chart it froze fails the test that waits for that chart to change.
 SLOW_WIDGET_INIT = re.compile(r"^pageerror: \[anywidget\] Failed to initialize model\.$")
 
 _STATE_JS = """

@@ -1,14 +1,20 @@
-"""The harness itself: JupyterLab + Chromium render ipywidgets and a plotly FigureWidget.
+"""The harness itself: JupyterLab + Chromium render ipywidgets and plotly charts.
 
 A two-cell notebook links an IntSlider to a FigureWidget line; typing a new
 value into the slider's readout must reach the kernel and come back as new
 trace data in the rendered chart (y = slope * x after a fixed first point, so the line changes shape).
+
+A panel's charts draw while the kernel is still busy with later cells ("Run all"): they
+need nothing from the kernel once they are open.
 """
 
 from __future__ import annotations
 
 import nbformat
 import pytest
+
+from labkit.ui.panel import PANEL_VIEWS
+from labkit.ui.view import MODE_VIEWS
 
 pytestmark = pytest.mark.browser
 
@@ -42,3 +48,38 @@ def test_slider_drives_figurewidget(tmp_path, open_notebook):
     assert page.error_outputs() == []
     assert page.console_errors == []
     page.screenshot("harness")
+
+
+def _notebook(tmp_path, name: str, cells: list[str]):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    source = tmp_path / name
+    nbformat.write(nb, source)
+    return source
+
+
+def test_panel_charts_draw_while_the_kernel_runs_later_cells(tmp_path, open_notebook):
+    source = _notebook(tmp_path, "busy.ipynb", [
+        "from labkit.ui import Panel\nPanel()",
+        "import time\ntime.sleep(120)",
+    ])
+    page = open_notebook(source, run_all=False)
+    # not awaited: the command's promise settles only when every cell has run
+    page.page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    page.page.wait_for_function(
+        """() => { const els = document.querySelectorAll('.labkit-panel .labkit-view');
+             const gd = (el) => el.classList.contains('js-plotly-plot') ? el
+               : el.querySelector('.js-plotly-plot');
+             return els.length > 0 && Array.from(els).every(el => gd(el) && gd(el).data
+               && gd(el).data.length && gd(el).querySelector('.main-svg')); }""",
+        timeout=60_000)
+    drawn = page.page.evaluate("""() => Array.from(
+        document.querySelectorAll('.labkit-panel .labkit-view')).map(el =>
+          Array.from(el.classList).find(c => c.startsWith('labkit-view-')))""")
+    assert page.state()["status"] == "busy"              # the sleeping cell is still running
+    # every view of a plain run (token and agent views wait for a run of their mode)
+    assert drawn == [f"labkit-view-{name}" for name in PANEL_VIEWS
+                     if all(name not in views for _, views in MODE_VIEWS)]
+    page.page.evaluate("() => { window.jupyterapp.commands.execute('notebook:interrupt-kernel'); }")
+    assert page.console_errors == []

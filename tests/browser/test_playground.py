@@ -53,8 +53,11 @@ def test_playground_runs_and_knobs_drive_the_charts(open_notebook):
     page.set_readout(".labkit-knob-budget-quality", "0.9")
     page.wait_trace(".labkit-panel .labkit-view-scorecard",
                     "data[0].cells.values[3].some(v => String(v).includes('broken'))")
-    chip = page.page.locator(".labkit-panel .labkit-chip[data-budget='quality']").first
-    assert chip.get_attribute("data-pass") == "false"
+    # the verdict line is a widget of its own, updated just after the scorecard
+    chip = ".labkit-panel .labkit-chip[data-budget='quality']"
+    page.page.wait_for_function(
+        "(sel) => document.querySelector(sel).getAttribute('data-pass') === 'false'",
+        arg=chip, timeout=30_000)
 
     assert page.error_outputs() == []
     assert page.console_errors == []

@@ -29,7 +29,7 @@ import plotly.graph_objects as go
 from labkit.errors import LabkitError
 from labkit.monitor.sli import RULE_KINDS, SliRule, SliSeries, judge_firing, sweep_rules
 from labkit.ui.figurewidget import LabFigureWidget
-from labkit.ui.resize import ChartResizer, make_responsive
+from labkit.ui.resize import ChartResizer
 from labkit.ui.style import stylesheet
 from labkit.viz.monitor import frontier_figure, sli_figure, update_frontier, update_sli_figure
 
@@ -73,9 +73,8 @@ class AlertPanelView:
     def show_figures(self, figures: dict[str, go.Figure]) -> None:
         cells = []
         for name, fig in figures.items():
-            widget = make_responsive(LabFigureWidget(fig))
-            widget.add_class("labkit-view")
-            widget.add_class(f"labkit-view-{name}")
+            widget = LabFigureWidget(fig, classes=("labkit-view", f"labkit-view-{name}"),
+                                     responsive=True)
             self.figures[name] = widget
             box = widgets.Box([widget], layout=widgets.Layout(min_width="0", width="50%"))
             box.add_class("labkit-view-cell")

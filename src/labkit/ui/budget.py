@@ -27,7 +27,7 @@ from labkit.knobs import KnobError
 from labkit.sim.scenario import CATALOGUE
 from labkit.ui.controls import knob_widget, set_widget_value, widget_value
 from labkit.ui.figurewidget import LabFigureWidget
-from labkit.ui.resize import ChartResizer, make_responsive
+from labkit.ui.resize import ChartResizer
 from labkit.ui.style import stylesheet
 from labkit.viz.colors import FAIL_COLOR, NEUTRAL_COLOR, PASS_COLOR
 from labkit.viz.scorecard import scorecard_figure, scorecard_rows, update_scorecard
@@ -93,15 +93,14 @@ class BudgetPanel:
         show_chart = (on_change is None) if scorecard is None else scorecard
         self.scorecard: go.FigureWidget | None = None
         if show_chart and result is not None:
-            self.scorecard = make_responsive(LabFigureWidget(scorecard_figure(self.result)))
-            self.scorecard.add_class("labkit-view-scorecard")
+            self.scorecard = LabFigureWidget(scorecard_figure(self.result), responsive=True,
+                                             classes=("labkit-view-scorecard", "labkit-view"))
         children: list[widgets.Widget] = [
             widgets.HTML("<div class='labkit-section-title'>Budgets</div>"),
             *self.controls.values(), self.verdicts]
         self.widget = widgets.VBox(children)
         self.widget.add_class("labkit-budgets")
         if self.scorecard is not None:   # on its own: a small panel of its own
-            self.scorecard.add_class("labkit-view")
             chart = widgets.Box([self.scorecard], layout=widgets.Layout(
                 flex="1 1 auto", min_width="0", width="100%"))
             chart.add_class("labkit-view-cell")

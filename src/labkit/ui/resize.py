@@ -14,9 +14,11 @@ layout, a sidebar opened, the window resized) into one debounced
 from __future__ import annotations
 
 import anywidget
-import plotly.graph_objects as go
 
-__all__ = ["ChartResizer", "make_responsive"]
+__all__ = ["ChartResizer", "RESPONSIVE_CONFIG"]
+
+# plotly config of a chart that follows its container (LabFigureWidget(responsive=True)).
+RESPONSIVE_CONFIG = {"responsive": True, "displaylogo": False}
 
 _ESM = """
 export default {
@@ -52,8 +54,3 @@ class ChartResizer(anywidget.AnyWidget):
 
     _esm = _ESM
 
-
-def make_responsive(fig: go.FigureWidget) -> go.FigureWidget:
-    """Let the chart follow its container's width (see :class:`ChartResizer`)."""
-    fig._config = {**fig._config, "responsive": True, "displaylogo": False}
-    return fig

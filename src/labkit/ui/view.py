@@ -42,7 +42,7 @@ from labkit.sim.scenario import CATALOGUE
 from labkit.ui.budget import BUDGET_GROUP, BudgetPanel
 from labkit.ui.controls import control_row, knob_widget, set_widget_value, widget_value
 from labkit.ui.figurewidget import LabFigureWidget
-from labkit.ui.resize import ChartResizer, make_responsive
+from labkit.ui.resize import ChartResizer
 from labkit.ui.style import stylesheet
 from labkit.viz import AGENT_VIEWS, TOKEN_VIEWS, VIEWS, View, compare_figure, update_compare
 from labkit.viz.common import fmt_ms, fmt_pct
@@ -329,9 +329,8 @@ class PanelView:
         self._show_mode_views(result)
 
     def _figure_widget(self, name: str, fig: go.Figure) -> go.FigureWidget:
-        widget = make_responsive(LabFigureWidget(fig))
-        widget.add_class("labkit-view")
-        widget.add_class(f"labkit-view-{name}")
+        widget = LabFigureWidget(fig, classes=("labkit-view", f"labkit-view-{name}"),
+                                 responsive=True)
         self._figures[name] = widget
         return widget
 

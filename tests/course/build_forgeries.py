@@ -6,16 +6,19 @@ points without answering, the ways a kernel-side check can be fooled:
 
 * ``fg_patch_labkit``: replaces every ``check_*`` of ``labkit.checkpoints`` and every ``judge_*``
   of every ``labkit.labs`` module with functions that pass anything;
-* ``fg_builtins``: replaces ``abs``, ``isinstance``, ``all``, ``any``, ``len`` and
-  ``AssertionError`` in ``builtins``;
+* ``fg_builtins``: replaces ``abs``, ``isinstance``, ``all``, ``any`` and ``AssertionError`` in
+  ``builtins`` while each check cell runs, and puts them back for the others (a fake ``len``
+  only hangs the simulator's loops until the cell time-out: it wins nothing and costs the
+  grader minutes);
 * ``fg_always_equal``: after every cell, sets every answer name to an object equal to
   everything (and true), and every function answer (lab 1's ``explain``) to a function returning
   a dict whose every key, those its answer cell names included, holds such an object;
 * ``fg_subclass``: the same with ``str`` and ``float`` subclasses that equal everything;
 * ``fg_transformer``: an IPython input transformer and event hooks that rewrite every later cell
   (``assert`` made harmless, answers forged at the end of each cell);
-* ``fg_secrets``: reads every notebook, history file and gradebook it can find and prints any
-  line with ``assert`` or ``HIDDEN`` in it, to copy answers from.
+* ``fg_secrets``: searches the files the kernel can read (the course's likely places first, for
+  8 s) for hidden tests and gradebooks, to copy answers from, and prints what it found (the
+  round trip requires that it found none).
 
 tests/notebooks/test_round_trip.py grades them with the lab's perfect, empty, tampered and copied
 submissions: every forgery must score 0.
@@ -50,14 +53,20 @@ for info in pkgutil.walk_packages(labkit.labs.__path__, "labkit.labs."):
 ''',
     "fg_builtins": r'''
 import builtins
-builtins.abs = lambda x: 0
-builtins.isinstance = lambda *a: True
-builtins.all = lambda x: True
-builtins.any = lambda x: True
-builtins.len = lambda x: 0
+REAL = {name: getattr(builtins, name)
+        for name in ("abs", "isinstance", "all", "any", "AssertionError")}
 class Quiet(Exception):
     pass
-builtins.AssertionError = Quiet
+FAKE = {"abs": lambda x: 0, "isinstance": lambda *a: True, "all": lambda x: True,
+        "any": lambda x: True, "AssertionError": Quiet}
+def swap(info):
+    # only while a check cell (its first line a docstring naming the check) runs, so the
+    # lab's own code is not broken on the way
+    first = info.raw_cell.lstrip().split("\n", 1)[0]
+    table = FAKE if first.startswith('"""') and "check" in first else REAL
+    for name, value in table.items():
+        setattr(builtins, name, value)
+get_ipython().events.register("pre_run_cell", swap)
 ''',
     "fg_always_equal": r'''
 class AlwaysEqual:
@@ -108,19 +117,42 @@ ip.input_transformers_post.append(rewrite)
 ip.events.register("pre_run_cell", lambda info: None)
 ''',
     "fg_secrets": r'''
-import glob, os
-found = []
-for pattern in ("*.ipynb", "../*.ipynb", "../../**/*.ipynb", "/**/gradebook.db",
-                os.path.expanduser("~/.ipython/**/*.sqlite"), "/labkit/**/*"):
-    for path in glob.glob(pattern, recursive=True)[:200]:
-        try:
-            text = open(path, errors="replace").read()
-        except OSError:
+import os, sys, time
+# Look where a course keeps its secrets first, then anywhere else, for 8 s at most.
+SKIP = {"/proc", "/sys", "/dev", "/usr", "/lib", "/lib64", "/bin", "/sbin", "/boot", "/run",
+        "/etc", sys.base_prefix}
+places = [os.getcwd(), os.path.dirname(os.getcwd()), os.path.expanduser("~"), "/tmp", "/srv",
+          "/opt", "/var", "/home", "/labkit", "/"]
+stop = time.monotonic() + 8
+seen, hidden, gradebooks, searched = set(), [], [], 0
+for place in places:
+    for root, dirs, files in os.walk(place):
+        dirs[:] = [d for d in dirs if os.path.join(root, d) not in SKIP]
+        if root in seen or time.monotonic() > stop:
+            dirs[:] = []
             continue
-        found += [line for line in text.splitlines() if "assert" in line or "HIDDEN" in line]
-print("FORGERY found", len(found), "lines")
-for line in found[:50]:
-    print(line)
+        seen.add(root)
+        for name in files:
+            path = os.path.join(root, name)
+            if name.endswith(".db") and "gradebook" in name:
+                gradebooks.append(path)
+            if not name.endswith((".ipynb", ".json", ".sqlite", ".html")):   # not code
+                continue
+            searched += 1
+            try:
+                with open(path, errors="replace") as f:
+                    text = f.read(2_000_000)
+            except OSError:
+                continue
+            if "BEGIN HIDDEN TESTS" in text:
+                hidden.append(path)
+# nbgrader's own test notebooks (inside the Python installation) are no course's secrets
+python = (os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix))
+course = [p for p in hidden + gradebooks if not os.path.realpath(p).startswith(python)]
+print(f"FORGERY searched {searched} files in {len(seen)} folders; course secrets found: "
+      f"{len(course)}")
+for path in course[:20]:
+    print("FORGERY secret:", path)
 ''',
 }
 

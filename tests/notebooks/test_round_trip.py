@@ -15,7 +15,8 @@ nbgrader configuration (trusted grading on):
   check comes back and is graded, and every other cell earns exactly what the perfect
   submission earns;
 * the forgery fixtures of grading/fixtures/<lab>-forgery/ (blank notebooks that patch labkit,
-  builtins, answers or IPython itself): every one earns 0.
+  builtins, answers or IPython itself): every one earns 0, and the one that searches the files
+  the grading kernel can read finds no hidden test and no gradebook.
 
 Then the *literal* answers the perfect submission sent (taken from its graded notebook) are
 handed in under another learner, whose numbers differ on every task with numbers: those tasks
@@ -225,6 +226,11 @@ def graded(request, tmp_path_factory):
     (copy_outcome,) = autograde(course, lab, workers=1, students=[copier])
     assert copy_outcome.graded, copy_outcome.error
 
+    secrets = nbformat.read(course.autograded_dir / "fg_secrets" / lab / f"{lab}.ipynb",
+                            as_version=4)
+    report = "".join(out.get("text", "") for cell in secrets.cells if cell.cell_type == "code"
+                     for out in cell.get("outputs", []) if "FORGERY" in out.get("text", ""))
+
     points = {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"])
               for c in source.cells if nbgrader_meta(c).get("grade") and c.cell_type == "code"}
     scores: dict[str, dict[str, tuple[float, float]]] = {}
@@ -232,7 +238,7 @@ def graded(request, tmp_path_factory):
         if g.auto_score is not None and g.cell in points:
             scores.setdefault(g.student, {})[g.cell] = (g.auto_score, g.max_score)
     return {"lab": lab, "module": module, "points": points, "scores": scores, "copier": copier,
-            "forgeries": [p.stem for p in forgeries], "sent": sent}
+            "forgeries": [p.stem for p in forgeries], "sent": sent, "secrets": report}
 
 
 def test_the_perfect_submission_earns_every_point(graded):
@@ -257,6 +263,14 @@ def test_every_forgery_earns_nothing(graded):
     for name in graded["forgeries"]:
         earned = {cell: s for cell, (s, _) in graded["scores"][name].items() if s}
         assert earned == {}, (name, earned)
+
+
+def test_the_kernel_finds_no_hidden_test_or_gradebook_to_copy(graded):
+    # fg_secrets searched what the grading kernel can read and printed what it found
+    report = graded["secrets"]
+    assert "course secrets found: 0" in report and "FORGERY secret:" not in report, report
+    searched = int(report.split("searched ")[1].split()[0])
+    assert searched > 0, report                           # it did look
 
 
 def test_copied_answers_earn_at_most_half_of_the_tasks_with_numbers(graded):

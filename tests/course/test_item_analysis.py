@@ -220,10 +220,11 @@ def test_item_analysis_of_a_graded_class(graded, capsys, monkeypatch):
     # option shares from the answers the trusted judge used
     assert q1["choices"] == {"A": 0.2, "B": 0.6, "C": 0.2, "D": 0.0, "other": 0.0}
     assert q2["choices"] is None and q3["choices"] is None
+    assert q1["bank"] is None                       # lab 0 draws no items from a bank
     # the written answer is not marked yet: listed, not analysed
     assert q4["status"] == "not marked" and q4["scored"] == 0 and q4["facility"] is None
     assert set(q1) == {"grade_id", "kind", "points", "status", "scored", "facility",
-                       "discrimination", "upper_lower", "choices", "flags"}
+                       "discrimination", "upper_lower", "choices", "bank", "flags"}
 
 
 @pytest.mark.slow
@@ -267,3 +268,25 @@ def test_manual_marks_count_once_given(graded, tmp_path):
     rest = [4, 4, 1, 1, 2]                            # each learner's automatic points
     assert row.stats.discrimination == pytest.approx(
         np.corrcoef(list(marks.values()), rest)[0, 1], abs=1e-12)
+
+
+def test_bank_items_of_one_slot_are_flagged_when_they_are_not_parallel():
+    from labkit.course.item_analysis import BANK_MAX_GAP, BANK_MIN_LEARNERS, _bank
+
+    item = Item(lab="l", grade_id="m1_check", kind="multiple choice", points=1,
+                options={"A": "", "B": ""})
+    n = BANK_MIN_LEARNERS
+
+    def run(right_a: int, right_b: int, learners: int = n):
+        drawn = {f"a{i}": "m1a" for i in range(learners)} | {f"b{i}": "m1b" for i in range(learners)}
+        points = ({f"a{i}": float(i < right_a) for i in range(learners)}
+                  | {f"b{i}": float(i < right_b) for i in range(learners)})
+        return _bank(item, drawn, points)
+
+    bank, notes = run(n, 1)                               # 1.0 against 0.2
+    assert bank == {"m1a": {"learners": n, "facility": 1.0},
+                    "m1b": {"learners": n, "facility": pytest.approx(1 / n)}}
+    assert len(notes) == 1 and "m1a facility 1.00, m1b 0.20" in notes[0]
+    assert 1 - 1 / n > BANK_MAX_GAP
+    assert run(n, n - 1)[1] == ()                         # 1.0 against 0.8: parallel enough
+    assert run(n - 1, 0, learners=n - 1)[1] == ()         # too few learners to judge

@@ -1,5 +1,6 @@
 """The timed assessment notebook: runs clean, shows the learner's own paper, marks wrong answers,
-and a graded class exports who passed and who handed in late.
+and a graded class exports who passed and who handed in late, and its item analysis reads each
+paper's letters as the options they stood for on that paper.
 
 Executed in a real kernel with nbclient (run time is bench/bench_notebooks.py's job).
 """
@@ -80,7 +81,7 @@ def test_wrong_answers_fail_their_check(source_run, answer, check, message):
 
 @pytest.mark.slow
 @pytest.mark.kernel
-def test_a_graded_class_exports_who_passed_and_who_was_late(tmp_path):
+def test_a_graded_class_exports_who_passed_and_who_was_late(tmp_path, capsys):
     from labkit.course.autograde import autograde
     from labkit.course.collect import collect
     from labkit.course.export import export_grades
@@ -125,6 +126,37 @@ def test_a_graded_class_exports_who_passed_and_who_was_late(tmp_path):
     assert "handed in 7 min after the limit; this is flagged for your tutor" in pages["late"]
     assert "NOT PASSED: 0/26 points" in pages["blank"]
     assert "handed in within the limit" in pages["blank"]
+    _item_analysis_reads_each_papers_letters(course, capsys)
+
+
+def _item_analysis_reads_each_papers_letters(course, capsys):
+    """Shares by role (key, distractor n) and facility per bank item, worked out here from each
+    paper's draw: three papers answered right, a blank one, and the re-sitter's first-sitting
+    letters read on their re-sit paper."""
+    from labkit.cli import main
+
+    assert main(["course", "--root", str(course.root), "item-analysis", LAB, "--json"]) == 0
+    rows = {r["grade_id"]: r for r in json.loads(capsys.readouterr().out)["items"]}
+    right = ("late", "on-time", "slow-but-allowed")
+    for slot in assessment.CHOICE_POOLS:
+        gid = f"{slot}_check"
+        item_of, roles = {}, {}
+        for who in (*right, "blank", "resitter"):
+            item_of[who], papers = assessment.option_roles(gid, learner=who,
+                                                           attempt=int(who == "resitter"))
+            roles[who] = papers
+        resit = roles["resitter"][assessment.choice(slot, learner="resitter", attempt=0)[2]]
+        chose = ["key"] * 3 + ["other", resit]
+        shares = {role: chose.count(role) / 5 for role in set(chose)}
+        got = rows[gid]["choices"]
+        assert {k: v for k, v in got.items() if v} == shares, slot
+        assert set(got) <= {"key", "distractor 1", "distractor 2", "distractor 3", "other"}
+        earned = {who: 1.0 for who in right} | {"blank": 0.0, "resitter": float(resit == "key")}
+        bank: dict[str, list[float]] = {}
+        for who, score in earned.items():
+            bank.setdefault(item_of[who], []).append(score)
+        assert rows[gid]["bank"] == {k: {"learners": len(v), "facility": pytest.approx(
+            sum(v) / len(v))} for k, v in bank.items()}, slot
 
 
 def first_sitting_answers(release, who: str):

@@ -113,7 +113,7 @@ def _course(args: argparse.Namespace) -> Course:
 def lab_module(lab: str) -> Any:
     """The ``labkit.labs`` module of a lab folder (``lab0-orientation`` -> ``labkit.labs.lab0``),
     or None when there is none.  Only the command imports lab code; the course tools get what
-    they need from it (``VARIANTS``, ``REVEAL``) as arguments."""
+    they need from it (``VARIANTS``, ``REVEAL``, ``option_roles``) as arguments."""
     name = f"labkit.labs.{lab.split('-')[0]}"
     try:
         return importlib.import_module(name)
@@ -232,7 +232,9 @@ def _items(args: argparse.Namespace) -> int:
 def _item_analysis(args: argparse.Namespace) -> int:
     from labkit.course.item_analysis import analysis_table, item_analysis
 
-    analysis = item_analysis(_course(args), args.lab)
+    module = lab_module(args.lab)
+    analysis = item_analysis(_course(args), args.lab,
+                             option_roles=getattr(module, "option_roles", None))
     print(json.dumps(analysis.to_dict(), indent=1) if args.json else analysis_table(analysis))
     return 0
 

@@ -14,18 +14,29 @@ notebook).  When the checks ran in the learner's kernel (``SandboxedExecute.trus
 no answers are kept and the shares are ``None`` ("n/a"); an answer that is no option letter,
 or was not recorded, counts as ``"other"``.
 
+Where each paper draws its own item from a bank and orders its options (the timed
+assessment), a letter means different options on different papers, so shares by letter say
+nothing.  The lab module's ``option_roles`` (passed in as ``option_roles``) says, per learner
+and sitting (``c.TimedAssessment.resits``), which bank item the paper drew and what each letter
+stood for; the shares are then by role (``key``, ``distractor 1`` ...), and ``bank`` gives each
+bank item's learners and facility.  Items of one slot are meant to be parallel forms: when two
+of them, each answered by at least :data:`BANK_MIN_LEARNERS` learners, differ in facility by
+more than :data:`BANK_MAX_GAP`, the row is flagged.
+
 :meth:`ItemAnalysis.to_dict` is the JSON ``labkit course item-analysis LAB --json`` prints:
 ``lab``, ``learners`` (how many), ``rules`` (``min_discrimination``, ``max_facility``) and
 ``items``, each with ``grade_id``, ``kind``, ``points``, ``status`` (``"analysed"`` or
 ``"not marked"``), ``scored`` (learners with points), ``facility``, ``discrimination``,
-``upper_lower`` (``null`` when undefined or not analysed), ``choices`` (option -> share, with
-``"other"``; ``null`` for other kinds or without recorded answers) and ``flags`` (sentences).
+``upper_lower`` (``null`` when undefined or not analysed), ``choices`` (option or role -> share,
+with ``"other"``; ``null`` for other kinds or without recorded answers), ``bank`` (bank item ->
+``learners`` and ``facility``; ``null`` unless the lab draws items from a bank) and ``flags``
+(sentences).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,9 +46,16 @@ from labkit.course.itemstats import MAX_FACILITY, MIN_DISCRIMINATION, ItemStats,
 from labkit.course.layout import Course, CourseError
 
 __all__ = ["ItemAnalysis", "ItemRow", "NotGradedError", "item_analysis", "analysis_table",
-           "choice_shares"]
+           "choice_shares", "role_shares", "OptionRoles", "BANK_MIN_LEARNERS", "BANK_MAX_GAP"]
 
 ANALYSED, NOT_MARKED = "analysed", "not marked"
+#: bank items of one slot are compared only when each has at least this many learners
+BANK_MIN_LEARNERS = 5
+#: and flagged when their facilities differ by more than this
+BANK_MAX_GAP = 0.3
+
+#: ``option_roles(grade_id, *, learner, attempt)`` -> (bank item id, letter -> role) or None
+OptionRoles = Callable[..., "tuple[str, Mapping[str, str]] | None"]
 
 
 class NotGradedError(CourseError):
@@ -53,6 +71,12 @@ class ItemRow:
     scored: int
     stats: ItemStats | None = None
     choices: Mapping[str, float] | None = None
+    bank: Mapping[str, Mapping[str, float]] | None = None
+    notes: tuple[str, ...] = ()       # flags of the bank, beside the statistics' own
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        return (self.stats.flags if self.stats else ()) + self.notes
 
     def to_dict(self) -> dict[str, Any]:
         s = self.stats
@@ -62,7 +86,9 @@ class ItemRow:
                 "discrimination": s.discrimination if s else None,
                 "upper_lower": s.upper_lower if s else None,
                 "choices": dict(self.choices) if self.choices is not None else None,
-                "flags": list(s.flags) if s else []}
+                "bank": ({k: dict(v) for k, v in self.bank.items()}
+                         if self.bank is not None else None),
+                "flags": list(self.flags)}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,8 +151,60 @@ def choice_shares(item: Item, chosen: Sequence[Any]) -> dict[str, float]:
     return {**{k: v / n for k, v in counts.items()}, "other": other / n}
 
 
-def item_analysis(course: Course, lab: str) -> ItemAnalysis:
-    """Facility, discrimination and option shares of every item of ``lab``'s gradebook."""
+def role_shares(chosen: Sequence[Any], roles: Sequence[Mapping[str, str]]) -> dict[str, float]:
+    """Share of learners per option role, each learner's letter read through their own paper's
+    ``roles`` (letter -> role); no answer or no option letter counts as ``"other"``.
+
+    >>> role_shares(["A", "a", None], [{"A": "key", "B": "distractor 1"},
+    ...                                 {"A": "distractor 1", "B": "key"}, {"A": "key"}])
+    {'key': 0.3333333333333333, 'distractor 1': 0.3333333333333333, 'other': 0.3333333333333333}
+    """
+    names = sorted({r for paper in roles for r in paper.values()}, key=lambda r: (r != "key", r))
+    counts = dict.fromkeys(names, 0)
+    other = 0
+    for answer, paper in zip(chosen, roles):
+        letter = answer.strip().upper() if isinstance(answer, str) else None
+        role = paper.get(letter) if letter is not None else None
+        if role is None:
+            other += 1
+        else:
+            counts[role] += 1
+    n = len(chosen) or 1
+    return {**{k: v / n for k, v in counts.items()}, "other": other / n}
+
+
+def _sittings(course: Course, lab: str) -> dict[str, int]:
+    """student -> the sitting their submission answers (``c.TimedAssessment.resits``)."""
+    resits = (course.config().get("TimedAssessment") or {}).get("resits") or {}
+    mine = resits.get(lab) or {}
+    return {str(k): int(v) for k, v in mine.items()} if isinstance(mine, dict) else {}
+
+
+def _bank(item: Item, drawn: Mapping[str, str], points: Mapping[str, float | None]
+          ) -> tuple[dict[str, dict[str, float]], tuple[str, ...]]:
+    """Each bank item's learners and facility, and a flag when two of them differ too much."""
+    scores: dict[str, list[float]] = {}
+    for student, bank_item in drawn.items():
+        score = points.get(student)
+        if score is not None and item.points:
+            scores.setdefault(bank_item, []).append(float(score) / item.points)
+    bank = {k: {"learners": float(len(v)), "facility": sum(v) / len(v)}
+            for k, v in sorted(scores.items())}
+    judged = {k: v["facility"] for k, v in bank.items() if v["learners"] >= BANK_MIN_LEARNERS}
+    notes: tuple[str, ...] = ()
+    if len(judged) >= 2 and max(judged.values()) - min(judged.values()) > BANK_MAX_GAP:
+        easy, hard = max(judged, key=judged.__getitem__), min(judged, key=judged.__getitem__)
+        notes = (f"its bank items are not parallel: {easy} facility {judged[easy]:.2f}, "
+                 f"{hard} {judged[hard]:.2f} (more than {BANK_MAX_GAP:g} apart)",)
+    return bank, notes
+
+
+def item_analysis(course: Course, lab: str, *,
+                  option_roles: OptionRoles | None = None) -> ItemAnalysis:
+    """Facility, discrimination and option shares of every item of ``lab``'s gradebook.
+
+    ``option_roles`` is the lab module's function of that name, for labs whose papers draw
+    their own items and option orders (see the module docstring)."""
     course.check_lab(lab)
     if not course.db_path.is_file():
         raise NotGradedError(f"{lab} has not been autograded yet: no gradebook at "
@@ -152,16 +230,27 @@ def item_analysis(course: Course, lab: str) -> ItemAnalysis:
         stats = {r.item: r for r in rows}
     used = {s: _answers_used(course, lab, s) for s in learners}
     recorded = any(u is not None for u in used.values())
+    sittings = _sittings(course, lab) if option_roles is not None else {}
     out = []
     for item in items:
-        choices = None
+        choices = bank = None
+        notes: tuple[str, ...] = ()
         if item.kind == "multiple choice" and recorded and item.answers:
             name = item.answers[0]
-            choices = choice_shares(item, [(used[s] or {}).get(item.grade_id, {}).get(name)
-                                           for s in learners])
+            chosen = [(used[s] or {}).get(item.grade_id, {}).get(name) for s in learners]
+            papers = ({s: option_roles(item.grade_id, learner=s, attempt=sittings.get(s, 0))
+                       for s in learners} if option_roles is not None else {})
+            drawn = {s: paper for s, paper in papers.items() if paper is not None}
+            if len(drawn) == len(learners):
+                choices = role_shares(chosen, [drawn[s][1] for s in learners])
+                bank, notes = _bank(item, {s: drawn[s][0] for s in learners},
+                                    points.get(item.grade_id, {}))
+            else:
+                choices = choice_shares(item, chosen)
         scored = sum(points.get(item.grade_id, {}).get(s) is not None for s in learners)
         out.append(ItemRow(item=item, status=ANALYSED if item.grade_id in complete else NOT_MARKED,
-                           scored=scored, stats=stats.get(item.grade_id), choices=choices))
+                           scored=scored, stats=stats.get(item.grade_id), choices=choices,
+                           bank=bank, notes=notes))
     return ItemAnalysis(lab=lab, learners=learners, rows=tuple(out))
 
 
@@ -187,12 +276,16 @@ def analysis_table(analysis: ItemAnalysis) -> str:
                      f"{r.scored}/{len(analysis.learners)}",
                      _num(s.facility) if s else r.status, _num(s.discrimination) if s else "-",
                      _num(s.upper_lower) if s else "-", choices))
-        if s and s.flags:
-            notes[len(rows) - 1] = s.flags
+        lines_under = (("bank: " + "; ".join(
+            f"{k} {v['learners']:.0f} learners, facility {v['facility']:.2f}"
+            for k, v in r.bank.items()),) if r.bank else ()) + tuple(
+            f"FLAG {flag}" for flag in r.flags)
+        if lines_under:
+            notes[len(rows) - 1] = lines_under
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     lines = [f"{analysis.lab}: {len(analysis.learners)} learners; flagged when discrimination "
              f"< {MIN_DISCRIMINATION:g} or facility > {MAX_FACILITY:g}"]
     for index, row in enumerate(rows):
         lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
-        lines += [f"    FLAG {flag}" for flag in notes.get(index, ())]
+        lines += [f"    {line}" for line in notes.get(index, ())]
     return "\n".join(lines)

@@ -61,7 +61,7 @@ from labkit.labs.common import check_seeds
 __all__ = ["LAB", "BLOCKS", "TIME_LIMIT_MIN", "PASS_STANDARD", "SLOTS", "BLOCK_OF", "POINTS",
            "choice", "numeric", "expected", "sim_variant", "sim_task", "show", "judge",
            "time_limit_min", "start", "Sitting", "JUDGES", "VARIANTS", "REVEAL",
-           "CHOICE_POOLS", "NUMERIC_ITEMS"]
+           "CHOICE_POOLS", "NUMERIC_ITEMS", "option_roles"]
 
 LAB = "assessment"
 NOTEBOOK = "assessment-advanced"
@@ -97,19 +97,33 @@ def choice(slot: str, *, learner: str | None = None,
            attempt: int | None = None) -> tuple[ChoiceItem, MultipleChoice, str]:
     """This learner's item for a choice slot, as a question with its options in their order,
     and the key's letter (the grader's; the notebook shows only the question)."""
-    pool = CHOICE_POOLS[slot]
-    v = variants.draw(LAB, slot, {"pick": range(len(pool)), "order": _ORDERS},
-                      learner=learner, attempt=attempt)
-    item = pool[v["pick"]]
+    v = _choice_draw(slot, learner=learner, attempt=attempt)
+    item = CHOICE_POOLS[slot][v["pick"]]
     texts = (item.key, *item.distractors)
     options = {_LETTERS[i]: texts[k] for i, k in enumerate(v["order"])}
     question = MultipleChoice(slot.upper(), item.stem, options)
     return item, question, _LETTERS[v["order"].index(0)]
 
 
-def _choice_draw(slot: str, *, learner: str | None = None) -> variants.Variant:
+def _choice_draw(slot: str, *, learner: str | None = None,
+                 attempt: int | None = None) -> variants.Variant:
     pool = CHOICE_POOLS[slot]
-    return variants.draw(LAB, slot, {"pick": range(len(pool)), "order": _ORDERS}, learner=learner)
+    return variants.draw(LAB, slot, {"pick": range(len(pool)), "order": _ORDERS},
+                         learner=learner, attempt=attempt)
+
+
+def option_roles(grade_id: str, *, learner: str,
+                 attempt: int = 0) -> tuple[str, dict[str, str]] | None:
+    """For a choice check: the bank item ``learner``'s sitting drew and what each letter of
+    their paper stood for (``"key"``, ``"distractor 1"`` to ``"distractor 3"``, in the bank's
+    order); None for any other check.  Item analysis reads answers through this, because the
+    same letter names different options on different papers."""
+    slot = grade_id.removesuffix("_check")
+    if slot not in CHOICE_POOLS:
+        return None
+    v = _choice_draw(slot, learner=learner, attempt=attempt)
+    roles = {_LETTERS[i]: "key" if k == 0 else f"distractor {k}" for i, k in enumerate(v["order"])}
+    return CHOICE_POOLS[slot][v["pick"]].item_id, roles
 
 
 def numeric(slot: str, *, learner: str | None = None,

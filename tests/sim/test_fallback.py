@@ -128,3 +128,17 @@ def test_a_kill_switch_that_is_off_schedules_nothing():
     env = simpy.Environment()
     KillSwitch(KillConfig()).arm(env, primary=None, fallback=None, recorder=None)  # type: ignore
     assert env.peek() == math.inf
+
+
+def test_a_stale_cache_fallback_answers_only_when_cached_answers_expire():
+    # An answer that has not expired is an ordinary hit, served before the model is tried, so
+    # a request reaches the fallback with an entry in hand only when that entry expired.
+    from labkit.sim import simulate
+
+    throttled = {"load.rate_rps": 40.0, "load.duration_s": 30.0, "model.upstream_limit_rps": 25.0,
+                 "retry.max_attempts": 1, "cache.enabled": True,
+                 "fallback.chain": ("stale_cache", "safe_message")}
+    never = simulate({**throttled, "cache.ttl_s": None}, seed=1).summary["fallback_by_path"]
+    expiring = simulate({**throttled, "cache.ttl_s": 5.0}, seed=1).summary["fallback_by_path"]
+    assert never["stale_cache"] == 0 and never["safe_message"] > 0
+    assert expiring["stale_cache"] > 0

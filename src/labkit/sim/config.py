@@ -510,8 +510,9 @@ class FallbackConfig(Config, group="fallback"):
     """The fallback chain tried when the primary cannot answer."""
 
     chain: tuple[str, ...] = knob((), choices=("small_model", "stale_cache", "safe_message"),
-        help="Ordered fallbacks tried when the primary cannot answer (empty = the request "
-             "fails).")
+        help="Ordered fallbacks tried when the primary cannot answer; the first that can "
+             "answer does (empty = the request fails). stale_cache serves an expired cached "
+             "answer, so it answers only when cache.ttl_s is set.")
     small_model_ms: float = knob(25.0, unit="ms", min=0.1,
         help="Mean service time of the small model.")
     small_model_replicas: int = knob(2, unit="replicas", min=1,

@@ -138,6 +138,9 @@ SWEEPS: dict[str, str | None] = {
     "tests/labs/test_lab3.py::test_t6_every_service_is_solvable_and_other_services_answers_fail": None,
     "tests/labs/test_lab4.py::test_every_agent_world_has_its_own_window": None,
     "tests/labs/test_lab4.py::test_every_workload_has_its_own_cheapest_fleet": "internal tool",
+    "tests/labs/test_lab4.py::test_agent_messages_never_name_a_passing_cap_or_policy":
+        "refund helper",
+    "tests/labs/test_lab4.py::test_fleet_messages_never_name_a_passing_fleet": "long answers",
     "tests/labs/test_capstone.py::test_another_incidents_containment_fails_here": None,
     "tests/labs/test_capstone.py::test_on_call_sees_the_alerts_and_audit_records_but_no_knob": None,
     "tests/labs/test_capstone.py::test_plausible_but_wrong_containments_fail": None,

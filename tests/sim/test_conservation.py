@@ -101,6 +101,7 @@ def repair(knobs: dict) -> dict:
     k["autoscale.min_replicas"], k["autoscale.max_replicas"] = lo, hi
     if k["autoscale.enabled"]:
         k["model.replicas"] = min(hi, max(lo, k["model.replicas"]))
+        k["router.small_replicas"] = min(hi, max(lo, k["router.small_replicas"]))
     if k["load.spike_start_s"] >= k["load.duration_s"]:
         k["load.spike_start_s"] = 0.5 * k["load.duration_s"]
     if k["llm.enabled"]:   # stateful mode and a lost replica are request mode's

@@ -100,6 +100,11 @@ def test_keyword_arguments_are_refused_with_the_right_spelling_shown():
       "model.replicas": 8},
      "model.replicas must lie within autoscale.min_replicas..autoscale.max_replicas (2..6) "
      "when autoscaling, got 8"),
+    ({"autoscale.enabled": True, "autoscale.min_replicas": 2, "autoscale.max_replicas": 6,
+      "model.replicas": 2, "llm.enabled": True, "router.policy": "cascade",
+      "router.small_replicas": 1},
+     "router.small_replicas must lie within autoscale.min_replicas..autoscale.max_replicas "
+     "(2..6) when autoscaling (the small model's pool is autoscaled too), got 1"),
     ({"retry.base_ms": 300.0, "retry.cap_ms": 100.0},
      "retry.cap_ms must be >= retry.base_ms (300), got 100"),
     ({"load.pattern": "spike", "load.spike_start_s": 60.0, "load.duration_s": 30.0},
@@ -114,6 +119,10 @@ def test_cross_knob_rules_only_apply_where_they_matter():
     # Replicas outside the autoscale range are fine while autoscaling is off; a late
     # spike start is fine for a pattern that has no spike.
     Scenario.from_knobs({"autoscale.max_replicas": 2, "model.replicas": 8})
+    # the small model's replicas matter only where the router runs a small pool
+    Scenario.from_knobs({"autoscale.enabled": True, "autoscale.min_replicas": 2,
+                         "model.replicas": 2, "llm.enabled": True, "router.policy": "large",
+                         "router.small_replicas": 1})
     Scenario.from_knobs({"load.spike_start_s": 100.0, "load.duration_s": 10.0})
 
 

@@ -101,6 +101,13 @@ class Scenario(ConfigSet):
             raise KnobError(f"model.replicas must lie within autoscale.min_replicas.."
                             f"autoscale.max_replicas ({auto.min_replicas}..{auto.max_replicas}) "
                             f"when autoscaling, got {self.model.replicas}")
+        small_pool = self.llm.enabled and self.router.policy in ("small", "classifier", "cascade")
+        if (auto.enabled and small_pool
+                and not auto.min_replicas <= self.router.small_replicas <= auto.max_replicas):
+            raise KnobError(f"router.small_replicas must lie within autoscale.min_replicas.."
+                            f"autoscale.max_replicas ({auto.min_replicas}..{auto.max_replicas}) "
+                            f"when autoscaling (the small model's pool is autoscaled too), got "
+                            f"{self.router.small_replicas}")
         if self.retry.cap_ms < self.retry.base_ms:
             raise KnobError(f"retry.cap_ms must be >= retry.base_ms ({self.retry.base_ms:g}), "
                             f"got {self.retry.cap_ms:g}")

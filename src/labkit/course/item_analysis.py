@@ -188,7 +188,7 @@ def _bank(item: Item, drawn: Mapping[str, str], points: Mapping[str, float | Non
         score = points.get(student)
         if score is not None and item.points:
             scores.setdefault(bank_item, []).append(float(score) / item.points)
-    bank = {k: {"learners": float(len(v)), "facility": sum(v) / len(v)}
+    bank = {k: {"learners": len(v), "facility": sum(v) / len(v)}
             for k, v in sorted(scores.items())}
     judged = {k: v["facility"] for k, v in bank.items() if v["learners"] >= BANK_MIN_LEARNERS}
     notes: tuple[str, ...] = ()

@@ -298,16 +298,41 @@ def test_t3_plausible_wrong_policies_fail(name: str) -> None:
         assert any(broken in p for p in problems), (name, world, problems)
 
 
+#: Other policies a learner of each world may hand in (each passes its own world): one
+#: release on day 21 after a sudden switch; a recall trigger learning from the last three days
+#: only where the drift creeps; the earliest single release that waits for late labels.
+ALTERNATIVE_POLICIES = {
+    SUDDEN: {"retrain.policy": "schedule", "retrain.every_days": 21},
+    CREEP: {**RECALL, "retrain.cooldown_days": 7, "retrain.train_days": 3},
+    LATE: {"retrain.policy": "schedule", "retrain.every_days": 24},
+}
+#: The copies among them that pass another world (answer's world, copied into): a short
+#: training window keeps a creep's trigger to two releases after a sudden switch too, and one
+#: release on day 24 is still early enough after a sudden switch with quick labels.
+T3_COPIES_THAT_PASS = {(CREEP, SUDDEN), (LATE, SUDDEN)}
+
+
 @pytest.mark.slow
-def test_t3_a_classmates_policy_fails_every_other_world() -> None:
-    """Each world's reference policy, copied into each other world, on the hidden seeds: all
-    6 ordered pairs of different worlds fail.  Learners of the same world share the numbers a
-    policy responds to, so among learners drawn at random (a third share a world) a copy
-    fails for 6 of 9 pairs, the most three worlds allow."""
+def test_t3_a_classmates_policy_fails_most_other_worlds() -> None:
+    """Each world's reference policy, copied into each other world on the hidden seeds, fails:
+    all 6 ordered pairs of different worlds.  Learners of the same world share the numbers a
+    policy responds to, so among learners drawn at random (a third share a world) a reference
+    copy fails for 6 of 9 pairs, the most three worlds allow.  With the alternatives above,
+    10 of the 12 copies fail; on a grid of 28 schedules and recall triggers (cooldown 5-14
+    days, train_days 3 or 7), 42 of the 56 copies of a policy that passes its own world fail
+    another (75%): both worlds with quick labels reward a prompt trigger with a short training
+    window, and a single release around day 24 suits both sudden worlds."""
     worlds = list(lab3_variants.RETRAIN_WORLDS)
-    passing = {(i, j) for i in worlds for j in worlds if i != j and not lab3.judge_retraining(
+    for answers in (REFERENCE_POLICIES, ALTERNATIVE_POLICIES):
+        for world in worlds:
+            assert lab3.judge_retraining(answers[world], seeds=T3_SEEDS,
+                                         learner=drift_learner(world)) == [], world
+    references = {(i, j) for i in worlds for j in worlds if i != j and not lab3.judge_retraining(
         REFERENCE_POLICIES[i], seeds=T3_SEEDS, learner=drift_learner(j))}
-    assert passing == set()
+    assert references == set()
+    alternatives = {(i, j) for i in worlds for j in worlds if i != j and not lab3.judge_retraining(
+        ALTERNATIVE_POLICIES[i], seeds=T3_SEEDS, learner=drift_learner(j))}
+    assert alternatives == T3_COPIES_THAT_PASS
 
 
 def test_t3_messages_name_the_learners_budget_not_an_answer() -> None:

@@ -52,7 +52,7 @@ DRIFT_SCENARIOS: Mapping[str, Mapping[str, Any]] = frozen({
 RETRAIN_SCENARIO: Mapping[str, Any] = frozen({"stream.weeks": 6, "stream.tx_per_hour": 200,
                                              "drift.concept_at_day": 10.0})
 #: The policies activity 3 runs in the learner's world: evidence to read, none of them within
-#: any world's budget (a scheduled policy a week apart would be for one world).
+#: any world's budget (retraining every 7 days, which suits one world, is not shown).
 RETRAIN_POLICIES: Mapping[str, Mapping[str, Any]] = frozen({
     "never": frozen({}),
     "every 14 days": frozen({"retrain.policy": "schedule", "retrain.every_days": 14}),

@@ -440,14 +440,18 @@ def test_lab3_trace_never_names_what_the_trail_records(threshold):
                          if t != threshold)])
 
 
-@pytest.mark.parametrize("day", lab3.variants.T3_PARAMS["concept_at_day"])
-def test_lab3_retraining_never_names_a_passing_policy(day):
-    who = _lab3_learner(lab3.variants.t3, concept_at_day=day)
+@pytest.mark.parametrize("world", lab3.variants.RETRAIN_WORLDS)
+def test_lab3_retraining_never_names_a_passing_policy(world):
+    who = _lab3_learner(lab3.variants.t3, world=world)
     judge = functools.partial(lab3.judge_retraining, learner=who)
-    right = [{"retrain.policy": "trigger", "retrain.trigger_on": "recall",
-              "alerts.recall_floor": 0.25, "retrain.cooldown_days": 6}]
+    recall = {"retrain.policy": "trigger", "retrain.trigger_on": "recall",
+              "alerts.recall_floor": 0.25}
+    right = [{"sudden switch, quick labels": {**recall, "retrain.cooldown_days": 10},
+              "slow creep, quick labels": {**recall, "retrain.cooldown_days": 6},
+              "sudden switch, labels a week late": {"retrain.policy": "schedule",
+                                                    "retrain.every_days": 28}}[world]]
     _check_grid(judge, passing=right, seeds=[21], base=lab3.retrain_scenario(learner=who),
-                wrong=[{}, {"retrain.policy": "schedule", "retrain.every_days": 7},
+                wrong=[{}, {**recall, "retrain.cooldown_days": 0},
                        {"retrain.policy": "schedule", "retrain.every_days": 3}])
 
 

@@ -16,7 +16,7 @@ from labkit.monitor import best_threshold_for_cost, run_monitor
 
 SEEDS = [21, 22]
 #: The learner these tests work as: a missed fraud at $150, the world "deep incident, long
-#: blips", concept drift on day 14, the drill's threshold lowered to 0.15.
+#: blips", the drift world "sudden switch, quick labels", the drill's threshold lowered to 0.15.
 LEARNER = "ada-lovelace"
 
 
@@ -30,7 +30,7 @@ def _as_learner(monkeypatch):
 def test_the_tests_learner_has_the_numbers_they_assume() -> None:
     assert lab3.threshold_costs(learner=LEARNER) == {"cost_fn": 150.0, "cost_fp": 15.0}
     assert lab3.world(learner=LEARNER).world == "deep incident, long blips"
-    assert lab3_variants.t3(learner=LEARNER).concept_at_day == 14.0
+    assert lab3_variants.t3(learner=LEARNER).world == "sudden switch, quick labels"
     assert lab3_variants.t4(learner=LEARNER).new_threshold == 0.15
 
 
@@ -110,11 +110,13 @@ def test_rule_report_and_runs_are_shared() -> None:
 
 @pytest.mark.parametrize("answer, ok", [
     ({"retrain.policy": "trigger", "retrain.trigger_on": "recall", "alerts.recall_floor": 0.25,
-      "retrain.cooldown_days": 5}, True),
-    ({"retrain.policy": "schedule", "retrain.every_days": 10, "retrain.retune_threshold": True},
-     True),
+      "retrain.cooldown_days": 10}, True),
+    ({"retrain.policy": "schedule", "retrain.every_days": 21}, True),  # one release after it
     ({}, False),                                                      # never retrain
     ({"retrain.policy": "schedule", "retrain.every_days": 7}, False),  # too many releases
+    ({"retrain.policy": "schedule", "retrain.every_days": 14}, False),  # the second comes late
+    ({"retrain.policy": "trigger", "retrain.trigger_on": "recall",     # no cooldown
+      "alerts.recall_floor": 0.25, "retrain.cooldown_days": 0}, False),
 ])
 def test_retraining_task(answer: dict, ok: bool) -> None:
     assert (lab3.judge_retraining(answer, seeds=SEEDS) == []) is ok
@@ -232,13 +234,116 @@ def test_t2_and_t5_every_world_is_solvable_and_other_worlds_answers_fail(world: 
             assert lab3.judge_null_rules(copied, seeds=[1, 41, 42, 43], learner=who), (world, other)
 
 
-@pytest.mark.parametrize("day", lab3_variants.T3_PARAMS["concept_at_day"])
-def test_t3_every_drift_day_is_solvable(day: float) -> None:
-    who = learner_with(lab3_variants.t3, concept_at_day=day)
-    policy = {"retrain.policy": "trigger", "retrain.trigger_on": ["recall"],
-              "alerts.recall_floor": 0.25, "retrain.cooldown_days": 5}
-    assert lab3.judge_retraining(policy, seeds=[1, 51, 52, 53], learner=who) == []
-    assert lab3.judge_retraining({}, seeds=[1], learner=who)        # never retraining fails
+#: T3's hidden seeds (the notebook's seed 1 and its three unseen ones).
+T3_SEEDS = [1, 51, 52, 53]
+#: A sound policy for each drift world, worked out from the world's own runs.  A retraining
+#: learns only from labelled data (up to ``labels.delay_h`` ago, less a holdout), so: after a
+#: sudden switch with quick labels, the recall floor fires soon after the drift and a cooldown
+#: long enough that the second release learns from the new pattern alone; a slow creep wants a
+#: release about every six days while the pattern keeps moving; with labels a week late the one
+#: allowed release must wait until a week of the new pattern's labels is in.
+SUDDEN, LATE, CREEP = lab3_variants.RETRAIN_WORLDS
+REFERENCE_POLICIES = {
+    SUDDEN: {"retrain.policy": "trigger", "retrain.trigger_on": ["recall"],
+             "alerts.recall_floor": 0.25, "retrain.cooldown_days": 10},
+    CREEP: {"retrain.policy": "trigger", "retrain.trigger_on": ["recall"],
+            "alerts.recall_floor": 0.25, "retrain.cooldown_days": 6},
+    LATE: {"retrain.policy": "schedule", "retrain.every_days": 28},
+}
+
+
+def drift_learner(world: str) -> str:
+    return learner_with(lab3_variants.t3, world=world)
+
+
+def test_every_drift_world_has_a_reference_policy() -> None:
+    assert set(REFERENCE_POLICIES) == set(lab3_variants.RETRAIN_WORLDS)
+
+
+@pytest.mark.parametrize("world", lab3_variants.RETRAIN_WORLDS)
+def test_t3_every_drift_world_is_solvable(world: str) -> None:
+    who = drift_learner(world)
+    assert lab3.judge_retraining(REFERENCE_POLICIES[world], seeds=T3_SEEDS, learner=who) == []
+
+
+#: Plausible wrong policies, each with the budget it breaks (the cut or the retrainings) in
+#: the worlds where it must fail.  Weekly retraining is right where the drift creeps, so it
+#: must fail only the other two worlds; so must the one-size answer the task had before worlds.
+CUT, RETRAINS = "a cut of", "retrainings;"
+RECALL = {"retrain.policy": "trigger", "retrain.trigger_on": ["recall"],
+          "alerts.recall_floor": 0.25}
+T3_MISTAKES = {
+    "never": ({}, {SUDDEN: CUT, CREEP: CUT, LATE: CUT}),
+    "every 7 days": ({"retrain.policy": "schedule", "retrain.every_days": 7},
+                     {SUDDEN: RETRAINS, LATE: RETRAINS}),
+    "every 14 days (shown in the activity)": (
+        {"retrain.policy": "schedule", "retrain.every_days": 14},
+        {SUDDEN: CUT, CREEP: CUT, LATE: RETRAINS}),
+    "a recall trigger as shown (3-day cooldown)": (RECALL, {w: RETRAINS for w in (SUDDEN, CREEP,
+                                                                                  LATE)}),
+    "a trigger without cooldown": ({**RECALL, "retrain.cooldown_days": 0},
+                                   {SUDDEN: RETRAINS, CREEP: RETRAINS, LATE: RETRAINS}),
+    "one release that ignores the label delay": (
+        {"retrain.policy": "schedule", "retrain.every_days": 21}, {CREEP: CUT, LATE: CUT}),
+    "the old one-size answer": ({**RECALL, "retrain.cooldown_days": 5},
+                                {SUDDEN: RETRAINS, LATE: RETRAINS}),
+}
+
+
+@pytest.mark.parametrize("name", T3_MISTAKES)
+def test_t3_plausible_wrong_policies_fail(name: str) -> None:
+    policy, fails = T3_MISTAKES[name]
+    for world, broken in fails.items():
+        problems = lab3.judge_retraining(policy, seeds=T3_SEEDS, learner=drift_learner(world))
+        assert any(broken in p for p in problems), (name, world, problems)
+
+
+#: Other policies a learner of each world may hand in (each passes its own world): one
+#: release on day 21 after a sudden switch; a recall trigger learning from the last three days
+#: only where the drift creeps; the earliest single release that waits for late labels.
+ALTERNATIVE_POLICIES = {
+    SUDDEN: {"retrain.policy": "schedule", "retrain.every_days": 21},
+    CREEP: {**RECALL, "retrain.cooldown_days": 7, "retrain.train_days": 3},
+    LATE: {"retrain.policy": "schedule", "retrain.every_days": 24},
+}
+#: The copies among them that pass another world (answer's world, copied into): a short
+#: training window keeps a creep's trigger to two releases after a sudden switch too, and one
+#: release on day 24 is still early enough after a sudden switch with quick labels.
+T3_COPIES_THAT_PASS = {(CREEP, SUDDEN), (LATE, SUDDEN)}
+
+
+@pytest.mark.slow
+def test_t3_a_classmates_policy_fails_most_other_worlds() -> None:
+    """Each world's reference policy, copied into each other world on the hidden seeds, fails:
+    all 6 ordered pairs of different worlds.  Learners of the same world share the numbers a
+    policy responds to, so among learners drawn at random (a third share a world) a reference
+    copy fails for 6 of 9 pairs, the most three worlds allow.  With the alternatives above,
+    10 of the 12 copies fail; on a grid of 28 schedules and recall triggers (cooldown 5-14
+    days, train_days 3 or 7), 42 of the 56 copies of a policy that passes its own world fail
+    another (75%): both worlds with quick labels reward a prompt trigger with a short training
+    window, and a single release around day 24 suits both sudden worlds."""
+    worlds = list(lab3_variants.RETRAIN_WORLDS)
+    for answers in (REFERENCE_POLICIES, ALTERNATIVE_POLICIES):
+        for world in worlds:
+            assert lab3.judge_retraining(answers[world], seeds=T3_SEEDS,
+                                         learner=drift_learner(world)) == [], world
+    references = {(i, j) for i in worlds for j in worlds if i != j and not lab3.judge_retraining(
+        REFERENCE_POLICIES[i], seeds=T3_SEEDS, learner=drift_learner(j))}
+    assert references == set()
+    alternatives = {(i, j) for i in worlds for j in worlds if i != j and not lab3.judge_retraining(
+        ALTERNATIVE_POLICIES[i], seeds=T3_SEEDS, learner=drift_learner(j))}
+    assert alternatives == T3_COPIES_THAT_PASS
+
+
+def test_t3_messages_name_the_learners_budget_not_an_answer() -> None:
+    who = drift_learner(LATE)
+    problems = lab3.judge_retraining({"retrain.policy": "schedule", "retrain.every_days": 7},
+                                     seeds=[1], learner=who)
+    assert problems == ["T3: seed 1: 4 retrainings; your team can review 1 (what starts a "
+                        "retraining, and how soon can it start another?)."]
+    never = lab3.judge_retraining({}, seeds=[1], learner=who)
+    assert len(never) == 1 and never[0].startswith("T3: seed 1: $")
+    assert "a cut of 0.0%; your budget asks for 9.5%" in never[0]
 
 
 @pytest.mark.parametrize("threshold", lab3_variants.T4_PARAMS["new_threshold"])

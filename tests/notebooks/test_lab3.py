@@ -146,12 +146,15 @@ FORM_ONLY = [
                  "is not the payment described", id="t4-the-first-payment"),
     # Simulation tasks: only just inside the budget on seed 1, outside it on hidden seeds
     # (for the kernel's learner, "self-study": a missed fraud at $40, the world "deep incident,
-    # deep blips", drift on day 14; see labkit.labs.lab3.variants).
+    # deep blips", the drift world "slow creep, quick labels"; see labkit.labs.lab3.variants).
     pytest.param("t1_threshold = 0.38", "t1_check", "T1 on unseen seeds", id="t1-edge"),
     pytest.param('t2_rule = {"threshold": 0.85, "window_h": 4}', "t2_check",
                  "T2 on unseen seeds", id="t2-edge"),
-    pytest.param('t3_policy = {"retrain.policy": "schedule", "retrain.every_days": 11}', "t3_check",
-                 "T3 on unseen seeds", id="t3-edge"),
+    # T3: a trigger whose cooldown leaves the creeping pattern unattended too long cuts 8% of
+    # the "never" cost on seed 1 but under 7% on the hidden seeds
+    pytest.param('t3_policy = {"retrain.policy": "trigger", "retrain.trigger_on": ("recall",), '
+                 '"alerts.recall_floor": 0.25, "retrain.cooldown_days": 12, '
+                 '"retrain.train_days": 3}', "t3_check", "T3 on unseen seeds", id="t3-edge"),
     pytest.param('t5_containment = {"threshold": 0.5, "window_h": 3, "fallback": '
                  '"rules_review", "duration_h": 24}', "t5_check", "T5 on unseen seeds",
                  id="t5-edge"),
@@ -184,7 +187,7 @@ VISIBLE = [
     pytest.param("t1_threshold = 0.5", "t1_check", "compare the cost curve", id="t1-habit"),
     pytest.param('t2_rule = {"threshold": 0.05, "window_h": 1}', "t2_check",
                  "false alerts a week", id="t2-default-rule"),
-    pytest.param("t3_policy = {}", "t3_check", "per transaction, above", id="t3-never"),
+    pytest.param("t3_policy = {}", "t3_check", "a cut of 0.0%", id="t3-never"),
     pytest.param('t5_containment = {"threshold": 0.6, "window_h": 6, "fallback": "review_all", '
                  '"duration_h": 24}', "t5_check", "reviews waited", id="t5-review-all"),
     pytest.param("t1_threshold = None", "t1_check", "not answered yet", id="t1-unanswered"),

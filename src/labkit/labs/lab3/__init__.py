@@ -3,7 +3,7 @@
 The lab notebook and its hidden tests both import this package, so every
 scenario is written down once (as knobs of :mod:`labkit.monitor`).  Its
 modules: ``scenarios`` (the knobs and budgets of each activity), ``variants``
-(each learner's own numbers: prices, worlds, drift day, threshold change),
+(each learner's own numbers: prices, worlds, drift world, threshold change),
 ``analysis`` (the runs the activities share), ``forms`` (what each answer looks
 like), ``evidence`` (the checks of the two evidence artifacts, on the artifact
 or its plain data), ``views`` (tables) and ``judges`` (graded tasks).
@@ -18,8 +18,8 @@ learner is graded on live in the notebook's hidden tests.
 1. *Offline is not online*: the cost-weighted threshold (:func:`judge_threshold`).
 2. *Monitoring people will still read*: null-rate rules that catch the
    incident without paging for blips (:func:`judge_null_rules`).
-3. *Drift and retraining*: a retraining policy within a cost and change
-   budget (:func:`judge_retraining`).
+3. *Drift and retraining*: a retraining policy within the cost and change
+   budget of the learner's drift world (:func:`judge_retraining`).
 4. *Governance drill*: the audit trail of one decision (:func:`judge_trace`)
    and containment by shutdown (:func:`judge_containment`).
 5. *SLOs and system health*: multi-window burn-rate paging rules that page for
@@ -85,7 +85,6 @@ from labkit.labs.lab3.scenarios import (
                                        DRILL_SCENARIO,
                                        HEALTH_SCENARIO,
                                        OFFLINE_SCENARIO,
-                                       RETRAIN_BUDGET,
                                        RETRAIN_POLICIES,
                                        RETRAIN_SCENARIO,
                                        RETRAIN_TASK_KNOBS,
@@ -98,6 +97,7 @@ from labkit.labs.lab3.variants import (
                                        VARIANTS,
                                        alert_scenario,
                                        drill_scenario,
+                                       retrain_budget,
                                        retrain_scenario,
                                        slo_world,
                                        threshold_costs,
@@ -123,7 +123,7 @@ __all__ = ["THRESHOLD_COSTS", "THRESHOLD_TOLERANCE", "OFFLINE_SCENARIO", "evalua
            "judge_threshold", "ALERT_SCENARIO", "ALERT_BUDGET", "null_rules", "rule_report",
            "rule_answer_problems", "judge_null_rules", "alert_run", "DRIFT_SCENARIOS",
            "drift_runs", "RETRAIN_SCENARIO", "RETRAIN_POLICIES", "RETRAIN_TASK_KNOBS",
-           "RETRAIN_BUDGET", "retrain_table", "judge_retraining", "DRILL_SCENARIO", "drill_run",
+           "retrain_budget", "retrain_table", "judge_retraining", "DRILL_SCENARIO", "drill_run",
            "drill_transaction", "TRACE_KEYS", "trace_answer_problems", "judge_trace",
            "CONTAIN_BUDGET", "containment", "containment_answer_problems", "judge_containment",
            "JUDGES", "knob_answer_problems", "table", "plain", "plain_answer_problems",

@@ -13,7 +13,15 @@ worked out for one learner is wrong for most others:
   long the harmless blips are, decide which threshold and window separate the
   two; the rules at the heart of one world's passing region fail in the others
   (``tests/labs/test_lab3.py`` checks each world's reference rule in every world).
-* **T3** (retraining): the day the concept drift starts.
+* **T3** (retraining): the *world* of the drift (:data:`RETRAIN_WORLDS`): how fast
+  the new fraud pattern takes over, how late its labels arrive (a retraining
+  learns only from labelled data, so late labels push back the first release
+  that knows the new pattern), and how many releases the team can review for
+  how large a cut in cost.  A sudden switch wants one or two well-timed
+  releases, a slow creep wants frequent ones, late labels want a release that
+  waits for them.  Each world's reference policy fails both other worlds; of
+  the policies on a grid that pass their own world, 42 of 56 copies fail
+  another (``tests/labs/test_lab3.py`` names the ones that do not).
 * **T4** (audit trail): the threshold the risk team set on day 5 of the drill.
 * **T6** (burn-rate alerts): the service, with its SLO, its traffic, how fast a
   real outage burns the budget, how soon it must page, and how fast a benign
@@ -40,10 +48,10 @@ from labkit import variants
 from labkit.labs.common import frozen
 from labkit.labs.lab3.scenarios import ALERT_SCENARIO, DRILL_SCENARIO, RETRAIN_SCENARIO
 
-__all__ = ["LAB", "T1_PARAMS", "WORLDS", "WORLD_PARAMS", "T3_PARAMS", "T4_PARAMS", "COST_FP",
-           "t1", "world", "t3", "t4", "threshold_costs", "world_knobs", "alert_scenario",
-           "retrain_scenario", "drill_scenario", "VARIANTS", "SLO_WORLDS", "T6_PARAMS", "t6",
-           "slo_world"]
+__all__ = ["LAB", "T1_PARAMS", "WORLDS", "WORLD_PARAMS", "RETRAIN_WORLDS", "T3_PARAMS",
+           "T4_PARAMS", "COST_FP", "t1", "world", "t3", "t4", "threshold_costs", "world_knobs",
+           "alert_scenario", "retrain_scenario", "retrain_budget", "drill_scenario", "VARIANTS",
+           "SLO_WORLDS", "T6_PARAMS", "t6", "slo_world"]
 
 LAB = "lab3"
 #: A blocked good customer costs this much in every variant (support call, lost sale).
@@ -67,8 +75,26 @@ WORLDS: Mapping[str, Mapping[str, Any]] = frozen({
                                             "stream.blip_max_h": 4}),
 })
 WORLD_PARAMS: Mapping[str, tuple[str, ...]] = frozen({"world": tuple(WORLDS)})
-#: The day the fraudsters change tactics in T3's six weeks.
-T3_PARAMS: Mapping[str, tuple[float, ...]] = frozen({"concept_at_day": (6.0, 10.0, 14.0)})
+#: The worlds of T3: six weeks in which the fraudsters change tactics on day 10, each with
+#: the monitor knobs that differ from ``RETRAIN_SCENARIO`` and its budget: on every seed the
+#: policy must cut the cost of never retraining by at least ``cost_cut`` (a share of it), with
+#: at most ``retrains`` candidates trained (each a release the team reviews).  The cut is
+#: measured against "never" on the same seed, so the traffic's own ups and downs cancel.
+RETRAIN_WORLDS: Mapping[str, Mapping[str, Any]] = frozen({
+    # the new pattern takes over within half a day; labels the next day; two reviews
+    "sudden switch, quick labels": frozen({
+        "knobs": frozen({"drift.concept_ramp_days": 0.5, "labels.delay_h": 24}),
+        "budget": frozen({"cost_cut": 0.15, "retrains": 2})}),
+    # the new pattern takes over within half a day; labels a week late; one review
+    "sudden switch, labels a week late": frozen({
+        "knobs": frozen({"drift.concept_ramp_days": 0.5, "labels.delay_h": 168}),
+        "budget": frozen({"cost_cut": 0.095, "retrains": 1})}),
+    # the pattern creeps in over three weeks; labels the next day; the team reviews weekly
+    "slow creep, quick labels": frozen({
+        "knobs": frozen({"drift.concept_ramp_days": 21.0, "labels.delay_h": 24}),
+        "budget": frozen({"cost_cut": 0.07, "retrains": 5})}),
+})
+T3_PARAMS: Mapping[str, tuple[str, ...]] = frozen({"world": tuple(RETRAIN_WORLDS)})
 #: The threshold the risk team sets on day 5 of the drill (T4 reads it from the audit trail).
 T4_PARAMS: Mapping[str, tuple[float, ...]] = frozen({"new_threshold": (0.1, 0.12, 0.15,
                                                                        0.18)})
@@ -103,7 +129,7 @@ def world(*, learner: str | None = None) -> variants.Variant:
 
 
 def t3(*, learner: str | None = None) -> variants.Variant:
-    """This learner's day of concept drift in T3."""
+    """This learner's drift world in T3 (a name in :data:`RETRAIN_WORLDS`)."""
     return variants.draw(LAB, "t3", T3_PARAMS, learner=learner)
 
 
@@ -139,9 +165,14 @@ def alert_scenario(*, learner: str | None = None) -> Mapping[str, Any]:
 
 
 def retrain_scenario(*, learner: str | None = None) -> Mapping[str, Any]:
-    """Activity 3's six weeks with this learner's day of concept drift."""
+    """Activity 3's six weeks in this learner's drift world (T3)."""
     return frozen({**RETRAIN_SCENARIO,
-                   "drift.concept_at_day": float(t3(learner=learner).concept_at_day)})
+                   **RETRAIN_WORLDS[t3(learner=learner).world]["knobs"]})
+
+
+def retrain_budget(*, learner: str | None = None) -> Mapping[str, float]:
+    """T3's budget in this learner's world: ``{"cost_cut": ..., "retrains": ...}``."""
+    return RETRAIN_WORLDS[t3(learner=learner).world]["budget"]
 
 
 def drill_scenario(*, learner: str | None = None) -> Mapping[str, Any]:

@@ -112,12 +112,18 @@ def quality_table(result: MonitorResult) -> Table:
 
 
 def retrain_table(results: Mapping[str, MonitorResult]) -> Table:
-    """One row per retraining policy: cost, recall and what happened to its releases."""
+    """One row per retraining policy: cost, recall and what happened to its releases; with a
+    run named ``"never"`` among them (same scenario and seed), the share of its cost each
+    policy cuts (T3's yardstick)."""
+    never = results.get("never")
     rows = []
     for name, res in results.items():
         s = res.summary
-        rows.append({"policy": name, "cost per tx ($)": s["cost"]["per_tx"],
-                     "recall": s["online"]["recall"], "trained": s["releases"]["retrains"],
+        row = {"policy": name, "cost per tx ($)": s["cost"]["per_tx"]}
+        if never is not None:
+            row["cut vs never"] = 1 - s["cost"]["per_tx"] / never.summary["cost"]["per_tx"]
+        rows.append({**row, "recall": s["online"]["recall"],
+                     "trained": s["releases"]["retrains"],
                      "gate failed": s["releases"]["gate_failed"],
                      "rolled out": s["releases"]["rolled_out"],
                      "rolled back": s["releases"]["rolled_back"],

@@ -30,13 +30,17 @@ CELLS = [
 ]
 
 
-def test_slider_drives_figurewidget(tmp_path, open_notebook):
+def _notebook(tmp_path, name: str, cells: list[str]):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in CELLS]
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    source = tmp_path / "harness.ipynb"
+    source = tmp_path / name
     nbformat.write(nb, source)
-    page = open_notebook(source)
+    return source
+
+
+def test_slider_drives_figurewidget(tmp_path, open_notebook):
+    page = open_notebook(_notebook(tmp_path, "harness.ipynb", CELLS))
     fig = ".harness-fig"
     page.wait_figure(fig)
     assert page.figure_data(fig)[0]["y"] == [10, 2, 4, 6]
@@ -48,15 +52,6 @@ def test_slider_drives_figurewidget(tmp_path, open_notebook):
     assert page.error_outputs() == []
     assert page.console_errors == []
     page.screenshot("harness")
-
-
-def _notebook(tmp_path, name: str, cells: list[str]):
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    source = tmp_path / name
-    nbformat.write(nb, source)
-    return source
 
 
 def test_panel_charts_draw_while_the_kernel_runs_later_cells(tmp_path, open_notebook):

@@ -106,3 +106,29 @@ def test_restarts_are_bounded_and_leave_no_scratch_folders(tmp_path):
     assert errors(nb.cells[0])[0][0] == "KernelDied"
     assert errors(nb.cells[2])[0][0] == "KernelGaveUp"
     assert errors(nb.cells[3])[0][0] == "KernelGaveUp"
+
+
+def test_the_judge_boots_in_the_runs_scratch_folder(tmp_path):
+    # A lane the watchdog kills cannot remove the judge's folder; autograde removes its run's
+    # scratch folder (the kernels' scratch_dir) whatever happened, so the judge's goes there.
+    from nbformat.v4 import new_notebook as notebook
+    from traitlets.config import Config
+
+    from labkit.course.kernel import stop_judge
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    config = Config()
+    config.SandboxKernelManager.scratch_dir = str(scratch)
+    check = new_code_cell("assert True", metadata={"nbgrader": {
+        "grade": True, "solution": False, "grade_id": "q1_check", "points": 1}})
+    nb = notebook(cells=[check], metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    resources = {"labkit": {}, "nbgrader": {"student": "s1", "assignment": "lab"}}
+    SandboxedExecute(config=config)._prestart_judge(nb, resources)
+    _km, empty = resources["labkit"]["judge"]
+    try:
+        assert Path(empty).parent == scratch and Path(empty).name.startswith("labkit-judge-")
+    finally:
+        stop_judge(resources)
+    assert not Path(empty).exists()

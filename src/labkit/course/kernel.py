@@ -418,7 +418,10 @@ class SandboxedExecute(Execute):
         self._configure(judge, resources)
         if isinstance(judge, SandboxKernelManager):
             judge.report_sink = []                 # its notes go to the judge's log
-        empty = tempfile.mkdtemp(prefix="labkit-judge-")
+        # in the run's scratch folder, as the kernels' own: autograde removes that folder even
+        # when its watchdog had to kill the lane before this one was cleaned up
+        scratch = judge.scratch_dir if isinstance(judge, SandboxKernelManager) else ""
+        empty = tempfile.mkdtemp(prefix="labkit-judge-", dir=scratch or None)
         try:
             run_sync(judge.start_kernel)(cwd=empty)   # returns once launched, not once ready
         except BaseException:

@@ -22,8 +22,8 @@ changes that make a panel appear at once, even on a busy machine:
   only once the figure is built, so a chart always draws what it was made with.
 * **The bundle compiles when the page is quiet.**  Compiling plotly.js holds
   the browser's main thread for a second or more; the loader waits until no
-  chart has been set up for a short while, so charts being created at that
-  moment finish loading first and keep within anywidget's 2 s.
+  chart has been set up for 2.5 s, longer than anywidget's 2 s, so no chart
+  can still be loading its module when the compile blocks the page.
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ _LOADER = """
 const KEY = %(key)s;
 const COMMAND = %(command)s;
 const TRAIT = %(trait)s;
-const QUIET_MS = 400;        // compile once no chart has been set up for this long
+const QUIET_MS = 2500;       // compile once no chart has been set up for longer than
+                             // anywidget's 2 s: none can still be waiting to load
 const ASK_AFTER_MS = 10000;  // no carrier on the page by then: ask the kernel
 const MESSAGES = ["_py2js_addTraces", "_py2js_deleteTraces", "_py2js_moveTraces",
   "_py2js_restyle", "_py2js_relayout", "_py2js_update", "_py2js_animate",

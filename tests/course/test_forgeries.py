@@ -4,27 +4,22 @@ ships)."""
 
 from __future__ import annotations
 
-import importlib.util
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build_forgeries import build  # noqa: E402  (as test_redteam imports build_redteam)
+
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = sorted((ROOT / "grading" / "fixtures").glob("*-forgery"))
 
 
-def _builder():
-    spec = importlib.util.spec_from_file_location("build_forgeries",
-                                                  Path(__file__).with_name("build_forgeries.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("folder", FIXTURES, ids=[f.name for f in FIXTURES])
 def test_committed_forgeries_are_built_from_the_release(folder):
-    built = _builder().build(folder.name.removesuffix("-forgery"))
+    built = build(folder.name.removesuffix("-forgery"))
     committed = {p.stem: p.read_text() for p in folder.glob("*.ipynb")}
     assert sorted(committed) == sorted(built)
     stale = [name for name, nb in built.items() if nbformat.writes(nb) + "\n" != committed[name]]

@@ -216,7 +216,8 @@ def graded(request, tmp_path_factory):
     first = autograde(course, lab, workers=2)
     assert [o.student for o in first if not o.graded] == [], [o.error for o in first]
 
-    done = nbformat.read(course.autograded_dir / AUTHOR / lab / f"{lab}.ipynb", as_version=4)
+    graded_path = course.autograded_dir / AUTHOR / lab / f"{lab}.ipynb"
+    done = nbformat.read(graded_path, as_version=4)
     sent: dict = {}
     for cell in done.cells:
         sent.update(cell.get("metadata", {}).get("labkit", {}).get("answers", {}))
@@ -238,7 +239,8 @@ def graded(request, tmp_path_factory):
         if g.auto_score is not None and g.cell in points:
             scores.setdefault(g.student, {})[g.cell] = (g.auto_score, g.max_score)
     return {"lab": lab, "module": module, "points": points, "scores": scores, "copier": copier,
-            "forgeries": [p.stem for p in forgeries], "sent": sent, "secrets": report}
+            "forgeries": [p.stem for p in forgeries], "sent": sent, "secrets": report,
+            "graded_bytes": graded_path.stat().st_size, "graded_metadata": set(done.metadata)}
 
 
 def test_the_perfect_submission_earns_every_point(graded):
@@ -285,3 +287,10 @@ def test_copied_answers_earn_at_most_half_of_the_tasks_with_numbers(graded):
 
 def test_the_answers_the_checks_used_are_kept_as_plain_data(graded):
     assert graded["sent"] and json.loads(json.dumps(graded["sent"])) == graded["sent"]
+
+
+def test_the_graded_notebook_keeps_no_widget_state(graded):
+    # a lab's first chart carries plotly.js (about 6 MB) in its widget state; kept, it would
+    # swell every graded notebook and feedback page to 8 MB
+    assert "widgets" not in graded["graded_metadata"]
+    assert graded["graded_bytes"] < 1_500_000, graded["graded_bytes"]

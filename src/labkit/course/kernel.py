@@ -378,6 +378,10 @@ class SandboxedExecute(Execute):
     max_output_bytes = Integer(64 * _MIB, help="Output a whole notebook may keep.").tag(config=True)
     report_file = Unicode("", help="File receiving, as a JSON list of sentences, what the "
                           "sandbox refused or cut for this notebook (empty = log only).").tag(config=True)
+    store_widget_state = Bool(False, help="Keep the widgets' state in the graded notebook's "
+                              "metadata. Off: a lab's first chart carries plotly.js (several "
+                              "MB) in its state, which would swell every graded notebook and "
+                              "feedback page, and nothing graded reads it.").tag(config=True)
     trusted = Bool(True, help="Judge check cells (nbgrader's autograder tests) in a fresh sandboxed "
                    "kernel that never ran the notebook's code, on the answers each check reads, "
                    "sent over as plain data (labkit.course.judge.TrustedJudge, next in the "

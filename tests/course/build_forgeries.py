@@ -2,7 +2,10 @@
 
 Run after changing a lab (``python tests/course/build_forgeries.py [LAB ...]``).  Each fixture
 is the lab's release as downloaded (nothing answered) plus one cell at the top that tries to win
-points without answering, the ways a kernel-side check can be fooled:
+points without answering, the ways a kernel-side check can be fooled.  The activity cells no
+check reads from are left out (:func:`trimmed`): an attacker need not run the lab's panels and
+simulations, deleting cells is theirs to do, and the grader's time goes on the attack (a lab 2
+forgery is graded in a few seconds instead of about twelve).  The attacks:
 
 * ``fg_patch_labkit``: replaces every ``check_*`` of ``labkit.checkpoints`` and every ``judge_*``
   of every ``labkit.labs`` module with functions that pass anything;
@@ -183,8 +186,50 @@ def answer_names(nb: nbformat.NotebookNode) -> tuple[list[str], list[str]]:
     return [n for n in names if n not in functions], functions
 
 
+def _names(source: str) -> tuple[set[str], set[str]]:
+    """(names a cell defines, names it reads without defining them)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:                    # IPython magics: keep such a cell (it defines "?")
+        return {"?"}, set()
+    stored: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            stored.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            stored.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            stored |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    loaded = {node.id for node in ast.walk(tree)
+              if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    return stored, loaded - stored
+
+
+def trimmed(release: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """``release`` without the code cells that no answer or check cell reads from.
+
+    Kept: markdown, the first code cell (the lab's setup), every cell with nbgrader grade,
+    solution or task metadata, and every other code cell defining a name a kept cell reads
+    (followed back through the cells that cell reads from)."""
+    nb = copy.deepcopy(release)
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    names = {i: _names(nb.cells[i].source) for i in code}
+    graded = {i for i in code
+              if {"grade", "solution", "task"} & {k for k, v in
+                                                  nb.cells[i].metadata.get("nbgrader", {}).items()
+                                                  if v}}
+    keep = {code[0]} | graded
+    wanted = set().union(*(names[i][1] for i in keep))
+    for i in reversed(code):                # a later cell's reads are met by earlier cells
+        if i not in keep and names[i][0] & wanted:
+            keep.add(i)
+            wanted |= names[i][1]
+    nb.cells = [c for i, c in enumerate(nb.cells) if c.cell_type != "code" or i in keep]
+    return nb
+
+
 def build(lab: str) -> dict[str, nbformat.NotebookNode]:
-    release = nbformat.read(ROOT / "release" / lab / f"{lab}.ipynb", as_version=4)
+    release = trimmed(nbformat.read(ROOT / "release" / lab / f"{lab}.ipynb", as_version=4))
     names, functions = answer_names(release)
     header = (f"ANSWERS = {names!r}\nFUNCTIONS = {functions!r}\n"
               f"KEYS = {function_keys(release)!r}\n")

@@ -14,9 +14,10 @@ nbgrader configuration (trusted grading on):
   cell with its original source and points, so the wrong answers score nothing, the deleted
   check comes back and is graded, and every other cell earns exactly what the perfect
   submission earns;
-* the forgery fixtures of grading/fixtures/<lab>-forgery/ (blank notebooks that patch labkit,
-  builtins, answers or IPython itself): every one earns 0, and the one that searches the files
-  the grading kernel can read finds no hidden test and no gradebook.
+* the forgery fixtures of grading/fixtures/<lab>-forgery/ (blank notebooks, without the
+  activity cells no check reads from, that patch labkit, builtins, answers or IPython itself):
+  every one earns 0, and the one that searches the files the grading kernel can read finds no
+  hidden test and no gradebook.
 
 Then the *literal* answers the perfect submission sent (taken from its graded notebook) are
 handed in under another learner, whose numbers differ on every task with numbers: those tasks

@@ -21,7 +21,9 @@ nbgrader configuration (trusted grading on):
 
 Then the *literal* answers the perfect submission sent (taken from its graded notebook) are
 handed in under another learner, whose numbers differ on every task with numbers: those tasks
-may earn at most half their points, every other check all of its points.
+may earn at most half their points, every other check all of its points.  A copier need not run
+the lab's activities, so that notebook, like the forgeries, leaves out the activity cells no
+check reads from.
 
 One course per notebook (not one per kind of submission) keeps the suite's grading to one
 execution of each submission.
@@ -32,12 +34,16 @@ from __future__ import annotations
 import ast
 import importlib
 import json
+import sys
 from dataclasses import dataclass, field
 
 import nbformat
 import pytest
 
 from .nbrun import ROOT, course_copy, grade_index, lab_paths, nbgrader_meta, submission, trusted_labs
+
+sys.path.insert(0, str(ROOT / "tests" / "course"))
+from build_forgeries import trimmed  # noqa: E402  (as test_forgeries imports the builder)
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 AUTHOR = "ada-lovelace"
@@ -223,7 +229,7 @@ def graded(request, tmp_path_factory):
     for cell in done.cells:
         sent.update(cell.get("metadata", {}).get("labkit", {}).get("answers", {}))
     copier = other_learner(module, AUTHOR)
-    nbformat.write(literal(release, sent), handed / f"{copier}.ipynb")
+    nbformat.write(literal(trimmed(release), sent), handed / f"{copier}.ipynb")
     collect(course, lab, [handed / f"{copier}.ipynb"])
     (copy_outcome,) = autograde(course, lab, workers=1, students=[copier])
     assert copy_outcome.graded, copy_outcome.error

@@ -95,8 +95,10 @@ def containment_knobs(fault: str, containment: Mapping[str, Any]) -> dict[str, A
         return {"model.replicas": int(faulted["model.replicas"]) + int(containment["add_replicas"])}
     if action == "rollback":
         version = containment["version"]
+        # the good release has its usual errors, v3 what it has in this incident (the bad
+        # release's, or the usual when it is not the fault), the retired v1 its own
         rate = (sc.BASE["model.error_rate"] if version == sc.GOOD_VERSION
-                else faulted["model.error_rate"] if version == faulted["model.version"]
+                else faulted["model.error_rate"] if version == "v3"
                 else sc.RETIRED_ERROR_RATE)
         return {"model.version": version, "model.error_rate": rate}
     if action == "request-quota-increase":
@@ -181,7 +183,7 @@ def containment_problems(answer: Any) -> list[str]:
 
 
 # ------------------------------------------------------------------ runs
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=12)   # a replay's result is about 14 MB
 def _run(fault: str, containment: tuple[tuple[str, Any], ...] | None, seed: int) -> Any:
     from labkit.sim import Scenario, simulate  # deferred: question cells stay light
 

@@ -280,7 +280,7 @@ def test_describe_format_and_as_dict():
     assert rate.format(40.0) == "40"
     d = rate.as_dict()
     assert d == {"name": "load.rate_rps", "group": "load", "type": "float", "default": 40.0,
-                 "unit": "req/s", "help": rate.help, "min": 0.1, "max": 5000.0}
+                 "unit": "req/s", "help": rate.help, "min": 0.1, "max": 5000.0, "live": False}
     chain = CATALOGUE["fallback.chain"].as_dict()
     assert chain["default"] == [] and chain["choices"] == list(CONTRACT_CHOICES["fallback.chain"])
     assert CATALOGUE["gateway.max_queue"].as_dict()["off"] == "0 = unbounded"

@@ -94,6 +94,8 @@ class Knob:
     ``0 = off``; when ``off_value`` is set, that value stands for ``None`` in
     the config (:meth:`to_config`).  ``step`` is a hint for sliders.
     ``default`` and the range are knob values, as typed and shown.
+    ``live`` marks a knob a scheduled change may set in the middle of a run
+    (``labkit.sim.Change``); every other knob holds from a run's start to its end.
     """
 
     name: str
@@ -108,6 +110,7 @@ class Knob:
     off_value: int | float | None = None
     step: float | None = None
     allow_repeats: bool = False
+    live: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in _KINDS:
@@ -259,6 +262,7 @@ class Knob:
             out["choices"] = list(self.choices)
         if self.off:
             out["off"] = self.off
+        out["live"] = self.live
         return out
 
 
@@ -297,6 +301,7 @@ class _Declared:
     off: Off | str
     step: float | None
     allow_repeats: bool
+    live: bool
 
     def make(self, name: str, annotation: Any) -> Knob:
         kind, optional = _kind_of(annotation, bool(self.choices))
@@ -309,15 +314,16 @@ class _Declared:
             default = off.value if self.default is None else self.default
             return Knob(name=name, kind=kind, default=default, help=self.help, unit=self.unit,
                         min=self.min, max=self.max, choices=self.choices, off=str(off),
-                        off_value=off.value, step=self.step, allow_repeats=self.allow_repeats)
+                        off_value=off.value, step=self.step, allow_repeats=self.allow_repeats,
+                        live=self.live)
         return Knob(name=name, kind=kind, default=self.default, help=self.help, unit=self.unit,
                     min=self.min, max=self.max, choices=self.choices, off=off, step=self.step,
-                    allow_repeats=self.allow_repeats)
+                    allow_repeats=self.allow_repeats, live=self.live)
 
 
 def knob(default: Any, *, help: str, unit: str = "", min: float | None = None,
          max: float | None = None, choices: Sequence[str] = (), off: Off | str = "",
-         step: float | None = None, allow_repeats: bool = False) -> Any:
+         step: float | None = None, allow_repeats: bool = False, live: bool = False) -> Any:
     """Declare a config field as a knob (use inside a :class:`Config` dataclass).
 
     ``default`` is the field's default (``None`` for a setting that is off by
@@ -325,11 +331,14 @@ def knob(default: Any, *, help: str, unit: str = "", min: float | None = None,
     of a ``str`` (one of) or ``tuple[str, ...]`` (several of) field;
     ``off=Off(value, meaning)`` makes ``value`` mean "off" (``None`` in the
     config; the field must be typed ``... | None``), while ``off="1 = no
-    batching"`` only documents a value.  ``step`` is a slider hint.  The kind
-    (int, float, bool, choice, multi) comes from the field's type.
+    batching"`` only documents a value.  ``step`` is a slider hint.  ``live=True``
+    lets a scheduled change set the knob mid-run (the component that uses it must then
+    read the new value from that moment on).  The kind (int, float, bool, choice, multi)
+    comes from the field's type.
     """
     declared = _Declared(default=default, help=help, unit=unit, min=min, max=max,
-                         choices=tuple(choices), off=off, step=step, allow_repeats=allow_repeats)
+                         choices=tuple(choices), off=off, step=step, allow_repeats=allow_repeats,
+                         live=live)
     return dataclasses.field(default=default, metadata={_META: declared})
 
 
@@ -556,6 +565,10 @@ class Catalogue(Mapping[str, Knob]):
         for k in self._knobs.values():
             out.setdefault(k.group, []).append(k)
         return out
+
+    def live(self) -> tuple[str, ...]:
+        """The names of the knobs a scheduled change may set mid-run, in catalogue order."""
+        return tuple(name for name, k in self._knobs.items() if k.live)
 
     def defaults(self) -> dict[str, Any]:
         """Every knob's default, keyed by full name."""

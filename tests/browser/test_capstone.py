@@ -121,7 +121,7 @@ def test_a_learner_works_through_the_capstone_in_the_browser(open_notebook):
     for check in ("time to first token", "cost per 1,000 requests", "success and quality",
                   "refunds after approval"):
         assert f"Design ({check}): recorded" in shown
-    assert f"Time to mitigate: {capstone.ttm_min(_containment()):g} minutes recorded" in shown
+    assert "Time to mitigate: recorded; it is measured on unseen seeds" in shown
 
     # 3. The game day's dashboards: four charts of this learner's incident, at their cell's width.
     expected = capstone.game_day(seed=1, learner=WHO).dashboards()

@@ -4,6 +4,7 @@ works in time, which another learner's incident does not share."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -11,6 +12,7 @@ import re
 import pytest
 
 from labkit.labs import capstone
+from labkit.labs.capstone import gameday
 from labkit.labs.capstone import scenarios as sc
 
 HIDDEN_DESIGN = [2301, 2302, 2303]     # the seeds of the source notebook's hidden tests
@@ -181,10 +183,26 @@ def test_only_the_right_diagnosis_earns_the_points(on_call, fault):
 
 
 @pytest.mark.parametrize("fault", FAULTS)
+def test_the_fault_starts_at_its_minute_and_holds_until_someone_acts(fault):
+    """The replay is healthy until the fault's minute, then out of the service level in every
+    minute to the end of the window: nothing recovers without a containment."""
+    holds = gameday.minute_levels(gameday._run(fault, None, HIDDEN_GD[0]))["holds"]
+    start = int(sc.FAULT_AT_MIN)
+    assert holds[:start].all() and not holds[start + 1:].any()
+    assert len(holds) == sc.WINDOW_MIN
+
+
+@pytest.mark.parametrize("fault", FAULTS)
 def test_the_right_containment_restores_the_service_level_in_time(on_call, fault):
     who = on_call[fault]
     assert capstone.judge_containment(RIGHT[fault], seeds=HIDDEN_GD, learner=who) == []
     assert capstone.judge_ttm(RIGHT[fault], seeds=HIDDEN_GD, learner=who) == []
+    bound = sc.incident_case(learner=who)["ttm_bound_min"]
+    for seed in HIDDEN_GD:
+        took = capstone.measured_ttm(RIGHT[fault], seed=seed, learner=who)
+        # measured on the replay: never before the action takes effect, and within the bound
+        # with at least a minute to spare
+        assert capstone.ttm_min(RIGHT[fault]) <= took <= bound - 1, (fault, seed, took)
 
 
 @pytest.mark.parametrize("fault", FAULTS)
@@ -211,16 +229,87 @@ def test_plausible_but_wrong_containments_fail(on_call, fault, answer):
 
 
 def test_a_slow_containment_works_but_misses_the_time_bound(on_call):
-    who = on_call["quota-cut"]
-    slow = {"action": "request-quota-increase"}
+    """Six new replicas take longer to schedule than one: the service level comes back, but
+    later than the bound; the message says how many seeds missed it, never the minutes."""
+    who = on_call["lost-replicas"]
+    slow = {"action": "scale-out", "add_replicas": 6}
     assert capstone.judge_containment(slow, seeds=HIDDEN_GD, learner=who) == []
     (problem,) = capstone.judge_ttm(slow, seeds=HIDDEN_GD, learner=who)
-    assert problem.startswith("Time to mitigate: 45 minutes, more than the 10")
+    assert problem == ("Time to mitigate: more than the 6 minutes your service allows on 3 of "
+                       "3 unseen seeds; a faster containment exists.")
+    took = [capstone.measured_ttm(slow, seed=s, learner=who) for s in HIDDEN_GD]
+    assert all(t > 6 for t in took)
+    assert not any(f"{t:g} minutes" in problem for t in took if t != 6)
+
+
+def test_an_action_that_takes_effect_after_the_window_does_not_mitigate_it(on_call):
+    who = on_call["quota-cut"]
+    late = {"action": "request-quota-increase"}
+    assert gameday.effect_min(late) > sc.WINDOW_MIN
+    problems = capstone.judge_containment(late, seeds=HIDDEN_GD, learner=who)
+    assert problems[0] == ("Containment: with request-quota-increase the service level does "
+                           "not hold for 5 minutes in a row before the replay ends on 3 of 3 "
+                           "unseen seeds.")
+    assert capstone.judge_ttm(late, seeds=HIDDEN_GD, learner=who) == [
+        "Time to mitigate: the containment does not restore the service level, so the "
+        "incident is not mitigated at all."]
 
 
 def test_time_to_mitigate_adds_the_minutes_per_replica():
     assert capstone.ttm_min({"action": "scale-out", "add_replicas": 4}) == 6.0
     assert capstone.ttm_min({"action": "rollback", "version": "v2"}) == 6.0
+    assert gameday.effect_min({"action": "rollback", "version": "v2"}) == sc.DECISION_MIN + 6
+
+
+def test_the_replay_schedules_the_fault_and_the_containment_as_changes():
+    fault = gameday.incident_changes("lost-replicas")
+    assert [(c.at_s, dict(c.knobs)) for c in fault] == [(300.0, {"model.replicas": 1})]
+    both = gameday.incident_changes("lost-replicas", {"action": "scale-out", "add_replicas": 2})
+    assert [(c.at_s, dict(c.knobs)) for c in both] == [
+        (300.0, {"model.replicas": 1}), ((10 + 5.0) * 60, {"model.replicas": 3})]
+    # an action that changes nothing the fault depends on schedules nothing
+    assert len(gameday.incident_changes("slow-retrieval", {"action": "rebuild-index"})) == 1
+    roll = gameday.containment_knobs("bad-release", {"action": "rollback", "version": "v1"})
+    assert roll == {"model.version": "v1", "model.error_rate": sc.RETIRED_ERROR_RATE}
+    # the replay starts with the usual quota: the cut is the scheduled change
+    assert (gameday.incident_knobs("quota-cut")["model.upstream_tpm"]
+            == sc.INCIDENT_PRODUCT["model.upstream_tpm"])
+
+
+#: Which containments hold the service level on every hidden seed, and which of those also
+#: mitigate within the bound (the rest of the menu fails both).
+PASSING = {
+    "slow-retrieval": {"gate-retrieval run_fraction=0.0": True},
+    "quota-cut": {"trim-context prompt_tokens=450": True},
+    "lost-replicas": {"scale-out add_replicas=1": True, "scale-out add_replicas=2": True,
+                      "scale-out add_replicas=3": True, "scale-out add_replicas=4": False,
+                      "scale-out add_replicas=5": False, "scale-out add_replicas=6": False},
+    "bad-release": {"rollback version=v2": True},
+}
+
+
+def _menu() -> list[dict]:
+    out = []
+    for a in sc.ACTIONS.values():
+        keys = list(a.params)
+        for combo in itertools.product(*(a.params[k] for k in keys)):
+            out.append({"action": a.name, **dict(zip(keys, combo, strict=True))})
+    return out
+
+
+def _name(answer: dict) -> str:
+    return " ".join([answer["action"]] + [f"{k}={v}" for k, v in answer.items() if k != "action"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", FAULTS)
+def test_the_whole_menu_on_every_fault(on_call, fault):
+    who = on_call[fault]
+    got = {}
+    for answer in _menu():
+        if not capstone.judge_containment(answer, seeds=HIDDEN_GD, learner=who):
+            got[_name(answer)] = not capstone.judge_ttm(answer, seeds=HIDDEN_GD, learner=who)
+    assert got == PASSING[fault]
 
 
 @pytest.mark.parametrize("answer, fragment", [

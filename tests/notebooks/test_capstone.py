@@ -57,6 +57,10 @@ def test_the_brief_and_the_incident_are_the_learners_own(source_run):
     assert alerts and all(a in on_call for a in alerts)
     assert fault not in on_call                # on-call never sees the fault or the knobs
     assert "retrieval.latency_ms" not in on_call and "model.error_rate" not in on_call
+    # trying a containment shows the replay's clock and the measured minutes, not the menu's
+    tried = next(c for c in nb.cells
+                 if c.cell_type == "code" and "capstone.try_containment(" in c.source)
+    assert "minutes to mitigate" in outputs_text(tried) and "14:" in outputs_text(tried)
 
 
 def test_the_release_stops_at_the_first_answer():
@@ -88,7 +92,8 @@ def _wrong_containment() -> str:
     (_wrong_diagnosis(), "g1_diagnosis_check", "Diagnosis: the component is not the one"),
     ("diagnosis = {'component': 'retrieval'}", "g1_diagnosis_check",
      "Diagnosis: 'mechanism' is missing."),
-    (_wrong_containment(), "g2_containment_check", "is still outside the service level"),
+    (_wrong_containment(), "g2_containment_check",
+     "the service level does not hold for 5 minutes in a row before the replay ends"),
     (_wrong_containment(), "g3_ttm_check", "the incident is not mitigated at all"),
     ("containment = {'action': 'scale-out'}", "g2_containment_check",
      "Containment: scale-out needs 'add_replicas'"),

@@ -33,6 +33,8 @@ def run(args: argparse.Namespace) -> int:
         for k in members:
             unit = f" {k.unit}" if k.unit else ""
             off = f" ({k.off})" if k.off else ""
-            print(f"  {k.name} = {k.format(k.default)}{unit}   range: {k.describe_range()}{off}")
+            live = "   [live: may change mid-run]" if k.live else ""
+            print(f"  {k.name} = {k.format(k.default)}{unit}   range: {k.describe_range()}{off}"
+                  f"{live}")
             print(f"      {k.help}")
     return 0

@@ -9,9 +9,10 @@ tests, sweeps and grading kernels without a browser.
 True
 """
 
+from labkit.sim.changes import Change
 from labkit.sim.presets import PRESET_HELP, PRESETS
 from labkit.sim.result import Result
 from labkit.sim.run import simulate
 from labkit.sim.scenario import CATALOGUE, Scenario
 
-__all__ = ["simulate", "Scenario", "Result", "CATALOGUE", "PRESETS", "PRESET_HELP"]
+__all__ = ["simulate", "Scenario", "Change", "Result", "CATALOGUE", "PRESETS", "PRESET_HELP"]

@@ -11,6 +11,10 @@ classes and adds the rules that span several of them.
 
 Adding a knob: add a field here, read it in the component; the CLI, the
 widgets, sweeps and validation pick it up.  Keep the field's unit in its name.
+A knob declared ``live=True`` may be set in the middle of a run by a scheduled
+:class:`labkit.sim.Change`; its component then reads the new value from that moment
+on (the engine tells it, see ``Engine._apply``).  Mark a knob live only together
+with that code.
 
 >>> CacheConfig(enabled=True, capacity_items=50).ttl_s is None
 True
@@ -76,7 +80,7 @@ class LoadConfig(Config, group="load"):
     write_fraction: float = knob(0.0, min=0.0, max=1.0, step=0.01,
         help="Share of requests that ask the assistant to act (a write, such as approving a "
              "refund) rather than to read.")
-    prompt_tokens: int = knob(500, unit="tokens", min=1, max=1_000_000, step=50,
+    prompt_tokens: int = knob(500, live=True, unit="tokens", min=1, max=1_000_000, step=50,
         help="Token mode (llm.enabled): mean prompt length of a request.")
     output_tokens: int = knob(200, unit="tokens", min=1, max=1_000_000, step=50,
         help="Token mode: mean number of output tokens a request generates.")
@@ -174,7 +178,7 @@ class RetrievalConfig(Config, group="retrieval"):
     enabled: bool = knob(False,
         help="Retrieve documents from a data store and add them to the prompt "
              "(retrieval-augmented generation).")
-    latency_ms: float = knob(40.0, unit="ms", min=0.0,
+    latency_ms: float = knob(40.0, live=True, unit="ms", min=0.0,
         help="Time of one retrieval (index lookup and fetch).")
     cost_per_call: float = knob(0.0005, unit="$", min=0.0, help="Cost of one retrieval.")
     error_rate: float = knob(0.0, min=0.0, max=1.0, step=0.01,
@@ -195,7 +199,7 @@ class RetrievalConfig(Config, group="retrieval"):
              "more.")
     quality_gain: float = knob(0.15, min=0.0, max=1.0, step=0.01,
         help="Quality the retrieved context adds to an answer.")
-    run_fraction: float = knob(1.0, min=0.0, max=1.0, step=0.05,
+    run_fraction: float = knob(1.0, live=True, min=0.0, max=1.0, step=0.05,
         help="Share of requests that run retrieval (gate it to the requests that need it).")
     servers: int | None = knob(None, unit="servers", min=0, max=1000, off=Off(0, "unlimited"),
         help="Retrievals served at once (each holds its server for the lookup and the "
@@ -247,7 +251,7 @@ class BatchConfig(Config, group="batch"):
 class ModelConfig(Config, group="model"):
     """The primary model: replicas, service time, errors, cost, quality."""
 
-    replicas: int = knob(4, unit="replicas", min=1, max=1000,
+    replicas: int = knob(4, live=True, unit="replicas", min=1, max=1000,
         help="Model instances, each serving one batch at a time.")
     service_ms: float = knob(80.0, unit="ms", min=0.1, step=5.0,
         help="Mean service time of a batch of one.")
@@ -258,7 +262,7 @@ class ModelConfig(Config, group="model"):
     per_item_fraction: float = knob(0.1, min=0.0, max=1.0, step=0.01,
         help="Extra time per additional item in a batch, as a share of model.service_ms: a "
              "batch of b takes service_ms x (1 + f x (b - 1)).")
-    error_rate: float = knob(0.0, min=0.0, max=1.0, step=0.01,
+    error_rate: float = knob(0.0, live=True, min=0.0, max=1.0, step=0.01,
         help="Probability that a model call fails.")
     upstream_limit_rps: float | None = knob(None, unit="calls/s", min=0.0, off=Off(0.0, "none"),
         help="An upstream provider's rate limit; calls beyond it are throttled (HTTP 429).")
@@ -270,13 +274,13 @@ class ModelConfig(Config, group="model"):
         help="Cost of keeping one replica warm for an hour.")
     quality: float = knob(0.8, min=0.0, max=1.0, step=0.01,
         help="Quality score of a primary-model answer without retrieval.")
-    version: str = knob("v2", choices=("v1", "v2", "v3"),
+    version: str = knob("v2", live=True, choices=("v1", "v2", "v3"),
         help="Which primary model version is deployed (recorded in the audit trail).")
     cancel_on_timeout: bool = knob(False,
         help="Whether a timed-out call is also abandoned by the server (if not, the server "
              "keeps doing work nobody waits for).")
-    upstream_tpm: float | None = knob(None, unit="tokens/min", min=0.0, off=Off(0.0, "none"),
-        step=10_000.0,
+    upstream_tpm: float | None = knob(None, live=True, unit="tokens/min", min=0.0,
+        off=Off(0.0, "none"), step=10_000.0,
         help="Token mode: an upstream provider's quota in tokens (prompt + output) per minute, "
              "over any 60 s window; calls beyond it are throttled (HTTP 429).")
     cost_per_1m_input_tokens: float = knob(0.5, unit="$", min=0.0, step=0.05,
@@ -509,7 +513,8 @@ class BreakerConfig(Config, group="breaker"):
 class FallbackConfig(Config, group="fallback"):
     """The fallback chain tried when the primary cannot answer."""
 
-    chain: tuple[str, ...] = knob((), choices=("small_model", "stale_cache", "safe_message"),
+    chain: tuple[str, ...] = knob((), live=True,
+        choices=("small_model", "stale_cache", "safe_message"),
         help="Ordered fallbacks tried when the primary cannot answer; the first that can "
              "answer does (empty = the request fails). stale_cache serves an expired cached "
              "answer, so it answers only when cache.ttl_s is set.")

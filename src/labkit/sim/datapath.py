@@ -141,6 +141,11 @@ class DataPath:
             recorder.hops = self.hops
         self.factors = factors
 
+    def set_retrieval(self, retrieval: RetrievalConfig) -> None:
+        """Retrieval's config from now on (a scheduled change of a live ``retrieval.*``
+        knob): requests whose steps are planned from now on use it."""
+        self.retrieval = retrieval
+
     def from_store(self, req: Request, now: float) -> float:
         """Answer ``req`` from the batch store; returns when the answer is ready."""
         sv = self.serving

@@ -31,7 +31,7 @@ an upstream tokens-per-minute quota may throttle them.  In agent mode
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from math import inf as _INF
 from typing import TYPE_CHECKING
@@ -107,8 +107,13 @@ class ArrivalReplay:
 class Engine:
     """Builds the components of one scenario, runs them, and collects the result."""
 
-    def __init__(self, scenario: Scenario, workload: Workload, streams: Streams):
+    def __init__(self, scenario: Scenario, workload: Workload, streams: Streams,
+                 changes: Sequence[tuple[float, Scenario]] = ()):
         sc = self.scenario = scenario
+        # scheduled changes: (time, the scenario in force from then), checked by
+        # labkit.sim.changes.schedule; _apply tells the components at each time
+        self.changes = list(changes)
+        self.in_force = scenario
         env = self.env = ReplayEnvironment()
         tasks = workload   # agent mode: the arrivals are tasks, the requests their calls
         agent_draws = None
@@ -218,7 +223,13 @@ class Engine:
         capacity = (small.kv_capacity if policy == "small" else physics.kv_capacity
                     if policy in ("off", "large") else min(small.kv_capacity, physics.kv_capacity))
         prefix = sc.load.shared_prefix_tokens if llm.prefix_cache else 0
-        prompt, output = draw_tokens(sc.load, len(workload), streams["tokens"], capacity, prefix)
+        prompt_means = None   # load.prompt_tokens changed mid-run: the mean by arrival
+        if any(later.load.prompt_tokens != sc.load.prompt_tokens for _, later in self.changes):
+            prompt_means = np.full(len(workload), sc.load.prompt_tokens, dtype=np.int64)
+            for at_s, later in self.changes:
+                prompt_means[workload.arrival_s >= at_s] = later.load.prompt_tokens
+        prompt, output = draw_tokens(sc.load, len(workload), streams["tokens"], capacity, prefix,
+                                     prompt_means=prompt_means)
         self.recorder.start_tokens(prompt, output)
         self.call_tokens = (prompt + output).tolist()
         self.price_in = m.cost_per_1m_input_tokens / 1e6
@@ -279,8 +290,35 @@ class Engine:
         self.kill.arm(env, primary=self.pool, fallback=self.fallback, recorder=self.recorder,
                       others=[p for p in models.values() if p is not self.pool])
         self.faults.arm(env, self.pool)
+        for at_s, later in self.changes:
+            env.timeout(at_s).callbacks.append(partial(self._apply, later))
         self.arrivals.run(self._arrive if agent is None else agent.start)
         env.run()
+
+    def _apply(self, later: Scenario, _event: object = None) -> None:
+        """A scheduled change: from now on the live knobs take ``later``'s values.
+
+        Each component is told through a method of its own; load.prompt_tokens needs nothing
+        here (the lengths of requests arriving from now on were drawn with the new mean).
+        """
+        before, self.in_force = self.in_force, later
+        if later.retrieval != before.retrieval:
+            self.datapath.set_retrieval(later.retrieval)
+        m0, m1 = before.model, later.model
+        if m1.replicas > m0.replicas:   # each new replica serves after a cold start
+            self.pool.add_replicas(m1.replicas - m0.replicas, later.autoscale.cold_start_s)
+        for _ in range(m0.replicas - m1.replicas):   # lost as fault.replica_lost_at_s loses one
+            self.pool.lose_replica()
+        self.error_rate = m1.error_rate   # (model.version: the audit trail reads the result)
+        if self.token_mode and m1.upstream_tpm != m0.upstream_tpm:
+            if m1.upstream_tpm is None:
+                self.quota = None
+            elif self.quota is None:
+                self.quota = TokenQuota(per_minute=m1.upstream_tpm)
+            else:
+                self.quota.set_per_minute(m1.upstream_tpm)
+        if later.fallback.chain != before.fallback.chain:
+            self.fallback.set_chain(later.fallback.chain)
 
     def collect(self, seed: int) -> Result:
         """The run's :class:`~labkit.sim.result.Result` (after :meth:`run`)."""

@@ -57,10 +57,20 @@ class FallbackChain:
         self.small_factors = small_factors
         self.answer = answer
         self.recorder = recorder
-        self.small = (ReplicaPool(env, replicas=config.small_model_replicas,
-                                  service_s=self.small_s, per_item_fraction=0.0, max_size=1,
-                                  max_wait_s=0.0, on_done=self._small_done)
-                      if "small_model" in config.chain else None)
+        self.small_replicas = config.small_model_replicas
+        self.small = self._small_pool() if "small_model" in config.chain else None
+
+    def set_chain(self, chain: tuple[str, ...]) -> None:
+        """The chain from now on (a scheduled change of ``fallback.chain``); the small model's
+        replicas start the first time the chain holds it, warm."""
+        self.chain = chain
+        if "small_model" in chain and self.small is None:
+            self.small = self._small_pool()
+
+    def _small_pool(self) -> ReplicaPool:
+        return ReplicaPool(self.env, replicas=self.small_replicas, service_s=self.small_s,
+                           per_item_fraction=0.0, max_size=1, max_wait_s=0.0,
+                           on_done=self._small_done)
 
     def start(self, req: Request, reason: int, now: float, position: int = 0) -> None:
         """Try the chain from ``position`` for ``req``, which the primary did not answer

@@ -97,6 +97,13 @@ class TokenQuota:
         self.used += tokens
         return True
 
+    def set_per_minute(self, per_minute: float) -> None:
+        """A new quota from now on (a scheduled change of ``model.upstream_tpm``): the calls
+        admitted in the last window still count against it."""
+        if per_minute <= 0:
+            raise ValueError(f"per_minute must be > 0, got {per_minute}")
+        self.limit = per_minute
+
 
 class Gateway:
     """Admission at the API layer, from the ``gateway.*`` knobs.

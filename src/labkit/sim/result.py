@@ -100,6 +100,9 @@ class Result:
     # token mode with a router of two pools: each model's own samples, by model name;
     # columns t_s, queue_len, provisioned, ready, busy, running, kv_tokens, tokens so far
     model_samples: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    # the run's scheduled changes (labkit.sim.Change), in time order; ``scenario`` is the
+    # scenario at the start, :meth:`scenario_at` the one in force at a moment
+    changes: tuple[Any, ...] = field(default=(), repr=False)
 
     outcome_names = OUTCOMES
     reason_names = REASONS
@@ -116,6 +119,24 @@ class Result:
         from labkit.sim.report import format_html
 
         return format_html(self)
+
+    def scenario_at(self, t_s: float) -> Any:
+        """The scenario in force at ``t_s`` seconds: :attr:`scenario` with every scheduled
+        change made at or before ``t_s`` applied."""
+        current = self.scenario
+        for at_s, after in self._schedule:
+            if at_s > t_s:
+                break
+            current = after
+        return current
+
+    @cached_property
+    def _schedule(self) -> list[tuple[float, Any]]:
+        if not self.changes:
+            return []
+        from labkit.sim.changes import schedule
+
+        return schedule(self.scenario, list(self.changes))
 
     # ------------------------------------------------------------- summary
     @cached_property
@@ -360,6 +381,9 @@ class Result:
     def to_dict(self, timeseries: bool = False) -> dict[str, Any]:
         """A JSON-ready dict: the summary plus seed and changed knobs."""
         out: dict[str, Any] = {"seed": self.seed, "knobs": _jsonable(self.scenario.diff())}
+        if self.changes:
+            out["changes"] = [{"at_s": c.at_s, "knobs": _jsonable(dict(c.knobs))}
+                              for c in self.changes]
         out.update(self.summary)
         if timeseries:
             out["timeseries"] = {k: [None if isinstance(x, float) and math.isnan(x) else x

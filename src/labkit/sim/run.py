@@ -15,10 +15,12 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from labkit.knobs import KnobError
+from labkit.sim.changes import Change, schedule
 from labkit.sim.engine import Engine
 from labkit.sim.load import draw_workload
 from labkit.sim.presets import PRESETS
@@ -38,18 +40,26 @@ STREAMS: tuple[str, ...] = (
 
 
 def simulate(scenario: Scenario | Mapping[str, Any] | None = None, seed: int = 1, *,
-             preset: str | None = None) -> Result:
+             preset: str | None = None, changes: Sequence[Change] = ()) -> Result:
     """Run one scenario with one seed and return its :class:`Result`.
 
     ``scenario`` may be a :class:`Scenario` or a mapping of dotted knob names;
     ``preset`` starts from a named scenario and applies the mapping on top.
+    ``changes`` are scheduled :class:`~labkit.sim.changes.Change` s of live knobs, each
+    checked against the scenario's rules before the run starts; ``Result.changes`` keeps
+    them and ``Result.scenario_at(t)`` gives the scenario in force at ``t``.
     """
     scenario = _resolve(scenario, preset)
+    plan = schedule(scenario, changes)
     streams = Streams(seed, STREAMS)
     workload = draw_workload(scenario.load, streams)
-    engine = Engine(scenario, workload, streams)
+    engine = Engine(scenario, workload, streams, plan)
     engine.run()
-    return engine.collect(streams.seed)
+    result = engine.collect(streams.seed)
+    if plan:
+        result = dataclasses.replace(result, changes=tuple(sorted(changes,
+                                                                  key=lambda c: c.at_s)))
+    return result
 
 
 def _resolve(scenario: Scenario | Mapping[str, Any] | None, preset: str | None) -> Scenario:

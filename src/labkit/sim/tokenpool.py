@@ -183,6 +183,45 @@ class TokenPool(Accounting):
                 self.draining += 1
                 count -= 1
 
+    def lose_replica(self) -> None:
+        """A replica crashes, if another stays ready: an idle one if any, else the first busy
+        one.  Its sequences lose their KV and queue again at the head, oldest first, keeping
+        the tokens they had at the last iteration boundary (a later prefill recomputes them,
+        as after a preemption); the iterations of the run it was in are lost."""
+        if self.ready - self.draining < 2:
+            return
+        self._advance()
+        reps = [r for r in self.reps if not r.draining]
+        rep = next((r for r in reps if r.phase == IDLE), reps[0])
+        now = self.env.now
+        self._kv_mark(rep, now)
+        rep.version += 1          # its planned run or prefill never ends
+        back: list[Seq] = []
+        for seq in list(rep.running.values()):
+            rep.remove(seq)
+            back.append(seq)
+        for seq in rep.prefilling:
+            seq.call.work_s += rep.share - seq.share0
+            back.append(seq)
+        rep.prefilling = []
+        for seq in rep.dead:
+            seq.rep = None
+        rep.dead.clear()
+        back.sort(key=lambda q: q.uid)
+        for seq in reversed(back):
+            seq.rep = None
+            if seq.alive:
+                seq.preemptions += 1
+                self.preemptions += 1
+                self.waiting.appendleft(seq)
+                self.live += 1
+        self._set_phase(rep, IDLE)
+        self.load -= rep.weight
+        rep.weight = 0.0
+        self.reps.remove(rep)
+        self.ready -= 1
+        self._wake()
+
     # --- scheduling ------------------------------------------------------------------------
     def _wake(self) -> None:
         """Start idle replicas on the queue; ask a running one to take the head next."""
@@ -384,7 +423,8 @@ class TokenPool(Accounting):
 
     def _prefill_end(self, rep: TokenReplica, version: int, start: float,
                      _event: object = None) -> None:
-        self._prefill_done(rep, start)
+        if version == rep.version:   # (a lost replica's prefill never ends)
+            self._prefill_done(rep, start)
 
     def _prefill_done(self, rep: TokenReplica, start: float) -> None:
         """The prefilling sequences have their first token: they join the decode."""

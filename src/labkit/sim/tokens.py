@@ -94,9 +94,10 @@ def check_token_mode(llm: LLMConfig, load: LoadConfig) -> None:
                         f"({load.prompt_tokens}), got {load.shared_prefix_tokens}")
 
 
-def _lengths(rng: np.random.Generator, n: int, mean: int, cv: float) -> np.ndarray:
+def _lengths(rng: np.random.Generator, n: int, mean: int | np.ndarray,
+             cv: float) -> np.ndarray:
     if cv == 0.0:
-        return np.full(n, mean, dtype=np.int64)
+        return np.broadcast_to(np.asarray(mean, dtype=np.int64), (n,)).copy()
     sigma2 = math.log1p(cv * cv)
     z = rng.standard_normal(n)
     x = np.rint(mean * np.exp(-sigma2 / 2.0 + math.sqrt(sigma2) * z)).astype(np.int64)
@@ -104,9 +105,14 @@ def _lengths(rng: np.random.Generator, n: int, mean: int, cv: float) -> np.ndarr
 
 
 def draw_tokens(load: LoadConfig, n: int, rng: np.random.Generator, capacity: int,
-                prefix: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                prefix: int = 0, prompt_means: np.ndarray | None = None,
+                ) -> tuple[np.ndarray, np.ndarray]:
     """Prompt and output lengths of ``n`` requests, each pair fitting ``capacity`` tokens
     (beside a resident shared ``prefix``, which a shorter prompt does not shrink).
+
+    ``prompt_means`` (one per request) replaces ``load.prompt_tokens`` when the mean
+    changes mid-run; the draws are the same, only scaled, so every request keeps its place
+    in the distribution whatever its mean.
 
     >>> from labkit.sim.config import LoadConfig
     >>> p, o = draw_tokens(LoadConfig(prompt_tokens_cv=0, output_tokens_cv=0), 3,
@@ -114,7 +120,8 @@ def draw_tokens(load: LoadConfig, n: int, rng: np.random.Generator, capacity: in
     >>> p.tolist(), o.tolist()
     ([500, 500, 500], [200, 200, 200])
     """
-    prompt = _lengths(rng, n, load.prompt_tokens, load.prompt_tokens_cv)
+    prompt = _lengths(rng, n, load.prompt_tokens if prompt_means is None else prompt_means,
+                      load.prompt_tokens_cv)
     output = _lengths(rng, n, load.output_tokens, load.output_tokens_cv)
     np.minimum(prompt, capacity - 1, out=prompt)
     np.minimum(output, capacity - np.maximum(prompt, prefix), out=output)

@@ -45,13 +45,17 @@ def trace(result: Any, request_id: int) -> dict[str, Any]:
         "queue_wait_ms": 1000.0 * float(a["wait_s"]),
         "batch_size": int(a["batch_size"]),
     } for a in sorted(att, key=lambda a: (a["attempt"], a["start_s"]))]
+    # the release in force when the primary was last called (the arrival if never called):
+    # a scheduled change of model.version splits the run's records between two releases
+    called = [a["start_s"] for a in attempts if a["model_call"]]
+    version = result.scenario_at(called[-1] if called else float(row["arrival_s"])).model.version
     outcome = OUTCOMES[row["outcome"]]
     fallback = answering_fallback(int(row["path"])) if outcome == "degraded" else None
     answered_by = None
     if outcome == "ok":
         answered_by = ("cache" if row["cache"] in CACHE_HITS else
                        "batch_store" if row["path"] & Path.STORE
-                       else f"primary model {sc.model.version}")
+                       else f"primary model {version}")
     elif outcome == "degraded":
         answered_by = f"fallback: {fallback}"
     latency = float(row["latency_ms"])
@@ -84,7 +88,7 @@ def trace(result: Any, request_id: int) -> dict[str, Any]:
         "cache": CACHE_STATES[row["cache"]],
         "stale_answer": bool(row["stale"]),
         "attempts": attempts,
-        "model": {"name": "primary", "version": sc.model.version if audit else unknown},
+        "model": {"name": "primary", "version": version if audit else unknown},
         "data_snapshot": _snapshot(sc, row, path) if audit else unknown,
         "guardrail": ({"enabled": sc.guardrail.enabled, "threshold": sc.guardrail.threshold,
                        "harm_score": harm if harm >= 0 else None,

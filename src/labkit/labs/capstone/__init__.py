@@ -8,9 +8,10 @@ run.  Four parts:
 1. **Design** (:mod:`~labkit.labs.capstone.design`): the learner sets the whole system's knobs
    as one dict; it is judged on unseen seeds against four budgets (TTFT, cost per 1k, success
    with quality, refunds only after approval), one point each;
-2. **Game day** (:mod:`~labkit.labs.capstone.gameday`): an incident replayed with the
-   dashboards, alerts and audit records on-call sees; graded on the diagnosis, the containment
-   (simulated) and the time to mitigate it achieves;
+2. **Game day** (:mod:`~labkit.labs.capstone.gameday`): an incident window replayed in real
+   time with the dashboards, alerts and audit records on-call sees; graded on the diagnosis,
+   the containment (applied mid-replay as a scheduled change) and the time to mitigate measured
+   on the replay;
 3. **Design document** and 4. **postmortem**: written, marked by a tutor with the mark scheme
    in the source notebook; both are evidence artifacts of the CPD pack.
 
@@ -51,6 +52,7 @@ from labkit.labs.capstone.gameday import (
     judge_containment,
     judge_diagnosis,
     judge_ttm,
+    measured_ttm,
     menu,
     try_containment,
     ttm_min,
@@ -73,7 +75,7 @@ __all__ = ["LAB", "BASE", "BUDGETS", "DESIGN_KNOBS", "STARTING_DESIGN", "COMPONE
            "design_knobs", "design_data", "design_problems", "measure", "budget_rows", "budget_problems",
            "judge_budget", "try_design", "panel", "GameDay", "game_day", "menu",
            "diagnosis_problems", "containment_problems", "judge_diagnosis",
-           "judge_containment", "judge_ttm", "try_containment", "ttm_min", "JUDGES",
+           "judge_containment", "judge_ttm", "try_containment", "ttm_min", "measured_ttm", "JUDGES",
            "VARIANTS", "REVEAL"]
 
 LAB = scenarios.LAB

@@ -1,34 +1,37 @@
 """Part 2, the game day: an incident replayed with what an on-call engineer sees, and no more.
 
-The team's support assistant (:data:`~labkit.labs.capstone.scenarios.TEAM_DESIGN` at the usual
-traffic) is hit by one fault, drawn per learner
-(:func:`~labkit.labs.capstone.scenarios.incident_case`): a slow retrieval dependency, an
-upstream quota cut, lost replicas, or a bad release raising errors.  The replay starts with the
-fault in place (the simulator has no knob that changes mid-run, so the day is replayed from the
-moment the fault began).  The learner sees :class:`GameDay`: the dashboards (charts from
-:mod:`labkit.viz`), the alerts that fired and a sample of audit records; never the knobs or the
-fault.
+The team's support assistant (:data:`~labkit.labs.capstone.scenarios.TEAM_DESIGN`) is replayed
+over the incident's window in real time (:data:`~labkit.labs.capstone.scenarios.WINDOW_MIN`
+minutes of the afternoon peak, steady traffic), and one fault, drawn per learner
+(:func:`~labkit.labs.capstone.scenarios.incident_case`), starts at minute
+:data:`~labkit.labs.capstone.scenarios.FAULT_AT_MIN` as a scheduled change of the simulator
+(:class:`labkit.sim.Change`): a slow retrieval dependency, an upstream quota cut, lost
+replicas, or a bad release raising errors.  The learner sees :class:`GameDay`: the dashboards
+(charts from :mod:`labkit.viz`, one-minute buckets) of the window as it goes when nobody acts,
+the alerts that fired and a sample of audit records; never the knobs or the fault.
 
-Three answers are graded, each against the learner's own incident:
+On-call decides at minute :data:`~labkit.labs.capstone.scenarios.DECISION_MIN` (the page, then
+a few minutes of triage); the containment takes effect the action's menu minutes later, as a
+second scheduled change, and the replay goes on with whatever backlog, retries and cold starts
+the incident left.  Three answers are graded, each against the learner's own incident:
 
 * the **diagnosis**, ``{"component": ..., "mechanism": ...}`` from
   :data:`~labkit.labs.capstone.scenarios.COMPONENTS` and
   :data:`~labkit.labs.capstone.scenarios.MECHANISMS`;
 * the **containment**, ``{"action": ..., <its parameters>}`` from
-  :data:`~labkit.labs.capstone.scenarios.ACTIONS`, judged by simulating the incident with the
-  action applied on seeds the learner never sees: the service level (TTFT p95, success, at
-  most 2% of answers from a fallback) must hold on every one;
-* the **time to mitigate** the containment achieves (the action's minutes to take effect),
-  which earns its point only when the containment works and is within the learner's bound.
+  :data:`~labkit.labs.capstone.scenarios.ACTIONS`, replayed on seeds the learner never sees:
+  on every one the service level (TTFT p95, success, at most 2% of answers from a fallback;
+  :func:`minute_levels`, per one-minute window of the requests that ended in it) must hold for
+  :data:`~labkit.labs.capstone.scenarios.HOLD_MIN` consecutive minutes after the decision, and
+  over every request that ends from then to the end of the window;
+* the **time to mitigate**, measured on the same replays: minutes from the decision to the
+  first of those consecutive minutes (:func:`measured_ttm`), within the learner's bound on
+  every seed.
 
-The minutes come from the menu, not from the replay: the four faults act on knobs that hold for
-a whole run (``retrieval.latency_ms``, ``model.upstream_tpm``, ``model.replicas``,
-``model.version``), so an action cannot take effect at a chosen minute, and splicing an incident
-run with a contained one would only restate the menu's minutes (the contained run carries none
-of the incident's backlog).  Everything here runs in the learner's kernel, so a learner can read
-their own case (:func:`~labkit.labs.capstone.scenarios.incident_case`); the grader judges the
-case of the student id it grades, and the tutor's postmortem mark is what checks the incident
-was read.  Both limits are set out in ``source/README.md`` (*Game day: limits*).
+Everything here runs in the learner's kernel, so a learner can read their own case
+(:func:`~labkit.labs.capstone.scenarios.incident_case`); the grader judges the case of the
+student id it grades, and the tutor's postmortem mark is what checks the incident was read
+(``source/README.md``, *Game day: limits*).
 """
 
 from __future__ import annotations
@@ -43,21 +46,26 @@ import numpy as np
 from labkit.labs.capstone import scenarios as sc
 from labkit.labs.common import Table, check_seeds, table
 
-__all__ = ["incident_knobs", "contained_knobs", "diagnosis_problems", "containment_problems",
-           "judge_diagnosis", "judge_containment", "judge_ttm", "ttm_min", "GameDay",
-           "game_day", "try_containment", "menu", "clock"]
+__all__ = ["incident_knobs", "containment_knobs", "incident_changes", "effect_min",
+           "diagnosis_problems", "containment_problems", "minute_levels", "recovered_min",
+           "measured_ttm", "judge_diagnosis", "judge_containment", "judge_ttm", "ttm_min",
+           "GameDay", "game_day", "try_containment", "menu", "clock"]
 
 _DIAGNOSIS_KEYS = ("component", "mechanism")
 
 
-def clock(t_s: float) -> str:
-    """A time of the compressed day as ``HH:MM``.
+#: The wall clock at the start of the replay's window (hours, minutes).
+START_CLOCK = (14, 0)
 
-    >>> clock(60.0)
-    '12:00'
+
+def clock(t_s: float) -> str:
+    """A moment of the replay (seconds into the window) on the wall clock, ``HH:MM``.
+
+    >>> clock(0.0), clock(750.0)
+    ('14:00', '14:12')
     """
-    minutes = int(round(t_s / sc.DAY_S * 24 * 60))
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+    minutes = START_CLOCK[0] * 60 + START_CLOCK[1] + int(t_s // 60)
+    return f"{minutes // 60 % 24:02d}:{minutes % 60:02d}"
 
 
 def _fault(learner: str | None) -> str:
@@ -65,35 +73,57 @@ def _fault(learner: str | None) -> str:
 
 
 def incident_knobs(fault: str) -> dict[str, Any]:
-    """The knobs of the incident replay for ``fault`` (the grader's; never shown)."""
+    """The knobs the replay of ``fault`` starts with: the team's service before the fault (the
+    grader's; never shown).  The fault itself is a scheduled change (:func:`incident_changes`)."""
     if fault not in sc.FAULTS:
         raise ValueError(f"fault must be one of {', '.join(sc.FAULTS)}, got {fault!r}")
-    return {**sc.BASE, **sc.INCIDENT_PRODUCT, **sc.TEAM_DESIGN, **sc.FAULTS[fault]}
+    return {**sc.BASE, **sc.INCIDENT_PRODUCT, **sc.TEAM_DESIGN, **sc.REPLAY}
 
 
-def contained_knobs(fault: str, containment: Mapping[str, Any]) -> dict[str, Any]:
-    """The incident's knobs with the containment applied (a well-formed containment)."""
-    knobs = incident_knobs(fault)
+def containment_knobs(fault: str, containment: Mapping[str, Any]) -> dict[str, Any]:
+    """The live knobs a (well-formed) containment sets when it takes effect during ``fault``
+    (empty: the action changes nothing the fault depends on)."""
+    faulted = {**incident_knobs(fault), **sc.FAULTS[fault]}
     action = containment["action"]
     if action == "gate-retrieval":
-        knobs["retrieval.run_fraction"] = float(containment["run_fraction"])
-    elif action == "trim-context":
-        knobs["load.prompt_tokens"] = int(containment["prompt_tokens"])
-    elif action == "enable-fallback":
-        knobs["fallback.chain"] = ("small_model", "safe_message")
-    elif action == "scale-out":
-        knobs["model.replicas"] = int(knobs["model.replicas"]) + int(containment["add_replicas"])
-    elif action == "rollback":
+        return {"retrieval.run_fraction": float(containment["run_fraction"])}
+    if action == "trim-context":
+        return {"load.prompt_tokens": int(containment["prompt_tokens"])}
+    if action == "enable-fallback":
+        return {"fallback.chain": ("small_model", "safe_message")}
+    if action == "scale-out":
+        return {"model.replicas": int(faulted["model.replicas"]) + int(containment["add_replicas"])}
+    if action == "rollback":
         version = containment["version"]
-        knobs["model.version"] = version
-        if version == sc.GOOD_VERSION:
-            knobs["model.error_rate"] = sc.BASE["model.error_rate"]
-        elif version != "v3":
-            knobs["model.error_rate"] = sc.RETIRED_ERROR_RATE
-    elif action == "request-quota-increase":
-        knobs["model.upstream_tpm"] = sc.INCIDENT_PRODUCT["model.upstream_tpm"]
-    # rebuild-index and restart-replicas change nothing the fault depends on
-    return knobs
+        # the good release has its usual errors, v3 what it has in this incident (the bad
+        # release's, or the usual when it is not the fault), the retired v1 its own
+        rate = (sc.BASE["model.error_rate"] if version == sc.GOOD_VERSION
+                else faulted["model.error_rate"] if version == "v3"
+                else sc.RETIRED_ERROR_RATE)
+        return {"model.version": version, "model.error_rate": rate}
+    if action == "request-quota-increase":
+        return {"model.upstream_tpm": sc.INCIDENT_PRODUCT["model.upstream_tpm"]}
+    return {}   # rebuild-index and restart-replicas change nothing the fault depends on
+
+
+def effect_min(answer: Mapping[str, Any]) -> float:
+    """The replay's minute at which a (well-formed) containment takes effect: the decision plus
+    the action's minutes on the menu."""
+    return sc.DECISION_MIN + ttm_min(answer)
+
+
+def incident_changes(fault: str, containment: Mapping[str, Any] | None = None) -> list[Any]:
+    """The replay's scheduled changes: the fault at :data:`~scenarios.FAULT_AT_MIN`, and the
+    containment when it takes effect (if it changes anything before the window ends)."""
+    from labkit.sim import Change  # deferred: question cells stay light
+
+    changes = [Change(at_s=sc.FAULT_AT_MIN * 60.0, knobs=sc.FAULTS[fault])]
+    if containment is not None:
+        knobs = containment_knobs(fault, containment)
+        at_s = effect_min(containment) * 60.0
+        if knobs and at_s < sc.WINDOW_MIN * 60.0:
+            changes.append(Change(at_s=at_s, knobs=knobs))
+    return changes
 
 
 def menu() -> Table:
@@ -153,22 +183,57 @@ def containment_problems(answer: Any) -> list[str]:
 
 
 # ------------------------------------------------------------------ runs
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=12)   # a replay's result is about 14 MB
 def _run(fault: str, containment: tuple[tuple[str, Any], ...] | None, seed: int) -> Any:
     from labkit.sim import Scenario, simulate  # deferred: question cells stay light
 
-    knobs = (incident_knobs(fault) if containment is None
-             else contained_knobs(fault, dict(containment)))
-    return simulate(Scenario.from_knobs(knobs), seed=seed)
+    answer = None if containment is None else dict(containment)
+    return simulate(Scenario.from_knobs(incident_knobs(fault)), seed=seed,
+                    changes=incident_changes(fault, answer))
 
 
-def _slo(result: Any) -> dict[str, float]:
-    s = result.summary
-    ttft = s.get("ttft_ms", {}).get("p95")
-    requests = max(1, int(s["requests"]))
-    return {"ttft_p95_ms": math.nan if ttft is None else float(ttft),
-            "success_rate": float(s["success_rate"]),
-            "degraded_share": int(s["outcomes"]["degraded"]) / requests}
+def minute_levels(result: Any) -> dict[str, np.ndarray]:
+    """The service level minute by minute over the replay's window, from the requests that
+    ended in each minute: ``minute``, ``ttft_p95_ms``, ``success``, ``fallback_share`` and
+    whether each part and the whole ``holds``."""
+    ts = result.timeseries(bucket_s=60.0)
+    n = int(sc.WINDOW_MIN)
+    ended = (ts["ok"] + ts["degraded"] + ts["failed"] + ts["rejected"])[:n]
+    some = np.maximum(ended, 1)
+    ttft = ts["ttft_p95_ms"][:n]
+    success = np.where(ended > 0, (ts["ok"] + ts["degraded"])[:n] / some, 1.0)
+    fallback = np.where(ended > 0, ts["degraded"][:n] / some, 0.0)
+    holds = ((~np.isnan(ttft)) & (np.nan_to_num(ttft) <= sc.SLO_TTFT_P95_MS)
+             & (success >= sc.SLO_SUCCESS) & (fallback <= sc.SLO_DEGRADED_MAX))
+    return {"minute": np.arange(n), "ttft_p95_ms": ttft, "success": success,
+            "fallback_share": fallback, "holds": holds}
+
+
+def recovered_min(result: Any) -> float | None:
+    """The first minute, at or after the decision, from which the service level holds for
+    :data:`~scenarios.HOLD_MIN` consecutive minutes (None: not within the window)."""
+    holds = minute_levels(result)["holds"]
+    run = 0
+    for m in range(int(sc.DECISION_MIN), len(holds)):
+        run = run + 1 if holds[m] else 0
+        if run == sc.HOLD_MIN:
+            return float(m - sc.HOLD_MIN + 1)
+    return None
+
+
+def _slo(result: Any, since_min: float) -> dict[str, float]:
+    """The service level over the requests that ended from ``since_min`` to the window's end."""
+    from labkit.sim.codes import ANSWERED, DEGRADED
+
+    r = result.records
+    ended = r[(r["end_s"] >= since_min * 60.0) & (r["end_s"] < sc.WINDOW_MIN * 60.0)]
+    n = max(1, len(ended))
+    tok = result.tokens[ended["id"]]
+    ttft = tok["ttft_ms"][~np.isnan(tok["ttft_ms"])]
+    answered = np.isin(ended["outcome"], ANSWERED)
+    return {"ttft_p95_ms": float(np.percentile(ttft, 95)) if len(ttft) else math.nan,
+            "success_rate": float(answered.sum()) / n,
+            "degraded_share": float((ended["outcome"] == DEGRADED).sum()) / n}
 
 
 def _slo_holds(m: Mapping[str, float]) -> dict[str, bool]:
@@ -177,13 +242,32 @@ def _slo_holds(m: Mapping[str, float]) -> dict[str, bool]:
             "fallback": m["degraded_share"] <= sc.SLO_DEGRADED_MAX}
 
 
+def _verdict(result: Any) -> tuple[float | None, dict[str, bool]]:
+    """(minutes from the decision to mitigation, None when not within the window; which parts
+    of the service level hold over the requests that ended from mitigation to the window's end,
+    or from the decision on when never mitigated)."""
+    recovered = recovered_min(result)
+    holds = _slo_holds(_slo(result, sc.DECISION_MIN if recovered is None else recovered))
+    return (None if recovered is None else recovered - sc.DECISION_MIN), holds
+
+
 def _key(answer: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted((str(k), v) for k, v in answer.items()))
 
 
 def ttm_min(answer: Mapping[str, Any]) -> float:
-    """Minutes from the decision to the containment taking effect (a well-formed answer)."""
+    """Minutes from the decision to the containment taking effect, from the menu (a
+    well-formed answer); the time to *mitigate* is measured on the replay."""
     return sc.ACTIONS[answer["action"]].ttm_min(answer)
+
+
+def measured_ttm(answer: Mapping[str, Any], *, seed: int, learner: str | None = None
+                 ) -> float | None:
+    """Minutes from the decision until the service level holds again for
+    :data:`~scenarios.HOLD_MIN` consecutive minutes, measured on the replay of this learner's
+    incident with the containment (a well-formed answer) on ``seed``; None: not mitigated
+    within the window."""
+    return _verdict(_run(_fault(learner), _key(answer), seed))[0]
 
 
 # ------------------------------------------------------------------ judges
@@ -204,43 +288,58 @@ def judge_diagnosis(answer: Any, *, seeds: Sequence[int], learner: str | None = 
     return problems
 
 
-def _containment_verdict(answer: Any, seeds: Sequence[int],
-                         learner: str | None) -> tuple[list[str], bool]:
+def _containment_verdict(answer: Any, seeds: Sequence[int], learner: str | None
+                         ) -> tuple[list[str], list[float]]:
+    """(problems, the measured minutes on each seed when the containment works on every one)."""
     seeds = check_seeds(seeds)
     form = containment_problems(answer)
     if form:
-        return form, False
+        return form, []
     fault = _fault(learner)
     broken: dict[str, int] = {}
+    minutes: list[float] = []
     for seed in seeds:
-        for name, ok in _slo_holds(_slo(_run(fault, _key(answer), seed))).items():
+        ttm, holds = _verdict(_run(fault, _key(answer), seed))
+        if ttm is None:
+            broken["mitigated"] = broken.get("mitigated", 0) + 1
+        else:
+            minutes.append(ttm)
+        for name, ok in holds.items():
             if not ok:
                 broken[name] = broken.get(name, 0) + 1
     if not broken:
-        return [], True
-    words = {"ttft": "TTFT p95", "success": "success rate", "fallback": "share of fallback answers"}
-    return [f"Containment: with {answer['action']} the {words[k]} is still outside the service "
-            f"level on {n} of {len(seeds)} unseen seeds." for k, n in broken.items()], False
+        return [], minutes
+    words = {"mitigated": f"the service level does not hold for {sc.HOLD_MIN} minutes in a row "
+                          "before the replay ends",
+             "ttft": "the TTFT p95 is still outside the service level",
+             "success": "the success rate is still outside the service level",
+             "fallback": "the share of fallback answers is still outside the service level"}
+    return [f"Containment: with {answer['action']} {words[k]} on {n} of {len(seeds)} unseen "
+            f"seeds." for k, n in broken.items()], []
 
 
 def judge_containment(answer: Any, *, seeds: Sequence[int],
                       learner: str | None = None) -> list[str]:
-    """The containment must restore the service level on every seed."""
+    """The containment must restore the service level on every seed: it holds for
+    :data:`~scenarios.HOLD_MIN` minutes in a row after the decision, and over every request
+    that ends from then to the end of the replay."""
     return _containment_verdict(answer, seeds, learner)[0]
 
 
 def judge_ttm(answer: Any, *, seeds: Sequence[int], learner: str | None = None) -> list[str]:
-    """The containment must work and take effect within the learner's time-to-mitigate bound."""
-    problems, works = _containment_verdict(answer, seeds, learner)
-    if not works:
+    """The containment must work, and the time to mitigate measured on every seed must be
+    within the learner's bound."""
+    problems, minutes = _containment_verdict(answer, seeds, learner)
+    if problems:
         return (problems if containment_problems(answer) else
                 ["Time to mitigate: the containment does not restore the service level, so "
                  "the incident is not mitigated at all."])
     bound = float(sc.incident_case(learner=learner)["ttm_bound_min"])
-    took = ttm_min(answer)
-    if took > bound:
-        return [f"Time to mitigate: {took:g} minutes, more than the {bound:g} your service "
-                "allows; a faster containment exists."]
+    late = sum(1 for m in minutes if m > bound)
+    if late:
+        # the measured minutes on unseen seeds are not shown: only how many missed
+        return [f"Time to mitigate: more than the {bound:g} minutes your service allows on "
+                f"{late} of {len(minutes)} unseen seeds; a faster containment exists."]
     return []
 
 
@@ -268,7 +367,7 @@ def _alert_series(result: Any, bucket_s: float) -> dict[str, np.ndarray]:
     share = {}
     for name, code in (("throttled", "throttled"), ("errors", "error")):
         hits = np.bincount(idx[calls["result"] == ATTEMPT_CODE[code]], minlength=n)[:n]
-        # a share needs enough calls to mean something (the first quiet hour has a handful)
+        # a share needs enough calls to mean something (a minute with a handful says nothing)
         share[name] = np.where(total >= _MIN_CALLS, hits / np.maximum(total, 1), 0.0)
     ttft = ts.get("ttft_p95_ms", np.full(n, np.nan))
     return {"t_s": ts["t_s"], "ttft": np.nan_to_num(ttft) > 400.0, "answered": answered < 0.99,
@@ -286,14 +385,14 @@ class GameDay:
     MAX_AUDIT = 16
 
     def __init__(self, result: Any):
-        bucket_s = sc.DAY_S / 24.0
+        bucket_s = 60.0
         series = _alert_series(result, bucket_s)
         rows = []
-        for title, key in _ALERTS:
-            fired = np.flatnonzero(series[key])
+        for title, key in _ALERTS:   # (in the window: the drain after it is not watched)
+            fired = np.flatnonzero(series[key][: int(sc.WINDOW_MIN)])
             if len(fired):
                 rows.append({"alert": title, "first fired": clock(series["t_s"][fired[0]]),
-                             "hours firing": int(len(fired))})
+                             "minutes firing": int(len(fired))})
         self._alerts = rows
         r = result.records
         order = np.argsort(-np.nan_to_num(r["latency_ms"], nan=-1.0), kind="stable")
@@ -305,7 +404,7 @@ class GameDay:
 
     @property
     def alerts(self) -> Table:
-        """Every alert rule that fired: when first, and in how many hours of the day."""
+        """Every alert rule that fired: when first, and in how many minutes of the window."""
         return table(self._alerts)
 
     def audit_sample(self, n: int = 8) -> Table:
@@ -352,7 +451,9 @@ def game_day(*, seed: int = 1, learner: str | None = None) -> GameDay:
 
 
 def try_containment(answer: Mapping[str, Any], *, seeds: Sequence[int] = (1,)) -> Table:
-    """Replay this learner's incident with a containment on ``seeds``: the service level."""
+    """Replay this learner's incident with a containment on ``seeds``: when it takes effect
+    (menu), the minutes to mitigate measured on the replay, and the service level from then on.
+    """
     form = containment_problems(answer)
     if form:
         from labkit.checkpoints import CheckpointError
@@ -360,11 +461,15 @@ def try_containment(answer: Mapping[str, Any], *, seeds: Sequence[int] = (1,)) -
         raise CheckpointError("\n".join(form))
     rows = []
     for seed in check_seeds(seeds):
-        m = _slo(_run(_fault(None), _key(answer), seed))
-        holds = _slo_holds(m)
-        rows.append({"seed": seed, "TTFT p95 ms": m["ttft_p95_ms"],
-                     "success": round(m["success_rate"], 4),
+        result = _run(_fault(None), _key(answer), seed)
+        ttm, holds = _verdict(result)
+        recovered = sc.DECISION_MIN if ttm is None else sc.DECISION_MIN + ttm
+        m = _slo(result, recovered)
+        rows.append({"seed": seed, "takes effect": clock(effect_min(answer) * 60.0),
+                     "mitigated": "not in the window" if ttm is None
+                     else clock(recovered * 60.0),
+                     "minutes to mitigate": None if ttm is None else ttm,
+                     "TTFT p95 ms": m["ttft_p95_ms"], "success": round(m["success_rate"], 4),
                      "fallback share": round(m["degraded_share"], 4),
-                     "service level holds": all(holds.values()),
-                     "minutes to take effect": ttm_min(answer)})
+                     "service level holds": ttm is not None and all(holds.values())})
     return table(rows)

@@ -14,7 +14,9 @@ Everything a notebook and its hidden tests both need is here, read-only:
   the panel starts;
 * :data:`DESIGN_CASES` the learner's traffic, quota, refund share and cost budget, drawn per
   learner (:func:`design_case`);
-* :data:`FAULTS`, :data:`ACTIONS` and :data:`INCIDENT_CASES` for the game day.
+* :data:`FAULTS`, :data:`ACTIONS` and :data:`INCIDENT_CASES` for the game day, whose replay is
+  not the compressed day but the incident's window in real time (:data:`REPLAY`, with the
+  minutes of the fault, the decision and the hold).
 
 Reviewer time is not in the simulator: the capstone prices it itself
 (:data:`REVIEWER_HOUR_USD`, per reviewer and hour of the compressed day, like the replicas), so
@@ -33,7 +35,8 @@ from labkit.labs.common import frozen
 __all__ = ["LAB", "DAY_S", "BASE", "DESIGN_KNOBS", "STARTING_DESIGN", "REVIEWER_HOUR_USD",
            "TTFT_BUDGET_MS", "SUCCESS_FLOOR", "QUALITY_FLOOR", "REVIEW_WAIT_P95_S",
            "DesignCase", "DESIGN_CASES", "design_case", "BUDGETS",
-           "INCIDENT_PRODUCT", "TEAM_DESIGN", "GOOD_VERSION", "RETIRED_ERROR_RATE", "FAULTS",
+           "INCIDENT_PRODUCT", "WINDOW_MIN", "FAULT_AT_MIN", "DECISION_MIN", "HOLD_MIN",
+           "REPLAY", "TEAM_DESIGN", "GOOD_VERSION", "RETIRED_ERROR_RATE", "FAULTS",
            "COMPONENTS", "MECHANISMS", "DIAGNOSES", "SLO_TTFT_P95_MS", "SLO_SUCCESS",
            "SLO_DEGRADED_MAX", "Action", "ACTIONS", "IncidentCase", "INCIDENT_CASES",
            "incident_case"]
@@ -122,10 +125,22 @@ def design_case(*, learner: str | None = None) -> variants.Variant:
 INCIDENT_PRODUCT: Mapping[str, Any] = frozen({
     "load.rate_rps": 18.0, "model.upstream_tpm": 1_000_000.0, "load.write_fraction": 0.04,
 })
+#: The replay is the incident's window in real time (not the compressed day): the afternoon
+#: peak (1.6 times the usual rate, steady) for :data:`WINDOW_MIN` minutes; the fault starts at
+#: :data:`FAULT_AT_MIN`, on-call decides at :data:`DECISION_MIN` (the page, then a few minutes
+#: of triage), and the containment takes effect the action's menu minutes later.
+WINDOW_MIN = 45.0
+FAULT_AT_MIN = 5.0
+DECISION_MIN = 10.0
+#: Mitigated: the service level holds in this many consecutive one-minute windows.
+HOLD_MIN = 5
+REPLAY: Mapping[str, Any] = frozen({"load.pattern": "poisson", "load.duration_s": WINDOW_MIN * 60,
+                                    "load.rate_rps": 1.6 * INCIDENT_PRODUCT["load.rate_rps"]})
 #: The team's design that is running when the incident starts (before any containment).
 TEAM_DESIGN: Mapping[str, Any] = frozen({
     "model.replicas": 3, "llm.prefix_cache": True, "cache.enabled": True,
-    "cache.capacity_items": 3000, "retry.max_attempts": 2, "retry.base_ms": 200.0,
+    "cache.capacity_items": 3000, "cache.ttl_s": 60.0, "retry.max_attempts": 2,
+    "retry.base_ms": 200.0,
     "boundary.policy": "approval", "boundary.reviewers": 4,
 })
 #: The release that ran for a month before the incident; v1 is retired (its prompts no longer
@@ -133,7 +148,8 @@ TEAM_DESIGN: Mapping[str, Any] = frozen({
 GOOD_VERSION = "v2"
 RETIRED_ERROR_RATE = 0.10
 
-#: Fault -> the knobs it changes in the team's system (the learner never sees these).
+#: Fault -> the knobs it changes in the team's system at FAULT_AT_MIN, as a scheduled change of
+#: live knobs (the learner never sees these).
 FAULTS: Mapping[str, Mapping[str, Any]] = frozen({
     "slow-retrieval": frozen({"retrieval.latency_ms": 900.0}),
     "quota-cut": frozen({"model.upstream_tpm": 550_000.0}),
@@ -176,7 +192,8 @@ class Action:
         return self.minutes + self.per_unit_min * extra
 
 
-#: The containment menu.  Minutes are from the decision to the change taking effect.
+#: The containment menu.  Minutes are from the decision to the change taking effect (an
+#: assumption of the menu); the time to *mitigate* is measured on the replay.
 ACTIONS: Mapping[str, Action] = frozen({a.name: a for a in (
     Action(name="gate-retrieval", text="Run retrieval on only a share of requests (a feature "
            "flag; the rest answer without documents).",
@@ -209,10 +226,15 @@ class IncidentCase:
     ttm_bound_min: float
 
 
+#: Bounds on the time to mitigate *measured* on the replay (minutes from the decision until
+#: the service level holds for HOLD_MIN minutes in a row; whole minutes, as the windows are):
+#: each leaves the fault's best containment at least a minute of margin on the hidden seeds,
+#: and the slow ways to a working containment (many replicas to schedule) miss it
+#: (tests/labs/test_capstone.py runs the whole menu on every fault).
 INCIDENT_CASES: tuple[IncidentCase, ...] = (
-    IncidentCase(fault="slow-retrieval", ttm_bound_min=8.0),
-    IncidentCase(fault="quota-cut", ttm_bound_min=10.0),
-    IncidentCase(fault="lost-replicas", ttm_bound_min=10.0),
+    IncidentCase(fault="slow-retrieval", ttm_bound_min=6.0),
+    IncidentCase(fault="quota-cut", ttm_bound_min=8.0),
+    IncidentCase(fault="lost-replicas", ttm_bound_min=6.0),
     IncidentCase(fault="bad-release", ttm_bound_min=8.0),
 )
 

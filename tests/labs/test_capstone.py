@@ -307,6 +307,11 @@ def test_the_whole_menu_on_every_fault(on_call, fault):
     who = on_call[fault]
     got = {}
     for answer in _menu():
+        # the judge needs every seed to hold, so a containment failing the first fails it
+        # (and the first seed's replay is cached for the full check): one replay per answer
+        # instead of three for most of the menu
+        if capstone.judge_containment(answer, seeds=HIDDEN_GD[:1], learner=who):
+            continue
         if not capstone.judge_containment(answer, seeds=HIDDEN_GD, learner=who):
             got[_name(answer)] = not capstone.judge_ttm(answer, seeds=HIDDEN_GD, learner=who)
     assert got == PASSING[fault]

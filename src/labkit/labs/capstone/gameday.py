@@ -183,13 +183,18 @@ def containment_problems(answer: Any) -> list[str]:
 
 
 # ------------------------------------------------------------------ runs
-@lru_cache(maxsize=12)   # a replay's result is about 14 MB
 def _run(fault: str, containment: tuple[tuple[str, Any], ...] | None, seed: int) -> Any:
+    answer = None if containment is None else dict(containment)
+    return _replay(fault, tuple(incident_changes(fault, answer)), seed)
+
+
+@lru_cache(maxsize=12)   # a replay's result is about 14 MB
+def _replay(fault: str, changes: tuple[Any, ...], seed: int) -> Any:
+    """One replay, cached by what it changes: the actions that change nothing before the
+    window ends (a rebuild, a restart, a ticket answered too late) share the unmitigated run."""
     from labkit.sim import Scenario, simulate  # deferred: question cells stay light
 
-    answer = None if containment is None else dict(containment)
-    return simulate(Scenario.from_knobs(incident_knobs(fault)), seed=seed,
-                    changes=incident_changes(fault, answer))
+    return simulate(Scenario.from_knobs(incident_knobs(fault)), seed=seed, changes=list(changes))
 
 
 def minute_levels(result: Any) -> dict[str, np.ndarray]:

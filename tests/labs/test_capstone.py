@@ -207,12 +207,14 @@ def test_the_right_containment_restores_the_service_level_in_time(on_call, fault
 
 @pytest.mark.parametrize("fault", FAULTS)
 def test_another_incidents_containment_fails_here(on_call, fault):
+    # failing one hidden seed fails the judge (it needs all of them to hold), so one replay
+    # per containment shows it; test_the_whole_menu_on_every_fault judges all three seeds
     who = on_call[fault]
     for other, answer in RIGHT.items():
         if other != fault:
-            problems = capstone.judge_containment(answer, seeds=HIDDEN_GD, learner=who)
+            problems = capstone.judge_containment(answer, seeds=HIDDEN_GD[:1], learner=who)
             assert problems, (fault, other)
-            assert capstone.judge_ttm(answer, seeds=HIDDEN_GD, learner=who), (fault, other)
+            assert capstone.judge_ttm(answer, seeds=HIDDEN_GD[:1], learner=who), (fault, other)
             assert RIGHT[fault]["action"] not in " ".join(problems)
 
 
@@ -225,7 +227,8 @@ def test_another_incidents_containment_fails_here(on_call, fault):
     ("lost-replicas", {"action": "restart-replicas"}),
 ])
 def test_plausible_but_wrong_containments_fail(on_call, fault, answer):
-    assert capstone.judge_containment(answer, seeds=HIDDEN_GD, learner=on_call[fault])
+    # one hidden seed that breaks is enough to fail the judge
+    assert capstone.judge_containment(answer, seeds=HIDDEN_GD[:1], learner=on_call[fault])
 
 
 def test_a_slow_containment_works_but_misses_the_time_bound(on_call):

@@ -133,7 +133,8 @@ SWEEPS: dict[str, str | None] = {
     "tests/labs/test_lab2.py::test_sessions_every_row_has_its_own_answers": None,
     "tests/labs/test_lab2.py::test_every_world_is_solvable_on_the_hidden_seeds": None,
     "tests/labs/test_lab2.py::test_each_omission_fails_its_case_on_the_hidden_seeds": None,
-    "tests/labs/test_lab3.py::test_t2_and_t5_every_world_is_solvable_and_other_worlds_answers_fail": None,
+    "tests/labs/test_lab3.py::test_t2_and_t5_every_world_is_solvable_and_other_worlds_answers_fail":
+        "deep incident, deep blips",
     "tests/labs/test_lab3.py::test_t3_every_drift_world_is_solvable": None,
     "tests/labs/test_lab3.py::test_t3_plausible_wrong_policies_fail": "every 7 days",
     "tests/labs/test_lab3.py::test_t6_every_service_is_solvable_and_other_services_answers_fail": None,

@@ -236,11 +236,12 @@ def test_a_slow_containment_works_but_misses_the_time_bound(on_call):
     later than the bound; the message says how many seeds missed it, never the minutes."""
     who = on_call["lost-replicas"]
     slow = {"action": "scale-out", "add_replicas": 6}
-    assert capstone.judge_containment(slow, seeds=HIDDEN_GD, learner=who) == []
-    (problem,) = capstone.judge_ttm(slow, seeds=HIDDEN_GD, learner=who)
-    assert problem == ("Time to mitigate: more than the 6 minutes your service allows on 3 of "
-                       "3 unseen seeds; a faster containment exists.")
-    took = [capstone.measured_ttm(slow, seed=s, learner=who) for s in HIDDEN_GD]
+    seeds = HIDDEN_GD[:2]      # the whole-menu test judges it on all three
+    assert capstone.judge_containment(slow, seeds=seeds, learner=who) == []
+    (problem,) = capstone.judge_ttm(slow, seeds=seeds, learner=who)
+    assert problem == ("Time to mitigate: more than the 6 minutes your service allows on 2 of "
+                       "2 unseen seeds; a faster containment exists.")
+    took = [capstone.measured_ttm(slow, seed=s, learner=who) for s in seeds]
     assert all(t > 6 for t in took)
     assert not any(f"{t:g} minutes" in problem for t in took if t != 6)
 
@@ -249,11 +250,12 @@ def test_an_action_that_takes_effect_after_the_window_does_not_mitigate_it(on_ca
     who = on_call["quota-cut"]
     late = {"action": "request-quota-increase"}
     assert gameday.effect_min(late) > sc.WINDOW_MIN
-    problems = capstone.judge_containment(late, seeds=HIDDEN_GD, learner=who)
+    seeds = HIDDEN_GD[:2]      # the whole-menu test judges it on all three
+    problems = capstone.judge_containment(late, seeds=seeds, learner=who)
     assert problems[0] == ("Containment: with request-quota-increase the service level does "
-                           "not hold for 5 minutes in a row before the replay ends on 3 of 3 "
+                           "not hold for 5 minutes in a row before the replay ends on 2 of 2 "
                            "unseen seeds.")
-    assert capstone.judge_ttm(late, seeds=HIDDEN_GD, learner=who) == [
+    assert capstone.judge_ttm(late, seeds=seeds, learner=who) == [
         "Time to mitigate: the containment does not restore the service level, so the "
         "incident is not mitigated at all."]
 

@@ -137,6 +137,10 @@ for _ in range(500):
         continue
     if pid == 0:
         try:
+            # deaf to the terminate the kernel sends its children when asked to shut down, as
+            # a hostile child would be: they are still running when the kernel ends
+            import signal
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             time.sleep(120)
         finally:
             os._exit(0)

@@ -21,11 +21,11 @@ BENIGN_CONSOLE = (
 )
 
 # anywidget (0.9.17 to 0.11) gives each model 2 s to load its module and then rejects a promise
-# nobody awaits; it also drops every later message to that model.  labkit's charts open with
-# their figure in their state (labkit.ui.figurewidget), so such a chart is still drawn, and the
-# loader compiles plotly.js only when the page is quiet, which keeps this rare.  On a loaded
-# 2-core machine it can still happen, so the message is counted apart from real errors
-# (``slow_widget_inits``); a chart it froze fails the test that waits for that chart to change.
+# nobody awaits, and would drop every later message to that model.  labkit's charts open with
+# their figure in their state and their loader keeps such a model's later messages
+# (labkit.ui.figurewidget; tests/browser/test_harness.py), and the loader compiles plotly.js only
+# when the page is quiet, which keeps this rare.  On a loaded 2-core machine it can still
+# happen, so the message is counted apart from real errors (``slow_widget_inits``).
 SLOW_WIDGET_INIT = re.compile(r"^pageerror: \[anywidget\] Failed to initialize model\.$")
 
 _STATE_JS = """

@@ -6,6 +6,10 @@ trace data in the rendered chart (y = slope * x after a fixed first point, so th
 
 A panel's charts draw while the kernel is still busy with later cells ("Run all"): they
 need nothing from the kernel once they are open.
+
+A chart whose module loaded after anywidget's 2 s limit (a busy page) still takes updates:
+the page's limit is cut to 1 ms, so every model misses it, and the slider must still move a
+labkit chart.
 """
 
 from __future__ import annotations
@@ -77,4 +81,34 @@ def test_panel_charts_draw_while_the_kernel_runs_later_cells(tmp_path, open_note
     assert drawn == [f"labkit-view-{name}" for name in PANEL_VIEWS
                      if all(name not in views for _, views in MODE_VIEWS)]
     page.page.evaluate("() => { window.jupyterapp.commands.execute('notebook:interrupt-kernel'); }")
+    assert page.console_errors == []
+
+
+LATE_CELLS = [
+    "import ipywidgets as widgets\nimport plotly.graph_objects as go\n"
+    "from labkit.ui.figurewidget import LabFigureWidget\n"
+    "slider = widgets.IntSlider(value=2, min=1, max=10, continuous_update=False)\n"
+    "slider.add_class('late-slider')\n"
+    "fig = LabFigureWidget(go.Scatter(x=[0, 1, 2, 3], y=[10, 2, 4, 6]), classes=['late-fig'])\n"
+    "def _on(change):\n    with fig.batch_update():\n"
+    "        fig.data[0].y = [10] + [change['new'] * x for x in fig.data[0].x[1:]]\n"
+    "slider.observe(_on, names='value')\nwidgets.VBox([slider, fig])",
+]
+
+
+def test_a_chart_that_loaded_late_still_takes_updates(tmp_path, open_notebook):
+    page = open_notebook(_notebook(tmp_path, "late.ipynb", LATE_CELLS), run_all=False)
+    # anywidget's load limit is AbortSignal.timeout(2000); make every model miss it
+    page.page.evaluate("""() => { const real = AbortSignal.timeout.bind(AbortSignal);
+        window.limitsCut = 0;
+        AbortSignal.timeout = (ms) => {
+          if (ms !== 2000) return real(ms);
+          window.limitsCut += 1;
+          return real(1); }; }""")
+    page.page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    page.wait_figure(".late-fig")
+    assert page.page.evaluate("() => window.limitsCut") >= 1   # the chart's limit was cut
+    page.set_readout(".late-slider", "7")
+    page.wait_trace(".late-fig", "data[0].y[3] === 21", timeout_s=20)
+    assert page.figure_data(".late-fig")[0]["y"] == [10, 7, 14, 21]
     assert page.console_errors == []

@@ -19,7 +19,9 @@ changes that make a panel appear at once, even on a busy machine:
   updates just after.  anywidget (0.9.17 and later) gives a model 2 s to load
   its module; when the page is busy for longer, it drops every later message
   to that model, and such a chart stays empty for good.  Here the comm opens
-  only once the figure is built, so a chart always draws what it was made with.
+  only once the figure is built, so a chart always draws what it was made with,
+  and the loader patches anywidget's message handler so that a model that
+  missed the 2 s still takes later updates (a knob moved, a new run).
 * **The bundle compiles when the page is quiet.**  Compiling plotly.js holds
   the browser's main thread for a second or more; the loader waits until no
   chart has been set up for 2.5 s, longer than anywidget's 2 s, so no chart
@@ -113,11 +115,51 @@ function plotlyModule(s, invoke) {
   return s.module;
 }
 
+// anywidget (0.9.17 to 0.11) gives each model 2 s to load its module; past that, every
+// message Python sends the model afterwards waits on a rejected promise and is dropped, so a
+// chart that loaded late on a busy page never shows another update.  The model's handler is
+// anywidget's override of ipywidgets' one: where the wait failed for that reason only, the
+// patched handler hands the message to ipywidgets' handler, as anywidget does once a model
+// is ready.  The class every anywidget model shares is patched once per page (found through
+// the widget manager, the one page object anywidget hands a module), and since ipywidgets
+// binds a model's handler to its comm when the model is made, the models made before the
+// patch are bound again (each chart that loads looks for such models).
+const FAILED_INIT = "Failed to initialize model";
+const REBOUND = Symbol.for("labkit.anywidget.rebound");
+function keepMessages(model) {
+  const manager = model.widget_manager;
+  if (!manager || !manager._models) return;
+  Promise.all(Object.values(manager._models).map((p) => Promise.resolve(p).catch(() => null)))
+    .then((models) => {
+      for (const m of models) {
+        const proto = m && Object.getPrototypeOf(m);
+        if (!proto || m[REBOUND] || !m.comm || m.get("_model_module") !== "anywidget" ||
+            !Object.prototype.hasOwnProperty.call(proto, "_handle_comm_msg")) continue;
+        if (!proto[REBOUND]) {
+          const anywidgets = proto._handle_comm_msg;
+          const ipywidgets = Object.getPrototypeOf(proto)._handle_comm_msg;
+          proto._handle_comm_msg = function (...msg) {
+            return anywidgets.apply(this, msg).catch((err) => {
+              if (String((err && err.message) || err).includes(FAILED_INIT)) {
+                return ipywidgets.apply(this, msg);
+              }
+              throw err;
+            });
+          };
+          proto[REBOUND] = true;
+        }
+        m.comm.on_msg(m._handle_comm_msg.bind(m));
+        m[REBOUND] = true;
+      }
+    });
+}
+
 export default () => {
   let real = null;        // plotly's widget, once its code is here
   let pending = [];       // updates from Python that arrive before it is
   return {
     initialize({ model }) {
+      keepMessages(model);
       const s = page();
       s.lastSetup = performance.now();
       const carried = model.get(TRAIT);

@@ -186,12 +186,13 @@ def answer_names(nb: nbformat.NotebookNode) -> tuple[list[str], list[str]]:
     return [n for n in names if n not in functions], functions
 
 
-def _names(source: str) -> tuple[set[str], set[str]]:
-    """(names a cell defines, names it reads without defining them)."""
+def _names(source: str) -> tuple[set[str], set[str]] | None:
+    """(names a cell defines, names it reads without defining them); None when the cell is
+    not plain Python (IPython magics), whose names cannot be known."""
     try:
         tree = ast.parse(source)
-    except SyntaxError:                    # IPython magics: keep such a cell (it defines "?")
-        return {"?"}, set()
+    except SyntaxError:
+        return None
     stored: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
@@ -209,21 +210,20 @@ def trimmed(release: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """``release`` without the code cells that no answer or check cell reads from.
 
     Kept: markdown, the first code cell (the lab's setup), every cell with nbgrader grade,
-    solution or task metadata, and every other code cell defining a name a kept cell reads
-    (followed back through the cells that cell reads from)."""
+    solution or task metadata, every cell that is not plain Python (its names are unknown),
+    and every other code cell defining a name a kept cell reads (followed back through the
+    cells that cell reads from)."""
     nb = copy.deepcopy(release)
     code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     names = {i: _names(nb.cells[i].source) for i in code}
-    graded = {i for i in code
-              if {"grade", "solution", "task"} & {k for k, v in
-                                                  nb.cells[i].metadata.get("nbgrader", {}).items()
-                                                  if v}}
-    keep = {code[0]} | graded
-    wanted = set().union(*(names[i][1] for i in keep))
+    keep = {code[0]} | {i for i in code if names[i] is None or any(
+        nb.cells[i].metadata.get("nbgrader", {}).get(k) for k in ("grade", "solution", "task"))}
+    wanted = set().union(*(names[i][1] for i in keep if names[i] is not None))
     for i in reversed(code):                # a later cell's reads are met by earlier cells
-        if i not in keep and names[i][0] & wanted:
+        entry = names[i]
+        if i not in keep and entry is not None and entry[0] & wanted:
             keep.add(i)
-            wanted |= names[i][1]
+            wanted |= entry[1]
     nb.cells = [c for i, c in enumerate(nb.cells) if c.cell_type != "code" or i in keep]
     return nb
 

@@ -247,13 +247,19 @@ def _slo_holds(m: Mapping[str, float]) -> dict[str, bool]:
             "fallback": m["degraded_share"] <= sc.SLO_DEGRADED_MAX}
 
 
-def _verdict(result: Any) -> tuple[float | None, dict[str, bool]]:
-    """(minutes from the decision to mitigation, None when not within the window; which parts
-    of the service level hold over the requests that ended from mitigation to the window's end,
-    or from the decision on when never mitigated)."""
+def _after(result: Any) -> tuple[float | None, dict[str, float]]:
+    """(minutes from the decision to mitigation, None when not within the window; the service
+    level over the requests that ended from mitigation to the window's end, or from the
+    decision on when never mitigated)."""
     recovered = recovered_min(result)
-    holds = _slo_holds(_slo(result, sc.DECISION_MIN if recovered is None else recovered))
-    return (None if recovered is None else recovered - sc.DECISION_MIN), holds
+    level = _slo(result, sc.DECISION_MIN if recovered is None else recovered)
+    return (None if recovered is None else recovered - sc.DECISION_MIN), level
+
+
+def _verdict(result: Any) -> tuple[float | None, dict[str, bool]]:
+    """:func:`_after`, with which parts of the service level hold."""
+    ttm, level = _after(result)
+    return ttm, _slo_holds(level)
 
 
 def _key(answer: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
@@ -466,10 +472,9 @@ def try_containment(answer: Mapping[str, Any], *, seeds: Sequence[int] = (1,)) -
         raise CheckpointError("\n".join(form))
     rows = []
     for seed in check_seeds(seeds):
-        result = _run(_fault(None), _key(answer), seed)
-        ttm, holds = _verdict(result)
+        ttm, m = _after(_run(_fault(None), _key(answer), seed))
+        holds = _slo_holds(m)
         recovered = sc.DECISION_MIN if ttm is None else sc.DECISION_MIN + ttm
-        m = _slo(result, recovered)
         rows.append({"seed": seed, "takes effect": clock(effect_min(answer) * 60.0),
                      "mitigated": "not in the window" if ttm is None
                      else clock(recovered * 60.0),
